@@ -1,0 +1,118 @@
+#include "cli/app.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "storage/posix_storage.h"
+
+namespace pgkeep {
+
+namespace {
+
+void PrintError(const Status& status, bool json) {
+  if (json) {
+    nlohmann::json j = {{"ok", false},
+                        {"error",
+                         {{"code", ErrorCodeName(status.code())},
+                          {"exit_code", ExitCodeFor(status.code())},
+                          {"message", status.message()},
+                          {"hint", status.hint()}}}};
+    std::cout << j.dump(2) << std::endl;
+  }
+  std::cerr << "pgkeep: error: " << status.message() << "\n";
+  if (!status.hint().empty()) std::cerr << "HINT: " << status.hint() << "\n";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Storage>> OpenConfiguredStorage(const RepositoryConfig& config) {
+  if (config.type == "posix") return std::unique_ptr<Storage>(std::make_unique<PosixStorage>(config.path));
+  return Status::Error(ErrorCode::kConfig,
+                       "repository.type \"" + config.type + "\" is not available in this build",
+                       "use type = \"posix\"");
+}
+
+int RunCli(int argc, char** argv, CommandContext ctx) {
+  CLI::App app{"pgkeep keeps PostgreSQL data safe and proves it.", "pgkeep"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "pgkeep 0.1.0 (repository format 1)");
+  std::string output = "text";
+  int lock_wait = 0;
+  app.add_option("--config", ctx.config_path,
+                 "configuration file (default: $PGKEEP_CONFIG, else /etc/pgkeep/pgkeep.toml)");
+  app.add_option("--output", output, "output format")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--lock-wait", lock_wait, "seconds to wait for a conflicting lock (default 0)")
+      ->check(CLI::NonNegativeNumber);
+
+  auto* init = app.add_subcommand("init", "create the repository (keys included)");
+
+  StoreArgs store_args;
+  auto* store = app.add_subcommand("store", "store files, directories or standard input (-) as a snapshot");
+  store->add_option("paths", store_args.paths, "files, directories, or - for standard input")->required();
+  store->add_option("--name", store_args.stdin_name, "name recorded for standard input");
+  store->add_option("--label", store_args.label, "free-text label for the snapshot");
+
+  LoadArgs load_args;
+  auto* load = app.add_subcommand("load", "write files of a snapshot back out");
+  load->add_option("snapshot", load_args.snapshot, "snapshot id or \"latest\"")->required();
+  load->add_option("--file", load_args.files, "only this file (repeatable)");
+  load->add_option("--to", load_args.to_dir, "directory to write into (files must not exist)");
+  load->add_flag("--stdout", load_args.to_stdout, "write the one selected file to standard output");
+
+  auto* list = app.add_subcommand("list", "list snapshots: id, kind, start/stop time, sizes");
+  std::string info_id;
+  auto* info = app.add_subcommand("info", "show one snapshot and its files");
+  info->add_option("snapshot", info_id, "snapshot id or \"latest\"")->required();
+  bool read_data = false;
+  auto* verify = app.add_subcommand("verify", "check repository integrity");
+  verify->add_flag("--read-data", read_data, "also read and check every stored byte");
+
+  bool json = false;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    for (int i = 1; i + 1 < argc; ++i)
+      if (std::string(argv[i]) == "--output" && std::string(argv[i + 1]) == "json") json = true;
+    PrintError(Status::Error(ErrorCode::kUsage, e.what(), "see \"pgkeep --help\""), json);
+    return ExitCodeFor(ErrorCode::kUsage);
+  }
+  json = output == "json";
+  ctx.lock_wait = std::chrono::seconds(lock_wait);
+
+  try {
+    CommandOutput out;
+    if (init->parsed()) out = RunInit(ctx);
+    else if (store->parsed()) out = RunStore(ctx, store_args);
+    else if (load->parsed()) out = RunLoad(ctx, load_args);
+    else if (list->parsed()) out = RunList(ctx);
+    else if (info->parsed()) out = RunInfo(ctx, info_id);
+    else if (verify->parsed()) out = RunVerify(ctx, read_data);
+    bool to_stdout = load->parsed() && load_args.to_stdout;
+    if (json && !to_stdout) {
+      std::cout << out.json.dump(2) << std::endl;
+    } else if (to_stdout || out.result != ErrorCode::kOk) {
+      std::cerr << out.text;  // stdout carries data, or the text reports problems
+    } else {
+      std::cout << out.text;
+    }
+    return ExitCodeFor(out.result);
+  } catch (const CommandError& e) {
+    PrintError(e.status, json);
+    return ExitCodeFor(e.status.code());
+  } catch (const std::exception& e) {
+    PrintError(Status::Error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
+                             "please report this as a bug"),
+               json);
+    return ExitCodeFor(ErrorCode::kInternal);
+  }
+}
+
+}  // namespace pgkeep

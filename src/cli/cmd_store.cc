@@ -1,0 +1,115 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "common/host.h"
+#include "repo/store_session.h"
+
+namespace pgkeep {
+
+namespace {
+
+struct Input {
+  std::string source;  // path on disk, or "-"
+  std::string name;    // path recorded in the snapshot
+};
+
+std::string CleanPath(std::string p) {
+  while (p.rfind("./", 0) == 0) p.erase(0, 2);
+  while (!p.empty() && p.front() == '/') p.erase(0, 1);
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+std::vector<Input> ExpandInputs(const StoreArgs& args) {
+  std::vector<Input> inputs;
+  for (const auto& path : args.paths) {
+    if (path == "-") {
+      inputs.push_back({"-", args.stdin_name});
+      continue;
+    }
+    std::error_code ec;
+    auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status))
+      throw CommandError{Status::Error(ErrorCode::kNotFound,
+                                       "cannot store \"" + path + "\": no such file or directory")};
+    if (std::filesystem::is_directory(status)) {
+      std::vector<Input> found;
+      for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
+           !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
+        if (it->is_regular_file())
+          found.push_back({it->path().string(), CleanPath(it->path().string())});
+      if (ec)
+        throw CommandError{Status::Error(ErrorCode::kIo, "cannot list \"" + path + "\": " + ec.message())};
+      std::sort(found.begin(), found.end(), [](const Input& a, const Input& b) { return a.name < b.name; });
+      inputs.insert(inputs.end(), found.begin(), found.end());
+    } else {
+      inputs.push_back({path, CleanPath(path)});
+    }
+  }
+  return inputs;
+}
+
+}  // namespace
+
+CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
+  if (args.paths.empty())
+    throw CommandError{Status::Error(ErrorCode::kUsage, "nothing to store",
+                                     "name files or directories, or \"-\" for standard input")};
+  std::vector<Input> inputs = ExpandInputs(args);
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "store", true);
+  auto started = std::chrono::steady_clock::now();
+  Snapshot snapshot;
+  snapshot.start_time = ctx.clock->NowSeconds();
+  snapshot.id = NewSnapshotId(snapshot.start_time);
+  snapshot.kind = "files";
+  snapshot.label = args.label;
+  snapshot.hostname = Hostname();
+
+  StoreOptions options;
+  options.compression_level = opened.config.repository.compression_level;
+  options.pack_size = opened.config.repository.pack_size_mib << 20;
+  StoreSession session(*opened.repo, options);
+  std::vector<FileEntry> files;
+  for (const auto& input : inputs) {
+    int fd = input.source == "-" ? STDIN_FILENO : ::open(input.source.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw CommandError{Status::Error(ErrorCode::kIo, "cannot open \"" + input.source +
+                                                           "\": " + std::strerror(errno))};
+    FileEntry meta;
+    meta.path = input.name;
+    struct stat st;
+    if (fd != STDIN_FILENO && ::fstat(fd, &st) == 0) {
+      meta.mode = st.st_mode & 07777;
+      meta.mtime = st.st_mtime;
+    } else {
+      meta.mtime = ctx.clock->NowSeconds();
+    }
+    FdSource source(fd, input.source == "-" ? "standard input" : input.source);
+    auto stored = session.StoreStream(source, opened.repo->stream_chunker(), meta);
+    if (fd != STDIN_FILENO) ::close(fd);
+    files.push_back(ValueOrThrow(std::move(stored)));
+  }
+  snapshot = ValueOrThrow(session.Commit(snapshot, files));
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  const SnapshotStats& st = snapshot.stats;
+  CommandOutput out;
+  out.json = {{"ok", true}, {"snapshot", SnapshotToJson(snapshot, false)}, {"seconds", seconds}};
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.1f MB/s", seconds > 0 ? st.bytes / seconds / 1e6 : 0.0);
+  out.text = "stored snapshot " + snapshot.id + "\n" + "  files:  " + std::to_string(st.files) +
+             "\n  size:   " + FormatBytes(st.bytes) + " in " + std::to_string(st.chunks) +
+             " chunks\n  added:  " + FormatBytes(st.stored_bytes) + " stored in " +
+             std::to_string(st.new_chunks) + " new chunks (the rest was already in the repository)\n" +
+             "  speed:  " + rate + "\n";
+  return out;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,25 @@
+#include "cli/command.h"
+
+namespace pgkeep {
+
+Config LoadConfigOrThrow(const CommandContext& ctx) { return ValueOrThrow(LoadConfig(ctx.config_path)); }
+
+std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config) {
+  if (config.encryption == "none") return std::nullopt;
+  return ValueOrThrow(ResolveSecret(config.password_env, config.password_file, "repository password"));
+}
+
+OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, LockMode mode,
+                                       const std::string& operation, bool load_index) {
+  OpenedRepository opened;
+  opened.config = LoadConfigOrThrow(ctx);
+  auto password = RepositoryPasswordOrThrow(opened.config.repository);
+  opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
+  opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password));
+  opened.lock = ValueOrThrow(
+      RepoLock::Acquire(*opened.storage, *ctx.clock, mode, operation, ctx.lock_wait));
+  if (load_index) ThrowIfError(opened.repo->LoadIndex());
+  return opened;
+}
+
+}  // namespace pgkeep

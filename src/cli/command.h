@@ -1,0 +1,54 @@
+// cli/command.h — what every command receives and returns.
+//
+// Commands never print: they return a CommandOutput holding both the JSON
+// document (the stable, documented shape behind --output json) and the text a
+// person reads. Failures abort through CommandError (common/status.h), which
+// main() turns into a one-line message, a HINT and a documented exit code.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/clock.h"
+#include "config/config.h"
+#include "repo/repo_lock.h"
+#include "repo/repository.h"
+#include "storage/storage.h"
+
+namespace pgkeep {
+
+struct CommandOutput {
+  nlohmann::json json = nlohmann::json::object();
+  std::string text;
+  ErrorCode result = ErrorCode::kOk;  // non-ok: the command ran but found problems
+};
+
+// Everything that varies between runs, injected by main() or by tests.
+struct CommandContext {
+  std::string config_path;
+  std::chrono::seconds lock_wait{0};
+  const Clock* clock = nullptr;
+  // Opens the storage a repository config points at.
+  std::function<Result<std::unique_ptr<Storage>>(const RepositoryConfig&)> open_storage;
+};
+
+// An opened repository with its storage and lock, released together.
+struct OpenedRepository {
+  Config config;
+  std::unique_ptr<Storage> storage;
+  std::unique_ptr<Repository> repo;
+  std::unique_ptr<RepoLock> lock;
+};
+
+// Loads the configuration and opens its repository under a lock; aborts the
+// command (CommandError) on failure.
+OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, LockMode mode,
+                                       const std::string& operation, bool load_index);
+Config LoadConfigOrThrow(const CommandContext& ctx);
+// The repository password per config; nullopt when encryption = "none".
+std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config);
+
+}  // namespace pgkeep

@@ -1,0 +1,49 @@
+// common/bytes.h — byte buffers, views, hex and little-endian helpers.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgkeep {
+
+using Bytes = std::vector<uint8_t>;
+using ByteView = std::span<const uint8_t>;
+
+inline ByteView AsBytes(std::string_view s) {
+  return ByteView(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+inline std::string_view AsString(ByteView b) {
+  return std::string_view(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+std::string HexEncode(ByteView data);
+// Returns nullopt unless `hex` is an even-length string of [0-9a-fA-F].
+std::optional<Bytes> HexDecode(std::string_view hex);
+
+inline void PutU32(Bytes& out, uint32_t v) {
+  for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+inline void PutU64(Bytes& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+inline uint32_t GetU32(const uint8_t* p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+inline uint64_t GetU64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+inline void Append(Bytes& out, ByteView data) { out.insert(out.end(), data.begin(), data.end()); }
+
+// Human-readable size: "1.5 MiB".
+std::string FormatBytes(uint64_t n);
+
+}  // namespace pgkeep

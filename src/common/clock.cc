@@ -1,0 +1,32 @@
+#include "common/clock.h"
+
+#include <chrono>
+#include <ctime>
+
+namespace pgkeep {
+
+int64_t SystemClock::NowMicros() const {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+std::string FormatTime(int64_t unix_seconds, const char* format) {
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof buf, format, &tm);
+  return buf;
+}
+}  // namespace
+
+std::string FormatIsoTime(int64_t unix_seconds) {
+  return FormatTime(unix_seconds, "%Y-%m-%dT%H:%M:%SZ");
+}
+std::string FormatCompactTime(int64_t unix_seconds) {
+  return FormatTime(unix_seconds, "%Y%m%dT%H%M%SZ");
+}
+
+}  // namespace pgkeep

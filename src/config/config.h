@@ -1,0 +1,172 @@
+// config/config.h — the pgkeep configuration file: its shape, parsing,
+// validation, and the resolution of secrets it refers to.
+//
+// The key names are a public contract (docs/PRODUCT.md, "Configuration
+// shape"). Parsing is all-or-nothing: ParseConfig either returns a Config that
+// passed every check below, or one kConfig error whose message is a single line
+// "<source>:<line>: <problem>" (line omitted when the problem has none, e.g. a
+// missing [repository] table) with an optional hint. When a file has several
+// problems the one reported is the most fundamental (syntax, then unknown keys,
+// wrong types and inline secrets, then bad values, then missing or dangling
+// references), earliest line first, so fixing errors top-down converges.
+//
+// Secrets never live in the file: only the names of environment variables or
+// files that hold them (the *_env / *_file keys). Error messages never contain
+// a secret value. All functions are thread-compatible and keep no state.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pgkeep {
+
+// [repository.s3]. Credentials come from access_key_env/secret_key_env
+// (defaults below) unless the matching *_file key is set, in which case the
+// *_env member is empty.
+struct S3Config {
+  std::string endpoint;
+  std::string bucket;
+  std::string prefix;
+  std::string region;
+  std::string access_key_env = "AWS_ACCESS_KEY_ID";
+  std::string secret_key_env = "AWS_SECRET_ACCESS_KEY";
+  std::string access_key_file;
+  std::string secret_key_file;
+  bool path_style = true;
+};
+
+// [repository]. At most one of password_env / password_file is non-empty; when
+// encryption != "none" exactly one is (password_env defaults to
+// "PGKEEP_REPO_PASSWORD"). `s3` is set whenever [repository.s3] is present and
+// always when type == "s3".
+struct RepositoryConfig {
+  std::string type = "posix";  // "posix" | "s3"
+  std::string path;            // non-empty when type == "posix"
+  std::string password_env;
+  std::string password_file;
+  std::string encryption = "aes-256-gcm";  // "aes-256-gcm" | "none"
+  int compression_level = 3;               // zstd level, 1..19
+  uint64_t pack_size_mib = 16;             // 1..256
+  std::optional<S3Config> s3;
+};
+
+// database.NAME.retention: calendar (GFS) rules. Unset counts mean "no rule".
+struct RetentionConfig {
+  std::optional<int> last;
+  std::optional<int> daily;
+  std::optional<int> weekly;
+  std::optional<int> monthly;
+  std::optional<int> yearly;
+  std::string within;  // duration ("7d"), empty when unset
+  int min_keep = 3;    // floor: never expire below this many good backups
+};
+
+// [database.NAME].
+struct DatabaseConfig {
+  std::string name;      // the NAME in [database.NAME]; [A-Za-z0-9_-]+
+  std::string conninfo;  // libpq conninfo or URI; never contains a password
+  std::string pgdata;
+  std::string method = "physical";       // "physical" | "logical"
+  std::string criticality = "standard";  // "critical" | "standard" | "rebuildable"
+  // Cron expressions by job kind: "full", "incr", "drill" (physical) or
+  // "logical", "drill" (logical). Cron syntax is checked by the scheduler.
+  std::map<std::string, std::string> schedule;
+  RetentionConfig retention;
+  std::string max_backup_age = "36h";  // duration, > 0
+  // Only for method == "logical"; empty for physical databases.
+  std::vector<std::string> schemas;
+  std::vector<std::string> tables;
+  std::vector<std::string> exclude_schemas;
+  std::vector<std::string> exclude_tables;
+};
+
+// retention_policy.tenant: per-tenant retention period read from a tenant
+// table. An empty `table` means the policy has no tenant section.
+struct TenantConfig {
+  std::string table;               // required when the section is present
+  std::string key;                 // required
+  std::string foreign_key;         // required
+  std::string days_column;         // required
+  std::string hard_delete_column;  // optional
+  std::string last_run_column;     // optional
+};
+
+// [[retention_policy]]. `database` names an entry of Config::databases.
+struct RetentionPolicyConfig {
+  std::string name;  // unique among policies
+  std::string database;
+  std::string table;
+  std::string timestamp_column;
+  TenantConfig tenant;
+  std::map<std::string, std::string> redact;  // column -> replacement
+  int batch_size = 1000;                      // 1..1000000
+};
+
+// server.api_keys entry: exactly one of key_env / key_file is non-empty.
+struct ApiKeyConfig {
+  std::string name;  // unique among API keys
+  std::string role;  // "viewer" | "operator" | "admin"
+  std::string key_env;
+  std::string key_file;
+};
+
+// [server]. At most one of internal_key_env / internal_key_file is set; both
+// empty disables the internal endpoints.
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8432";  // HOST:PORT
+  std::string state = "/var/lib/pgkeep/state.db";
+  std::vector<ApiKeyConfig> api_keys;
+  std::string internal_key_env;
+  std::string internal_key_file;
+};
+
+// [[alert]]. `url` is set for webhook and slack, `to` for email.
+struct AlertConfig {
+  std::string type;  // "webhook" | "slack" | "email"
+  std::string url;
+  std::string to;
+  std::string from;
+  std::string smtp_url;
+};
+
+struct Config {
+  std::string source;  // the path (or name) the configuration was read from
+  RepositoryConfig repository;
+  std::map<std::string, DatabaseConfig> databases;  // keyed by DatabaseConfig::name
+  std::vector<RetentionPolicyConfig> retention_policies;
+  ServerConfig server;
+  std::vector<AlertConfig> alerts;
+};
+
+// Parses and validates TOML `text`. `source_name` is used verbatim as the
+// file name in error messages and stored in Config::source.
+// Failure: kConfig, see the file comment.
+Result<Config> ParseConfig(const std::string& text, const std::string& source_name);
+
+// Reads and parses the configuration file: `explicit_path` if non-empty, else
+// $PGKEEP_CONFIG if set and non-empty, else /etc/pgkeep/pgkeep.toml.
+// Failure: kConfig, including for a missing or unreadable file.
+Result<Config> LoadConfig(const std::string& explicit_path);
+
+// Returns the secret held by environment variable `env_name` (must be set and
+// non-empty) or, if `env_name` is empty, the contents of `file_path` with one
+// trailing newline removed (must be non-empty, at most 64 KiB). `what` names
+// the secret in messages ("repository password").
+// Failure: kConfig when neither or both sources are given; kAuth when the
+// variable is unset or empty, or the file is unreadable, too large or empty.
+// Messages name the variable or file, never the value.
+Result<std::string> ResolveSecret(const std::string& env_name, const std::string& file_path,
+                                  const std::string& what);
+
+// Parses a duration: a non-negative integer followed by one unit, s, m, h, d
+// or w ("30s", "90m", "36h", "7d", "2w"). Returns seconds.
+// Failure: kConfig for any other text or a value that overflows.
+Result<int64_t> ParseDurationSeconds(std::string_view text);
+
+}  // namespace pgkeep

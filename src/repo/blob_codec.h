@@ -1,0 +1,50 @@
+// repo/blob_codec.h — turns chunks and metadata objects into stored bytes and back.
+//
+// A stored chunk is  seal(flag || payload, aad = chunk id)  where flag says
+// whether payload is zstd-compressed or raw (incompressible data is kept raw).
+// Without encryption the seal step is skipped. Decoding checks the GCM tag
+// and then that the plaintext hashes to the chunk id: corruption anywhere is
+// caught, and a blob cannot be passed off as another.
+//
+// Metadata objects (index, snapshot, manifest-free objects) use the same
+// framing with their object name as associated data.
+//
+// Not thread-safe: one BlobCodec per thread.
+#pragma once
+
+#include <memory>
+#include <string_view>
+
+#include "codec/compressor.h"
+#include "codec/crypto.h"
+#include "repo/format.h"
+#include "repo/keys.h"
+
+namespace pgkeep {
+
+class BlobCodec {
+ public:
+  BlobCodec(const MasterKey& key, int compression_level);
+
+  ChunkId Id(ByteView plaintext) { return hasher_.Mac(plaintext); }
+  // Appends the stored form of `plaintext` to `out`.
+  void Encode(ByteView plaintext, const ChunkId& id, Bytes& out);
+  // Appends the plaintext (exactly raw_length bytes) to `out`; kCorrupt when
+  // the tag, the framing or the id check fails.
+  Status Decode(ByteView stored, const ChunkId& id, uint32_t raw_length, Bytes& out);
+
+  Bytes EncodeObject(ByteView plaintext, std::string_view aad);
+  Result<Bytes> DecodeObject(ByteView stored, std::string_view aad);
+
+ private:
+  void Frame(ByteView plaintext, ByteView aad, Bytes& out);
+  Status Unframe(ByteView stored, ByteView aad, size_t expected_size, Bytes& out);
+
+  Hasher hasher_;
+  std::unique_ptr<Aead> aead_;  // null when the repository is not encrypted
+  Compressor compressor_;
+  Decompressor decompressor_;
+  Bytes scratch_;
+};
+
+}  // namespace pgkeep

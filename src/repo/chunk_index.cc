@@ -1,0 +1,89 @@
+#include "repo/chunk_index.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pgkeep {
+
+namespace {
+constexpr char kIndexMagic[] = "PGKIDX01";
+bool IdLess(const ChunkId& a, const ChunkId& b) {
+  return std::memcmp(a.data(), b.data(), a.size()) < 0;
+}
+}  // namespace
+
+void ChunkIndex::AddPack(const IndexedPack& pack) {
+  auto [it, inserted] = pack_numbers_.try_emplace(pack.pack, static_cast<uint32_t>(packs_.size()));
+  if (inserted) packs_.push_back(pack.pack);
+  for (const auto& e : pack.entries) {
+    if (Lookup(e.id)) continue;
+    recent_.emplace(e.id, Entry{e.id, it->second, e.offset, e.length, e.raw_length});
+  }
+}
+
+void ChunkIndex::Compact() {
+  if (recent_.empty()) return;
+  size_t old = sorted_.size();
+  sorted_.reserve(old + recent_.size());
+  for (auto& [id, e] : recent_) sorted_.push_back(e);
+  recent_.clear();
+  auto less = [](const Entry& a, const Entry& b) { return IdLess(a.id, b.id); };
+  std::sort(sorted_.begin() + static_cast<ptrdiff_t>(old), sorted_.end(), less);
+  std::inplace_merge(sorted_.begin(), sorted_.begin() + static_cast<ptrdiff_t>(old), sorted_.end(),
+                     less);
+  sorted_.shrink_to_fit();
+}
+
+const ChunkIndex::Entry* ChunkIndex::Lookup(const ChunkId& id) const {
+  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), id,
+                             [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
+  if (it != sorted_.end() && it->id == id) return &*it;
+  auto r = recent_.find(id);
+  return r == recent_.end() ? nullptr : &r->second;
+}
+
+bool ChunkIndex::Contains(const ChunkId& id) const { return Lookup(id) != nullptr; }
+
+std::optional<ChunkLocation> ChunkIndex::Find(const ChunkId& id) const {
+  const Entry* e = Lookup(id);
+  if (!e) return std::nullopt;
+  return ChunkLocation{packs_[e->pack], e->offset, e->length, e->raw_length};
+}
+
+Bytes EncodeIndexFile(const std::vector<IndexedPack>& packs) {
+  Bytes out;
+  Append(out, AsBytes(std::string_view(kIndexMagic, kMagicSize)));
+  PutU32(out, static_cast<uint32_t>(packs.size()));
+  for (const auto& p : packs) {
+    Append(out, p.pack);
+    PutU32(out, static_cast<uint32_t>(p.entries.size()));
+    for (const auto& e : p.entries) EncodePackEntry(e, out);
+  }
+  return out;
+}
+
+Result<std::vector<IndexedPack>> DecodeIndexFile(ByteView plain) {
+  auto bad = [] { return Status::Error(ErrorCode::kCorrupt, "index file structure is damaged"); };
+  if (plain.size() < kMagicSize + 4 || std::memcmp(plain.data(), kIndexMagic, kMagicSize) != 0)
+    return bad();
+  size_t pos = kMagicSize;
+  uint32_t pack_count = GetU32(plain.data() + pos);
+  pos += 4;
+  std::vector<IndexedPack> packs;
+  for (uint32_t i = 0; i < pack_count; ++i) {
+    if (plain.size() - pos < 36) return bad();
+    IndexedPack p;
+    std::memcpy(p.pack.data(), plain.data() + pos, 32);
+    uint32_t count = GetU32(plain.data() + pos + 32);
+    pos += 36;
+    if ((plain.size() - pos) / kPackEntrySize < count) return bad();
+    p.entries.reserve(count);
+    for (uint32_t k = 0; k < count; ++k, pos += kPackEntrySize)
+      p.entries.push_back(DecodePackEntry(plain.data() + pos));
+    packs.push_back(std::move(p));
+  }
+  if (pos != plain.size()) return bad();
+  return packs;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,73 @@
+// repo/chunk_index.h — which pack holds which chunk.
+//
+// In memory: one 48-byte entry per chunk (32-byte id + pack number, offset,
+// stored and raw length) in a sorted vector, plus a hash map for chunks added
+// during this process. 10 million chunks take ~460 MiB; at the default 1 MiB
+// average chunk that indexes ~10 TiB of unique data. Pack ids are kept once
+// per pack, not per chunk.
+//
+// On disk (index/<sha256>): an object-framed list of packs with their entries:
+//   index := "PGKIDX01" pack_count:u32 (pack_id[32] count:u32 entry*)*
+//
+// Thread safety: none; callers serialise (the store pipeline holds a mutex).
+// Const lookups may run concurrently once no more entries are added.
+#pragma once
+
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "common/status.h"
+#include "repo/pack.h"
+
+namespace pgkeep {
+
+struct ChunkLocation {
+  ObjectId pack;
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  uint32_t raw_length = 0;
+};
+
+// Entries of one pack, as written to an index file.
+struct IndexedPack {
+  ObjectId pack;
+  std::vector<PackEntry> entries;
+};
+
+class ChunkIndex {
+ public:
+  // Adds every entry of a pack; an id already present keeps its first location.
+  void AddPack(const IndexedPack& pack);
+  // Sorts what was added since the last call into the lookup vector; call after
+  // loading many index files (AddPack alone keeps lookups correct, just larger).
+  void Compact();
+
+  bool Contains(const ChunkId& id) const;
+  std::optional<ChunkLocation> Find(const ChunkId& id) const;
+  size_t size() const { return sorted_.size() + recent_.size(); }
+  size_t pack_count() const { return packs_.size(); }
+  // Every pack id referenced by the index.
+  const std::vector<ObjectId>& packs() const { return packs_; }
+
+ private:
+  struct Entry {
+    ChunkId id;
+    uint32_t pack;
+    uint32_t offset;
+    uint32_t length;
+    uint32_t raw_length;
+  };
+  static_assert(sizeof(Entry) == 48);
+  const Entry* Lookup(const ChunkId& id) const;
+
+  std::vector<ObjectId> packs_;
+  std::unordered_map<ObjectId, uint32_t, ChunkIdHash> pack_numbers_;
+  std::vector<Entry> sorted_;
+  std::unordered_map<ChunkId, Entry, ChunkIdHash> recent_;
+};
+
+Bytes EncodeIndexFile(const std::vector<IndexedPack>& packs);
+Result<std::vector<IndexedPack>> DecodeIndexFile(ByteView plain);
+
+}  // namespace pgkeep

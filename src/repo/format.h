@@ -1,0 +1,62 @@
+// repo/format.h — names and constants of the on-disk repository format.
+// The grammar is written down in docs/repository-format.md; bump
+// kFormatVersion for any incompatible change.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "codec/crypto.h"
+#include "common/bytes.h"
+
+namespace pgkeep {
+
+constexpr int kFormatVersion = 1;
+
+// A chunk id: HMAC-SHA-256 of the chunk's plaintext under the repository's id key.
+using ChunkId = Digest;
+// A pack or index id: SHA-256 of the object's stored bytes.
+using ObjectId = Digest;
+
+struct ChunkIdHash {
+  size_t operator()(const ChunkId& id) const {
+    size_t h;
+    std::memcpy(&h, id.data(), sizeof h);  // ids are uniformly random already
+    return h;
+  }
+};
+
+enum class BlobType : uint8_t {
+  kData = 0,      // file or stream content
+  kManifest = 1,  // a snapshot's file list
+};
+
+constexpr char kConfigObject[] = "config";
+constexpr char kKeysDir[] = "keys/";
+constexpr char kDataDir[] = "data/";
+constexpr char kIndexDir[] = "index/";
+constexpr char kSnapshotsDir[] = "snapshots/";
+constexpr char kLocksDir[] = "locks/";
+// Associated data of index objects (their name is the hash of their bytes).
+constexpr char kIndexAad[] = "index";
+
+inline std::string PackObjectName(const ObjectId& id) {
+  std::string hex = HexEncode(id);
+  return std::string(kDataDir) + hex.substr(0, 2) + "/" + hex;
+}
+inline std::string IndexObjectName(const ObjectId& id) { return kIndexDir + HexEncode(id); }
+inline std::string SnapshotObjectName(const std::string& id) { return kSnapshotsDir + id; }
+
+// Pack file framing.
+constexpr char kPackMagic[] = "PGKPACK1";
+constexpr char kPackEndMagic[] = "PGKPEND1";
+constexpr size_t kMagicSize = 8;
+// One trailer entry: id(32) type(1) offset(4) length(4) raw_length(4).
+constexpr size_t kPackEntrySize = 45;
+
+// Blob payload flags (first plaintext byte of every stored chunk).
+constexpr uint8_t kPayloadRaw = 0;
+constexpr uint8_t kPayloadZstd = 1;
+
+}  // namespace pgkeep

@@ -1,0 +1,117 @@
+#include "repo/keys.h"
+
+#include <nlohmann/json.hpp>
+
+#include "repo/format.h"
+
+namespace pgkeep {
+
+namespace {
+constexpr size_t kKeyPartSize = 32;
+constexpr size_t kSaltSize = 32;
+constexpr char kWrapAad[] = "pgkeep master key";
+
+Bytes Concat(const MasterKey& key) {
+  Bytes all;
+  Append(all, key.data_key);
+  Append(all, key.id_key);
+  Append(all, key.chunker_key);
+  return all;
+}
+
+MasterKey Split(ByteView all, bool encrypted) {
+  MasterKey key;
+  key.data_key.assign(all.begin(), all.begin() + kKeyPartSize);
+  key.id_key.assign(all.begin() + kKeyPartSize, all.begin() + 2 * kKeyPartSize);
+  key.chunker_key.assign(all.begin() + 2 * kKeyPartSize, all.begin() + 3 * kKeyPartSize);
+  key.encrypted = encrypted;
+  return key;
+}
+
+Result<MasterKey> OpenKeyFile(const std::string& name, ByteView content,
+                              const std::optional<std::string>& password) {
+  auto bad = [&](const std::string& why) {
+    return Status::Error(ErrorCode::kRepoFormat, "key file \"" + name + "\" is damaged: " + why);
+  };
+  nlohmann::json j = nlohmann::json::parse(AsString(content), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad("not JSON");
+  std::string kdf = j.value("kdf", "");
+  if (kdf == "none") {
+    auto master = HexDecode(j.value("master_key", ""));
+    if (!master || master->size() != 3 * kKeyPartSize) return bad("bad master_key");
+    return Split(*master, false);
+  }
+  if (kdf != "scrypt") return bad("unknown kdf \"" + kdf + "\"");
+  if (!password)
+    return Status::Error(ErrorCode::kAuth, "the repository is encrypted but no password was given",
+                         "set PGKEEP_REPO_PASSWORD or repository.password_file");
+  ScryptParams params{j.value("n", uint64_t{0}), j.value("r", uint64_t{0}), j.value("p", uint64_t{0})};
+  auto salt = HexDecode(j.value("salt", ""));
+  auto wrapped = HexDecode(j.value("wrapped_key", ""));
+  if (!salt || !wrapped || params.n == 0 || params.r == 0 || params.p == 0 ||
+      params.n > (1u << 22))
+    return bad("bad kdf parameters");
+  auto kek = DeriveKeyScrypt(*password, *salt, params, Aead::kKeySize);
+  if (!kek.ok()) return kek.status();
+  Aead aead(*kek);
+  Bytes master;
+  Status opened = aead.Open(*wrapped, AsBytes(kWrapAad), master);
+  if (!opened.ok()) return Status::Error(ErrorCode::kAuth, "wrong password");
+  if (master.size() != 3 * kKeyPartSize) return bad("wrapped key has the wrong size");
+  return Split(master, true);
+}
+}  // namespace
+
+MasterKey GenerateMasterKey(bool encrypted) {
+  return Split(RandomBytes(3 * kKeyPartSize), encrypted);
+}
+
+Result<std::string> SealKeyFile(const MasterKey& key, const std::optional<std::string>& password,
+                                const ScryptParams& params, int64_t created_unix) {
+  nlohmann::json j;
+  j["version"] = kFormatVersion;
+  j["created"] = created_unix;
+  if (!key.encrypted) {
+    j["kdf"] = "none";
+    j["master_key"] = HexEncode(Concat(key));
+    return j.dump(2) + "\n";
+  }
+  if (!password || password->empty())
+    return Status::Error(ErrorCode::kAuth, "a repository password is required for encryption",
+                         "set PGKEEP_REPO_PASSWORD, or encryption = \"none\" to opt out");
+  Bytes salt = RandomBytes(kSaltSize);
+  auto kek = DeriveKeyScrypt(*password, salt, params, Aead::kKeySize);
+  if (!kek.ok()) return kek.status();
+  Aead aead(*kek);
+  Bytes wrapped;
+  aead.Seal(Concat(key), AsBytes(kWrapAad), wrapped);
+  j["kdf"] = "scrypt";
+  j["n"] = params.n;
+  j["r"] = params.r;
+  j["p"] = params.p;
+  j["salt"] = HexEncode(salt);
+  j["wrapped_key"] = HexEncode(wrapped);
+  return j.dump(2) + "\n";
+}
+
+Result<MasterKey> UnlockMasterKey(Storage& storage, const std::optional<std::string>& password) {
+  auto listing = storage.List(kKeysDir);
+  if (!listing.ok()) return listing.status();
+  if (listing->empty())
+    return Status::Error(ErrorCode::kRepoFormat,
+                         "repository \"" + storage.Describe() + "\" has no key file");
+  Status last;
+  for (const auto& object : *listing) {
+    auto content = storage.Get(object.name);
+    if (!content.ok()) return content.status();
+    auto key = OpenKeyFile(object.name, *content, password);
+    if (key.ok()) return key;
+    last = key.status();
+    if (last.code() != ErrorCode::kAuth) return last;
+  }
+  return Status::Error(ErrorCode::kAuth,
+                       "wrong password for repository \"" + storage.Describe() + "\"",
+                       "check PGKEEP_REPO_PASSWORD (or the file in repository.password_file)");
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,37 @@
+// repo/loader.h — the load pipeline: chunk list -> plaintext, in order.
+//
+// Worker threads fetch chunks (ranged reads), check the GCM tag, decompress
+// and check the chunk id; the calling thread writes them to the sink in
+// order. At most a fixed window of chunks is in memory at once.
+//
+// A chunk that fails its checks ends that load with kCorrupt naming the pack
+// and offset; other files of the same snapshot load independently.
+//
+// Thread safety: a Loader may be used by one thread at a time.
+#pragma once
+
+#include <vector>
+
+#include "common/stream.h"
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+class Loader {
+ public:
+  // `repo` must have its index loaded.
+  explicit Loader(const Repository& repo, int threads = 0);
+
+  Status LoadChunks(const std::vector<ChunkId>& chunks, ByteSink& sink);
+  Status LoadFile(const FileEntry& file, ByteSink& sink) { return LoadChunks(file.chunks, sink); }
+  Result<std::vector<FileEntry>> ReadManifest(const Snapshot& snapshot);
+
+  // Fetches and checks one chunk; errors name the pack and offset.
+  static Status FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out);
+
+ private:
+  const Repository& repo_;
+  int threads_;
+};
+
+}  // namespace pgkeep

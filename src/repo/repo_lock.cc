@@ -1,0 +1,140 @@
+#include "repo/repo_lock.h"
+
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "codec/crypto.h"
+#include "common/host.h"
+#include "repo/format.h"
+
+namespace pgkeep {
+
+namespace {
+
+struct LockInfo {
+  std::string name;
+  LockMode mode = LockMode::kShared;
+  std::string operation;
+  int pid = 0;
+  std::string hostname;
+  int64_t created = 0;
+  int64_t refreshed = 0;
+};
+
+std::string LockJson(LockMode mode, const std::string& operation, int64_t created,
+                     int64_t refreshed) {
+  nlohmann::json j = {{"version", kFormatVersion},
+                      {"mode", mode == LockMode::kExclusive ? "exclusive" : "shared"},
+                      {"operation", operation},
+                      {"pid", CurrentPid()},
+                      {"hostname", Hostname()},
+                      {"created", created},
+                      {"refreshed", refreshed}};
+  return j.dump() + "\n";
+}
+
+std::optional<LockInfo> ParseLock(const std::string& name, ByteView content) {
+  nlohmann::json j = nlohmann::json::parse(AsString(content), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  LockInfo info;
+  info.name = name;
+  info.mode = j.value("mode", "") == "exclusive" ? LockMode::kExclusive : LockMode::kShared;
+  info.operation = j.value("operation", "");
+  info.pid = j.value("pid", 0);
+  info.hostname = j.value("hostname", "");
+  info.created = j.value("created", int64_t{0});
+  info.refreshed = j.value("refreshed", int64_t{0});
+  return info;
+}
+
+bool IsStale(const LockInfo& lock, int64_t now) {
+  if (lock.hostname == Hostname() && !IsProcessAlive(lock.pid)) return true;
+  return now - lock.refreshed > RepoLock::kStaleSeconds;
+}
+
+// The first live lock that conflicts with `mode`, removing stale ones found.
+Result<std::optional<LockInfo>> FindConflict(Storage& storage, const Clock& clock,
+                                             const std::string& own, LockMode mode) {
+  auto listing = storage.List(kLocksDir);
+  if (!listing.ok()) return listing.status();
+  for (const auto& object : *listing) {
+    if (object.name == own) continue;
+    auto content = storage.Get(object.name);
+    if (!content.ok()) continue;  // released meanwhile
+    auto info = ParseLock(object.name, *content);
+    if (!info) continue;  // unreadable lock objects are treated as absent
+    if (IsStale(*info, clock.NowSeconds())) {
+      (void)storage.Delete(object.name);
+      continue;
+    }
+    if (mode == LockMode::kExclusive || info->mode == LockMode::kExclusive)
+      return std::optional<LockInfo>(*info);
+  }
+  return std::optional<LockInfo>();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Storage& storage, const Clock& clock,
+                                                    LockMode mode, const std::string& operation,
+                                                    std::chrono::seconds wait) {
+  std::string name = std::string(kLocksDir) + HexEncode(RandomBytes(8));
+  int64_t created = clock.NowSeconds();
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    PGKEEP_RETURN_IF_ERROR(storage.Put(name, AsBytes(LockJson(mode, operation, created, created))));
+    auto conflict = FindConflict(storage, clock, name, mode);
+    if (!conflict.ok()) {
+      (void)storage.Delete(name);
+      return conflict.status();
+    }
+    if (!*conflict) break;
+    (void)storage.Delete(name);
+    if (std::chrono::steady_clock::now() >= deadline) {
+      const LockInfo& other = **conflict;
+      return Status::Error(
+          ErrorCode::kLocked,
+          "repository \"" + storage.Describe() + "\" is locked " +
+              (other.mode == LockMode::kExclusive ? "exclusively" : "shared") + " by \"" +
+              other.operation + "\" (pid " + std::to_string(other.pid) + " on " + other.hostname +
+              ", since " + FormatIsoTime(other.created) + ")",
+          "wait for it to finish or retry with --lock-wait SECONDS; if that process is gone, "
+          "remove \"" + other.name + "\"");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  // Leftovers of writers that died are garbage now that we hold a lock.
+  (void)storage.CleanupTemporary();
+  std::unique_ptr<RepoLock> lock(new RepoLock(storage, clock, name, mode, operation, created));
+  lock->refresher_ = std::thread([l = lock.get()] { l->RefreshLoop(); });
+  return lock;
+}
+
+RepoLock::RepoLock(Storage& storage, const Clock& clock, std::string name, LockMode mode,
+                   std::string operation, int64_t created)
+    : storage_(storage),
+      clock_(clock),
+      name_(std::move(name)),
+      mode_(mode),
+      operation_(std::move(operation)),
+      created_(created) {}
+
+void RepoLock::RefreshLoop() {
+  std::unique_lock lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::seconds(kRefreshSeconds), [&] { return stop_; })) {
+    // A failed refresh is retried next round; staleness allows several misses.
+    (void)storage_.Put(name_, AsBytes(LockJson(mode_, operation_, created_, clock_.NowSeconds())));
+  }
+}
+
+RepoLock::~RepoLock() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (refresher_.joinable()) refresher_.join();
+  (void)storage_.Delete(name_);
+}
+
+}  // namespace pgkeep

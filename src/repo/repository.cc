@@ -1,0 +1,186 @@
+#include "repo/repository.h"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+namespace pgkeep {
+
+namespace {
+
+nlohmann::json SettingsBody(const RepoSettings& s) {
+  return {{"id", s.id},
+          {"version", s.version},
+          {"encryption", s.encrypted ? "aes-256-gcm" : "none"},
+          {"chunker", {{"min", s.cdc.min_size}, {"avg", s.cdc.avg_size}, {"max", s.cdc.max_size}}},
+          {"block_size", s.block_size},
+          {"created", s.created}};
+}
+
+std::string SettingsMac(const MasterKey& key, const nlohmann::json& body) {
+  Hasher hasher(key.id_key);
+  return HexEncode(hasher.Mac(AsBytes("pgkeep config\n" + body.dump())));
+}
+
+Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::string& where,
+                                                                  ByteView content) {
+  auto bad = [&](const std::string& why) {
+    return Status::Error(ErrorCode::kRepoFormat,
+                         "repository config \"" + where + "\" is damaged: " + why);
+  };
+  nlohmann::json j = nlohmann::json::parse(AsString(content), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return bad("not JSON");
+  try {
+    const auto& body = j.at("body");
+    RepoSettings s;
+    s.version = body.at("version").get<int>();
+    if (s.version > kFormatVersion)
+      return Status::Error(ErrorCode::kRepoFormat,
+                           "repository \"" + where + "\" has format version " +
+                               std::to_string(s.version) + ", this pgkeep reads up to " +
+                               std::to_string(kFormatVersion),
+                           "upgrade pgkeep");
+    s.id = body.at("id").get<std::string>();
+    s.encrypted = body.at("encryption").get<std::string>() != "none";
+    const auto& c = body.at("chunker");
+    s.cdc = {c.at("min").get<uint32_t>(), c.at("avg").get<uint32_t>(), c.at("max").get<uint32_t>()};
+    s.block_size = body.at("block_size").get<uint32_t>();
+    s.created = body.at("created").get<int64_t>();
+    return std::make_pair(s, j);
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+}
+
+}  // namespace
+
+Repository::Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings)
+    : storage_(storage), clock_(clock), key_(std::move(key)), settings_(std::move(settings)) {
+  stream_chunker_ = std::make_unique<FastCdcChunker>(settings_.cdc, key_.chunker_key);
+  block_chunker_ = std::make_unique<FixedChunker>(settings_.block_size);
+}
+
+Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clock& clock,
+                                                      const InitOptions& options,
+                                                      const std::optional<std::string>& password) {
+  auto existing = storage.List("");
+  if (!existing.ok()) return existing.status();
+  if (!existing->empty()) {
+    auto has_config = storage.Exists(kConfigObject);
+    bool is_repo = has_config.ok() && *has_config;
+    return Status::Error(ErrorCode::kRepoExists,
+                         is_repo ? "a repository already exists at \"" + storage.Describe() + "\""
+                                 : "\"" + storage.Describe() + "\" is not empty",
+                         is_repo ? "use it as it is, or point repository.path elsewhere"
+                                 : "choose an empty directory for repository.path");
+  }
+  if (options.cdc.min_size == 0 || options.block_size % 8192 != 0)
+    return Status::Error(ErrorCode::kUsage, "invalid chunking parameters");
+  MasterKey key = GenerateMasterKey(options.encrypted);
+  int64_t now = clock.NowSeconds();
+  auto key_file = SealKeyFile(key, options.encrypted ? password : std::nullopt, options.scrypt, now);
+  if (!key_file.ok()) return key_file.status();
+
+  RepoSettings settings;
+  settings.id = HexEncode(RandomBytes(16));
+  settings.encrypted = options.encrypted;
+  settings.cdc = options.cdc;
+  settings.block_size = options.block_size;
+  settings.created = now;
+  nlohmann::json body = SettingsBody(settings);
+  nlohmann::json config = {{"format", "pgkeep-repository"},
+                           {"body", body},
+                           {"mac", SettingsMac(key, body)}};
+  PGKEEP_RETURN_IF_ERROR(
+      storage.Put(std::string(kKeysDir) + HexEncode(RandomBytes(8)), AsBytes(*key_file)));
+  PGKEEP_RETURN_IF_ERROR(storage.Put(kConfigObject, AsBytes(config.dump(2) + "\n")));
+  return std::unique_ptr<Repository>(new Repository(storage, clock, std::move(key), settings));
+}
+
+Result<std::unique_ptr<Repository>> Repository::Open(Storage& storage, const Clock& clock,
+                                                      const std::optional<std::string>& password) {
+  auto content = storage.Get(kConfigObject);
+  if (!content.ok()) {
+    if (content.status().code() == ErrorCode::kNotFound)
+      return Status::Error(ErrorCode::kRepoNotFound,
+                           "no repository at \"" + storage.Describe() + "\"",
+                           "run \"pgkeep init\" to create one, or check repository.path");
+    return content.status();
+  }
+  auto parsed = ParseConfigObject(storage.Describe(), *content);
+  if (!parsed.ok()) return parsed.status();
+  auto& [settings, json] = *parsed;
+  auto key = UnlockMasterKey(storage, settings.encrypted ? password : std::nullopt);
+  if (!key.ok()) return key.status();
+  if (key->encrypted != settings.encrypted ||
+      json.value("mac", "") != SettingsMac(*key, json.at("body")))
+    return Status::Error(ErrorCode::kRepoFormat,
+                         "repository config at \"" + storage.Describe() +
+                             "\" does not match its key (modified or damaged)");
+  return std::unique_ptr<Repository>(new Repository(storage, clock, std::move(*key), settings));
+}
+
+Status Repository::LoadIndex() {
+  auto listing = storage_.List(kIndexDir);
+  if (!listing.ok()) return listing.status();
+  auto codec = NewCodec();
+  for (const auto& object : *listing) PGKEEP_RETURN_IF_ERROR(LoadIndexObject(object.name, *codec));
+  index_.Compact();
+  return Status::Ok();
+}
+
+Status Repository::LoadIndexObject(const std::string& name, BlobCodec& codec) {
+  auto stored = storage_.Get(name);
+  if (!stored.ok()) return stored.status();
+  auto plain = codec.DecodeObject(*stored, kIndexAad);
+  if (!plain.ok()) return plain.status().WithContext("index \"" + name + "\"");
+  auto packs = DecodeIndexFile(*plain);
+  if (!packs.ok()) return packs.status().WithContext("index \"" + name + "\"");
+  for (const auto& p : *packs) index_.AddPack(p);
+  return Status::Ok();
+}
+
+Result<std::vector<Snapshot>> Repository::ListSnapshots() const {
+  auto listing = storage_.List(kSnapshotsDir);
+  if (!listing.ok()) return listing.status();
+  std::vector<Snapshot> out;
+  for (const auto& object : *listing) {
+    auto s = ReadSnapshot(object.name.substr(std::strlen(kSnapshotsDir)));
+    if (!s.ok()) return s.status();
+    out.push_back(std::move(*s));
+  }
+  std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
+  return out;
+}
+
+Result<Snapshot> Repository::ReadSnapshot(const std::string& id) const {
+  if (id == "latest") {
+    auto all = ListSnapshots();
+    if (!all.ok()) return all.status();
+    if (all->empty())
+      return Status::Error(ErrorCode::kNotFound, "the repository holds no snapshot yet");
+    return all->back();
+  }
+  if (!IsValidSnapshotId(id))
+    return Status::Error(ErrorCode::kNotFound, "\"" + id + "\" is not a snapshot id",
+                         "ids look like 20261123T020000Z-3fa9c2d1; see \"pgkeep list\"");
+  auto stored = storage_.Get(SnapshotObjectName(id));
+  if (!stored.ok()) {
+    if (stored.status().code() == ErrorCode::kNotFound)
+      return Status::Error(ErrorCode::kNotFound, "snapshot \"" + id + "\" does not exist",
+                           "see \"pgkeep list\"");
+    return stored.status();
+  }
+  auto plain = NewCodec()->DecodeObject(*stored, "snapshot/" + id);
+  if (!plain.ok()) return plain.status().WithContext("snapshot \"" + id + "\"");
+  auto s = SnapshotFromJson(std::string(AsString(*plain)));
+  if (!s.ok()) return s.status().WithContext("snapshot \"" + id + "\"");
+  return s;
+}
+
+Status Repository::WriteSnapshot(const Snapshot& snapshot) const {
+  std::string text = SnapshotToJson(snapshot, true).dump();
+  Bytes stored = NewCodec()->EncodeObject(AsBytes(text), "snapshot/" + snapshot.id);
+  return storage_.Put(SnapshotObjectName(snapshot.id), stored);
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,95 @@
+// repo/repository.h — an opened repository: settings, keys and chunk index.
+//
+// Layout (details in docs/repository-format.md):
+//   config             settings (JSON) with an HMAC under the id key
+//   keys/<id>          the master key, wrapped under the password
+//   data/<xx>/<id>     pack files, named by SHA-256 of their bytes
+//   index/<id>         which chunk is where, named by SHA-256 of their bytes
+//   snapshots/<id>     one object per snapshot
+//   locks/<id>         who is using the repository
+//
+// Init writes keys/ first and config last: a repository exists once its
+// config does, so an interrupted init leaves nothing that passes for one.
+//
+// Thread safety: accessors are safe for concurrent readers; index() must be
+// mutated by one thread at a time (StoreSession serialises its additions).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "codec/chunker.h"
+#include "common/clock.h"
+#include "repo/blob_codec.h"
+#include "repo/chunk_index.h"
+#include "repo/keys.h"
+#include "repo/snapshot.h"
+#include "storage/storage.h"
+
+namespace pgkeep {
+
+struct RepoSettings {
+  std::string id;  // random, 32 hex
+  int version = kFormatVersion;
+  bool encrypted = true;
+  CdcParams cdc;
+  uint32_t block_size = 256 * 1024;  // fixed chunks for relation files
+  int64_t created = 0;
+};
+
+struct InitOptions {
+  bool encrypted = true;
+  CdcParams cdc;
+  uint32_t block_size = 256 * 1024;
+  ScryptParams scrypt;
+};
+
+class Repository {
+ public:
+  // Creates a repository; kRepoExists if `storage` already holds anything.
+  static Result<std::unique_ptr<Repository>> Init(Storage& storage, const Clock& clock,
+                                                  const InitOptions& options,
+                                                  const std::optional<std::string>& password);
+  // Opens an existing repository: kRepoNotFound, kAuth (wrong password) or
+  // kRepoFormat on failure. Does not load the index (see LoadIndex).
+  static Result<std::unique_ptr<Repository>> Open(Storage& storage, const Clock& clock,
+                                                  const std::optional<std::string>& password);
+
+  // Reads every index object into index(). Damaged index objects fail it.
+  Status LoadIndex();
+  // Reads one index object (a name under index/) into index().
+  Status LoadIndexObject(const std::string& name, BlobCodec& codec);
+
+  Storage& storage() const { return storage_; }
+  const Clock& clock() const { return clock_; }
+  const MasterKey& key() const { return key_; }
+  const RepoSettings& settings() const { return settings_; }
+  ChunkIndex& index() { return index_; }
+  const ChunkIndex& index() const { return index_; }
+  const Chunker& stream_chunker() const { return *stream_chunker_; }
+  const Chunker& block_chunker() const { return *block_chunker_; }
+  std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3) const {
+    return std::make_unique<BlobCodec>(key_, compression_level);
+  }
+
+  // All snapshots, oldest first. Damaged ones fail the listing.
+  Result<std::vector<Snapshot>> ListSnapshots() const;
+  // `id` may be "latest". kNotFound names the id.
+  Result<Snapshot> ReadSnapshot(const std::string& id) const;
+  Status WriteSnapshot(const Snapshot& snapshot) const;
+
+ private:
+  Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings);
+
+  Storage& storage_;
+  const Clock& clock_;
+  MasterKey key_;
+  RepoSettings settings_;
+  ChunkIndex index_;
+  std::unique_ptr<Chunker> stream_chunker_;
+  std::unique_ptr<Chunker> block_chunker_;
+};
+
+}  // namespace pgkeep

@@ -1,0 +1,191 @@
+#include "repo/store_session.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace pgkeep {
+
+namespace {
+constexpr size_t kMinReadBuffer = 8 << 20;
+
+int ThreadCount(int requested) {
+  if (requested > 0) return requested;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
+
+StoreSession::StoreSession(Repository& repo, const StoreOptions& options)
+    : repo_(repo),
+      options_(options),
+      pack_(std::make_unique<PackBuilder>()),
+      jobs_(static_cast<size_t>(4 * ThreadCount(options.threads))),
+      full_packs_(2) {
+  int n = ThreadCount(options.threads);
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  flusher_ = std::thread([this] { FlusherLoop(); });
+}
+
+StoreSession::~StoreSession() {
+  if (!drained_) {
+    Fail(Status::Error(ErrorCode::kInternal, "store session abandoned"));
+    (void)Drain();
+  }
+}
+
+void StoreSession::Fail(const Status& status) {
+  {
+    std::lock_guard lock(error_mu_);
+    if (error_.ok()) error_ = status;
+  }
+  failed_ = true;
+  jobs_.Close();
+}
+
+Status StoreSession::FirstError() {
+  std::lock_guard lock(error_mu_);
+  return error_;
+}
+
+void StoreSession::WorkerLoop() {
+  auto codec = repo_.NewCodec(options_.compression_level);
+  Bytes stored;
+  while (auto job = jobs_.Pop()) {
+    if (failed_) continue;  // drain without work after a failure
+    stored.clear();
+    codec->Encode(ByteView(job->buffer->data() + job->offset, job->length), job->id, stored);
+    stored_bytes_ += stored.size();
+    std::unique_ptr<PackBuilder> full;
+    {
+      std::lock_guard lock(pack_mu_);
+      pack_->Add(job->id, job->type, stored, static_cast<uint32_t>(job->length));
+      if (pack_->size() >= options_.pack_size) {
+        full = std::move(pack_);
+        pack_ = std::make_unique<PackBuilder>();
+      }
+    }
+    if (full) full_packs_.Push(std::move(full));
+  }
+}
+
+void StoreSession::FlusherLoop() {
+  auto codec = repo_.NewCodec(options_.compression_level);
+  while (auto pack = full_packs_.Pop()) {
+    if (failed_) continue;
+    IndexedPack indexed{ObjectId{}, (*pack)->entries()};
+    Bytes bytes = (*pack)->Finish(*codec);
+    pack->reset();
+    indexed.pack = Sha256(bytes);
+    Status s = repo_.storage().Put(PackObjectName(indexed.pack), bytes);
+    if (!s.ok()) {
+      Fail(s);
+      continue;
+    }
+    std::lock_guard lock(index_mu_);
+    repo_.index().AddPack(indexed);
+    for (const auto& e : indexed.entries) in_flight_.erase(e.id);
+    written_.push_back(std::move(indexed));
+  }
+}
+
+Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& chunker,
+                                            FileEntry meta, BlobType type) {
+  Hasher hasher(repo_.key().id_key);
+  const size_t max_chunk = chunker.MaxSize();
+  const size_t buffer_size = std::max(kMinReadBuffer, 2 * max_chunk);
+  // Chunks point into shared read buffers until their job is done, so a
+  // buffer is never reused: the tail moves to a fresh one instead.
+  auto buffer = std::make_shared<Bytes>(buffer_size);
+  size_t start = 0, filled = 0;
+  bool eof = false;
+  meta.size = 0;
+  meta.chunks.clear();
+  for (;;) {
+    while (!eof && filled - start < max_chunk) {
+      if (filled == buffer_size) {
+        auto fresh = std::make_shared<Bytes>(buffer_size);
+        std::memcpy(fresh->data(), buffer->data() + start, filled - start);
+        filled -= start;
+        start = 0;
+        buffer = std::move(fresh);
+      }
+      auto n = source.Read(buffer->data() + filled, buffer_size - filled);
+      if (!n.ok()) return n.status();
+      if (*n == 0)
+        eof = true;
+      else
+        filled += *n;
+    }
+    if (failed_) return FirstError();
+    if (start == filled) break;
+    size_t len = chunker.NextChunk(ByteView(buffer->data() + start, filled - start), eof);
+    ByteView chunk(buffer->data() + start, len);
+    ChunkId id = hasher.Mac(chunk);
+    meta.chunks.push_back(id);
+    meta.size += len;
+    bool fresh;
+    {
+      std::lock_guard lock(index_mu_);
+      fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
+    }
+    if (fresh) {
+      ++new_chunks_;
+      if (!jobs_.Push(Job{id, type, buffer, start, len})) return FirstError();
+    }
+    ++chunks_;
+    bytes_ += len;
+    start += len;
+  }
+  return meta;
+}
+
+Status StoreSession::Drain() {
+  jobs_.Close();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  if (!pack_->empty() && !failed_) full_packs_.Push(std::move(pack_));
+  full_packs_.Close();
+  if (flusher_.joinable()) flusher_.join();
+  drained_ = true;
+  if (failed_) return FirstError();
+  if (written_.empty()) return Status::Ok();
+  auto codec = repo_.NewCodec(options_.compression_level);
+  Bytes stored = codec->EncodeObject(EncodeIndexFile(written_), kIndexAad);
+  return repo_.storage().Put(IndexObjectName(Sha256(stored)), stored);
+}
+
+Result<Snapshot> StoreSession::Commit(Snapshot snapshot, const std::vector<FileEntry>& files) {
+  std::string manifest;
+  for (const auto& f : files) manifest += FileEntryToLine(f);
+  MemorySource source(AsBytes(manifest));
+  auto stored = StoreStream(source, repo_.stream_chunker(), FileEntry{}, BlobType::kManifest);
+  if (!stored.ok()) {
+    Fail(stored.status());
+    (void)Drain();
+    return stored.status();
+  }
+  snapshot.manifest = stored->chunks;
+  PGKEEP_RETURN_IF_ERROR(Drain());
+  SnapshotStats st = stats();
+  st.files = files.size();
+  st.bytes = 0;
+  st.chunks = 0;
+  for (const auto& f : files) {
+    st.bytes += f.size;
+    st.chunks += f.chunks.size();
+  }
+  snapshot.stats = st;
+  snapshot.stop_time = repo_.clock().NowSeconds();
+  PGKEEP_RETURN_IF_ERROR(repo_.WriteSnapshot(snapshot));
+  return snapshot;
+}
+
+SnapshotStats StoreSession::stats() const {
+  SnapshotStats s;
+  s.bytes = bytes_;
+  s.chunks = chunks_;
+  s.new_chunks = new_chunks_;
+  s.stored_bytes = stored_bytes_;
+  return s;
+}
+
+}  // namespace pgkeep

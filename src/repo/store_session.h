@@ -1,0 +1,97 @@
+// repo/store_session.h — the store pipeline: stream -> chunks -> packs.
+//
+//   caller threads : read, cut (Chunker), name (HMAC), skip known chunks
+//   worker threads : compress (zstd) + encrypt (AES-256-GCM), append to pack
+//   flusher thread : finish pack, write it atomically, publish its entries
+//
+// Bounded queues between the stages give backpressure: memory stays within
+// about (queue depth x chunk size) + 3 packs whatever the input size.
+//
+// Durability order: packs are durable before the index that names them, and
+// the index before the snapshot that uses it. A crash at any point leaves at
+// worst unreferenced packs or index entries (garbage, never corruption); the
+// snapshot becomes visible only by its own atomic Put.
+//
+// Thread safety: StoreStream may be called from several threads at once.
+// Commit must be called once, after every StoreStream returned.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "common/stream.h"
+#include "common/work_queue.h"
+#include "repo/pack.h"
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct StoreOptions {
+  int compression_level = 3;
+  size_t pack_size = 16 << 20;  // target; chosen by bench/ (docs/benchmarks.md)
+  int threads = 0;              // 0: one per core
+};
+
+class StoreSession {
+ public:
+  StoreSession(Repository& repo, const StoreOptions& options);
+  // Without Commit, stops the pipeline; packs already written stay as garbage.
+  ~StoreSession();
+  StoreSession(const StoreSession&) = delete;
+  StoreSession& operator=(const StoreSession&) = delete;
+
+  // Reads `source` to its end and returns `meta` with size and chunk list
+  // filled in. The chunks are durable only once Commit succeeds.
+  Result<FileEntry> StoreStream(ByteSource& source, const Chunker& chunker, FileEntry meta,
+                                BlobType type = BlobType::kData);
+
+  // Stores the manifest of `files`, flushes every pack, writes the index and
+  // finally the snapshot object. Returns the snapshot as written.
+  Result<Snapshot> Commit(Snapshot snapshot, const std::vector<FileEntry>& files);
+
+  SnapshotStats stats() const;
+
+ private:
+  struct Job {
+    ChunkId id;
+    BlobType type;
+    std::shared_ptr<const Bytes> buffer;
+    size_t offset;
+    size_t length;
+  };
+
+  void WorkerLoop();
+  void FlusherLoop();
+  void Fail(const Status& status);
+  Status FirstError();
+  // Stops accepting chunks, drains the pipeline and writes the index object.
+  Status Drain();
+
+  Repository& repo_;
+  const StoreOptions options_;
+
+  std::mutex index_mu_;  // guards repo_.index(), in_flight_, written_
+  std::unordered_set<ChunkId, ChunkIdHash> in_flight_;
+  std::vector<IndexedPack> written_;
+
+  std::mutex pack_mu_;
+  std::unique_ptr<PackBuilder> pack_;
+
+  WorkQueue<Job> jobs_;
+  WorkQueue<std::unique_ptr<PackBuilder>> full_packs_;
+  std::vector<std::thread> workers_;
+  std::thread flusher_;
+  bool drained_ = false;
+
+  std::mutex error_mu_;
+  Status error_;
+  std::atomic<bool> failed_{false};
+
+  std::atomic<uint64_t> bytes_{0}, chunks_{0}, new_chunks_{0}, stored_bytes_{0};
+};
+
+}  // namespace pgkeep

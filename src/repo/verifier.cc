@@ -1,0 +1,162 @@
+#include "repo/verifier.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "repo/loader.h"
+
+namespace pgkeep {
+
+namespace {
+
+struct PackCheck {
+  std::string name;
+  uint64_t size = 0;
+  std::vector<PackEntry> entries;  // as the index describes them
+};
+
+}  // namespace
+
+Result<VerifyReport> Verifier::Run(bool read_data) {
+  VerifyReport report;
+  Storage& storage = repo_.storage();
+  auto codec = repo_.NewCodec();
+
+  // 1. Index objects; remember which index entries point into which pack.
+  auto index_listing = storage.List(kIndexDir);
+  if (!index_listing.ok()) return index_listing.status();
+  std::map<std::string, PackCheck> indexed;  // pack object name -> entries
+  for (const auto& object : *index_listing) {
+    ++report.index_objects;
+    auto stored = storage.Get(object.name);
+    Result<Bytes> plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : stored.status();
+    auto packs = plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
+    if (!packs.ok()) {
+      report.errors.push_back("index \"" + object.name + "\": " + packs.status().message());
+      continue;
+    }
+    for (const auto& p : *packs) {
+      repo_.index().AddPack(p);
+      auto& check = indexed[PackObjectName(p.pack)];
+      check.name = PackObjectName(p.pack);
+      check.entries.insert(check.entries.end(), p.entries.begin(), p.entries.end());
+    }
+  }
+  repo_.index().Compact();
+
+  // 2. Packs present versus packs indexed.
+  auto pack_listing = storage.List(kDataDir);
+  if (!pack_listing.ok()) return pack_listing.status();
+  std::unordered_map<std::string, uint64_t> present;
+  for (const auto& o : *pack_listing) present[o.name] = o.size;
+  for (const auto& [name, size] : present)
+    if (!indexed.count(name))
+      report.warnings.push_back("pack \"" + name +
+                                "\" is in no index (left by an interrupted store; garbage)");
+  std::vector<PackCheck*> to_read;
+  for (auto& [name, check] : indexed) {
+    auto it = present.find(name);
+    if (it == present.end()) {
+      report.errors.push_back("pack \"" + name + "\" named by the index is missing");
+      continue;
+    }
+    check.size = it->second;
+    ++report.packs;
+    report.chunks += check.entries.size();
+    for (const auto& e : check.entries)
+      if (uint64_t{e.offset} + e.length > check.size) {
+        report.errors.push_back("pack \"" + name + "\" is shorter than its index says (offset " +
+                                std::to_string(e.offset) + ")");
+        break;
+      }
+    to_read.push_back(&check);
+  }
+
+  // 3. With --read-data: every byte of every indexed pack.
+  std::set<ChunkId> damaged;
+  if (read_data) {
+    std::mutex mu;
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      auto local_codec = repo_.NewCodec();
+      Bytes plain;
+      for (size_t i; (i = next++) < to_read.size();) {
+        const PackCheck& check = *to_read[i];
+        std::vector<std::string> errors;
+        std::vector<ChunkId> bad_chunks;
+        auto bytes = storage.Get(check.name);
+        if (!bytes.ok()) {
+          errors.push_back(bytes.status().message());
+        } else {
+          if (HexEncode(Sha256(*bytes)) != check.name.substr(check.name.rfind('/') + 1))
+            errors.push_back("pack \"" + check.name + "\": content does not match its name");
+          auto trailer = ReadPackTrailer(*bytes, *local_codec);
+          if (!trailer.ok())
+            errors.push_back("pack \"" + check.name + "\": " + trailer.status().message());
+          for (const auto& e : check.entries) {
+            plain.clear();
+            Status s = uint64_t{e.offset} + e.length > bytes->size()
+                           ? Status::Error(ErrorCode::kCorrupt, "blob lies beyond the end")
+                           : local_codec->Decode(ByteView(bytes->data() + e.offset, e.length), e.id,
+                                                 e.raw_length, plain);
+            if (!s.ok()) {
+              errors.push_back("pack \"" + check.name + "\" at offset " + std::to_string(e.offset) +
+                               " (chunk " + HexEncode(e.id).substr(0, 16) + "): " + s.message());
+              bad_chunks.push_back(e.id);
+            }
+          }
+        }
+        std::lock_guard lock(mu);
+        report.bytes_read += bytes.ok() ? bytes->size() : 0;
+        report.errors.insert(report.errors.end(), errors.begin(), errors.end());
+        damaged.insert(bad_chunks.begin(), bad_chunks.end());
+      }
+    };
+    int n = threads_ > 0 ? threads_ : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n; ++t) threads.emplace_back(work);
+    for (auto& t : threads) t.join();
+  }
+
+  // 4. Snapshots: each must decode and reference only indexed, undamaged chunks.
+  auto snap_listing = storage.List(kSnapshotsDir);
+  if (!snap_listing.ok()) return snap_listing.status();
+  Loader loader(repo_);
+  for (const auto& object : *snap_listing) {
+    ++report.snapshots;
+    std::string id = object.name.substr(std::strlen(kSnapshotsDir));
+    auto snapshot = repo_.ReadSnapshot(id);
+    if (!snapshot.ok()) {
+      report.errors.push_back(snapshot.status().message());
+      continue;
+    }
+    auto files = loader.ReadManifest(*snapshot);
+    if (!files.ok()) {
+      report.errors.push_back(files.status().message());
+      continue;
+    }
+    for (const auto& f : *files) {
+      size_t missing = 0, bad = 0;
+      for (const auto& c : f.chunks) {
+        if (!repo_.index().Contains(c)) ++missing;
+        else if (damaged.count(c)) ++bad;
+      }
+      if (missing)
+        report.errors.push_back("snapshot \"" + id + "\" file \"" + f.path + "\": " +
+                                std::to_string(missing) + " chunk(s) missing from the repository");
+      if (bad)
+        report.errors.push_back("snapshot \"" + id + "\" file \"" + f.path + "\": " +
+                                std::to_string(bad) + " damaged chunk(s); it cannot be restored");
+    }
+  }
+  return report;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,44 @@
+// repo/verifier.h — is the repository whole?
+//
+// Structure (always): every index object decodes, every pack it names exists
+// and is long enough, every snapshot decodes and every chunk its files use is
+// indexed. With read_data: every pack is read in full, its bytes must hash to
+// its name, and every chunk in it must pass the GCM tag and id checks;
+// damage is reported by pack and offset, with the snapshot files it affects.
+//
+// Packs that no index names are leftovers of interrupted stores: reported as
+// warnings (garbage collection removes them), not as errors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct VerifyReport {
+  std::vector<std::string> errors;
+  std::vector<std::string> warnings;
+  uint64_t snapshots = 0;
+  uint64_t index_objects = 0;
+  uint64_t packs = 0;
+  uint64_t chunks = 0;
+  uint64_t bytes_read = 0;
+  bool ok() const { return errors.empty(); }
+};
+
+class Verifier {
+ public:
+  // `repo` must be freshly opened: the verifier loads the index itself.
+  explicit Verifier(Repository& repo, int threads = 0) : repo_(repo), threads_(threads) {}
+  // Fails only when the repository cannot be read at all; problems found are
+  // in the report.
+  Result<VerifyReport> Run(bool read_data);
+
+ private:
+  Repository& repo_;
+  int threads_;
+};
+
+}  // namespace pgkeep

@@ -1,0 +1,45 @@
+// storage/posix_storage.h — a repository in a local directory.
+//
+// Put writes "<name>.tmp.<host>.<pid>.<random>" in the target directory,
+// fsyncs it, renames it over the final name and fsyncs the directory: the
+// object appears whole and durable or not at all. Temporary files of dead
+// writers on this host are removed by CleanupTemporary.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+
+#include "storage/storage.h"
+
+namespace pgkeep {
+
+class PosixStorage final : public Storage {
+ public:
+  // The write(2) to use; tests inject short writes and ENOSPC through it.
+  using WriteFn = std::function<ssize_t(int fd, const void* buf, size_t n)>;
+
+  explicit PosixStorage(std::string root, WriteFn write_fn = nullptr);
+
+  StorageFeatures Features() const override { return {.ranged_get = true, .local = true}; }
+  std::string Describe() const override { return root_; }
+  Status Put(const std::string& name, ByteView data) override;
+  Result<Bytes> Get(const std::string& name) override;
+  Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override;
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
+  Status Delete(const std::string& name) override;
+  Result<bool> Exists(const std::string& name) override;
+  Result<int> CleanupTemporary() override;
+  int64_t FreeBytes() override;
+
+ private:
+  std::string PathOf(const std::string& name) const { return root_ + "/" + name; }
+  Status EnsureDirectory(const std::string& dir);
+
+  std::string root_;
+  WriteFn write_;
+  std::string temp_tag_;  // ".tmp.<host>.<pid>." identifying this writer
+};
+
+}  // namespace pgkeep

@@ -1,0 +1,61 @@
+// storage/storage.h — the interface every repository backend implements.
+//
+// A deliberately small required set (put, get, ranged get, list, delete,
+// exists) plus feature flags. Objects are named by '/'-separated relative
+// paths ("data/ab/ab12...", "snapshots/2026...").
+//
+// Write guarantee: Put is atomic and durable. When it returns Ok the object is
+// complete and survives a crash; when it fails or the process dies midway, no
+// object of that name becomes visible (an older object of that name, if any,
+// is untouched). The repository never modifies an object in place: names are
+// content addresses or unique, so Put replaces only lock files.
+//
+// Thread safety: all methods may be called concurrently from several threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/bytes.h"
+#include "common/status.h"
+
+namespace pgkeep {
+
+struct ObjectInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+struct StorageFeatures {
+  bool ranged_get = true;   // GetRange costs about the range, not the object
+  bool local = false;       // objects are files on this host (free space known)
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  virtual StorageFeatures Features() const = 0;
+  // Where the storage points, for messages: a path or an s3:// URL.
+  virtual std::string Describe() const = 0;
+
+  virtual Status Put(const std::string& name, ByteView data) = 0;
+  // kNotFound if absent; kIo on any other failure.
+  virtual Result<Bytes> Get(const std::string& name) = 0;
+  // Exactly `length` bytes from `offset`; kCorrupt if the object is shorter.
+  virtual Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) = 0;
+  // Every object whose name starts with `prefix` (a directory such as "data/"),
+  // recursively, in no particular order. Temporary leftovers are not listed.
+  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  // Removing an absent object succeeds.
+  virtual Status Delete(const std::string& name) = 0;
+  virtual Result<bool> Exists(const std::string& name) = 0;
+  // Removes what writers that died midway left behind (temporary files).
+  // Returns how many leftovers were removed. Safe while other writers run.
+  virtual Result<int> CleanupTemporary() = 0;
+  // Bytes free on the backing store, or -1 when unknown (object stores).
+  virtual int64_t FreeBytes() { return -1; }
+};
+
+}  // namespace pgkeep
