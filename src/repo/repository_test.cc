@@ -1,0 +1,274 @@
+#include "repo/repository.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+
+#include "repo/loader.h"
+#include "repo/repo_lock.h"
+#include "repo/store_session.h"
+#include "repo/verifier.h"
+#include "common/host.h"
+#include "storage/fault_storage.h"
+#include "storage/posix_storage.h"
+#include "support/process.h"
+#include "support/text_data.h"
+
+namespace pgkeep {
+namespace {
+
+const std::string kPassword = "correct horse battery staple";
+
+class RepositoryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("pgkeep-repo-");
+    storage_ = std::make_unique<PosixStorage>(dir_);
+    InitOptions options;
+    options.scrypt = ScryptParams{1 << 10, 8, 1};  // fast for tests; the format records it
+    auto repo = Repository::Init(*storage_, clock_, options, kPassword);
+    ASSERT_TRUE(repo.ok()) << repo.status().message();
+  }
+  void TearDown() override { testing::RemoveTree(dir_); }
+
+  std::unique_ptr<Repository> Open(Storage& storage) {
+    auto repo = Repository::Open(storage, clock_, kPassword);
+    EXPECT_TRUE(repo.ok()) << repo.status().message();
+    if (!repo.ok()) return nullptr;
+    EXPECT_TRUE((*repo)->LoadIndex().ok());
+    return std::move(*repo);
+  }
+
+  // Stores named byte strings as one snapshot.
+  Result<Snapshot> Store(Storage& storage, const std::vector<std::pair<std::string, const Bytes*>>& files,
+                         StoreOptions options = {}) {
+    auto repo = Open(storage);
+    StoreSession session(*repo, options);
+    std::vector<FileEntry> entries;
+    for (const auto& [name, data] : files) {
+      MemorySource source(*data);
+      FileEntry meta;
+      meta.path = name;
+      auto entry = session.StoreStream(source, repo->stream_chunker(), meta);
+      if (!entry.ok()) return entry.status();
+      entries.push_back(*entry);
+    }
+    Snapshot s;
+    s.id = NewSnapshotId(clock_.NowSeconds());
+    s.kind = "files";
+    return session.Commit(s, entries);
+  }
+
+  Result<Bytes> Load(const std::string& snapshot_id, const std::string& path) {
+    auto repo = Open(*storage_);
+    auto snapshot = repo->ReadSnapshot(snapshot_id);
+    if (!snapshot.ok()) return snapshot.status();
+    Loader loader(*repo);
+    auto files = loader.ReadManifest(*snapshot);
+    if (!files.ok()) return files.status();
+    for (const auto& f : *files)
+      if (f.path == path) {
+        MemorySink sink;
+        PGKEEP_RETURN_IF_ERROR(loader.LoadFile(f, sink));
+        return sink.data();
+      }
+    return Status::Error(ErrorCode::kNotFound, path);
+  }
+
+  uint64_t RepoBytes() {
+    uint64_t total = 0;
+    auto listing = storage_->List("");
+    for (const auto& o : *listing) total += o.size;
+    return total;
+  }
+
+  // Every object with its content: to prove a failed command changed nothing.
+  std::map<std::string, Bytes> Contents() {
+    std::map<std::string, Bytes> out;
+    auto listing = storage_->List("");
+    for (const auto& o : *listing) out[o.name] = *storage_->Get(o.name);
+    return out;
+  }
+
+  VerifyReport Verify(bool read_data) {
+    auto repo = Repository::Open(*storage_, clock_, kPassword);
+    EXPECT_TRUE(repo.ok());
+    auto report = Verifier(**repo).Run(read_data);
+    EXPECT_TRUE(report.ok());
+    return *report;
+  }
+
+  ManualClock clock_;
+  std::string dir_;
+  std::unique_ptr<PosixStorage> storage_;
+};
+
+TEST_F(RepositoryTest, RoundTripIsBitExactForEverySize) {
+  for (size_t size : {size_t{0}, size_t{1}, size_t{8192}, size_t{100} << 20}) {
+    SCOPED_TRACE(size);
+    Bytes data = testing::MakeText(size, size);
+    auto snapshot = Store(*storage_, {{"file", &data}});
+    ASSERT_TRUE(snapshot.ok()) << snapshot.status().message();
+    EXPECT_EQ(snapshot->stats.bytes, size);
+    auto loaded = Load(snapshot->id, "file");
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    EXPECT_TRUE(*loaded == data);
+    clock_.Advance(1'000'000);
+  }
+  EXPECT_TRUE(Verify(true).ok());
+}
+
+TEST_F(RepositoryTest, StoringTheSameDataTwiceAddsAlmostNothing) {
+  Bytes data = testing::MakeText(200 << 20, 7);
+  ASSERT_TRUE(Store(*storage_, {{"a", &data}}).ok());
+  uint64_t first = RepoBytes();
+  ASSERT_TRUE(Store(*storage_, {{"a", &data}}).ok());
+  uint64_t second = RepoBytes() - first;
+  EXPECT_LT(second, first / 100) << "second copy added " << second << " of " << first;
+
+  Bytes shifted;
+  shifted.reserve(data.size() + 1);
+  shifted.push_back('!');
+  Append(shifted, data);
+  uint64_t before = RepoBytes();
+  auto s = Store(*storage_, {{"a", &shifted}});
+  ASSERT_TRUE(s.ok());
+  uint64_t third = RepoBytes() - before;
+  EXPECT_LT(third, first / 20) << "one inserted byte re-stored " << third << " of " << first;
+  auto loaded = Load(s->id, "a");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_TRUE(*loaded == shifted);
+}
+
+TEST_F(RepositoryTest, WrongPasswordIsRefusedAndChangesNothing) {
+  Bytes data = testing::MakeText(1 << 20, 1);
+  ASSERT_TRUE(Store(*storage_, {{"a", &data}}).ok());
+  auto before = Contents();
+  auto repo = Repository::Open(*storage_, clock_, std::string("wrong"));
+  ASSERT_FALSE(repo.ok());
+  EXPECT_EQ(repo.status().code(), ErrorCode::kAuth);
+  EXPECT_EQ(repo.status().message(), "wrong password for repository \"" + dir_ + "\"");
+  EXPECT_EQ(ExitCodeFor(repo.status().code()), 7);
+  auto none = Repository::Open(*storage_, clock_, std::nullopt);
+  EXPECT_EQ(none.status().code(), ErrorCode::kAuth);
+  EXPECT_TRUE(Contents() == before);
+}
+
+TEST_F(RepositoryTest, InitRefusesExistingRepository) {
+  InitOptions options;
+  auto again = Repository::Init(*storage_, clock_, options, kPassword);
+  EXPECT_EQ(again.status().code(), ErrorCode::kRepoExists);
+  EXPECT_EQ(again.status().message(), "a repository already exists at \"" + dir_ + "\"");
+}
+
+TEST_F(RepositoryTest, FlippedByteIsNamedAndOtherFilesStillLoad) {
+  Bytes a = testing::MakeText(3 << 20, 11), b = testing::MakeText(3 << 20, 12),
+        c = testing::MakeText(3 << 20, 13);
+  auto snapshot = Store(*storage_, {{"a", &a}, {"b", &b}, {"c", &c}});
+  ASSERT_TRUE(snapshot.ok());
+  // Flip one byte inside the first chunk of "b".
+  auto repo = Open(*storage_);
+  Loader loader(*repo);
+  auto files = *loader.ReadManifest(*snapshot);
+  auto loc = *repo->index().Find(files[1].chunks[0]);
+  std::string pack = PackObjectName(loc.pack);
+  {
+    std::fstream f(dir_ + "/" + pack, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(loc.offset + 100);
+    char ch;
+    f.get(ch);
+    f.seekp(loc.offset + 100);
+    f.put(static_cast<char>(ch ^ 0x40));
+  }
+  VerifyReport structural = Verify(false);
+  EXPECT_TRUE(structural.ok()) << "a flipped data byte is only visible when reading data";
+  VerifyReport report = Verify(true);
+  ASSERT_FALSE(report.ok());
+  std::string all;
+  for (const auto& e : report.errors) all += e + "\n";
+  EXPECT_NE(all.find("pack \"" + pack + "\" at offset " + std::to_string(loc.offset)), std::string::npos) << all;
+  EXPECT_NE(all.find("file \"b\": 1 damaged chunk(s)"), std::string::npos) << all;
+  EXPECT_EQ(all.find("file \"a\""), std::string::npos) << all;
+
+  EXPECT_TRUE(*Load(snapshot->id, "a") == a);
+  EXPECT_TRUE(*Load(snapshot->id, "c") == c);
+  auto broken = Load(snapshot->id, "b");
+  EXPECT_EQ(broken.status().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(broken.status().message().find(pack), std::string::npos) << broken.status().message();
+}
+
+TEST_F(RepositoryTest, FailedWritesNeverLeaveAVisibleHalfSnapshot) {
+  Bytes data = testing::MakeText(6 << 20, 21);
+  StoreOptions small_packs;
+  small_packs.pack_size = 1 << 20;
+  FaultStorage full(*storage_);
+  full.SetSpaceBudget(2 << 20);
+  auto nospace = Store(full, {{"a", &data}}, small_packs);
+  EXPECT_EQ(nospace.status().code(), ErrorCode::kNoSpace);
+  EXPECT_TRUE(Verify(true).ok());
+  // Fail the 1st, 2nd, ... write until a store makes fewer writes than that.
+  int failures = 0;
+  for (int n = 1;; ++n) {
+    SCOPED_TRACE(n);
+    FaultStorage faulty(*storage_);
+    faulty.FailNthPut(n);
+    auto s = Store(faulty, {{"a", &data}}, small_packs);
+    if (s.ok()) break;
+    ++failures;
+    EXPECT_EQ(s.status().code(), ErrorCode::kIo);
+    EXPECT_NE(s.status().message().find("injected failure"), std::string::npos);
+    auto repo = Open(*storage_);
+    EXPECT_TRUE(repo->ListSnapshots()->empty());
+    EXPECT_TRUE(Verify(true).ok());
+  }
+  EXPECT_GE(failures, 4) << "packs, index and snapshot are separate writes";
+  // A store after the failures succeeds and restores.
+  auto good = Store(*storage_, {{"a", &data}}, small_packs);
+  ASSERT_TRUE(good.ok());
+  EXPECT_TRUE(*Load(good->id, "a") == data);
+  EXPECT_TRUE(Verify(true).ok());
+}
+
+TEST_F(RepositoryTest, UnknownSnapshotIsNamed) {
+  auto repo = Open(*storage_);
+  EXPECT_EQ(repo->ReadSnapshot("20200101T000000Z-00000000").status().message(),
+            "snapshot \"20200101T000000Z-00000000\" does not exist");
+  EXPECT_EQ(repo->ReadSnapshot("latest").status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(repo->ReadSnapshot("../config").status().code(), ErrorCode::kNotFound);
+}
+
+TEST_F(RepositoryTest, LocksShareExcludeAndExpire) {
+  auto wait = std::chrono::seconds(0);
+  auto s1 = RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait);
+  auto s2 = RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "load", wait);
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  auto ex = RepoLock::Acquire(*storage_, clock_, LockMode::kExclusive, "expire", wait);
+  ASSERT_FALSE(ex.ok());
+  EXPECT_EQ(ex.status().code(), ErrorCode::kLocked);
+  EXPECT_NE(ex.status().message().find("locked shared by \""), std::string::npos) << ex.status().message();
+  EXPECT_NE(ex.status().message().find("pid " + std::to_string(getpid())), std::string::npos);
+  s1->reset();
+  s2->reset();
+  auto ex2 = RepoLock::Acquire(*storage_, clock_, LockMode::kExclusive, "expire", wait);
+  ASSERT_TRUE(ex2.ok());
+  EXPECT_EQ(RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait).status().code(),
+            ErrorCode::kLocked);
+  // A lock whose holder is gone is stale and gets removed.
+  ex2->reset();
+  ASSERT_TRUE(storage_->Put("locks/dead", AsBytes(R"({"mode":"exclusive","operation":"expire","pid":999999,"hostname":")" +
+                                                  Hostname() + R"(","created":1,"refreshed":)" +
+                                                  std::to_string(clock_.NowSeconds()) + "}"))
+                  .ok());
+  EXPECT_TRUE(RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait).ok());
+  EXPECT_FALSE(*storage_->Exists("locks/dead"));
+  // A lock not refreshed for longer than the stale limit is stale too.
+  ASSERT_TRUE(storage_->Put("locks/old", AsBytes(R"({"mode":"exclusive","operation":"expire","pid":1,"hostname":"elsewhere","created":1,"refreshed":)" +
+                                                 std::to_string(clock_.NowSeconds() - RepoLock::kStaleSeconds - 1) + "}"))
+                  .ok());
+  EXPECT_TRUE(RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait).ok());
+}
+
+}  // namespace
+}  // namespace pgkeep
