@@ -79,8 +79,11 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    for (int i = 1; i + 1 < argc; ++i)
-      if (std::string(argv[i]) == "--output" && std::string(argv[i + 1]) == "json") json = true;
+    for (int i = 1; i < argc; ++i) {
+      std::string arg = argv[i];
+      if (arg == "--output=json" || (arg == "--output" && i + 1 < argc && std::string(argv[i + 1]) == "json"))
+        json = true;
+    }
     PrintError(Status::Error(ErrorCode::kUsage, e.what(), "see \"pgkeep --help\""), json);
     return ExitCodeFor(ErrorCode::kUsage);
   }
@@ -96,8 +99,9 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (info->parsed()) out = RunInfo(ctx, info_id);
     else if (verify->parsed()) out = RunVerify(ctx, read_data);
     bool to_stdout = load->parsed() && load_args.to_stdout;
-    if (json && !to_stdout) {
-      std::cout << out.json.dump(2) << std::endl;
+    if (json) {
+      // With data on stdout, the JSON report goes to stderr.
+      (to_stdout ? std::cerr : std::cout) << out.json.dump(2) << std::endl;
     } else if (to_stdout || out.result != ErrorCode::kOk) {
       std::cerr << out.text;  // stdout carries data, or the text reports problems
     } else {

@@ -86,7 +86,7 @@ CommandOutput RunLoad(const CommandContext& ctx, const LoadArgs& args) {
     } else {
       failed.push_back({{"path", f.path}, {"error", s.message()}});
       out.text += "error: " + f.path + ": " + s.message() + "\n";
-      out.result = s.code();
+      if (out.result == ErrorCode::kOk) out.result = s.code();  // the first failure decides
     }
   }
   out.json["ok"] = failed.empty();

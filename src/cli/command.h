@@ -3,7 +3,7 @@
 // Commands never print: they return a CommandOutput holding both the JSON
 // document (the stable, documented shape behind --output json) and the text a
 // person reads. Failures abort through CommandError (common/status.h), which
-// main() turns into a one-line message, a HINT and a documented exit code.
+// RunCli (cli/app.cc) turns into a one-line message, a HINT and a documented exit code.
 #pragma once
 
 #include <chrono>

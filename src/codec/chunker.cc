@@ -17,10 +17,13 @@ uint64_t TopBitsMask(int bits) {
 }
 }  // namespace
 
+bool ValidCdcParams(const CdcParams& p) {
+  return std::has_single_bit(p.avg_size) && p.min_size > 0 && p.min_size < p.avg_size &&
+         p.avg_size < p.max_size;
+}
+
 FastCdcChunker::FastCdcChunker(const CdcParams& params, ByteView key) : params_(params) {
-  if (!std::has_single_bit(params.avg_size) || params.min_size >= params.avg_size ||
-      params.avg_size >= params.max_size || params.min_size == 0)
-    throw std::invalid_argument("invalid chunker parameters");
+  if (!ValidCdcParams(params)) throw std::invalid_argument("invalid chunker parameters");
   int bits = std::countr_zero(params.avg_size);
   // Normalization level 2, as in the FastCDC paper.
   mask_small_ = TopBitsMask(bits + 2);

@@ -36,6 +36,9 @@ struct CdcParams {
   uint32_t max_size = 4 * 1024 * 1024;
 };
 
+// min < avg < max, avg a power of two, min > 0.
+bool ValidCdcParams(const CdcParams& params);
+
 class FastCdcChunker final : public Chunker {
  public:
   // `key` seeds the gear table (any length; typically 32 secret bytes).

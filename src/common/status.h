@@ -89,7 +89,7 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-// Thrown only to abandon a whole command; caught in cli/main.
+// Thrown only to abandon a whole command; caught in RunCli (cli/app.cc).
 struct CommandError {
   Status status;
 };

@@ -6,8 +6,8 @@
 // and then that the plaintext hashes to the chunk id: corruption anywhere is
 // caught, and a blob cannot be passed off as another.
 //
-// Metadata objects (index, snapshot, manifest-free objects) use the same
-// framing with their object name as associated data.
+// Metadata objects use the same framing with a fixed associated-data string
+// per kind: "pack trailer", "index", "snapshot/<id>".
 //
 // Not thread-safe: one BlobCodec per thread.
 #pragma once

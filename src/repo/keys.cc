@@ -43,8 +43,9 @@ Result<MasterKey> OpenKeyFile(const std::string& name, ByteView content,
   }
   if (kdf != "scrypt") return bad("unknown kdf \"" + kdf + "\"");
   if (!password)
-    return Status::Error(ErrorCode::kAuth, "the repository is encrypted but no password was given",
-                         "set PGKEEP_REPO_PASSWORD or repository.password_file");
+    return Status::Error(ErrorCode::kAuth,
+                         "the repository is encrypted but the configuration says encryption = \"none\"",
+                         "remove encryption = \"none\" and give the password (PGKEEP_REPO_PASSWORD or repository.password_file)");
   ScryptParams params{j.value("n", uint64_t{0}), j.value("r", uint64_t{0}), j.value("p", uint64_t{0})};
   auto salt = HexDecode(j.value("salt", ""));
   auto wrapped = HexDecode(j.value("wrapped_key", ""));
@@ -107,7 +108,7 @@ Result<MasterKey> UnlockMasterKey(Storage& storage, const std::optional<std::str
     auto key = OpenKeyFile(object.name, *content, password);
     if (key.ok()) return key;
     last = key.status();
-    if (last.code() != ErrorCode::kAuth) return last;
+    if (last.code() != ErrorCode::kAuth || !password) return last;
   }
   return Status::Error(ErrorCode::kAuth,
                        "wrong password for repository \"" + storage.Describe() + "\"",

@@ -1,7 +1,7 @@
 // repo/repo_lock.h — who may use the repository at the same time.
 //
-// Shared locks (store, load, verify) coexist; an exclusive lock (garbage
-// collection) excludes everything. A lock is an object locks/<random id>
+// Shared locks (store, load, verify) coexist; an exclusive lock (for
+// operations that delete objects) excludes everything. A lock is an object locks/<random id>
 // holding JSON {mode, operation, pid, hostname, created, refreshed}; the
 // holder refreshes it every 5 minutes. A lock is stale when its process is
 // gone (same host) or it was not refreshed for 30 minutes; stale locks are

@@ -29,6 +29,7 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
   };
   nlohmann::json j = nlohmann::json::parse(AsString(content), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");
+  if (j.value("format", "") != "pgkeep-repository") return bad("not a pgkeep repository config");
   try {
     const auto& body = j.at("body");
     RepoSettings s;
@@ -45,6 +46,8 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
     s.cdc = {c.at("min").get<uint32_t>(), c.at("avg").get<uint32_t>(), c.at("max").get<uint32_t>()};
     s.block_size = body.at("block_size").get<uint32_t>();
     s.created = body.at("created").get<int64_t>();
+    if (!ValidCdcParams(s.cdc) || s.block_size == 0 || s.block_size % 8192 != 0)
+      return bad("invalid chunking parameters");
     return std::make_pair(s, j);
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
@@ -56,7 +59,6 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
 Repository::Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings)
     : storage_(storage), clock_(clock), key_(std::move(key)), settings_(std::move(settings)) {
   stream_chunker_ = std::make_unique<FastCdcChunker>(settings_.cdc, key_.chunker_key);
-  block_chunker_ = std::make_unique<FixedChunker>(settings_.block_size);
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clock& clock,
@@ -64,7 +66,15 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
                                                       const std::optional<std::string>& password) {
   auto existing = storage.List("");
   if (!existing.ok()) return existing.status();
-  if (!existing->empty()) {
+  // Key files without a config are what an interrupted init leaves: no
+  // repository was ever usable there, so they are removed and init redone.
+  bool interrupted_init = !existing->empty() &&
+                          std::all_of(existing->begin(), existing->end(), [](const ObjectInfo& o) {
+                            return o.name.rfind(kKeysDir, 0) == 0;
+                          });
+  if (interrupted_init) {
+    for (const auto& o : *existing) PGKEEP_RETURN_IF_ERROR(storage.Delete(o.name));
+  } else if (!existing->empty()) {
     auto has_config = storage.Exists(kConfigObject);
     bool is_repo = has_config.ok() && *has_config;
     return Status::Error(ErrorCode::kRepoExists,
@@ -73,7 +83,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
                          is_repo ? "use it as it is, or point repository.path elsewhere"
                                  : "choose an empty directory for repository.path");
   }
-  if (options.cdc.min_size == 0 || options.block_size % 8192 != 0)
+  if (!ValidCdcParams(options.cdc) || options.block_size == 0 || options.block_size % 8192 != 0)
     return Status::Error(ErrorCode::kUsage, "invalid chunking parameters");
   MasterKey key = GenerateMasterKey(options.encrypted);
   int64_t now = clock.NowSeconds();

@@ -35,7 +35,7 @@ struct RepoSettings {
   int version = kFormatVersion;
   bool encrypted = true;
   CdcParams cdc;
-  uint32_t block_size = 256 * 1024;  // fixed chunks for relation files
+  uint32_t block_size = 256 * 1024;  // fixed chunks for relation files (physical backups)
   int64_t created = 0;
 };
 
@@ -69,7 +69,6 @@ class Repository {
   ChunkIndex& index() { return index_; }
   const ChunkIndex& index() const { return index_; }
   const Chunker& stream_chunker() const { return *stream_chunker_; }
-  const Chunker& block_chunker() const { return *block_chunker_; }
   std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3) const {
     return std::make_unique<BlobCodec>(key_, compression_level);
   }
@@ -89,7 +88,6 @@ class Repository {
   RepoSettings settings_;
   ChunkIndex index_;
   std::unique_ptr<Chunker> stream_chunker_;
-  std::unique_ptr<Chunker> block_chunker_;
 };
 
 }  // namespace pgkeep

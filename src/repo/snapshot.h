@@ -29,8 +29,8 @@ struct SnapshotStats {
   uint64_t files = 0;
   uint64_t bytes = 0;         // plaintext bytes in the snapshot
   uint64_t chunks = 0;        // chunk references
-  uint64_t new_chunks = 0;    // chunks this snapshot added to the repository
-  uint64_t stored_bytes = 0;  // stored (compressed, encrypted) bytes it added
+  uint64_t new_chunks = 0;    // chunks this snapshot added (its manifest included)
+  uint64_t stored_bytes = 0;  // stored (compressed, encrypted) bytes it added, manifest included
 };
 
 struct Snapshot {

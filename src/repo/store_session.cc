@@ -47,6 +47,28 @@ Status StoreSession::FirstError() {
 }
 
 void StoreSession::WorkerLoop() {
+  try {
+    WorkerLoopBody();
+  } catch (const std::exception& e) {
+    // A library failure (out of memory, broken OpenSSL) must end the
+    // command with an error, not terminate the process mid-write.
+    Fail(Status::Error(ErrorCode::kInternal, std::string("store worker: ") + e.what()));
+    while (jobs_.Pop()) {
+    }
+  }
+}
+
+void StoreSession::FlusherLoop() {
+  try {
+    FlusherLoopBody();
+  } catch (const std::exception& e) {
+    Fail(Status::Error(ErrorCode::kInternal, std::string("pack writer: ") + e.what()));
+    while (full_packs_.Pop()) {
+    }
+  }
+}
+
+void StoreSession::WorkerLoopBody() {
   auto codec = repo_.NewCodec(options_.compression_level);
   Bytes stored;
   while (auto job = jobs_.Pop()) {
@@ -67,7 +89,7 @@ void StoreSession::WorkerLoop() {
   }
 }
 
-void StoreSession::FlusherLoop() {
+void StoreSession::FlusherLoopBody() {
   auto codec = repo_.NewCodec(options_.compression_level);
   while (auto pack = full_packs_.Pop()) {
     if (failed_) continue;

@@ -4,8 +4,11 @@
 //   worker threads : compress (zstd) + encrypt (AES-256-GCM), append to pack
 //   flusher thread : finish pack, write it atomically, publish its entries
 //
-// Bounded queues between the stages give backpressure: memory stays within
-// about (queue depth x chunk size) + 3 packs whatever the input size.
+// Bounded queues between the stages give backpressure, so memory does not
+// grow with the input: each queued or running job pins one read buffer
+// (>= 8 MiB, shared by the chunks cut from it), and packs exist at most once
+// per worker plus the one being filled, two queued and one being written.
+// With 2 threads and 16 MiB packs that is under ~150 MiB in the worst case.
 //
 // Durability order: packs are durable before the index that names them, and
 // the index before the snapshot that uses it. A crash at any point leaves at
@@ -65,7 +68,9 @@ class StoreSession {
   };
 
   void WorkerLoop();
+  void WorkerLoopBody();
   void FlusherLoop();
+  void FlusherLoopBody();
   void Fail(const Status& status);
   Status FirstError();
   // Stops accepting chunks, drains the pipeline and writes the index object.

@@ -59,7 +59,7 @@ Result<VerifyReport> Verifier::Run(bool read_data) {
   for (const auto& [name, size] : present)
     if (!indexed.count(name))
       report.warnings.push_back("pack \"" + name +
-                                "\" is in no index (left by an interrupted store; garbage)");
+                                "\" is in no index (left by an interrupted store; unused, safe to delete)");
   std::vector<PackCheck*> to_read;
   for (auto& [name, check] : indexed) {
     auto it = present.find(name);

@@ -6,8 +6,8 @@
 // its name, and every chunk in it must pass the GCM tag and id checks;
 // damage is reported by pack and offset, with the snapshot files it affects.
 //
-// Packs that no index names are leftovers of interrupted stores: reported as
-// warnings (garbage collection removes them), not as errors.
+// Packs that no index names are leftovers of interrupted stores: nothing
+// refers to them, so they are reported as warnings, not errors.
 #pragma once
 
 #include <string>

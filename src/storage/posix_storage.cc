@@ -17,7 +17,9 @@ namespace pgkeep {
 namespace {
 
 constexpr const char* kTempMarker = ".tmp.";
-constexpr int64_t kTempMaxAgeSeconds = 24 * 3600;  // foreign hosts' leftovers
+// Leftovers whose owner cannot be checked (another host sharing the file
+// system) are removed once this old; no Put takes that long.
+constexpr int64_t kTempMaxAgeSeconds = 24 * 3600;
 
 std::string ErrnoText() { return std::strerror(errno); }
 

@@ -1,6 +1,7 @@
 // storage/posix_storage.h — a repository in a local directory.
 //
-// Put writes "<name>.tmp.<host>.<pid>.<random>" in the target directory,
+// Put writes "<name>.tmp.<hosttag>.<pid>.<random>" (hosttag: FNV-1a of the
+// host name, 8 hex digits) in the target directory,
 // fsyncs it, renames it over the final name and fsyncs the directory: the
 // object appears whole and durable or not at all. Temporary files of dead
 // writers on this host are removed by CleanupTemporary.

@@ -5,9 +5,11 @@
 // paths ("data/ab/ab12...", "snapshots/2026...").
 //
 // Write guarantee: Put is atomic and durable. When it returns Ok the object is
-// complete and survives a crash; when it fails or the process dies midway, no
-// object of that name becomes visible (an older object of that name, if any,
-// is untouched). The repository never modifies an object in place: names are
+// complete and survives a crash; when the process dies midway, no partial
+// object of that name is ever visible (an older object of that name, if any,
+// stays whole). A Put that fails may have made the complete object visible
+// without its durability (the directory sync failed): callers treat any
+// failure as "not written" and never rely on the object. The repository never modifies an object in place: names are
 // content addresses or unique, so Put replaces only lock files.
 //
 // Thread safety: all methods may be called concurrently from several threads.
