@@ -12,32 +12,43 @@ bool IdLess(const ChunkId& a, const ChunkId& b) {
 }
 }  // namespace
 
+uint32_t ChunkIndex::PackNumber(const ObjectId& pack) {
+  auto [it, inserted] = pack_numbers_.try_emplace(pack, static_cast<uint32_t>(packs_.size()));
+  if (inserted) packs_.push_back(pack);
+  return it->second;
+}
+
 void ChunkIndex::AddPack(const IndexedPack& pack) {
-  auto [it, inserted] = pack_numbers_.try_emplace(pack.pack, static_cast<uint32_t>(packs_.size()));
-  if (inserted) packs_.push_back(pack.pack);
+  uint32_t number = PackNumber(pack.pack);
   for (const auto& e : pack.entries) {
     if (Lookup(e.id)) continue;
-    recent_.emplace(e.id, Entry{e.id, it->second, e.offset, e.length, e.raw_length});
+    recent_.emplace(e.id, Entry{e.id, number, e.offset, e.length, e.raw_length});
   }
 }
 
-void ChunkIndex::Compact() {
-  if (recent_.empty()) return;
-  size_t old = sorted_.size();
-  sorted_.reserve(old + recent_.size());
+void ChunkIndex::AddLoadedPack(const IndexedPack& pack) {
+  uint32_t number = PackNumber(pack.pack);
+  for (const auto& e : pack.entries)
+    sorted_.push_back(Entry{e.id, number, e.offset, e.length, e.raw_length});
+}
+
+void ChunkIndex::FinishLoad() {
   for (auto& [id, e] : recent_) sorted_.push_back(e);
   recent_.clear();
+  // stable: among equal ids the first added (loaded before stored) wins.
   auto less = [](const Entry& a, const Entry& b) { return IdLess(a.id, b.id); };
-  std::sort(sorted_.begin() + static_cast<ptrdiff_t>(old), sorted_.end(), less);
-  std::inplace_merge(sorted_.begin(), sorted_.begin() + static_cast<ptrdiff_t>(old), sorted_.end(),
-                     less);
-  sorted_.shrink_to_fit();
+  std::stable_sort(sorted_.begin(), sorted_.end(), less);
+  auto last = std::unique(sorted_.begin(), sorted_.end(),
+                          [](const Entry& a, const Entry& b) { return a.id == b.id; });
+  sorted_.erase(last, sorted_.end());
+  sorted_prefix_ = sorted_.size();
 }
 
 const ChunkIndex::Entry* ChunkIndex::Lookup(const ChunkId& id) const {
-  auto it = std::lower_bound(sorted_.begin(), sorted_.end(), id,
+  auto end = sorted_.begin() + static_cast<ptrdiff_t>(sorted_prefix_);
+  auto it = std::lower_bound(sorted_.begin(), end, id,
                              [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
-  if (it != sorted_.end() && it->id == id) return &*it;
+  if (it != end && it->id == id) return &*it;
   auto r = recent_.find(id);
   return r == recent_.end() ? nullptr : &r->second;
 }

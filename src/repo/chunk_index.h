@@ -2,9 +2,10 @@
 //
 // In memory: one 48-byte entry per chunk (32-byte id + pack number, offset,
 // stored and raw length) in a sorted vector, plus a hash map for chunks added
-// during this process. 10 million chunks take ~460 MiB; at the default 1 MiB
-// average chunk that indexes ~10 TiB of unique data. Pack ids are kept once
-// per pack, not per chunk.
+// by this process's own stores. Loading appends to the vector (reserved from
+// the index objects' sizes) and sorts it in place, so 10 million chunks need
+// ~460 MiB at peak; at the default 1 MiB average chunk that indexes ~9.5 TiB
+// of unique data. Pack ids are kept once per pack, not per chunk.
 //
 // On disk (index/<sha256>): an object-framed list of packs with their entries:
 //   index := "PGKIDX01" pack_count:u32 (pack_id[32] count:u32 entry*)*
@@ -37,16 +38,26 @@ struct IndexedPack {
 
 class ChunkIndex {
  public:
-  // Adds every entry of a pack; an id already present keeps its first location.
+  // Adds every entry of a freshly written pack; findable at once. An id
+  // already present keeps its first location.
   void AddPack(const IndexedPack& pack);
-  // Sorts what was added since the last call into the lookup vector; call after
-  // loading many index files (AddPack alone keeps lookups correct, just larger).
-  void Compact();
+  // Loading: appends without lookups; entries are findable only after
+  // FinishLoad(). `expected_entries` pre-sizes the vector.
+  void ReserveForLoad(size_t expected_entries) { sorted_.reserve(sorted_.size() + expected_entries); }
+  void AddLoadedPack(const IndexedPack& pack);
+  // Sorts what was loaded, drops duplicate ids, and moves entries added by
+  // AddPack into the sorted vector.
+  void FinishLoad();
 
   bool Contains(const ChunkId& id) const;
   std::optional<ChunkLocation> Find(const ChunkId& id) const;
-  size_t size() const { return sorted_.size() + recent_.size(); }
+  size_t size() const { return sorted_prefix_ + recent_.size(); }
   size_t pack_count() const { return packs_.size(); }
+  // Bytes held for entries (what the 10-million-chunk budget is about).
+  size_t memory_bytes() const {
+    return sorted_.capacity() * sizeof(Entry) + packs_.capacity() * sizeof(ObjectId) +
+           recent_.size() * (sizeof(Entry) + 32);
+  }
   // Every pack id referenced by the index.
   const std::vector<ObjectId>& packs() const { return packs_; }
 
@@ -60,10 +71,12 @@ class ChunkIndex {
   };
   static_assert(sizeof(Entry) == 48);
   const Entry* Lookup(const ChunkId& id) const;
+  uint32_t PackNumber(const ObjectId& pack);
 
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ChunkIdHash> pack_numbers_;
   std::vector<Entry> sorted_;
+  size_t sorted_prefix_ = 0;  // sorted_[0, sorted_prefix_) is sorted and unique
   std::unordered_map<ChunkId, Entry, ChunkIdHash> recent_;
 };
 

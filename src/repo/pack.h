@@ -30,7 +30,8 @@ PackEntry DecodePackEntry(const uint8_t* p);
 // Accumulates encoded blobs in memory. Not thread-safe.
 class PackBuilder {
  public:
-  PackBuilder();
+  // `expected_size`: capacity reserved up front so appends never reallocate.
+  explicit PackBuilder(size_t expected_size = 0);
   // Appends an already-encoded blob.
   void Add(const ChunkId& id, BlobType type, ByteView stored, uint32_t raw_length);
   size_t size() const { return data_.size(); }

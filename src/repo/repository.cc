@@ -133,8 +133,13 @@ Status Repository::LoadIndex() {
   auto listing = storage_.List(kIndexDir);
   if (!listing.ok()) return listing.status();
   auto codec = NewCodec();
+  // Index entries are ~45 stored bytes each and do not compress (ids are
+  // random), so the objects' sizes bound the entry count from above.
+  uint64_t stored = 0;
+  for (const auto& object : *listing) stored += object.size;
+  index_.ReserveForLoad(stored / kPackEntrySize + 1);
   for (const auto& object : *listing) PGKEEP_RETURN_IF_ERROR(LoadIndexObject(object.name, *codec));
-  index_.Compact();
+  index_.FinishLoad();
   return Status::Ok();
 }
 
@@ -145,7 +150,7 @@ Status Repository::LoadIndexObject(const std::string& name, BlobCodec& codec) {
   if (!plain.ok()) return plain.status().WithContext("index \"" + name + "\"");
   auto packs = DecodeIndexFile(*plain);
   if (!packs.ok()) return packs.status().WithContext("index \"" + name + "\"");
-  for (const auto& p : *packs) index_.AddPack(p);
+  for (const auto& p : *packs) index_.AddLoadedPack(p);
   return Status::Ok();
 }
 

@@ -59,7 +59,8 @@ class Repository {
 
   // Reads every index object into index(). Damaged index objects fail it.
   Status LoadIndex();
-  // Reads one index object (a name under index/) into index().
+  // Reads one index object (a name under index/) into index(); its entries
+  // become findable after index().FinishLoad().
   Status LoadIndexObject(const std::string& name, BlobCodec& codec);
 
   Storage& storage() const { return storage_; }

@@ -17,7 +17,7 @@ int ThreadCount(int requested) {
 StoreSession::StoreSession(Repository& repo, const StoreOptions& options)
     : repo_(repo),
       options_(options),
-      pack_(std::make_unique<PackBuilder>()),
+      pack_(std::make_unique<PackBuilder>(options_.pack_size + (4 << 20))),
       jobs_(static_cast<size_t>(4 * ThreadCount(options.threads))),
       full_packs_(2) {
   int n = ThreadCount(options.threads);
@@ -82,7 +82,7 @@ void StoreSession::WorkerLoopBody() {
       pack_->Add(job->id, job->type, stored, static_cast<uint32_t>(job->length));
       if (pack_->size() >= options_.pack_size) {
         full = std::move(pack_);
-        pack_ = std::make_unique<PackBuilder>();
+        pack_ = std::make_unique<PackBuilder>(options_.pack_size + (4 << 20));
       }
     }
     if (full) full_packs_.Push(std::move(full));

@@ -33,6 +33,9 @@ Result<VerifyReport> Verifier::Run(bool read_data) {
   auto index_listing = storage.List(kIndexDir);
   if (!index_listing.ok()) return index_listing.status();
   std::map<std::string, PackCheck> indexed;  // pack object name -> entries
+  uint64_t stored = 0;
+  for (const auto& object : *index_listing) stored += object.size;
+  repo_.index().ReserveForLoad(stored / kPackEntrySize + 1);
   for (const auto& object : *index_listing) {
     ++report.index_objects;
     auto stored = storage.Get(object.name);
@@ -43,13 +46,13 @@ Result<VerifyReport> Verifier::Run(bool read_data) {
       continue;
     }
     for (const auto& p : *packs) {
-      repo_.index().AddPack(p);
+      repo_.index().AddLoadedPack(p);
       auto& check = indexed[PackObjectName(p.pack)];
       check.name = PackObjectName(p.pack);
       check.entries.insert(check.entries.end(), p.entries.begin(), p.entries.end());
     }
   }
-  repo_.index().Compact();
+  repo_.index().FinishLoad();
 
   // 2. Packs present versus packs indexed.
   auto pack_listing = storage.List(kDataDir);

@@ -1,0 +1,73 @@
+#include "repo/chunk_index.h"
+
+#include <gtest/gtest.h>
+
+namespace pgkeep {
+namespace {
+
+ChunkId IdOf(uint32_t n) {
+  ChunkId id{};
+  Digest d = Sha256(AsBytes(std::to_string(n)));
+  std::copy(d.begin(), d.end(), id.begin());
+  return id;
+}
+
+IndexedPack MakePack(uint32_t pack_no, uint32_t first, uint32_t count) {
+  IndexedPack p;
+  p.pack = IdOf(1'000'000 + pack_no);
+  for (uint32_t i = 0; i < count; ++i)
+    p.entries.push_back({IdOf(first + i), BlobType::kData, 8 + i * 100, 100, 1000 + i});
+  return p;
+}
+
+TEST(ChunkIndexTest, IndexFileRoundTripsAndRejectsDamage) {
+  std::vector<IndexedPack> packs = {MakePack(1, 0, 3), MakePack(2, 3, 0), MakePack(3, 10, 2)};
+  Bytes encoded = EncodeIndexFile(packs);
+  auto decoded = DecodeIndexFile(encoded);
+  ASSERT_TRUE(decoded.ok());
+  ASSERT_EQ(decoded->size(), 3u);
+  EXPECT_EQ((*decoded)[0].pack, packs[0].pack);
+  EXPECT_EQ((*decoded)[2].entries[1].raw_length, 1001u);
+  EXPECT_EQ((*decoded)[2].entries[1].id, IdOf(11));
+  for (size_t cut : {size_t{0}, size_t{5}, encoded.size() - 1}) {
+    Bytes truncated(encoded.begin(), encoded.begin() + static_cast<ptrdiff_t>(cut));
+    EXPECT_EQ(DecodeIndexFile(truncated).status().code(), ErrorCode::kCorrupt) << cut;
+  }
+  Bytes extra = encoded;
+  extra.push_back(0);
+  EXPECT_FALSE(DecodeIndexFile(extra).ok());
+}
+
+TEST(ChunkIndexTest, LoadedEntriesFindableAfterFinishAndFirstLocationWins) {
+  ChunkIndex index;
+  index.ReserveForLoad(10);
+  index.AddLoadedPack(MakePack(1, 0, 5));
+  index.AddLoadedPack(MakePack(2, 3, 5));  // ids 3 and 4 again, in another pack
+  EXPECT_FALSE(index.Contains(IdOf(0))) << "not findable before FinishLoad";
+  index.FinishLoad();
+  EXPECT_EQ(index.size(), 8u);
+  EXPECT_EQ(index.pack_count(), 2u);
+  auto loc = index.Find(IdOf(3));
+  ASSERT_TRUE(loc);
+  EXPECT_EQ(loc->pack, IdOf(1'000'001));
+  EXPECT_FALSE(index.Find(IdOf(99)));
+  // Packs written later are findable at once, and survive a later FinishLoad.
+  index.AddPack(MakePack(3, 50, 2));
+  EXPECT_TRUE(index.Contains(IdOf(51)));
+  index.FinishLoad();
+  EXPECT_TRUE(index.Contains(IdOf(51)));
+  EXPECT_EQ(index.size(), 10u);
+}
+
+TEST(ChunkIndexTest, MemoryPerChunkIsBounded) {
+  ChunkIndex index;
+  const uint32_t kChunks = 200'000;
+  index.ReserveForLoad(kChunks);
+  for (uint32_t p = 0; p < kChunks / 1000; ++p) index.AddLoadedPack(MakePack(p, p * 1000, 1000));
+  index.FinishLoad();
+  EXPECT_EQ(index.size(), kChunks);
+  EXPECT_EQ(index.memory_bytes() / kChunks, 48u) << "48 bytes per chunk; packs add well under one byte";
+}
+
+}  // namespace
+}  // namespace pgkeep
