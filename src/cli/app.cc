@@ -53,6 +53,7 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   store->add_option("paths", store_args.paths, "files, directories, or - for standard input")->required();
   store->add_option("--name", store_args.stdin_name, "name recorded for standard input");
   store->add_option("--label", store_args.label, "free-text label for the snapshot");
+  store->add_flag("--allow-empty", store_args.allow_empty, "store an empty standard input instead of refusing it");
 
   LoadArgs load_args;
   auto* load = app.add_subcommand("load", "write files of a snapshot back out");

@@ -30,7 +30,15 @@ std::vector<Input> ExpandInputs(const StoreArgs& args) {
   std::vector<Input> inputs;
   for (const auto& path : args.paths) {
     if (path == "-") {
-      inputs.push_back({"-", args.stdin_name});
+      std::string name = CleanPath(args.stdin_name);
+      bool unsafe = name.empty();
+      for (const auto& part : std::filesystem::path(name))
+        if (part == ".." || part == ".") unsafe = true;
+      if (unsafe)
+        throw CommandError{Status::Error(ErrorCode::kUsage,
+                                         "--name \"" + args.stdin_name + "\" is not a usable file name",
+                                         "use a relative name without \"..\", such as mydb.dump")};
+      inputs.push_back({"-", name});
       continue;
     }
     std::error_code ec;
@@ -93,7 +101,13 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
     FdSource source(fd, input.source == "-" ? "standard input" : input.source);
     auto stored = session.StoreStream(source, opened.repo->stream_chunker(), meta);
     if (fd != STDIN_FILENO) ::close(fd);
-    files.push_back(ValueOrThrow(std::move(stored)));
+    FileEntry entry = ValueOrThrow(std::move(stored));
+    // An empty pipe is what a failed pg_dump upstream looks like: storing it
+    // would list a "backup" that restores nothing.
+    if (input.source == "-" && entry.size == 0 && !args.allow_empty)
+      throw CommandError{Status::Error(ErrorCode::kUsage, "standard input was empty; nothing was stored",
+                                       "check the command feeding pgkeep; pass --allow-empty to store an empty stream")};
+    files.push_back(std::move(entry));
   }
   snapshot = ValueOrThrow(session.Commit(snapshot, files));
   double seconds =

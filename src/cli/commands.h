@@ -14,6 +14,7 @@ struct StoreArgs {
   std::vector<std::string> paths;  // files or directories; "-" is standard input
   std::string stdin_name = "stdin";
   std::string label;
+  bool allow_empty = false;  // accept an empty standard input
 };
 CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args);
 

@@ -33,6 +33,7 @@ Status FdSink::Write(ByteView data) {
 
 Result<size_t> MemorySource::Read(uint8_t* buf, size_t n) {
   size_t take = std::min(n, data_.size() - pos_);
+  if (take == 0) return size_t{0};  // an empty span may have a null data()
   std::memcpy(buf, data_.data() + pos_, take);
   pos_ += take;
   return take;

@@ -1,6 +1,7 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 namespace pgkeep {
@@ -163,7 +164,11 @@ Result<std::vector<Snapshot>> Repository::ListSnapshots() const {
     if (!s.ok()) return s.status();
     out.push_back(std::move(*s));
   }
-  std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) { return a.id < b.id; });
+  // Ids are only second-precise; the commit time orders snapshots taken
+  // within one second, so "latest" is the one committed last.
+  std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
+    return std::tie(a.commit_micros, a.id) < std::tie(b.commit_micros, b.id);
+  });
   return out;
 }
 

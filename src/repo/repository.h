@@ -74,7 +74,7 @@ class Repository {
     return std::make_unique<BlobCodec>(key_, compression_level);
   }
 
-  // All snapshots, oldest first. Damaged ones fail the listing.
+  // All snapshots in commit order, oldest first. Damaged ones fail the listing.
   Result<std::vector<Snapshot>> ListSnapshots() const;
   // `id` may be "latest". kNotFound names the id.
   Result<Snapshot> ReadSnapshot(const std::string& id) const;

@@ -44,6 +44,7 @@ nlohmann::json SnapshotToJson(const Snapshot& s, bool with_manifest) {
   j["stop_time"] = FormatIsoTime(s.stop_time);
   j["start_unix"] = s.start_time;
   j["stop_unix"] = s.stop_time;
+  j["commit_micros"] = s.commit_micros;
   j["meta"] = s.meta;
   j["stats"] = {{"files", s.stats.files},
                 {"bytes", s.stats.bytes},
@@ -74,6 +75,7 @@ Result<Snapshot> SnapshotFromJson(const std::string& text) {
     s.hostname = j.value("hostname", "");
     s.start_time = j.at("start_unix").get<int64_t>();
     s.stop_time = j.at("stop_unix").get<int64_t>();
+    s.commit_micros = j.value("commit_micros", s.stop_time * 1000000);
     s.meta = j.value("meta", nlohmann::json::object());
     const auto& st = j.at("stats");
     s.stats = {st.at("files").get<uint64_t>(), st.at("bytes").get<uint64_t>(),

@@ -29,8 +29,8 @@ struct SnapshotStats {
   uint64_t files = 0;
   uint64_t bytes = 0;         // plaintext bytes in the snapshot
   uint64_t chunks = 0;        // chunk references
-  uint64_t new_chunks = 0;    // chunks this snapshot added (its manifest included)
-  uint64_t stored_bytes = 0;  // stored (compressed, encrypted) bytes it added, manifest included
+  uint64_t new_chunks = 0;    // chunks of its files this snapshot added
+  uint64_t stored_bytes = 0;  // stored (compressed, encrypted) bytes of those chunks
 };
 
 struct Snapshot {
@@ -40,6 +40,7 @@ struct Snapshot {
   std::string hostname;
   int64_t start_time = 0;  // unix seconds
   int64_t stop_time = 0;
+  int64_t commit_micros = 0;  // when it became visible: orders snapshots ("latest")
   nlohmann::json meta = nlohmann::json::object();  // kind-specific metadata
   SnapshotStats stats;
   std::vector<ChunkId> manifest;  // chunks of the JSON-lines file list

@@ -75,7 +75,7 @@ void StoreSession::WorkerLoopBody() {
     if (failed_) continue;  // drain without work after a failure
     stored.clear();
     codec->Encode(ByteView(job->buffer->data() + job->offset, job->length), job->id, stored);
-    stored_bytes_ += stored.size();
+    if (job->type == BlobType::kData) stored_bytes_ += stored.size();  // stats describe files
     std::unique_ptr<PackBuilder> full;
     {
       std::lock_guard lock(pack_mu_);
@@ -150,7 +150,7 @@ Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& c
       fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
     }
     if (fresh) {
-      ++new_chunks_;
+      if (type == BlobType::kData) ++new_chunks_;
       if (!jobs_.Push(Job{id, type, buffer, start, len})) return FirstError();
     }
     ++chunks_;
@@ -196,7 +196,8 @@ Result<Snapshot> StoreSession::Commit(Snapshot snapshot, const std::vector<FileE
     st.chunks += f.chunks.size();
   }
   snapshot.stats = st;
-  snapshot.stop_time = repo_.clock().NowSeconds();
+  snapshot.commit_micros = repo_.clock().NowMicros();
+  snapshot.stop_time = snapshot.commit_micros / 1000000;
   PGKEEP_RETURN_IF_ERROR(repo_.WriteSnapshot(snapshot));
   return snapshot;
 }

@@ -174,6 +174,32 @@ TEST_F(CliTest, FlippedByteFailsVerifyAndOtherFilesStillLoad) {
   EXPECT_EQ(j["failed"].size(), 1u) << load.out;
 }
 
+TEST_F(CliTest, LatestIsTheLastStoredEvenWithinOneSecond) {
+  ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
+  for (int i = 1; i <= 8; ++i) {
+    std::string v = "version " + std::to_string(i) + "\n";
+    ASSERT_EQ(Pgkeep({"store", "--name", "n.txt", "-"}, v).exit_code, 0);
+    ProcessResult latest = Pgkeep({"load", "latest", "--stdout"});
+    ASSERT_EQ(latest.exit_code, 0);
+    EXPECT_EQ(latest.out, v);
+  }
+}
+
+TEST_F(CliTest, EmptyStdinAndUnsafeNamesAreRefused) {
+  ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
+  ProcessResult empty = Pgkeep({"store", "-"}, "");
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_EQ(empty.err,
+            "pgkeep: error: standard input was empty; nothing was stored\nHINT: check the command "
+            "feeding pgkeep; pass --allow-empty to store an empty stream\n");
+  EXPECT_TRUE(nlohmann::json::parse(Pgkeep({"--output", "json", "list"}).out)["snapshots"].empty())
+      << "a refused store leaves no snapshot";
+  EXPECT_EQ(Pgkeep({"store", "--allow-empty", "-"}, "").exit_code, 0);
+  ProcessResult evil = Pgkeep({"store", "--name", "../evil.dump", "-"}, "x");
+  EXPECT_EQ(evil.exit_code, 2);
+  EXPECT_NE(evil.err.find("--name \"../evil.dump\" is not a usable file name"), std::string::npos) << evil.err;
+}
+
 // Streams 2 GiB through pgkeep in both directions without touching disk for
 // the input or output, comparing SHA-256 digests.
 TEST_F(CliTest, StreamedTwoGibRoundTripIsBitExact) {
