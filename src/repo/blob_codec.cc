@@ -1,5 +1,7 @@
 #include "repo/blob_codec.h"
 
+#include <cstring>
+
 namespace pgkeep {
 
 BlobCodec::BlobCodec(const MasterKey& key, int compression_level)
@@ -56,19 +58,38 @@ Status BlobCodec::Decode(ByteView stored, const ChunkId& id, uint32_t raw_length
   return Status::Ok();
 }
 
+Digest BlobCodec::PlainTag(ByteView payload, std::string_view aad) {
+  Bytes message(AsBytes(aad).begin(), AsBytes(aad).end());
+  message.push_back(0);
+  Append(message, payload);
+  return hasher_.Mac(message);
+}
+
 Bytes BlobCodec::EncodeObject(ByteView plaintext, std::string_view aad) {
   Bytes out;
   Frame(plaintext, AsBytes(aad), out);
+  if (!aead_) {
+    // Unencrypted objects still carry a checksum, as GCM's tag would be.
+    Digest tag = PlainTag(out, aad);
+    out.insert(out.end(), tag.begin(), tag.begin() + kPlainTagSize);
+  }
   return out;
 }
 
 Result<Bytes> BlobCodec::DecodeObject(ByteView stored, std::string_view aad) {
-  // Peek at the frame to learn the size; objects are small enough to decode whole.
+  // Objects are small enough to decode whole; the zstd frame header gives the size.
   ByteView payload = stored;
   Bytes opened;
   if (aead_) {
     PGKEEP_RETURN_IF_ERROR(aead_->Open(stored, AsBytes(aad), opened));
     payload = opened;
+  } else {
+    if (stored.size() < kPlainTagSize)
+      return Status::Error(ErrorCode::kCorrupt, "object is truncated");
+    payload = stored.first(stored.size() - kPlainTagSize);
+    Digest tag = PlainTag(payload, aad);
+    if (std::memcmp(tag.data(), stored.data() + payload.size(), kPlainTagSize) != 0)
+      return Status::Error(ErrorCode::kCorrupt, "checksum does not match");
   }
   if (payload.empty()) return Status::Error(ErrorCode::kCorrupt, "empty object");
   Bytes out;

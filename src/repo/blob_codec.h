@@ -7,7 +7,9 @@
 // caught, and a blob cannot be passed off as another.
 //
 // Metadata objects use the same framing with a fixed associated-data string
-// per kind: "pack trailer", "index", "snapshot/<id>".
+// per kind: "pack trailer", "index", "snapshot/<id>". In an unencrypted
+// repository they end with a 16-byte HMAC tag instead, so every object is
+// checksummed either way (chunks are checked by their id).
 //
 // Not thread-safe: one BlobCodec per thread.
 #pragma once
@@ -36,7 +38,11 @@ class BlobCodec {
   Bytes EncodeObject(ByteView plaintext, std::string_view aad);
   Result<Bytes> DecodeObject(ByteView stored, std::string_view aad);
 
+  // Checksum length appended to objects in unencrypted repositories.
+  static constexpr size_t kPlainTagSize = 16;
+
  private:
+  Digest PlainTag(ByteView payload, std::string_view aad);
   void Frame(ByteView plaintext, ByteView aad, Bytes& out);
   Status Unframe(ByteView stored, ByteView aad, size_t expected_size, Bytes& out);
 

@@ -16,7 +16,7 @@ constexpr int kFormatVersion = 1;
 
 // A chunk id: HMAC-SHA-256 of the chunk's plaintext under the repository's id key.
 using ChunkId = Digest;
-// A pack or index id: SHA-256 of the object's stored bytes.
+// A pack or index id: 32 random bytes (packs) or SHA-256 of the stored bytes (index).
 using ObjectId = Digest;
 
 struct ChunkIdHash {

@@ -26,7 +26,8 @@ PackEntry DecodePackEntry(const uint8_t* p) {
   return e;
 }
 
-PackBuilder::PackBuilder(size_t expected_size) {
+PackBuilder::PackBuilder(size_t expected_size, Bytes buffer) : data_(std::move(buffer)) {
+  data_.clear();
   data_.reserve(expected_size);
   Append(data_, AsBytes(std::string_view(kPackMagic, kMagicSize))); }
 

@@ -4,7 +4,8 @@
 //   trailer := object-framed (see BlobCodec) list of entries, aad "pack trailer"
 //
 // The trailer makes every pack self-describing, so a lost index can be
-// rebuilt from the packs alone. A pack is named by the SHA-256 of its bytes.
+// rebuilt from the packs alone. A pack is named by 32 random bytes: each blob
+// is authenticated on its own, and the trailer too.
 #pragma once
 
 #include <vector>
@@ -31,7 +32,8 @@ PackEntry DecodePackEntry(const uint8_t* p);
 class PackBuilder {
  public:
   // `expected_size`: capacity reserved up front so appends never reallocate.
-  explicit PackBuilder(size_t expected_size = 0);
+  // `buffer`: storage to reuse (cleared first), e.g. a finished pack's.
+  explicit PackBuilder(size_t expected_size = 0, Bytes buffer = {});
   // Appends an already-encoded blob.
   void Add(const ChunkId& id, BlobType type, ByteView stored, uint32_t raw_length);
   size_t size() const { return data_.size(); }

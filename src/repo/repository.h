@@ -3,7 +3,7 @@
 // Layout (details in docs/repository-format.md):
 //   config             settings (JSON) with an HMAC under the id key
 //   keys/<id>          the master key, wrapped under the password
-//   data/<xx>/<id>     pack files, named by SHA-256 of their bytes
+//   data/<xx>/<id>     pack files, named by 32 random bytes
 //   index/<id>         which chunk is where, named by SHA-256 of their bytes
 //   snapshots/<id>     one object per snapshot
 //   locks/<id>         who is using the repository

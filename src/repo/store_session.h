@@ -26,6 +26,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "common/buffer_pool.h"
 #include "common/stream.h"
 #include "common/work_queue.h"
 #include "repo/pack.h"
@@ -71,6 +72,7 @@ class StoreSession {
   void WorkerLoopBody();
   void FlusherLoop();
   void FlusherLoopBody();
+  std::unique_ptr<PackBuilder> NewPackLocked();
   void Fail(const Status& status);
   Status FirstError();
   // Stops accepting chunks, drains the pipeline and writes the index object.
@@ -83,9 +85,11 @@ class StoreSession {
   std::unordered_set<ChunkId, ChunkIdHash> in_flight_;
   std::vector<IndexedPack> written_;
 
-  std::mutex pack_mu_;
+  std::mutex pack_mu_;  // guards pack_ and spare_pack_buffers_
+  std::vector<Bytes> spare_pack_buffers_;
   std::unique_ptr<PackBuilder> pack_;
 
+  BufferPool buffers_;  // declared before the queues: jobs hold its buffers
   WorkQueue<Job> jobs_;
   WorkQueue<std::unique_ptr<PackBuilder>> full_packs_;
   std::vector<std::thread> workers_;

@@ -98,8 +98,6 @@ Result<VerifyReport> Verifier::Run(bool read_data) {
         if (!bytes.ok()) {
           errors.push_back(bytes.status().message());
         } else {
-          if (HexEncode(Sha256(*bytes)) != check.name.substr(check.name.rfind('/') + 1))
-            errors.push_back("pack \"" + check.name + "\": content does not match its name");
           auto trailer = ReadPackTrailer(*bytes, *local_codec);
           if (!trailer.ok())
             errors.push_back("pack \"" + check.name + "\": " + trailer.status().message());
