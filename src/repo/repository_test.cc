@@ -231,6 +231,43 @@ TEST_F(RepositoryTest, FailedWritesNeverLeaveAVisibleHalfSnapshot) {
   EXPECT_TRUE(Verify(true).ok());
 }
 
+TEST(UnencryptedRepositoryTest, RoundTripsAndStillChecksumsEverything) {
+  std::string dir = testing::MakeTempDir("pgkeep-plain-");
+  PosixStorage storage(dir);
+  ManualClock clock;
+  InitOptions options;
+  options.encrypted = false;
+  ASSERT_TRUE(Repository::Init(storage, clock, options, std::nullopt).ok());
+  auto repo = std::move(*Repository::Open(storage, clock, std::nullopt));
+  ASSERT_TRUE(repo->LoadIndex().ok());
+  Bytes data = testing::MakeText(3 << 20, 77);
+  StoreSession session(*repo, {});
+  MemorySource source(data);
+  FileEntry meta;
+  meta.path = "plain";
+  auto entry = session.StoreStream(source, repo->stream_chunker(), meta);
+  ASSERT_TRUE(entry.ok());
+  Snapshot s;
+  s.id = NewSnapshotId(clock.NowSeconds());
+  s.kind = "files";
+  ASSERT_TRUE(session.Commit(s, {*entry}).ok());
+  // The plaintext is visible in the pack (no encryption was asked for)...
+  auto listing = storage.List("data/");
+  ASSERT_EQ(listing->size(), 1u);
+  Bytes pack = *storage.Get((*listing)[0].name);
+  EXPECT_EQ(pack[8], kPayloadZstd) << "blobs start with their payload flag, not a nonce";
+  // ...and a flipped byte in the snapshot object is still caught.
+  std::string snap = "snapshots/" + s.id;
+  Bytes obj = *storage.Get(snap);
+  obj[obj.size() / 2] ^= 1;
+  ASSERT_TRUE(storage.Put(snap, obj).ok());
+  auto reopened = std::move(*Repository::Open(storage, clock, std::nullopt));
+  auto read = reopened->ReadSnapshot(s.id);
+  EXPECT_EQ(read.status().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(read.status().message().find("checksum does not match"), std::string::npos) << read.status().message();
+  testing::RemoveTree(dir);
+}
+
 TEST_F(RepositoryTest, UnknownSnapshotIsNamed) {
   auto repo = Open(*storage_);
   EXPECT_EQ(repo->ReadSnapshot("20200101T000000Z-00000000").status().message(),
