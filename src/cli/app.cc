@@ -62,7 +62,37 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   load->add_option("--to", load_args.to_dir, "directory to write into (files must not exist)");
   load->add_flag("--stdout", load_args.to_stdout, "write the one selected file to standard output");
 
-  auto* list = app.add_subcommand("list", "list snapshots: id, kind, start/stop time, sizes");
+  BackupArgs backup_args;
+  auto* backup = app.add_subcommand("backup", "back up a configured database (logical: pg_dump)");
+  backup->add_option("--db", backup_args.db, "the NAME of a [database.NAME] section")->required();
+  backup->add_option("--type", backup_args.type, "logical (default for method = \"logical\")")
+      ->check(CLI::IsMember({"full", "incr", "logical"}));
+  backup->add_option("--label", backup_args.label, "free-text label");
+
+  RestoreArgs restore_args;
+  auto* restore = app.add_subcommand("restore", "restore a logical backup or a dump file into a new database");
+  restore->add_option("--db", restore_args.db, "the database whose backup to restore");
+  restore->add_option("--backup", restore_args.options.backup, "backup id or \"latest\" (default)");
+  restore->add_option("--from-file", restore_args.options.from_file,
+                      "restore this pg_dump file (custom, tar or plain SQL) instead of a backup");
+  restore->add_option("--into-database", restore_args.options.into_database, "new database to create")->required();
+  restore->add_option("--schema", restore_args.options.schemas, "only this schema (repeatable)");
+  restore->add_option("--table", restore_args.options.tables, "only this table (repeatable)");
+  restore->add_option("--target-conninfo", restore_args.options.target_conninfo,
+                      "server to restore into (default: the database's conninfo)");
+  restore->add_flag("--clean", restore_args.options.clean, "drop and recreate an existing target database");
+  restore->add_option("--jobs", restore_args.options.jobs, "parallel pg_restore jobs (default 2)")
+      ->check(CLI::Range(1, 64));
+  restore->add_option("--temp-dir", restore_args.options.temp_dir, "where to stage the dump (default $TMPDIR)");
+
+  std::string export_id, export_file;
+  auto* exp = app.add_subcommand("export", "write a logical backup as a standard pg_dump file");
+  exp->add_option("backup", export_id, "backup id or \"latest\"")->required();
+  exp->add_option("--file", export_file, "file to create (never overwritten)")->required();
+
+  std::string list_db;
+  auto* list = app.add_subcommand("list", "list snapshots: id, kind, database, start/stop time, sizes");
+  list->add_option("--db", list_db, "only backups of this database");
   std::string info_id;
   auto* info = app.add_subcommand("info", "show one snapshot and its files");
   info->add_option("snapshot", info_id, "snapshot id or \"latest\"")->required();
@@ -96,7 +126,10 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     if (init->parsed()) out = RunInit(ctx);
     else if (store->parsed()) out = RunStore(ctx, store_args);
     else if (load->parsed()) out = RunLoad(ctx, load_args);
-    else if (list->parsed()) out = RunList(ctx);
+    else if (list->parsed()) out = RunList(ctx, list_db);
+    else if (backup->parsed()) out = RunBackup(ctx, backup_args);
+    else if (restore->parsed()) out = RunRestore(ctx, restore_args);
+    else if (exp->parsed()) out = RunExport(ctx, export_id, export_file);
     else if (info->parsed()) out = RunInfo(ctx, info_id);
     else if (verify->parsed()) out = RunVerify(ctx, read_data);
     bool to_stdout = load->parsed() && load_args.to_stdout;

@@ -5,25 +5,29 @@
 
 namespace pgkeep {
 
-CommandOutput RunList(const CommandContext& ctx) {
+CommandOutput RunList(const CommandContext& ctx, const std::string& db) {
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "list", false);
+  if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
   auto snapshots = ValueOrThrow(opened.repo->ListSnapshots());
+  if (!db.empty())
+    std::erase_if(snapshots, [&](const Snapshot& s) { return s.meta.value("database", "") != db; });
   CommandOutput out;
   auto& list = out.json["snapshots"] = nlohmann::json::array();
   char line[256];
-  std::snprintf(line, sizeof line, "%-26s %-8s %-20s %-20s %10s %10s  %s\n", "ID", "KIND", "START",
-                "STOP", "SIZE", "ADDED", "LABEL");
+  std::snprintf(line, sizeof line, "%-26s %-8s %-12s %-20s %-20s %10s %10s  %s\n", "ID", "KIND",
+                "DATABASE", "START", "STOP", "SIZE", "ADDED", "LABEL");
   out.text = line;
   for (const auto& s : snapshots) {
     list.push_back(SnapshotToJson(s, false));
-    std::snprintf(line, sizeof line, "%-26s %-8s %-20s %-20s %10s %10s  %s\n", s.id.c_str(),
-                  s.kind.c_str(), FormatIsoTime(s.start_time).c_str(),
+    std::snprintf(line, sizeof line, "%-26s %-8s %-12s %-20s %-20s %10s %10s  %s\n", s.id.c_str(),
+                  s.kind.c_str(), s.meta.value("database", "-").c_str(), FormatIsoTime(s.start_time).c_str(),
                   FormatIsoTime(s.stop_time).c_str(), FormatBytes(s.stats.bytes).c_str(),
                   FormatBytes(s.stats.stored_bytes).c_str(), s.label.c_str());
     out.text += line;
   }
   out.json["ok"] = true;
-  if (snapshots.empty()) out.text = "the repository holds no snapshot yet\n";
+  if (snapshots.empty())
+    out.text = db.empty() ? "the repository holds no snapshot yet\n" : "no backup of database \"" + db + "\" yet\n";
   return out;
 }
 

@@ -26,6 +26,12 @@ std::string CleanPath(std::string p) {
   return p;
 }
 
+// Files are recorded by their absolute path without the leading '/', so
+// "../x" and "/tmp/x" both name something loadable under a target directory.
+std::string RecordedName(const std::filesystem::path& p) {
+  return CleanPath(std::filesystem::absolute(p).lexically_normal().string());
+}
+
 std::vector<Input> ExpandInputs(const StoreArgs& args) {
   std::vector<Input> inputs;
   for (const auto& path : args.paths) {
@@ -51,13 +57,13 @@ std::vector<Input> ExpandInputs(const StoreArgs& args) {
       for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
            !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file())
-          found.push_back({it->path().string(), CleanPath(it->path().string())});
+          found.push_back({it->path().string(), RecordedName(it->path())});
       if (ec)
         throw CommandError{Status::Error(ErrorCode::kIo, "cannot list \"" + path + "\": " + ec.message())};
       std::sort(found.begin(), found.end(), [](const Input& a, const Input& b) { return a.name < b.name; });
       inputs.insert(inputs.end(), found.begin(), found.end());
     } else {
-      inputs.push_back({path, CleanPath(path)});
+      inputs.push_back({path, RecordedName(path)});
     }
   }
   return inputs;

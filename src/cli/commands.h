@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "restore/logical_restore.h"
 
 namespace pgkeep {
 
@@ -26,7 +27,24 @@ struct LoadArgs {
 };
 CommandOutput RunLoad(const CommandContext& ctx, const LoadArgs& args);
 
-CommandOutput RunList(const CommandContext& ctx);
+struct BackupArgs {
+  std::string db;
+  std::string type;  // empty: by the database's method
+  std::string label;
+};
+CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args);
+
+struct RestoreArgs {
+  std::string db;
+  LogicalRestoreOptions options;
+};
+CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args);
+CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file);
+
+// The [database.NAME] section, or a usage error listing the configured ones.
+const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);
+
+CommandOutput RunList(const CommandContext& ctx, const std::string& db);
 CommandOutput RunInfo(const CommandContext& ctx, const std::string& snapshot);
 CommandOutput RunVerify(const CommandContext& ctx, bool read_data);
 

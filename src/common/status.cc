@@ -23,6 +23,8 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kNoSpace, 10, "no_space"},
     {ErrorCode::kCorrupt, 11, "corrupt"},
     {ErrorCode::kNotFound, 12, "not_found"},
+    {ErrorCode::kPostgres, 13, "postgres"},
+    {ErrorCode::kTool, 14, "tool"},
     {ErrorCode::kInternal, 70, "internal"},
 };
 }  // namespace

@@ -28,6 +28,8 @@ enum class ErrorCode {
   kCorrupt,        // data fails its checksum / authentication tag
   kNotFound,       // unknown snapshot, file or object
   kCheckFailed,    // verify/status found problems
+  kPostgres,       // PostgreSQL unreachable, refused us, or a statement failed
+  kTool,           // an external tool (pg_dump, pg_restore) is missing, too old or failed
   kInternal,       // a bug: please report
 };
 

@@ -518,6 +518,8 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
            "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD");
   }
   db.pgdata = r.String("pgdata");
+  db.pg_bin = r.String("pg_bin");
+  db.globals = r.Bool("globals", false);
   db.method = r.OneOf("method", {"physical", "logical"}, db.method);
   db.criticality = r.OneOf("criticality", {"critical", "standard", "rebuildable"}, db.criticality);
   db.max_backup_age = r.Duration("max_backup_age", db.max_backup_age);
@@ -558,6 +560,8 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
       out->clear();
     }
   }
+  if (physical && db.globals) r.Fail(Phase::kRelation, "globals", "requires method = \"logical\"",
+                                     "a physical backup already contains roles and tablespaces");
   r.Finish();
   return db;
 }

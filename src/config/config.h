@@ -84,6 +84,10 @@ struct DatabaseConfig {
   std::vector<std::string> tables;
   std::vector<std::string> exclude_schemas;
   std::vector<std::string> exclude_tables;
+  // Directory holding pg_dump/pg_restore; empty: newest /usr/lib/postgresql/*/bin, then PATH.
+  std::string pg_bin;
+  // Logical only: also keep roles and tablespaces (pg_dumpall --globals-only).
+  bool globals = false;
 };
 
 // retention_policy.tenant: per-tenant retention period read from a tenant

@@ -35,9 +35,10 @@ void ChunkIndex::AddLoadedPack(const IndexedPack& pack) {
 void ChunkIndex::FinishLoad() {
   for (auto& [id, e] : recent_) sorted_.push_back(e);
   recent_.clear();
-  // stable: among equal ids the first added (loaded before stored) wins.
+  // In place (std::sort needs no buffer). Among equal ids any location will
+  // do: each holds the same content.
   auto less = [](const Entry& a, const Entry& b) { return IdLess(a.id, b.id); };
-  std::stable_sort(sorted_.begin(), sorted_.end(), less);
+  std::sort(sorted_.begin(), sorted_.end(), less);
   auto last = std::unique(sorted_.begin(), sorted_.end(),
                           [](const Entry& a, const Entry& b) { return a.id == b.id; });
   sorted_.erase(last, sorted_.end());

@@ -2,10 +2,12 @@
 //
 // In memory: one 48-byte entry per chunk (32-byte id + pack number, offset,
 // stored and raw length) in a sorted vector, plus a hash map for chunks added
-// by this process's own stores. Loading appends to the vector (reserved from
-// the index objects' sizes) and sorts it in place, so 10 million chunks need
-// ~460 MiB at peak; at the default 1 MiB average chunk that indexes ~9.5 TiB
-// of unique data. Pack ids are kept once per pack, not per chunk.
+// by this process's own stores (~120 bytes per chunk it adds). Loading
+// appends to the vector, reserved once from the index objects' sizes (each
+// entry takes at least 36 stored bytes: its 32-byte id does not compress), and
+// sorts it in place: at most 48 x 45/36 = 60 bytes per chunk, 10 million
+// chunks in under 600 MiB; at the default 1 MiB average chunk that indexes
+// ~9.5 TiB of unique data. Pack ids are kept once per pack, not per chunk.
 //
 // On disk (index/<sha256>): an object-framed list of packs with their entries:
 //   index := "PGKIDX01" pack_count:u32 (pack_id[32] count:u32 entry*)*
@@ -39,7 +41,7 @@ struct IndexedPack {
 class ChunkIndex {
  public:
   // Adds every entry of a freshly written pack; findable at once. An id
-  // already present keeps its first location.
+  // already present keeps its location.
   void AddPack(const IndexedPack& pack);
   // Loading: appends without lookups; entries are findable only after
   // FinishLoad(). `expected_entries` pre-sizes the vector.

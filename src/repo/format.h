@@ -54,6 +54,8 @@ constexpr char kPackEndMagic[] = "PGKPEND1";
 constexpr size_t kMagicSize = 8;
 // One trailer entry: id(32) type(1) offset(4) length(4) raw_length(4).
 constexpr size_t kPackEntrySize = 45;
+// The fewest stored bytes an index entry can compress to (the id is random).
+constexpr size_t kMinStoredEntrySize = 36;
 
 // Blob payload flags (first plaintext byte of every stored chunk).
 constexpr uint8_t kPayloadRaw = 0;

@@ -8,7 +8,9 @@
 // grow with the input: each queued or running job pins one read buffer
 // (>= 8 MiB, shared by the chunks cut from it), and packs exist at most once
 // per worker plus the one being filled, two queued and one being written.
-// With 2 threads and 16 MiB packs that is under ~150 MiB in the worst case.
+// With 2 threads and 16 MiB packs the worst case is ~220 MiB (docs/
+// architecture.md, "Memory"); measured peaks are 95-150 MiB. What does grow
+// with the input: the chunk lists and ~120 bytes of index per new chunk.
 //
 // Durability order: packs are durable before the index that names them, and
 // the index before the snapshot that uses it. A crash at any point leaves at

@@ -35,7 +35,7 @@ Result<VerifyReport> Verifier::Run(bool read_data) {
   std::map<std::string, PackCheck> indexed;  // pack object name -> entries
   uint64_t stored = 0;
   for (const auto& object : *index_listing) stored += object.size;
-  repo_.index().ReserveForLoad(stored / kPackEntrySize + 1);
+  repo_.index().ReserveForLoad(stored / kMinStoredEntrySize + 1);
   for (const auto& object : *index_listing) {
     ++report.index_objects;
     auto stored = storage.Get(object.name);

@@ -2,8 +2,8 @@
 //
 // Structure (always): every index object decodes, every pack it names exists
 // and is long enough, every snapshot decodes and every chunk its files use is
-// indexed. With read_data: every pack is read in full, its bytes must hash to
-// its name, and every chunk in it must pass the GCM tag and id checks;
+// indexed. With read_data: every pack is read in full, its trailer must open,
+// and every chunk in it must pass the GCM tag and id checks;
 // damage is reported by pack and offset, with the snapshot files it affects.
 //
 // Packs that no index names are leftovers of interrupted stores: nothing

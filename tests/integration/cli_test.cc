@@ -263,7 +263,7 @@ TEST_F(CliTest, KillDashNineWhileStoringNeverBreaksTheRepository) {
   const int kTrials = 20;
   std::vector<std::string> inputs;
   for (int i = 0; i < kTrials; ++i)
-    inputs.push_back(WriteFile("input" + std::to_string(i), testing::MakeText(24 << 20, 1000 + i)));
+    inputs.push_back(WriteFile("input" + std::to_string(i), testing::MakeText(32 << 20, 1000 + i)));
 
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(Pgkeep({"store", inputs[0]}).exit_code, 0);
@@ -273,7 +273,8 @@ TEST_F(CliTest, KillDashNineWhileStoringNeverBreaksTheRepository) {
   for (int i = 1; i < kTrials; ++i) {
     SCOPED_TRACE(i);
     auto child = testing::ChildProcess::Spawn({PGKEEP_BINARY, "store", inputs[i]}, Env(), "", "/dev/null");
-    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms + 50)));
+    // Within the first three quarters of a typical store: most kills land mid-write.
+    std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms * 3 / 4 + 1)));
     child.Kill(SIGKILL);
     if (child.Wait() == 128 + SIGKILL) ++killed;
     ProcessResult verify = Pgkeep({"--output", "json", "verify", "--read-data"});

@@ -1,0 +1,134 @@
+#include "backup/logical_backup.h"
+
+#include <map>
+
+#include "backup/table_scope.h"
+#include "common/host.h"
+#include "common/subprocess.h"
+#include "postgres/connection.h"
+#include "postgres/pg_tools.h"
+
+namespace pgkeep {
+
+namespace {
+
+constexpr char kTablesSql[] = R"SQL(
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2)SQL";
+
+Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
+  std::string last = p.LastStderrLine();
+  return Status::Error(ErrorCode::kTool,
+                       what + " failed (exit " + std::to_string(code) + ")" +
+                           (last.empty() ? "" : ": " + last));
+}
+
+// Streams `argv`'s standard output into the session as file `name`.
+Result<FileEntry> StoreProgramOutput(StoreSession& session, const Chunker& chunker,
+                                     const std::vector<std::string>& argv, const std::string& name,
+                                     const std::string& what) {
+  auto proc = Subprocess::Start({argv, {}, true, ""});
+  if (!proc.ok()) return proc.status();
+  FileEntry meta;
+  meta.path = name;
+  meta.mode = 0600;
+  auto stored = session.StoreStream((*proc)->Stdout(), chunker, meta);
+  if (!stored.ok()) {
+    (*proc)->Kill();
+    (*proc)->Wait();
+    return stored.status();
+  }
+  int code = (*proc)->Wait();
+  if (code != 0) return ToolFailed(**proc, what, code);
+  return stored;
+}
+
+}  // namespace
+
+Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
+                                  const LogicalBackupOptions& options) {
+  const std::string what = "database \"" + db.name + "\"";
+  auto conn = ConnectPostgres(db.conninfo, what);
+  if (!conn.ok()) return conn.status();
+  PgConnection& pg = **conn;
+  int server_major = pg.ServerVersionNum() / 10000;
+  auto pg_dump = FindPgTool("pg_dump", server_major, db.pg_bin);
+  if (!pg_dump.ok()) return pg_dump.status();
+
+  Snapshot snapshot;
+  snapshot.start_time = repo.clock().NowSeconds();
+  snapshot.id = NewSnapshotId(snapshot.start_time);
+  snapshot.kind = "logical";
+  snapshot.label = options.label;
+  snapshot.hostname = Hostname();
+
+  // The exported snapshot pins what pg_dump sees and what we count.
+  PGKEEP_RETURN_IF_ERROR(pg.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
+  auto exported = pg.Query("SELECT pg_export_snapshot(), current_database(), version()");
+  if (!exported.ok()) return exported.status();
+  std::string pg_snapshot = *exported->rows[0].values[0];
+  std::string dbname = *exported->rows[0].values[1];
+
+  TableScope scope(db);
+  std::vector<std::string> argv = {pg_dump->path, "--format=custom", "--compress=0",
+                                   "--no-password", "--snapshot=" + pg_snapshot,
+                                   "--dbname=" + db.conninfo};
+  for (auto& a : scope.PgDumpArgs()) argv.push_back(a);
+
+  StoreSession session(repo, options.store);
+  std::vector<FileEntry> files;
+  const std::string dump_name = db.name + ".dump";
+  auto dump = StoreProgramOutput(session, repo.stream_chunker(), argv, dump_name, "pg_dump");
+  if (!dump.ok()) return dump.status().WithContext("backup of " + what);
+  files.push_back(*dump);
+
+  auto tables = pg.Query(kTablesSql);
+  if (!tables.ok()) return tables.status();
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& row : tables->rows) {
+    QualifiedTable t{*row.values[0], *row.values[1]};
+    if (!scope.Includes(t)) continue;
+    auto n = pg.Query("SELECT count(*) FROM " + QuoteIdent(t.schema) + "." + QuoteIdent(t.name));
+    if (!n.ok()) return n.status();
+    counts[t.Display()] = std::stoll(*n->rows[0].values[0]);
+  }
+  PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+
+  std::string globals_name;
+  if (db.globals) {
+    auto pg_dumpall = FindPgTool("pg_dumpall", server_major, db.pg_bin);
+    if (!pg_dumpall.ok()) return pg_dumpall.status();
+    globals_name = "globals.sql";
+    auto globals = StoreProgramOutput(
+        session, repo.stream_chunker(),
+        {pg_dumpall->path, "--globals-only", "--no-role-passwords", "--no-password",
+         "--dbname=" + db.conninfo},
+        globals_name, "pg_dumpall --globals-only");
+    if (!globals.ok()) return globals.status().WithContext("backup of " + what);
+    files.push_back(*globals);
+  }
+
+  snapshot.meta = {{kMetaDatabase, db.name},
+                   {"dbname", dbname},
+                   {"server_version", *exported->rows[0].values[2]},
+                   {"server_version_num", pg.ServerVersionNum()},
+                   {"pg_dump", pg_dump->version_text},
+                   {"format", "custom"},
+                   {"scope",
+                    {{"schemas", db.schemas},
+                     {"tables", db.tables},
+                     {"exclude_schemas", db.exclude_schemas},
+                     {"exclude_tables", db.exclude_tables}}},
+                   {kMetaRowCounts, counts},
+                   {kMetaDumpFile, dump_name},
+                   {kMetaGlobalsFile, globals_name}};
+  return session.Commit(snapshot, files);
+}
+
+}  // namespace pgkeep

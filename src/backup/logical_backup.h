@@ -1,0 +1,38 @@
+// backup/logical_backup.h — a logical backup of one configured database.
+//
+//   1. connect, open a REPEATABLE READ transaction and export its snapshot
+//   2. run pg_dump --snapshot=<it> --format=custom --compress=0 and stream its
+//      output through a StoreSession (content-defined chunks: tomorrow's
+//      dump shares every unchanged stretch with today's)
+//   3. count the rows of every table in scope inside the same snapshot, so
+//      restores and drills can compare exactly
+//   4. optionally keep roles and tablespaces (pg_dumpall --globals-only)
+//   5. commit the snapshot (kind "logical") only if all of that succeeded
+//
+// Failure at any step leaves no snapshot (the packs written become garbage).
+#pragma once
+
+#include <string>
+
+#include "config/config.h"
+#include "repo/repository.h"
+#include "repo/store_session.h"
+
+namespace pgkeep {
+
+struct LogicalBackupOptions {
+  std::string label;
+  StoreOptions store;
+};
+
+// Metadata keys of a logical snapshot (Snapshot::meta), documented in
+// docs/repository-format.md.
+constexpr char kMetaDatabase[] = "database";
+constexpr char kMetaRowCounts[] = "row_counts";
+constexpr char kMetaDumpFile[] = "dump_file";
+constexpr char kMetaGlobalsFile[] = "globals_file";
+
+Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
+                                  const LogicalBackupOptions& options);
+
+}  // namespace pgkeep

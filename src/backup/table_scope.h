@@ -1,0 +1,39 @@
+// backup/table_scope.h — which tables a logical backup covers, decided the way
+// pg_dump decides it for --schema/--table/--exclude-* patterns (the subset
+// pgkeep supports: exact names with * and ? wildcards; a table pattern may
+// be qualified "schema.table").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace pgkeep {
+
+struct QualifiedTable {
+  std::string schema;
+  std::string name;
+  std::string Display() const { return schema + "." + name; }
+};
+
+class TableScope {
+ public:
+  explicit TableScope(const DatabaseConfig& db)
+      : schemas_(db.schemas), tables_(db.tables), exclude_schemas_(db.exclude_schemas),
+        exclude_tables_(db.exclude_tables) {}
+  TableScope(std::vector<std::string> schemas, std::vector<std::string> tables)
+      : schemas_(std::move(schemas)), tables_(std::move(tables)) {}
+
+  bool Includes(const QualifiedTable& t) const;
+  // pg_dump / pg_restore arguments expressing the same scope.
+  std::vector<std::string> PgDumpArgs() const;
+
+ private:
+  std::vector<std::string> schemas_, tables_, exclude_schemas_, exclude_tables_;
+};
+
+// Shell-style match of `text` against `pattern` (* and ?), case-sensitive.
+bool WildcardMatch(const std::string& pattern, const std::string& text);
+
+}  // namespace pgkeep

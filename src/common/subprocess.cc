@@ -1,0 +1,135 @@
+#include "common/subprocess.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace pgkeep {
+
+namespace {
+constexpr size_t kStderrKeep = 64 * 1024;
+}
+
+Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& options) {
+  if (options.argv.empty()) return Status::Error(ErrorCode::kInternal, "empty argv");
+  std::unique_ptr<Subprocess> p(new Subprocess());
+  p->program_ = options.argv[0];
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if ((options.capture_stdout && pipe2(out, O_CLOEXEC) != 0) || pipe2(err, O_CLOEXEC) != 0)
+    return Status::Error(ErrorCode::kTool, "cannot create a pipe: " + std::string(std::strerror(errno)));
+  int in = ::open(options.stdin_file.empty() ? "/dev/null" : options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    Status s = Status::Error(ErrorCode::kIo, "cannot open \"" + options.stdin_file + "\": " + std::strerror(errno));
+    for (int fd : {out[0], out[1], err[0], err[1]})
+      if (fd >= 0) ::close(fd);
+    return s;
+  }
+  int devnull = options.capture_stdout ? -1 : ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls are allowed.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    bool overridden = false;
+    for (const auto& extra : options.extra_env)
+      if (entry.compare(0, extra.find('=') + 1, extra, 0, extra.find('=') + 1) == 0) overridden = true;
+    if (!overridden) env_strings.push_back(entry);
+  }
+  env_strings.insert(env_strings.end(), options.extra_env.begin(), options.extra_env.end());
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = options.argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0) return Status::Error(ErrorCode::kTool, "cannot fork: " + std::string(std::strerror(errno)));
+  if (pid == 0) {
+    dup2(in, STDIN_FILENO);
+    dup2(options.capture_stdout ? out[1] : devnull, STDOUT_FILENO);
+    dup2(err[1], STDERR_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    const char msg[] = "cannot execute program\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  ::close(in);
+  if (devnull >= 0) ::close(devnull);
+  if (options.capture_stdout) ::close(out[1]);
+  ::close(err[1]);
+  p->pid_ = pid;
+  p->stdout_fd_ = out[0];
+  p->stdout_source_ = FdSource(out[0], p->program_ + " output");
+  int err_fd = err[0];
+  Subprocess* raw = p.get();
+  p->stderr_reader_ = std::thread([raw, err_fd] {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(err_fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      raw->stderr_.append(buf, static_cast<size_t>(n));
+      if (raw->stderr_.size() > 2 * kStderrKeep) raw->stderr_.erase(0, raw->stderr_.size() - kStderrKeep);
+    }
+    ::close(err_fd);
+  });
+  return p;
+}
+
+int Subprocess::Wait() {
+  if (!reaped_ && pid_ > 0) {
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    reaped_ = true;
+    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  if (stderr_reader_.joinable()) stderr_reader_.join();
+  if (stdout_fd_ >= 0) {
+    ::close(stdout_fd_);
+    stdout_fd_ = -1;
+  }
+  return exit_code_;
+}
+
+void Subprocess::Kill() {
+  if (!reaped_ && pid_ > 0) ::kill(pid_, SIGKILL);
+}
+
+Subprocess::~Subprocess() {
+  Kill();
+  Wait();
+}
+
+std::string Subprocess::StderrText() const {
+  return stderr_.size() > kStderrKeep ? stderr_.substr(stderr_.size() - kStderrKeep) : stderr_;
+}
+
+std::string Subprocess::LastStderrLine() const {
+  // Tools print the error, then context ("Command was: ..."): prefer the
+  // last line that says "error", else the last non-empty line.
+  std::string best, last;
+  size_t pos = 0;
+  while (pos < stderr_.size()) {
+    size_t nl = stderr_.find('\n', pos);
+    std::string line = stderr_.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? stderr_.size() : nl + 1;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) continue;
+    last = line;
+    if (line.find("error") != std::string::npos || line.find("ERROR") != std::string::npos ||
+        line.find("FATAL") != std::string::npos)
+      best = line;
+  }
+  return best.empty() ? last : best;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,64 @@
+// common/subprocess.h — running an external program (pg_dump, pg_restore)
+// with its standard output streamed to us.
+//
+// No shell is involved: argv goes to execvp as is, so nothing in it is
+// interpreted. Secrets must travel in the environment (PGPASSWORD), never in
+// argv, where `ps` would show them. Standard error is collected in the
+// background (the last 64 KiB) so a chatty child can never block on it.
+//
+// Thread safety: one thread at a time per Subprocess.
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/stream.h"
+
+namespace pgkeep {
+
+struct SubprocessOptions {
+  std::vector<std::string> argv;
+  std::vector<std::string> extra_env;  // "KEY=VALUE", added to our environment
+  bool capture_stdout = true;          // else stdout goes to /dev/null
+  std::string stdin_file;              // empty: /dev/null
+};
+
+class Subprocess {
+ public:
+  // kTool if the program cannot be started.
+  static Result<std::unique_ptr<Subprocess>> Start(const SubprocessOptions& options);
+  // Kills (SIGKILL) and reaps the child if it still runs.
+  ~Subprocess();
+  Subprocess(const Subprocess&) = delete;
+  Subprocess& operator=(const Subprocess&) = delete;
+
+  // The child's standard output (when captured); ends when the child closes it.
+  ByteSource& Stdout() { return stdout_source_; }
+  // Waits for the child; returns its exit code (128 + signal if killed).
+  int Wait();
+  void Kill();
+  // What the child wrote to standard error (its last 64 KiB); call after Wait.
+  std::string StderrText() const;
+  // The last line of standard error that reports an error (else the last
+  // non-empty line), for one-line messages.
+  std::string LastStderrLine() const;
+  const std::string& program() const { return program_; }
+
+ private:
+  Subprocess() : stdout_source_(-1, "") {}
+
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int exit_code_ = -1;
+  int stdout_fd_ = -1;
+  FdSource stdout_source_;
+  std::string program_;
+  std::thread stderr_reader_;
+  std::string stderr_;
+};
+
+}  // namespace pgkeep

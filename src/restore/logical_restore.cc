@@ -1,0 +1,308 @@
+#include "restore/logical_restore.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+
+#include "backup/logical_backup.h"
+#include "backup/table_scope.h"
+#include "common/subprocess.h"
+#include "postgres/connection.h"
+#include "postgres/pg_tools.h"
+#include "repo/loader.h"
+
+namespace pgkeep {
+
+namespace {
+
+enum class DumpFormat { kArchive, kPlainSql };
+
+Result<DumpFormat> DetectFormat(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return Status::Error(ErrorCode::kNotFound, "cannot open \"" + path + "\": " + std::strerror(errno));
+  char head[512] = {0};
+  ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) return DumpFormat::kArchive;
+  if (n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0) return DumpFormat::kArchive;  // tar format
+  return DumpFormat::kPlainSql;
+}
+
+// Removes the staged dump when the restore is done, whatever happens.
+class TempFile {
+ public:
+  static Result<TempFile> Create(const std::string& dir) {
+    std::string base = dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : dir;
+    std::string path = base + "/pgkeep-restore-XXXXXX";
+    int fd = ::mkstemp(path.data());
+    if (fd < 0)
+      return Status::Error(ErrorCode::kIo, "cannot create a staging file in \"" + base + "\": " + std::strerror(errno),
+                           "pass --temp-dir with room for the dump");
+    return TempFile(path, fd);
+  }
+  TempFile(TempFile&& o) noexcept : path_(std::move(o.path_)), fd_(o.fd_) { o.fd_ = -1; o.path_.clear(); }
+  ~TempFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+
+ private:
+  TempFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  std::string path_;
+  int fd_;
+};
+
+Status RunTool(const std::vector<std::string>& argv, const std::string& what) {
+  auto proc = Subprocess::Start({argv, {}, false, ""});
+  if (!proc.ok()) return proc.status();
+  int code = (*proc)->Wait();
+  if (code == 0) return Status::Ok();
+  std::string last = (*proc)->LastStderrLine();
+  std::string hint;
+  if (last.find("role") != std::string::npos && last.find("does not exist") != std::string::npos)
+    hint = "create the missing role on the target server first (globals = true keeps roles with each backup)";
+  else if (last.find("No space left") != std::string::npos)
+    hint = "free space on the target server";
+  return Status::Error(ErrorCode::kTool,
+                       what + " failed (exit " + std::to_string(code) + ")" + (last.empty() ? "" : ": " + last),
+                       hint);
+}
+
+Result<uint64_t> CountArchiveObjects(const std::string& pg_restore, const std::string& file,
+                                     const std::vector<std::string>& filters) {
+  std::vector<std::string> argv = {pg_restore, "--list"};
+  argv.insert(argv.end(), filters.begin(), filters.end());
+  argv.push_back(file);
+  auto proc = Subprocess::Start({argv, {}, true, ""});
+  if (!proc.ok()) return proc.status();
+  uint64_t objects = 0;
+  Bytes buf(1 << 16);
+  bool line_start = true, comment = false;
+  for (;;) {
+    auto n = (*proc)->Stdout().Read(buf.data(), buf.size());
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    for (size_t i = 0; i < *n; ++i) {
+      if (line_start) comment = buf[i] == ';' || buf[i] == '\n';
+      if (buf[i] == '\n' && !comment) ++objects;
+      line_start = buf[i] == '\n';
+    }
+  }
+  int code = (*proc)->Wait();
+  if (code != 0) return Status::Error(ErrorCode::kTool, "pg_restore --list failed: " + (*proc)->LastStderrLine());
+  return objects;
+}
+
+// pg_restore's --table takes a bare name; "schema.table" becomes both filters.
+std::vector<std::string> RestoreFilters(const LogicalRestoreOptions& o) {
+  std::vector<std::string> args;
+  for (const auto& s : o.schemas) args.push_back("--schema=" + s);
+  for (const auto& t : o.tables) {
+    size_t dot = t.find('.');
+    if (dot != std::string::npos) args.push_back("--schema=" + t.substr(0, dot));
+    args.push_back("--table=" + (dot == std::string::npos ? t : t.substr(dot + 1)));
+  }
+  return args;
+}
+
+}  // namespace
+
+Result<Snapshot> FindLogicalSnapshot(const Repository& repo, const std::string& database,
+                                     const std::string& id) {
+  if (id != "latest") {
+    auto s = repo.ReadSnapshot(id);
+    if (!s.ok()) return s.status();
+    if (s->kind != "logical" || s->meta.value(kMetaDatabase, "") != database)
+      return Status::Error(ErrorCode::kNotFound,
+                           "snapshot \"" + id + "\" is not a logical backup of database \"" + database + "\"",
+                           "see \"pgkeep list --db " + database + "\"");
+    return s;
+  }
+  auto all = repo.ListSnapshots();
+  if (!all.ok()) return all.status();
+  for (auto it = all->rbegin(); it != all->rend(); ++it)
+    if (it->kind == "logical" && it->meta.value(kMetaDatabase, "") == database) return *it;
+  return Status::Error(ErrorCode::kNotFound, "database \"" + database + "\" has no logical backup yet",
+                       "run \"pgkeep backup --db " + database + "\"");
+}
+
+Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const std::string& path) {
+  if (snapshot.kind != "logical")
+    return Status::Error(ErrorCode::kUsage, "snapshot \"" + snapshot.id + "\" is not a logical backup",
+                         "only logical backups export as pg_dump files");
+  Loader loader(repo);
+  auto files = loader.ReadManifest(snapshot);
+  if (!files.ok()) return files.status();
+  std::string name = snapshot.meta.value(kMetaDumpFile, "");
+  for (const auto& f : *files) {
+    if (f.path != name) continue;
+    std::string temp = path + ".pgkeep-partial";
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return Status::Error(ErrorCode::kIo, "cannot create \"" + temp + "\": " + std::strerror(errno));
+    FdSink sink(fd, path);
+    Status s = loader.LoadFile(f, sink);
+    if (s.ok() && ::fsync(fd) != 0)
+      s = Status::Error(ErrorCode::kIo, "cannot fsync \"" + temp + "\": " + std::strerror(errno));
+    ::close(fd);
+    // link() refuses an existing target: an export never overwrites a file.
+    if (s.ok() && ::link(temp.c_str(), path.c_str()) != 0)
+      s = Status::Error(errno == EEXIST ? ErrorCode::kUsage : ErrorCode::kIo,
+                        "cannot create \"" + path + "\": " + std::strerror(errno),
+                        errno == EEXIST ? "choose a new file name" : "");
+    ::unlink(temp.c_str());
+    return s;
+  }
+  return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot.id + "\" lacks its dump file \"" + name + "\"");
+}
+
+Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const DatabaseConfig* db,
+                                               const LogicalRestoreOptions& options) {
+  auto started = std::chrono::steady_clock::now();
+  LogicalRestoreReport report;
+  report.database = options.into_database;
+  if (options.into_database.empty())
+    return Status::Error(ErrorCode::kUsage, "--into-database is required");
+  std::string target = !options.target_conninfo.empty() ? options.target_conninfo : (db ? db->conninfo : "");
+  if (target.empty())
+    return Status::Error(ErrorCode::kUsage, "no server to restore into", "pass --target-conninfo");
+  std::string what = "target server";
+
+  auto admin_info = ConninfoWithDbname(target, "postgres");
+  if (!admin_info.ok()) return admin_info.status();
+  auto admin = ConnectPostgres(*admin_info, what);
+  if (!admin.ok()) return admin.status();
+  int server_major = (*admin)->ServerVersionNum() / 10000;
+  auto pg_restore = FindPgTool("pg_restore", server_major, db ? db->pg_bin : "");
+  if (!pg_restore.ok()) return pg_restore.status();
+
+  // The source: a snapshot staged to a file, or the user's file.
+  std::optional<Snapshot> snapshot;
+  std::optional<TempFile> staged;
+  std::string file = options.from_file;
+  if (file.empty()) {
+    auto s = FindLogicalSnapshot(*repo, db->name, options.backup);
+    if (!s.ok()) return s.status();
+    snapshot = *s;
+    report.source = s->id;
+  } else {
+    report.source = file;
+  }
+  auto format = file.empty() ? Result<DumpFormat>(DumpFormat::kArchive) : DetectFormat(file);
+  if (!format.ok()) return format.status();
+  if (*format == DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty()))
+    return Status::Error(ErrorCode::kUsage, "\"" + file + "\" is a plain SQL dump; --schema and --table need an archive",
+                         "restore it whole, or use a custom-format dump");
+
+  auto exists = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
+  if (!exists.ok()) return exists.status();
+  std::string quoted = QuoteIdent(options.into_database);
+  if (!exists->rows.empty()) {
+    if (!options.clean)
+      return Status::Error(ErrorCode::kUsage, "database \"" + options.into_database + "\" already exists",
+                           "choose another name, or pass --clean to drop and recreate it");
+    PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
+  }
+
+  if (snapshot) {
+    auto temp = TempFile::Create(options.temp_dir);
+    if (!temp.ok()) return temp.status();
+    staged.emplace(std::move(*temp));
+    Loader loader(*repo);
+    auto files = loader.ReadManifest(*snapshot);
+    if (!files.ok()) return files.status();
+    std::string name = snapshot->meta.value(kMetaDumpFile, "");
+    const FileEntry* dump = nullptr;
+    for (const auto& f : *files)
+      if (f.path == name) dump = &f;
+    if (!dump) return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot->id + "\" lacks its dump file");
+    FdSink sink(staged->fd(), staged->path());
+    PGKEEP_RETURN_IF_ERROR(loader.LoadFile(*dump, sink));
+    file = staged->path();
+  }
+
+  PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
+  auto into = ConninfoWithDbname(target, options.into_database);
+  if (!into.ok()) return into.status();
+  Status restored;
+  if (*format == DumpFormat::kArchive && (!options.schemas.empty() || !options.tables.empty())) {
+    // pg_restore --schema restores what is in a schema but not the schema
+    // itself; create the selected schemas first.
+    auto conn = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+    if (!conn.ok()) return conn.status();
+    std::vector<std::string> schemas = options.schemas;
+    for (const auto& t : options.tables)
+      if (t.find('.') != std::string::npos) schemas.push_back(t.substr(0, t.find('.')));
+    for (const auto& s : schemas)
+      if (s != "public") restored = (*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s));
+  }
+  if (!restored.ok()) {
+  } else if (*format == DumpFormat::kArchive) {
+    std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
+                                     "--jobs=" + std::to_string(std::max(1, options.jobs)),
+                                     "--dbname=" + *into};
+    for (auto& f : RestoreFilters(options)) argv.push_back(f);
+    argv.push_back(file);
+    restored = RunTool(argv, "pg_restore");
+    if (restored.ok()) {
+      auto objects = CountArchiveObjects(pg_restore->path, file, RestoreFilters(options));
+      if (objects.ok()) report.objects = *objects;
+    }
+  } else {
+    auto psql = FindPgTool("psql", server_major, db ? db->pg_bin : "");
+    if (!psql.ok()) return psql.status();
+    restored = RunTool({psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+                        "--single-transaction", "-f", file, "--dbname=" + *into},
+                       "psql");
+  }
+  if (!restored.ok()) {
+    Status dropped = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
+    return Status::Error(restored.code(),
+                         restored.message() + (dropped.ok() ? "; the half-restored database \"" +
+                                                                  options.into_database + "\" was dropped"
+                                                            : ""),
+                         restored.hint());
+  }
+
+  // Count what arrived and compare with what the backup recorded.
+  auto check = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+  if (!check.ok()) return check.status();
+  auto tables = (*check)->Query(
+      "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
+      "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2");
+  if (!tables.ok()) return tables.status();
+  nlohmann::json recorded = snapshot ? snapshot->meta.value(kMetaRowCounts, nlohmann::json::object())
+                                     : nlohmann::json::object();
+  TableScope selection(options.schemas, options.tables);
+  for (const auto& row : tables->rows) {
+    QualifiedTable t{*row.values[0], *row.values[1]};
+    auto n = (*check)->Query("SELECT count(*) FROM " + QuoteIdent(t.schema) + "." + QuoteIdent(t.name));
+    if (!n.ok()) return n.status();
+    TableCheck c{t.Display(), std::nullopt, std::stoll(*n->rows[0].values[0])};
+    if (recorded.contains(c.table)) c.expected = recorded[c.table].get<int64_t>();
+    if (c.expected && *c.expected != c.restored)
+      report.mismatches.push_back(c.table + ": backup recorded " + std::to_string(*c.expected) +
+                                  " rows, restored " + std::to_string(c.restored));
+    report.tables.push_back(c);
+  }
+  // Tables the backup had (within the selection) that did not arrive at all.
+  for (auto& [name, count] : recorded.items()) {
+    size_t dot = name.find('.');
+    QualifiedTable t{name.substr(0, dot), name.substr(dot + 1)};
+    if (!selection.Includes(t)) continue;
+    bool found = false;
+    for (const auto& c : report.tables) found = found || c.table == name;
+    if (!found) report.mismatches.push_back(name + ": in the backup (" + count.dump() + " rows) but not restored");
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return report;
+}
+
+}  // namespace pgkeep
