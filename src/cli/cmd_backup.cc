@@ -32,7 +32,8 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   auto started = std::chrono::steady_clock::now();
   LogicalBackupOptions options;
   options.label = args.label;
-  options.store.compression_level = opened.config.repository.compression_level;
+  options.store.compression_level =
+      db.compression_level.value_or(opened.config.repository.compression_level);
   options.store.pack_size = opened.config.repository.pack_size_mib << 20;
   Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, db, options));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

@@ -519,6 +519,7 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   }
   db.pgdata = r.String("pgdata");
   db.pg_bin = r.String("pg_bin");
+  if (auto level = r.IntIn("compression_level", 1, 19)) db.compression_level = static_cast<int>(*level);
   db.globals = r.Bool("globals", false);
   db.method = r.OneOf("method", {"physical", "logical"}, db.method);
   db.criticality = r.OneOf("criticality", {"critical", "standard", "rebuildable"}, db.criticality);

@@ -84,6 +84,8 @@ struct DatabaseConfig {
   std::vector<std::string> tables;
   std::vector<std::string> exclude_schemas;
   std::vector<std::string> exclude_tables;
+  // zstd level for this database's backups; unset: repository.compression_level.
+  std::optional<int> compression_level;
   // Directory holding pg_dump/pg_restore; empty: newest /usr/lib/postgresql/*/bin, then PATH.
   std::string pg_bin;
   // Logical only: also keep roles and tablespaces (pg_dumpall --globals-only).

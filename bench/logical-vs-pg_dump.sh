@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# pgkeep's logical backups side by side with pg_dump -Fc, in one run, on the
+# sample chat database (scripts/sample-chat.sql) at a scale factor:
+#   - backup:  `pg_dump -Fc -f FILE` (default compression)  vs  `pgkeep backup`
+#   - restore: `pg_restore -j2 -d DB FILE`                   vs  `pgkeep restore`
+#   - DAYS daily backups with ~1% churn a day: repository bytes vs one backup
+#   bench/logical-vs-pg_dump.sh [SCALE] [DAYS] [ZSTD_LEVEL]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE=${1:-20}
+DAYS=${2:-30}
+LEVEL=${3:-3}
+[[ $(id -u) -eq 0 ]] || { echo "run as root (PostgreSQL runs as the postgres user)" >&2; exit 2; }
+scripts/install-deps
+scripts/build >/dev/null
+PGBIN=/usr/lib/postgresql/15/bin
+PGKEEP=$PWD/build/pgkeep
+WORK=$(mktemp -d /tmp/pgkeep-logical-bench.XXXXXX)
+chown postgres "$WORK"
+cleanup() {
+  runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+runuser -u postgres -- "$PGBIN/initdb" -D "$WORK/data" -U postgres --auth=trust --data-checksums >/dev/null
+runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/data" -l "$WORK/log" -w \
+  -o "-p $PORT -k $WORK -c listen_addresses=127.0.0.1 -c max_wal_size=4GB" start >/dev/null
+CONN="host=127.0.0.1 port=$PORT user=postgres"
+psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql -d "$CONN dbname=postgres" -c "CREATE DATABASE chat"
+t0=$EPOCHREALTIME
+psql -d "$CONN dbname=chat" -v scale="$SCALE" -f scripts/sample-chat.sql >/dev/null
+DBSIZE=$(psql -At -d "$CONN dbname=chat" -c "SELECT pg_size_pretty(pg_database_size('chat'))")
+echo "chat database at scale $SCALE: $DBSIZE, loaded in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0f", b-a}') s"
+
+cat > "$WORK/pgkeep.toml" <<EOF2
+[repository]
+path = "$WORK/repo"
+[database.chat]
+conninfo = "$CONN dbname=chat"
+method = "logical"
+compression_level = $LEVEL
+EOF2
+export PGKEEP_CONFIG="$WORK/pgkeep.toml" PGKEEP_REPO_PASSWORD=bench-password
+$PGKEEP init >/dev/null
+
+timed() { local t0=$EPOCHREALTIME; "$@" >/dev/null; awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.2f", b-a}'; }
+repo_bytes() { du -sb "$WORK/repo" | cut -f1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
+
+# Both read the same data once to warm the cache, so neither pays for the first read.
+"$PGBIN/pg_dump" -Fc -f "$WORK/warm.dump" "$CONN dbname=chat"; rm -f "$WORK/warm.dump"
+
+dump_s=$(timed "$PGBIN/pg_dump" -Fc -f "$WORK/chat.dump" "$CONN dbname=chat")
+dump_bytes=$(stat -c %s "$WORK/chat.dump")
+before=$(repo_bytes)
+keep_s=$(timed $PGKEEP backup --db chat)
+keep_bytes=$(( $(repo_bytes) - before ))
+
+psql -d "$CONN dbname=postgres" -c "CREATE DATABASE r_pgdump"
+restore_pg_s=$(timed "$PGBIN/pg_restore" -j2 --exit-on-error -d "$CONN dbname=r_pgdump" "$WORK/chat.dump")
+restore_keep_s=$(timed $PGKEEP restore --db chat --into-database r_pgkeep --temp-dir "$WORK")
+
+first_bytes=$keep_bytes
+for ((day = 2; day <= DAYS; day++)); do
+  psql -d "$CONN dbname=chat" <<'SQL'
+INSERT INTO messages ("orgId", "conversationId", sender, content, "timestamp")
+  SELECT "orgId", "conversationId", sender, content || ' (follow-up)', now()
+  FROM messages TABLESAMPLE SYSTEM (1) LIMIT (SELECT count(*) / 100 FROM messages);
+UPDATE messages SET content = content || ' [edited]'
+  WHERE id IN (SELECT id FROM messages ORDER BY id DESC LIMIT (SELECT count(*) / 400 FROM messages));
+DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY id LIMIT (SELECT count(*) / 200 FROM messages));
+VACUUM messages;
+SQL
+  $PGKEEP backup --db chat >/dev/null
+done
+all_bytes=$(repo_bytes)
+
+printf '\npgkeep zstd level %s\n%-44s %10s %14s\n' "$LEVEL" "" "wall (s)" "bytes"
+printf '%-44s %10s %14s\n' "pg_dump -Fc (default compression)" "$dump_s" "$dump_bytes"
+printf '%-44s %10s %14s   wall %s x, bytes %s x\n' "pgkeep backup (first, into empty repo)" "$keep_s" "$keep_bytes" \
+  "$(ratio "$keep_s" "$dump_s")" "$(ratio "$keep_bytes" "$dump_bytes")"
+printf '%-44s %10s\n' "pg_restore -j2 from the pg_dump file" "$restore_pg_s"
+printf '%-44s %10s %14s   wall %s x\n' "pgkeep restore (load + pg_restore -j2 + counts)" "$restore_keep_s" "" "$(ratio "$restore_keep_s" "$restore_pg_s")"
+printf '%-44s %10s %14s   %s x one backup\n' "$DAYS daily backups, ~1% churn/day: repository" "" "$all_bytes" "$(ratio "$all_bytes" "$first_bytes")"
