@@ -165,6 +165,31 @@ TEST_F(LogicalTest, ExportedFileRestoresWithStockPgRestoreAndFromFile) {
   EXPECT_EQ(Fingerprint("app_plain", "config.settings"), Fingerprint("app", "config.settings"));
 }
 
+TEST_F(LogicalTest, SeveralDatabasesShareOneRepositoryAndGlobalsAreKept) {
+  cluster_->Exec("CREATE DATABASE app_copy TEMPLATE app");
+  std::ofstream(dir_ + "/pgkeep.toml")
+      << "[repository]\npath = \"" << dir_ << "/repo\"\n\n"
+      << "[database.app]\nconninfo = \"" << cluster_->ConnInfo("app") << "\"\nmethod = \"logical\"\n"
+      << "schemas = [\"customer\"]\ncriticality = \"critical\"\nglobals = true\n\n"
+      << "[database.copy]\nconninfo = \"" << cluster_->ConnInfo("app_copy") << "\"\nmethod = \"logical\"\n"
+      << "schemas = [\"customer\"]\ncriticality = \"rebuildable\"\ncompression_level = 1\n";
+  auto first = Json({"backup", "--db", "app"});
+  EXPECT_EQ(first["backup"]["meta"]["globals_file"], "globals.sql");
+  auto info = Json({"info", first["backup"]["id"]});
+  ASSERT_EQ(info["files"].size(), 2u);
+  EXPECT_EQ(info["files"][1]["path"], "globals.sql");
+  // The same rows in another database: nearly everything deduplicates.
+  auto second = Json({"backup", "--db", "copy"});
+  uint64_t first_stored = first["backup"]["stats"]["stored_bytes"];
+  uint64_t second_stored = second["backup"]["stats"]["stored_bytes"];
+  EXPECT_LT(second_stored * 5, first_stored) << second["backup"]["stats"].dump();
+  EXPECT_EQ(Json({"list", "--db", "copy"})["snapshots"].size(), 1u);
+  EXPECT_EQ(Json({"list"})["snapshots"].size(), 2u);
+  auto restored = Json({"restore", "--db", "copy", "--into-database", "copy_restored"});
+  EXPECT_EQ(restored["ok"], true);
+  EXPECT_EQ(Fingerprint("copy_restored", "customer.messages"), Fingerprint("app", "customer.messages"));
+}
+
 TEST_F(LogicalTest, RestoreFailureIsLoudAndLeavesNoDatabase) {
   cluster_->Exec("CREATE ROLE ghost; CREATE SCHEMA haunted; CREATE TABLE haunted.t (x int); ALTER TABLE haunted.t OWNER TO ghost;", "app");
   WriteConfig("schemas = [\"haunted\"]\n");
