@@ -53,6 +53,7 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   store->add_option("paths", store_args.paths, "files, directories, or - for standard input")->required();
   store->add_option("--name", store_args.stdin_name, "name recorded for standard input");
   store->add_option("--label", store_args.label, "free-text label for the snapshot");
+  store->add_option("--db", store_args.db, "file the snapshot under this database (its retention applies)");
   store->add_flag("--allow-empty", store_args.allow_empty, "store an empty standard input instead of refusing it");
 
   LoadArgs load_args;
@@ -65,9 +66,29 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   BackupArgs backup_args;
   auto* backup = app.add_subcommand("backup", "back up a configured database (logical: pg_dump)");
   backup->add_option("--db", backup_args.db, "the NAME of a [database.NAME] section")->required();
-  backup->add_option("--type", backup_args.type, "logical (default for method = \"logical\")")
-      ->check(CLI::IsMember({"full", "incr", "logical"}));
+  backup->add_option("--type", backup_args.type, "logical (the default for method = \"logical\")")
+      ->check(CLI::IsMember({"logical"}));
   backup->add_option("--label", backup_args.label, "free-text label");
+  backup->add_flag("--pin", backup_args.pin, "pin the backup: retention never expires it until unpinned");
+  backup->add_option("--note", backup_args.note, "note stored with the pin (with --pin)");
+
+  std::string status_db;
+  auto* status = app.add_subcommand("status", "health: exit 0 when healthy, 1 when not, with every reason");
+  status->add_option("--db", status_db, "only this database");
+
+  bool expire_dry_run = false;
+  auto* expire = app.add_subcommand("expire", "apply backup retention, then collect garbage");
+  expire->add_flag("--dry-run", expire_dry_run, "show what would be expired and freed; change nothing");
+
+  PinArgs pin_args;
+  auto* pin = app.add_subcommand("pin", "keep a backup whatever the retention rules say");
+  pin->add_option("backup", pin_args.snapshot, "backup id or \"latest\"")->required();
+  pin->add_option("--until", pin_args.until, "until this date (YYYY-MM-DD, UTC); default: until unpinned");
+  pin->add_option("--note", pin_args.note, "why (e.g. \"before deploy 2026-11-23\")");
+  PinArgs unpin_args;
+  unpin_args.unpin = true;
+  auto* unpin = app.add_subcommand("unpin", "let retention rules decide about a pinned backup again");
+  unpin->add_option("backup", unpin_args.snapshot, "backup id")->required();
 
   RestoreArgs restore_args;
   auto* restore = app.add_subcommand("restore", "restore a logical backup or a dump file into a new database");
@@ -89,6 +110,8 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   auto* exp = app.add_subcommand("export", "write a logical backup as a standard pg_dump file");
   exp->add_option("backup", export_id, "backup id or \"latest\"")->required();
   exp->add_option("--file", export_file, "file to create (never overwritten)")->required();
+  std::string export_db;
+  exp->add_option("--db", export_db, "with \"latest\": the newest backup of this database");
 
   std::string list_db;
   auto* list = app.add_subcommand("list", "list snapshots: id, kind, database, start/stop time, sizes");
@@ -129,7 +152,11 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (list->parsed()) out = RunList(ctx, list_db);
     else if (backup->parsed()) out = RunBackup(ctx, backup_args);
     else if (restore->parsed()) out = RunRestore(ctx, restore_args);
-    else if (exp->parsed()) out = RunExport(ctx, export_id, export_file);
+    else if (exp->parsed()) out = RunExport(ctx, export_id, export_file, export_db);
+    else if (expire->parsed()) out = RunExpireCommand(ctx, expire_dry_run);
+    else if (status->parsed()) out = RunStatus(ctx, status_db);
+    else if (pin->parsed()) out = RunPin(ctx, pin_args);
+    else if (unpin->parsed()) out = RunPin(ctx, unpin_args);
     else if (info->parsed()) out = RunInfo(ctx, info_id);
     else if (verify->parsed()) out = RunVerify(ctx, read_data);
     bool to_stdout = load->parsed() && load_args.to_stdout;

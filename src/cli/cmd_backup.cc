@@ -3,6 +3,7 @@
 
 #include "backup/logical_backup.h"
 #include "cli/commands.h"
+#include "repo/pins.h"
 
 namespace pgkeep {
 
@@ -36,10 +37,14 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
       db.compression_level.value_or(opened.config.repository.compression_level);
   options.store.pack_size = opened.config.repository.pack_size_mib << 20;
   Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, db, options));
+  if (args.pin) {
+    Pin pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()};
+    ThrowIfError(WritePin(*opened.repo, pin));
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   CommandOutput out;
-  out.json = {{"ok", true}, {"backup", SnapshotToJson(s, false)}, {"seconds", seconds}};
+  out.json = {{"ok", true}, {"backup", SnapshotToJson(s, false)}, {"pinned", args.pin}, {"seconds", seconds}};
   const auto& counts = s.meta[kMetaRowCounts];
   uint64_t rows = 0;
   for (auto& [table, n] : counts.items()) rows += n.get<uint64_t>();
@@ -50,7 +55,7 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
              "\n  tables:  " + std::to_string(counts.size()) + " (" + std::to_string(rows) +
              " rows counted in the dump's snapshot)\n  added:   " + FormatBytes(s.stats.stored_bytes) +
              " stored (" + std::to_string(s.stats.new_chunks) + " of " + std::to_string(s.stats.chunks) +
-             " chunks were new)\n";
+             " chunks were new)\n" + (args.pin ? "  pinned:  until unpinned (pgkeep unpin " + s.id + ")\n" : "");
   return out;
 }
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -57,9 +58,23 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   return out;
 }
 
-CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file) {
+CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,
+                        const std::string& db) {
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "export", true);
-  Snapshot s = ValueOrThrow(opened.repo->ReadSnapshot(id));
+  Snapshot s;
+  if (!db.empty()) {
+    (void)DatabaseOrThrow(opened.config, db);
+    s = ValueOrThrow(FindLogicalSnapshot(*opened.repo, db, id));
+  } else if (id == "latest") {
+    // The newest logical backup of any database.
+    auto all = ValueOrThrow(opened.repo->ListSnapshots());
+    auto it = std::find_if(all.rbegin(), all.rend(), [](const Snapshot& x) { return x.kind == "logical"; });
+    if (it == all.rend())
+      throw CommandError{Status::Error(ErrorCode::kNotFound, "the repository holds no logical backup yet")};
+    s = *it;
+  } else {
+    s = ValueOrThrow(opened.repo->ReadSnapshot(id));
+  }
   ThrowIfError(ExportLogicalDump(*opened.repo, s, file));
   CommandOutput out;
   out.json = {{"ok", true}, {"backup", s.id}, {"file", file}, {"bytes", s.stats.bytes}};

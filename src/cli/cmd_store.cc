@@ -77,6 +77,7 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
                                      "name files or directories, or \"-\" for standard input")};
   std::vector<Input> inputs = ExpandInputs(args);
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "store", true);
+  if (!args.db.empty()) (void)DatabaseOrThrow(opened.config, args.db);
   auto started = std::chrono::steady_clock::now();
   Snapshot snapshot;
   snapshot.start_time = ctx.clock->NowSeconds();
@@ -84,6 +85,7 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
   snapshot.kind = "files";
   snapshot.label = args.label;
   snapshot.hostname = Hostname();
+  if (!args.db.empty()) snapshot.meta["database"] = args.db;
 
   StoreOptions options;
   options.compression_level = opened.config.repository.compression_level;

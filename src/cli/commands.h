@@ -16,6 +16,7 @@ struct StoreArgs {
   std::string stdin_name = "stdin";
   std::string label;
   bool allow_empty = false;  // accept an empty standard input
+  std::string db;            // file the snapshot under this database's retention
 };
 CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args);
 
@@ -31,6 +32,8 @@ struct BackupArgs {
   std::string db;
   std::string type;  // empty: by the database's method
   std::string label;
+  bool pin = false;  // pin it right away (the pre-deploy case)
+  std::string note;
 };
 CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args);
 
@@ -39,7 +42,21 @@ struct RestoreArgs {
   LogicalRestoreOptions options;
 };
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args);
-CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file);
+CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,
+                        const std::string& db);
+
+CommandOutput RunStatus(const CommandContext& ctx, const std::string& db);
+CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run);
+
+struct PinArgs {
+  std::string snapshot;
+  std::string until;  // date; empty: until unpinned
+  std::string note;
+  bool unpin = false;
+};
+CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args);
+// "2026-12-01" or "2026-12-01T10:00:00Z" (UTC) as unix seconds.
+Result<int64_t> ParseDate(const std::string& text);
 
 // The [database.NAME] section, or a usage error listing the configured ones.
 const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);

@@ -1,8 +1,8 @@
 // common/subprocess.h — running an external program (pg_dump, pg_restore)
 // with its standard output streamed to us.
 //
-// No shell is involved: argv goes to execvp as is, so nothing in it is
-// interpreted. Secrets must travel in the environment (PGPASSWORD), never in
+// No shell is involved: argv goes to execve as is (argv[0] must be a path),
+// so nothing in it is interpreted. Secrets must travel in the environment (PGPASSWORD), never in
 // argv, where `ps` would show them. Standard error is collected in the
 // background (the last 64 KiB) so a chatty child can never block on it.
 //

@@ -504,6 +504,8 @@ RetentionConfig ReadRetention(TableReader r) {
   ret.yearly = count("yearly");
   ret.min_keep = count("min_keep").value_or(ret.min_keep);
   ret.within = r.Duration("within", "");
+  ret.timezone = r.String("timezone", ret.timezone);
+  r.RequireNonEmpty("timezone", ret.timezone);
   r.Finish();
   return ret;
 }
@@ -519,6 +521,7 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   }
   db.pgdata = r.String("pgdata");
   db.pg_bin = r.String("pg_bin");
+  if (auto drop = r.IntIn("max_size_drop_percent", 1, 100)) db.max_size_drop_percent = static_cast<int>(*drop);
   if (auto level = r.IntIn("compression_level", 1, 19)) db.compression_level = static_cast<int>(*level);
   db.globals = r.Bool("globals", false);
   db.method = r.OneOf("method", {"physical", "logical"}, db.method);

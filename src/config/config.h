@@ -65,6 +65,10 @@ struct RetentionConfig {
   std::optional<int> yearly;
   std::string within;  // duration ("7d"), empty when unset
   int min_keep = 3;    // floor: never expire below this many good backups
+  // IANA time zone name in which calendar days, weeks, months and years are
+  // counted. Only checked to be non-empty here; RulesFromConfig
+  // (retention/retention.h) looks it up in the time zone database.
+  std::string timezone = "UTC";
 };
 
 // [database.NAME].
@@ -84,6 +88,8 @@ struct DatabaseConfig {
   std::vector<std::string> tables;
   std::vector<std::string> exclude_schemas;
   std::vector<std::string> exclude_tables;
+  // `status` flags a backup this much smaller than the median of the ones before.
+  int max_size_drop_percent = 40;
   // zstd level for this database's backups; unset: repository.compression_level.
   std::optional<int> compression_level;
   // Directory holding pg_dump/pg_restore; empty: newest /usr/lib/postgresql/*/bin, then PATH.

@@ -159,12 +159,24 @@ TEST(ConfigTest, Defaults) {
   EXPECT_EQ(a.max_backup_age, "36h");
   EXPECT_EQ(a.retention.min_keep, 3);
   EXPECT_EQ(a.retention.daily, std::nullopt);
+  EXPECT_EQ(a.retention.timezone, "UTC");
   EXPECT_TRUE(a.schedule.empty());
   EXPECT_EQ(c.server.listen, "127.0.0.1:8432");
   EXPECT_EQ(c.server.state, "/var/lib/pgkeep/state.db");
   EXPECT_EQ(c.server.internal_key_env, "");
   EXPECT_TRUE(c.alerts.empty());
   EXPECT_TRUE(c.retention_policies.empty());
+}
+
+TEST(ConfigTest, RetentionTimezone) {
+  Config c = MustParse(
+      "[repository]\npath = \"/r\"\n[database.a]\nconninfo = \"host=x\"\n"
+      "retention = { daily = 7, within = \"2d\", timezone = \"Europe/Berlin\" }\n");
+  const RetentionConfig& r = c.databases.at("a").retention;
+  EXPECT_EQ(r.timezone, "Europe/Berlin");
+  EXPECT_EQ(r.daily, 7);
+  EXPECT_EQ(r.within, "2d");
+  EXPECT_EQ(r.min_keep, 3);
 }
 
 TEST(ConfigTest, SecretSourcesAndTheirDefaults) {
@@ -284,6 +296,12 @@ const ErrorCase kErrorCases[] = {
      "t.toml:5: key \"database.a.max_backup_age\" must be a duration like \"36h\", \"7d\", \"90m\" "
      "or \"30s\", not \"36 hours\"",
      ""},
+    {"EmptyRetentionTimezone", kRepo + kDb + "retention = { daily = 3, timezone = \"\" }\n",
+     "t.toml:5: key \"database.a.retention.timezone\" must not be empty", ""},
+    {"WrongTypeRetentionTimezone", kRepo + kDb + "[database.a.retention]\ntimezone = 1\n",
+     "t.toml:6: key \"database.a.retention.timezone\" must be a string, not an integer", ""},
+    {"UnknownRetentionKeyNearTimezone", kRepo + kDb + "retention = { time_zone = \"UTC\" }\n",
+     "t.toml:5: unknown key \"database.a.retention.time_zone\"", "did you mean \"timezone\"?"},
     {"BadWithin", kRepo + kDb + "retention = { within = \"7y\" }\n",
      "t.toml:5: key \"database.a.retention.within\" must be a duration like \"36h\", \"7d\", "
      "\"90m\" or \"30s\", not \"7y\"",

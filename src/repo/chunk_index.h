@@ -60,6 +60,16 @@ class ChunkIndex {
     return sorted_.capacity() * sizeof(Entry) + packs_.capacity() * sizeof(ObjectId) +
            recent_.size() * (sizeof(Entry) + 32);
   }
+  // Calls f(id, pack_number, offset, length, raw_length) for every entry;
+  // packs()[pack_number] is the pack's id.
+  template <typename F>
+  void ForEachEntry(F&& f) const {
+    for (size_t i = 0; i < sorted_prefix_; ++i) {
+      const Entry& e = sorted_[i];
+      f(e.id, e.pack, e.offset, e.length, e.raw_length);
+    }
+    for (const auto& [id, e] : recent_) f(e.id, e.pack, e.offset, e.length, e.raw_length);
+  }
   // Every pack id referenced by the index.
   const std::vector<ObjectId>& packs() const { return packs_; }
 

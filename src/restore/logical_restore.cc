@@ -12,13 +12,14 @@
 #include "common/subprocess.h"
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
+#include "codec/crypto.h"
 #include "repo/loader.h"
 
 namespace pgkeep {
 
 namespace {
 
-enum class DumpFormat { kArchive, kPlainSql };
+enum class DumpFormat { kArchive, kTar, kPlainSql };
 
 Result<DumpFormat> DetectFormat(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -28,7 +29,7 @@ Result<DumpFormat> DetectFormat(const std::string& path) {
   ssize_t n = ::read(fd, head, sizeof head);
   ::close(fd);
   if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) return DumpFormat::kArchive;
-  if (n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0) return DumpFormat::kArchive;  // tar format
+  if (n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0) return DumpFormat::kTar;
   return DumpFormat::kPlainSql;
 }
 
@@ -142,7 +143,8 @@ Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const
   std::string name = snapshot.meta.value(kMetaDumpFile, "");
   for (const auto& f : *files) {
     if (f.path != name) continue;
-    std::string temp = path + ".pgkeep-partial";
+    // A unique temporary name: a killed export never blocks the next one.
+    std::string temp = path + ".pgkeep-partial-" + HexEncode(RandomBytes(4));
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
       return Status::Error(ErrorCode::kIo, "cannot create \"" + temp + "\": " + std::strerror(errno));
@@ -173,6 +175,9 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   if (target.empty())
     return Status::Error(ErrorCode::kUsage, "no server to restore into", "pass --target-conninfo");
   std::string what = "target server";
+  if (RedactConninfo(target) != target)
+    return Status::Error(ErrorCode::kUsage, "the target conninfo contains a password",
+                         "give it in PGPASSWORD or ~/.pgpass: a password on a command line shows in `ps`");
 
   auto admin_info = ConninfoWithDbname(target, "postgres");
   if (!admin_info.ok()) return admin_info.status();
@@ -200,17 +205,9 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     return Status::Error(ErrorCode::kUsage, "\"" + file + "\" is a plain SQL dump; --schema and --table need an archive",
                          "restore it whole, or use a custom-format dump");
 
-  auto exists = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
-  if (!exists.ok()) return exists.status();
-  std::string quoted = QuoteIdent(options.into_database);
-  if (!exists->rows.empty()) {
-    if (!options.clean)
-      return Status::Error(ErrorCode::kUsage, "database \"" + options.into_database + "\" already exists",
-                           "choose another name, or pass --clean to drop and recreate it");
-    PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
-  }
-
   if (snapshot) {
+    // Staged before the target is touched: a damaged chunk or a full temp
+    // disk must not cost the user an existing database (--clean).
     auto temp = TempFile::Create(options.temp_dir);
     if (!temp.ok()) return temp.status();
     staged.emplace(std::move(*temp));
@@ -226,41 +223,56 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     PGKEEP_RETURN_IF_ERROR(loader.LoadFile(*dump, sink));
     file = staged->path();
   }
+  std::optional<PgTool> psql;
+  if (*format == DumpFormat::kPlainSql) {
+    auto found = FindPgTool("psql", server_major, db ? db->pg_bin : "");
+    if (!found.ok()) return found.status();
+    psql = *found;
+  }
 
+  auto exists = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
+  if (!exists.ok()) return exists.status();
+  std::string quoted = QuoteIdent(options.into_database);
+  if (!exists->rows.empty()) {
+    if (!options.clean)
+      return Status::Error(ErrorCode::kUsage, "database \"" + options.into_database + "\" already exists",
+                           "choose another name, or pass --clean to drop and recreate it");
+    PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
+  }
   PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
   auto into = ConninfoWithDbname(target, options.into_database);
   if (!into.ok()) return into.status();
-  Status restored;
-  if (*format == DumpFormat::kArchive && (!options.schemas.empty() || !options.tables.empty())) {
-    // pg_restore --schema restores what is in a schema but not the schema
-    // itself; create the selected schemas first.
-    auto conn = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
-    if (!conn.ok()) return conn.status();
-    std::vector<std::string> schemas = options.schemas;
-    for (const auto& t : options.tables)
-      if (t.find('.') != std::string::npos) schemas.push_back(t.substr(0, t.find('.')));
-    for (const auto& s : schemas)
-      if (s != "public") restored = (*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s));
-  }
-  if (!restored.ok()) {
-  } else if (*format == DumpFormat::kArchive) {
+
+  // From here on any failure drops the database we created: a half-restored
+  // database must never look like a restore.
+  auto restore_into = [&]() -> Status {
+    if (*format != DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty())) {
+      // pg_restore --schema restores what is in a schema but not the schema
+      // itself; create the selected schemas first.
+      auto conn = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+      if (!conn.ok()) return conn.status();
+      std::vector<std::string> schemas = options.schemas;
+      for (const auto& t : options.tables)
+        if (t.find('.') != std::string::npos) schemas.push_back(t.substr(0, t.find('.')));
+      for (const auto& s : schemas)
+        if (s != "public") PGKEEP_RETURN_IF_ERROR((*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s)));
+    }
+    if (*format == DumpFormat::kPlainSql)
+      return RunTool({psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                      "-f", file, "--dbname=" + *into},
+                     "psql");
+    // Only the custom format restores in parallel.
+    int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
-                                     "--jobs=" + std::to_string(std::max(1, options.jobs)),
-                                     "--dbname=" + *into};
+                                     "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     for (auto& f : RestoreFilters(options)) argv.push_back(f);
     argv.push_back(file);
-    restored = RunTool(argv, "pg_restore");
-    if (restored.ok()) {
-      auto objects = CountArchiveObjects(pg_restore->path, file, RestoreFilters(options));
-      if (objects.ok()) report.objects = *objects;
-    }
-  } else {
-    auto psql = FindPgTool("psql", server_major, db ? db->pg_bin : "");
-    if (!psql.ok()) return psql.status();
-    restored = RunTool({psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
-                        "--single-transaction", "-f", file, "--dbname=" + *into},
-                       "psql");
-  }
+    PGKEEP_RETURN_IF_ERROR(RunTool(argv, "pg_restore"));
+    auto objects = CountArchiveObjects(pg_restore->path, file, RestoreFilters(options));
+    if (objects.ok()) report.objects = *objects;
+    return Status::Ok();
+  };
+  Status restored = restore_into();
   if (!restored.ok()) {
     Status dropped = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     return Status::Error(restored.code(),

@@ -1,0 +1,35 @@
+#include "cli/commands.h"
+#include "monitor/status.h"
+
+namespace pgkeep {
+
+CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "status", false);
+  if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
+  StatusReport r = ValueOrThrow(ComputeStatus(*opened.repo, opened.config, db));
+  CommandOutput out;
+  out.json = StatusToJson(r);
+  out.json["ok"] = r.healthy;
+  std::string text = std::string(r.healthy ? "HEALTHY" : "UNHEALTHY") + " at " + FormatIsoTime(r.time) + "\n";
+  for (const auto& d : r.databases) {
+    text += "\ndatabase \"" + d.name + "\" (" + d.method + ", " + d.criticality + "): " +
+            (d.healthy ? "ok" : "UNHEALTHY") + "\n";
+    if (d.last_backup)
+      text += "  last backup: " + d.last_backup->id + " (" + d.last_backup->kind + "), ended " +
+              FormatIsoTime(d.last_backup->end_time) + ", " + std::to_string(d.last_backup->age_seconds / 3600) +
+              "h ago, " + FormatBytes(d.last_backup->bytes) + "\n";
+    text += "  backups kept: " + std::to_string(d.backups) + "\n";
+    for (const auto& reason : d.reasons) text += "  problem: " + reason + "\n";
+  }
+  const RepositoryStatus& rs = r.repository;
+  text += "\nrepository " + rs.location + ": " + std::to_string(rs.snapshots) + " snapshot(s), " +
+          FormatBytes(rs.stored_bytes) + " stored" +
+          (rs.free_bytes >= 0 ? ", " + FormatBytes(static_cast<uint64_t>(rs.free_bytes)) + " free" : "") + "\n";
+  text += rs.last_expire ? "  last expire: " + FormatIsoTime((*rs.last_expire)["time"].get<int64_t>()) + "\n"
+                         : "  last expire: never\n";
+  out.text = text;
+  if (!r.healthy) out.result = ErrorCode::kCheckFailed;
+  return out;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,102 @@
+#include "expire/expire.h"
+
+#include <cstdio>
+#include <map>
+
+#include "repo/pins.h"
+#include "retention/retention.h"
+
+namespace pgkeep {
+
+namespace {
+constexpr char kLastExpireObject[] = "state/last-expire";
+}
+
+Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const ExpireOptions& options) {
+  ExpireReport report;
+  report.dry_run = options.dry_run;
+  report.time = repo.clock().NowSeconds();
+  auto snapshots = repo.ListSnapshots();
+  if (!snapshots.ok()) return snapshots.status();
+  auto pins = ReadPins(repo);
+  if (!pins.ok()) return pins.status();
+
+  std::map<std::string, std::vector<size_t>> by_database;
+  for (size_t i = 0; i < snapshots->size(); ++i) {
+    const Snapshot& s = (*snapshots)[i];
+    ExpireDecision d{s.id, s.meta.value("database", ""), s.kind, s.stop_time, s.stats.bytes, true, {}};
+    report.decisions.push_back(d);
+    by_database[d.database].push_back(i);
+  }
+  for (auto& [database, indexes] : by_database) {
+    auto db = config.databases.find(database);
+    if (database.empty() || db == config.databases.end()) {
+      for (size_t i : indexes)
+        report.decisions[i].reasons.push_back(database.empty() ? "not a database backup"
+                                                               : "database not in the configuration");
+      continue;
+    }
+    auto rules = RulesFromConfig(db->second.retention);
+    if (!rules.ok()) return rules.status();
+    std::vector<BackupRecord> records;
+    for (size_t i : indexes) {
+      const Snapshot& s = (*snapshots)[i];
+      auto pin = pins->find(s.id);
+      // Ids are second-precise with a random suffix; the commit time in
+      // microseconds, zero-padded, orders snapshots of the same second the
+      // way they were taken (retention breaks time ties by id).
+      char order_key[32];
+      std::snprintf(order_key, sizeof order_key, "%020lld", static_cast<long long>(s.commit_micros));
+      records.push_back({order_key, s.stop_time, true, pin != pins->end() && pin->second.HoldsAt(report.time)});
+    }
+    auto decisions = ApplyRetention(records, *rules, report.time);
+    if (!decisions.ok()) return decisions.status();
+    for (size_t k = 0; k < indexes.size(); ++k) {
+      ExpireDecision& d = report.decisions[indexes[k]];
+      d.keep = (*decisions)[k].keep;
+      d.reasons = (*decisions)[k].reasons;
+    }
+  }
+  for (const auto& d : report.decisions) report.expired += d.keep ? 0 : 1;
+
+  if (!options.dry_run) {
+    // Snapshots first: once one is gone, what only it used is garbage.
+    for (const auto& d : report.decisions) {
+      if (d.keep) continue;
+      PGKEEP_RETURN_IF_ERROR(repo.storage().Delete(SnapshotObjectName(d.id)));
+      PGKEEP_RETURN_IF_ERROR(RemovePin(repo, d.id));
+    }
+  }
+  GcOptions gc = options.gc;
+  gc.dry_run = options.dry_run;
+  if (options.dry_run)
+    for (const auto& d : report.decisions)
+      if (!d.keep) gc.assume_deleted.insert(d.id);
+  auto collected = CollectGarbage(repo, gc);
+  if (!collected.ok()) return collected.status();
+  report.gc = *collected;
+  if (!options.dry_run) {
+    nlohmann::json summary = {{"time", report.time},
+                              {"expired", report.expired},
+                              {"bytes_freed", report.gc.bytes_freed},
+                              {"packs_deleted", report.gc.packs_deleted + report.gc.packs_repacked}};
+    Bytes stored = repo.NewCodec()->EncodeObject(AsBytes(summary.dump()), kLastExpireObject);
+    PGKEEP_RETURN_IF_ERROR(repo.storage().Put(kLastExpireObject, stored));
+  }
+  return report;
+}
+
+Result<std::optional<nlohmann::json>> ReadLastExpire(const Repository& repo) {
+  auto stored = repo.storage().Get(kLastExpireObject);
+  if (!stored.ok()) {
+    if (stored.status().code() == ErrorCode::kNotFound) return std::optional<nlohmann::json>();
+    return stored.status();
+  }
+  auto plain = repo.NewCodec()->DecodeObject(*stored, kLastExpireObject);
+  if (!plain.ok()) return plain.status().WithContext("\"" + std::string(kLastExpireObject) + "\"");
+  nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
+  if (j.is_discarded()) return Status::Error(ErrorCode::kCorrupt, "\"state/last-expire\" is damaged");
+  return std::optional<nlohmann::json>(j);
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,68 @@
+// monitor/status.h — "are we safe right now?", per database and overall.
+//
+// Reads only snapshot metadata (no data, no index), so it is cheap enough to
+// run every minute. The JSON shape (StatusToJson) is a contract documented in
+// docs/status.md: the daemon, dashboard and metrics read it.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.h"
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct BackupSummary {
+  std::string id;
+  std::string kind;
+  int64_t end_time = 0;
+  int64_t age_seconds = 0;
+  uint64_t bytes = 0;
+  uint64_t stored_bytes = 0;
+};
+
+struct SizeAnomaly {
+  uint64_t bytes = 0;            // the newest backup's size
+  uint64_t reference_bytes = 0;  // median of up to 7 backups before it
+  double drop = 0;               // 1 - bytes / reference
+  double threshold = 0;
+  bool suspicious = false;
+};
+
+struct DatabaseStatus {
+  std::string name;
+  std::string method;
+  std::string criticality;
+  bool healthy = true;
+  std::vector<std::string> reasons;
+  uint64_t backups = 0;
+  std::optional<BackupSummary> last_backup;
+  int64_t max_backup_age_seconds = 0;
+  std::optional<SizeAnomaly> size_anomaly;
+};
+
+struct RepositoryStatus {
+  std::string location;
+  uint64_t snapshots = 0;
+  uint64_t stored_bytes = 0;
+  int64_t free_bytes = -1;  // -1: unknown (object storage)
+  std::optional<nlohmann::json> last_expire;
+};
+
+struct StatusReport {
+  int64_t time = 0;
+  bool healthy = true;
+  std::vector<std::string> reasons;  // every reason, prefixed by what it concerns
+  std::vector<DatabaseStatus> databases;
+  RepositoryStatus repository;
+};
+
+Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
+                                   const std::string& only_database);
+nlohmann::json StatusToJson(const StatusReport& report);
+
+}  // namespace pgkeep

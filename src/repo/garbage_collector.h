@@ -1,0 +1,48 @@
+// repo/garbage_collector.h — removing what no snapshot references.
+//
+// Mark: every chunk named by a snapshot's manifest or files. Sweep, in an
+// order that keeps the repository valid at every instant (a crash anywhere
+// leaves at worst unindexed packs, which verify reports as harmless
+// leftovers, and never an index naming a missing pack):
+//   1. copy the live chunks of mostly-dead packs into new packs (stored
+//      bytes copied as they are, each checked first: GC never spreads damage)
+//   2. write one new index object naming every live chunk where it now is
+//   3. delete the index objects that existed before
+//   4. delete dead packs, repacked packs and unindexed leftovers
+//
+// Requires the exclusive lock (no store may run meanwhile: it could be about
+// to reference a chunk being deleted) and repo.LoadIndex() done.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct GcOptions {
+  double repack_below = 0.5;     // repack packs whose live share of bytes is below this
+  size_t pack_size = 16 << 20;   // target size of new packs
+  bool dry_run = false;          // decide and report, change nothing
+  // Snapshots to treat as gone (a dry run of expire has not deleted them).
+  std::set<std::string> assume_deleted;
+};
+
+struct GcReport {
+  uint64_t packs = 0;            // indexed packs before
+  uint64_t packs_deleted = 0;    // no live chunk left
+  uint64_t packs_repacked = 0;   // live chunks moved, pack deleted
+  uint64_t packs_written = 0;    // new packs holding moved chunks
+  uint64_t leftovers_deleted = 0;  // packs no index named
+  uint64_t chunks_live = 0;
+  uint64_t chunks_dead = 0;
+  uint64_t bytes_freed = 0;      // stored bytes removed (dead chunks and leftovers)
+  uint64_t bytes_moved = 0;      // live stored bytes copied by repacking
+  uint64_t index_objects_replaced = 0;
+};
+
+Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options);
+
+}  // namespace pgkeep

@@ -1,0 +1,32 @@
+// repo/pins.h — pinned snapshots: never expired while the pin holds.
+//
+// A pin is a small object pins/<snapshot id>, framed like every metadata
+// object (encrypted, aad "pin/<id>"): {"snapshot", "until" (unix seconds or
+// null for "forever"), "note", "created"}. Pinning again replaces it;
+// unpinning deletes it. Snapshots themselves stay immutable.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct Pin {
+  std::string snapshot;
+  std::optional<int64_t> until;  // unix seconds; nullopt: until unpinned
+  std::string note;
+  int64_t created = 0;
+  bool HoldsAt(int64_t now) const { return !until || *until > now; }
+};
+
+constexpr char kPinsDir[] = "pins/";
+
+Result<std::map<std::string, Pin>> ReadPins(const Repository& repo);
+Status WritePin(const Repository& repo, const Pin& pin);
+// Removing a pin that does not exist succeeds.
+Status RemovePin(const Repository& repo, const std::string& snapshot);
+
+}  // namespace pgkeep
