@@ -122,6 +122,9 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   bool read_data = false;
   auto* verify = app.add_subcommand("verify", "check repository integrity");
   verify->add_flag("--read-data", read_data, "also read and check every stored byte");
+  int subset_percent = 100;
+  verify->add_option("--subset", subset_percent, "with --read-data: read only this percentage of packs, chosen at random")
+      ->check(CLI::Range(1, 100));
 
   bool json = false;
   try {
@@ -158,7 +161,7 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (pin->parsed()) out = RunPin(ctx, pin_args);
     else if (unpin->parsed()) out = RunPin(ctx, unpin_args);
     else if (info->parsed()) out = RunInfo(ctx, info_id);
-    else if (verify->parsed()) out = RunVerify(ctx, read_data);
+    else if (verify->parsed()) out = RunVerify(ctx, read_data, subset_percent);
     bool to_stdout = load->parsed() && load_args.to_stdout;
     if (json) {
       // With data on stdout, the JSON report goes to stderr.

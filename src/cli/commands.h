@@ -63,6 +63,6 @@ const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& n
 
 CommandOutput RunList(const CommandContext& ctx, const std::string& db);
 CommandOutput RunInfo(const CommandContext& ctx, const std::string& snapshot);
-CommandOutput RunVerify(const CommandContext& ctx, bool read_data);
+CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent);
 
 }  // namespace pgkeep

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -24,7 +25,7 @@ struct PackCheck {
 
 }  // namespace
 
-Result<VerifyReport> Verifier::Run(bool read_data) {
+Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   VerifyReport report;
   Storage& storage = repo_.storage();
   auto codec = repo_.NewCodec();
@@ -82,8 +83,16 @@ Result<VerifyReport> Verifier::Run(bool read_data) {
     to_read.push_back(&check);
   }
 
-  // 3. With --read-data: every byte of every indexed pack.
+  // 3. With --read-data: every byte of every indexed pack (or a random subset).
   std::set<ChunkId> damaged;
+  if (read_data && subset_percent < 100) {
+    std::mt19937_64 rng(std::random_device{}());
+    std::vector<PackCheck*> chosen;
+    for (PackCheck* p : to_read)
+      if (static_cast<int>(rng() % 100) < subset_percent) chosen.push_back(p);
+    to_read = std::move(chosen);
+  }
+  report.packs_read = read_data ? to_read.size() : 0;
   if (read_data) {
     std::mutex mu;
     std::atomic<size_t> next{0};

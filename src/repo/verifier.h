@@ -25,6 +25,7 @@ struct VerifyReport {
   uint64_t packs = 0;
   uint64_t chunks = 0;
   uint64_t bytes_read = 0;
+  uint64_t packs_read = 0;
   bool ok() const { return errors.empty(); }
 };
 
@@ -34,7 +35,9 @@ class Verifier {
   explicit Verifier(Repository& repo, int threads = 0) : repo_(repo), threads_(threads) {}
   // Fails only when the repository cannot be read at all; problems found are
   // in the report.
-  Result<VerifyReport> Run(bool read_data);
+  // `subset_percent` (1-100) reads that share of the packs, chosen at
+  // random each run, so a daily `--subset 5` covers everything in weeks.
+  Result<VerifyReport> Run(bool read_data, int subset_percent = 100);
 
  private:
   Repository& repo_;

@@ -147,7 +147,7 @@ Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const
     std::string temp = path + ".pgkeep-partial-" + HexEncode(RandomBytes(4));
     int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-      return Status::Error(ErrorCode::kIo, "cannot create \"" + temp + "\": " + std::strerror(errno));
+      return Status::Error(ErrorCode::kIo, "cannot create \"" + path + "\": " + std::strerror(errno));
     FdSink sink(fd, path);
     Status s = loader.LoadFile(f, sink);
     if (s.ok() && ::fsync(fd) != 0)
@@ -228,6 +228,16 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     auto found = FindPgTool("psql", server_major, db ? db->pg_bin : "");
     if (!found.ok()) return found.status();
     psql = *found;
+  }
+
+  if (*format != DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty())) {
+    // A selection that matches nothing would "succeed" with an empty database.
+    auto selected = CountArchiveObjects(pg_restore->path, file, RestoreFilters(options));
+    if (!selected.ok()) return selected.status();
+    if (*selected == 0)
+      return Status::Error(ErrorCode::kNotFound,
+                           "--schema/--table select nothing in " + report.source,
+                           "list what it holds with \"pgkeep export\" and \"pg_restore --list\"; names are case-sensitive");
   }
 
   auto exists = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});

@@ -139,7 +139,10 @@ TEST_F(ExpireTest, ExpireWaitsForARunningStoreAndLosesNothing) {
       {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, fifo, "/dev/null");
   std::string payload = Text(2, 77);
   ASSERT_EQ(::write(writer, payload.data(), 1 << 20), 1 << 20);  // half now: the store is mid-way
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // Wait (bounded) until the store holds its lock.
+  for (int i = 0; i < 200 && std::filesystem::is_empty(dir_ + "/repo/locks"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_FALSE(std::filesystem::is_empty(dir_ + "/repo/locks")) << "the store never took its lock";
   ProcessResult refused = Pgkeep({"expire"});
   EXPECT_EQ(refused.exit_code, 8) << refused.err;
   EXPECT_NE(refused.err.find("is locked shared by \"store\""), std::string::npos) << refused.err;

@@ -114,6 +114,11 @@ TEST_F(LogicalTest, SchemaScopedBackupHoldsOnlyThoseSchemasAndRestoresExactly) {
   EXPECT_EQ(Pgkeep({"restore", "--db", "app", "--into-database", "app_scoped", "--clean", "--schema", "config"}).exit_code, 0);
   EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_tables WHERE schemaname = 'customer'", "app_scoped"), "0");
   EXPECT_EQ(Fingerprint("app_scoped", "config.settings"), Fingerprint("app", "config.settings"));
+  // A selection that matches nothing is an error, not an empty "restore".
+  ProcessResult nothing = Pgkeep({"restore", "--db", "app", "--into-database", "app_nothing", "--table", "nosuch"});
+  EXPECT_EQ(nothing.exit_code, 12);
+  EXPECT_NE(nothing.err.find("--schema/--table select nothing in"), std::string::npos) << nothing.err;
+  EXPECT_FALSE(DatabaseExists("app_nothing"));
 }
 
 TEST_F(LogicalTest, SecondDailyBackupAfterOnePercentChurnStoresLittle) {
