@@ -56,14 +56,19 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
 
 CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args) {
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, args.unpin ? "unpin" : "pin", false);
-  Snapshot s = ValueOrThrow(opened.repo->ReadSnapshot(args.snapshot));
   CommandOutput out;
   if (args.unpin) {
-    ThrowIfError(RemovePin(*opened.repo, s.id));
-    out.json = {{"ok", true}, {"backup", s.id}, {"pinned", false}};
-    out.text = "unpinned " + s.id + ": retention rules decide its fate again\n";
+    // Works on the pin alone: a pin whose snapshot is gone can still be removed.
+    auto pins = ValueOrThrow(ReadPins(*opened.repo));
+    if (!pins.count(args.snapshot))
+      throw CommandError{Status::Error(ErrorCode::kNotFound, "backup \"" + args.snapshot + "\" is not pinned",
+                                       "see \"pgkeep expire --dry-run\" for what is pinned")};
+    ThrowIfError(RemovePin(*opened.repo, args.snapshot));
+    out.json = {{"ok", true}, {"backup", args.snapshot}, {"pinned", false}};
+    out.text = "unpinned " + args.snapshot + ": retention rules decide its fate again\n";
     return out;
   }
+  Snapshot s = ValueOrThrow(opened.repo->ReadSnapshot(args.snapshot));
   Pin pin;
   pin.snapshot = s.id;
   pin.note = args.note;

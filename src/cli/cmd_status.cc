@@ -4,7 +4,7 @@
 namespace pgkeep {
 
 CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
-  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "status", false);
+  auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "status", false);
   if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
   StatusReport r = ValueOrThrow(ComputeStatus(*opened.repo, opened.config, db));
   CommandOutput out;

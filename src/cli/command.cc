@@ -9,15 +9,16 @@ std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& con
   return ValueOrThrow(ResolveSecret(config.password_env, config.password_file, "repository password"));
 }
 
-OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, LockMode mode,
+OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,
                                        const std::string& operation, bool load_index) {
   OpenedRepository opened;
   opened.config = LoadConfigOrThrow(ctx);
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password));
-  opened.lock = ValueOrThrow(
-      RepoLock::Acquire(*opened.storage, *ctx.clock, mode, operation, ctx.lock_wait));
+  if (mode)
+    opened.lock = ValueOrThrow(
+        RepoLock::Acquire(*opened.storage, *ctx.clock, *mode, operation, ctx.lock_wait));
   if (load_index) ThrowIfError(opened.repo->LoadIndex());
   return opened;
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -45,7 +46,9 @@ struct OpenedRepository {
 
 // Loads the configuration and opens its repository under a lock; aborts the
 // command (CommandError) on failure.
-OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, LockMode mode,
+// `mode` nullopt: no lock, for commands that only read metadata and cope
+// with objects vanishing meanwhile (status).
+OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,
                                        const std::string& operation, bool load_index);
 Config LoadConfigOrThrow(const CommandContext& ctx);
 // The repository password per config; nullopt when encryption = "none".

@@ -36,7 +36,7 @@ Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options) {
       manifest_chunks.insert(id);
     }
     auto files = loader.ReadManifest(s);
-    if (!files.ok()) return files.status().WithContext("garbage collection stopped before deleting anything");
+    if (!files.ok()) return files.status().WithContext("garbage collection stopped before deleting any pack");
     for (const auto& f : *files) live.insert(f.chunks.begin(), f.chunks.end());
   }
 
@@ -59,7 +59,7 @@ Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options) {
     if (!repo.index().Contains(id))
       return Status::Error(ErrorCode::kCorrupt,
                            "chunk " + HexEncode(id).substr(0, 16) + " is referenced but in no index",
-                           "run \"pgkeep verify\"; garbage collection deleted nothing");
+                           "run \"pgkeep verify\"; no pack or index was deleted");
 
   auto index_listing = storage.List(kIndexDir);
   if (!index_listing.ok()) return index_listing.status();
@@ -129,7 +129,7 @@ Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options) {
       if (!ok.ok())
         return Status::Error(ErrorCode::kCorrupt,
                              "pack \"" + name + "\" at offset " + std::to_string(e.offset) + ": " + ok.message(),
-                             "run \"pgkeep verify --read-data\"; garbage collection deleted nothing");
+                             "run \"pgkeep verify --read-data\"; no pack or index was deleted");
       builder->Add(e.id, e.type, blob, e.raw_length);
       if (builder->size() >= options.pack_size) PGKEEP_RETURN_IF_ERROR(flush());
     }

@@ -162,6 +162,8 @@ Result<std::vector<Snapshot>> Repository::ListSnapshots() const {
   std::vector<Snapshot> out;
   for (const auto& object : *listing) {
     auto s = ReadSnapshot(object.name.substr(std::strlen(kSnapshotsDir)));
+    // Expired between listing and reading (readers take no lock).
+    if (!s.ok() && s.status().code() == ErrorCode::kNotFound) continue;
     if (!s.ok()) return s.status();
     out.push_back(std::move(*s));
   }

@@ -63,7 +63,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   for (const auto& [name, size] : present)
     if (!indexed.count(name))
       report.warnings.push_back("pack \"" + name +
-                                "\" is in no index (left by an interrupted store; unused, safe to delete)");
+                                "\" is in no index (left by an interrupted store or expire; unused, the next expire removes it)");
   std::vector<PackCheck*> to_read;
   for (auto& [name, check] : indexed) {
     auto it = present.find(name);

@@ -1,13 +1,15 @@
 // restore/logical_restore.h — a logical backup (or a dump file) into a new database.
 //
-//   1. create the target database (refusing an existing one unless `clean`)
-//   2. stage the dump as a local file (pg_restore needs a seekable file to
-//      run in parallel), checking every chunk on the way
+//   1. stage the dump as a local file (pg_restore needs a seekable file to
+//      run in parallel), checking every chunk on the way; check that a
+//      --schema/--table selection matches something
+//   2. create the target database (refusing an existing one unless `clean`,
+//      which drops it only now)
 //   3. run pg_restore --exit-on-error (psql -v ON_ERROR_STOP=1 for plain SQL)
 //   4. count the rows of every restored table and compare with the counts
 //      recorded at backup time
 //
-// Any failure in 3 drops the database created in 1: a half-restored database
+// Any failure in 3 drops the database created in 2: a half-restored database
 // is never left behind looking like a restore.
 #pragma once
 
