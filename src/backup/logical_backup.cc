@@ -84,7 +84,7 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   const std::string dump_name = db.name + ".dump";
-  auto dump = StoreProgramOutput(session, repo.stream_chunker(), argv, dump_name, "pg_dump");
+  auto dump = StoreProgramOutput(session, repo.dump_chunker(), argv, dump_name, "pg_dump");
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
@@ -106,7 +106,7 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
     if (!pg_dumpall.ok()) return pg_dumpall.status();
     globals_name = "globals.sql";
     auto globals = StoreProgramOutput(
-        session, repo.stream_chunker(),
+        session, repo.dump_chunker(),
         {pg_dumpall->path, "--globals-only", "--no-role-passwords", "--no-password",
          "--dbname=" + db.conninfo},
         globals_name, "pg_dumpall --globals-only");

@@ -8,11 +8,16 @@ namespace pgkeep {
 
 namespace {
 
+// Valid, and small enough for the store pipeline's 8 MiB read buffers.
+bool UsableCdcParams(const CdcParams& p) { return ValidCdcParams(p) && p.max_size <= (4u << 20); }
+
 nlohmann::json SettingsBody(const RepoSettings& s) {
   return {{"id", s.id},
           {"version", s.version},
           {"encryption", s.encrypted ? "aes-256-gcm" : "none"},
           {"chunker", {{"min", s.cdc.min_size}, {"avg", s.cdc.avg_size}, {"max", s.cdc.max_size}}},
+          {"dump_chunker",
+           {{"min", s.dump_cdc.min_size}, {"avg", s.dump_cdc.avg_size}, {"max", s.dump_cdc.max_size}}},
           {"block_size", s.block_size},
           {"created", s.created}};
 }
@@ -45,9 +50,12 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
     s.encrypted = body.at("encryption").get<std::string>() != "none";
     const auto& c = body.at("chunker");
     s.cdc = {c.at("min").get<uint32_t>(), c.at("avg").get<uint32_t>(), c.at("max").get<uint32_t>()};
+    const auto& d = body.at("dump_chunker");
+    s.dump_cdc = {d.at("min").get<uint32_t>(), d.at("avg").get<uint32_t>(), d.at("max").get<uint32_t>()};
     s.block_size = body.at("block_size").get<uint32_t>();
     s.created = body.at("created").get<int64_t>();
-    if (!ValidCdcParams(s.cdc) || s.block_size == 0 || s.block_size % 8192 != 0)
+    if (!UsableCdcParams(s.cdc) || !UsableCdcParams(s.dump_cdc) || s.block_size == 0 ||
+        s.block_size % 8192 != 0)
       return bad("invalid chunking parameters");
     return std::make_pair(s, j);
   } catch (const nlohmann::json::exception& e) {
@@ -60,6 +68,7 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
 Repository::Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings)
     : storage_(storage), clock_(clock), key_(std::move(key)), settings_(std::move(settings)) {
   stream_chunker_ = std::make_unique<FastCdcChunker>(settings_.cdc, key_.chunker_key);
+  dump_chunker_ = std::make_unique<FastCdcChunker>(settings_.dump_cdc, key_.chunker_key);
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clock& clock,
@@ -84,7 +93,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
                          is_repo ? "use it as it is, or point repository.path elsewhere"
                                  : "choose an empty directory for repository.path");
   }
-  if (!ValidCdcParams(options.cdc) || options.block_size == 0 || options.block_size % 8192 != 0)
+  if (!UsableCdcParams(options.cdc) || !UsableCdcParams(options.dump_cdc) || options.block_size == 0 ||
+      options.block_size % 8192 != 0)
     return Status::Error(ErrorCode::kUsage, "invalid chunking parameters");
   MasterKey key = GenerateMasterKey(options.encrypted);
   int64_t now = clock.NowSeconds();
@@ -95,6 +105,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
   settings.id = HexEncode(RandomBytes(16));
   settings.encrypted = options.encrypted;
   settings.cdc = options.cdc;
+  settings.dump_cdc = options.dump_cdc;
   settings.block_size = options.block_size;
   settings.created = now;
   nlohmann::json body = SettingsBody(settings);

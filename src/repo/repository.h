@@ -30,11 +30,16 @@
 
 namespace pgkeep {
 
+// Database dumps change in small scattered places from one day to the next,
+// so they are cut finer than files and streams (bench/: 30 daily dumps).
+constexpr CdcParams kDumpCdcParams{64 * 1024, 256 * 1024, 1024 * 1024};
+
 struct RepoSettings {
   std::string id;  // random, 32 hex
   int version = kFormatVersion;
   bool encrypted = true;
   CdcParams cdc;
+  CdcParams dump_cdc = kDumpCdcParams;
   uint32_t block_size = 256 * 1024;  // fixed chunks for relation files (physical backups)
   int64_t created = 0;
 };
@@ -42,6 +47,7 @@ struct RepoSettings {
 struct InitOptions {
   bool encrypted = true;
   CdcParams cdc;
+  CdcParams dump_cdc = kDumpCdcParams;
   uint32_t block_size = 256 * 1024;
   ScryptParams scrypt;
 };
@@ -70,6 +76,8 @@ class Repository {
   ChunkIndex& index() { return index_; }
   const ChunkIndex& index() const { return index_; }
   const Chunker& stream_chunker() const { return *stream_chunker_; }
+  // For pg_dump output: finer content-defined chunks.
+  const Chunker& dump_chunker() const { return *dump_chunker_; }
   std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3) const {
     return std::make_unique<BlobCodec>(key_, compression_level);
   }
@@ -89,6 +97,7 @@ class Repository {
   RepoSettings settings_;
   ChunkIndex index_;
   std::unique_ptr<Chunker> stream_chunker_;
+  std::unique_ptr<Chunker> dump_chunker_;
 };
 
 }  // namespace pgkeep
