@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <random>
 
 namespace pgkeep {
@@ -114,8 +115,10 @@ Status PosixStorage::Put(const std::string& name, ByteView data) {
   return SyncDirectory(dir);
 }
 
-Result<Bytes> PosixStorage::Get(const std::string& name) {
-  std::string path = PathOf(name);
+namespace {
+// Reads `length` bytes at `offset` of `path`, or the whole file when no
+// offset is given (then running short means the file shrank while read).
+Result<Bytes> ReadObject(const std::string& path, std::optional<uint64_t> offset, uint64_t length) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
@@ -123,19 +126,23 @@ Result<Bytes> PosixStorage::Get(const std::string& name) {
     return IoError("open", path);
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
+  if (!offset && ::fstat(fd, &st) != 0) {
     Status s = IoError("stat", path);
     ::close(fd);
     return s;
   }
-  Bytes out(static_cast<size_t>(st.st_size));
+  uint64_t start = offset.value_or(0);
+  if (!offset) length = static_cast<uint64_t>(st.st_size);
+  Bytes out(length);
   size_t done = 0;
-  while (done < out.size()) {
-    ssize_t n = ::pread(fd, out.data() + done, out.size() - done, static_cast<off_t>(done));
+  while (done < length) {
+    ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(start + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       Status s = n < 0 ? IoError("read", path)
-                       : Status::Error(ErrorCode::kIo, "object \"" + path + "\" shrank while read");
+                 : offset ? Status::Error(ErrorCode::kCorrupt, "object \"" + path + "\" is shorter than offset " +
+                                                                  std::to_string(start + length))
+                          : Status::Error(ErrorCode::kIo, "object \"" + path + "\" shrank while read");
       ::close(fd);
       return s;
     }
@@ -144,34 +151,12 @@ Result<Bytes> PosixStorage::Get(const std::string& name) {
   ::close(fd);
   return out;
 }
+}  // namespace
+
+Result<Bytes> PosixStorage::Get(const std::string& name) { return ReadObject(PathOf(name), std::nullopt, 0); }
 
 Result<Bytes> PosixStorage::GetRange(const std::string& name, uint64_t offset, uint64_t length) {
-  std::string path = PathOf(name);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return Status::Error(ErrorCode::kNotFound, "object \"" + path + "\" does not exist");
-    return IoError("open", path);
-  }
-  Bytes out(length);
-  size_t done = 0;
-  while (done < length) {
-    ssize_t n = ::pread(fd, out.data() + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = IoError("read", path);
-      ::close(fd);
-      return s;
-    }
-    if (n == 0) {
-      ::close(fd);
-      return Status::Error(ErrorCode::kCorrupt, "object \"" + path + "\" is shorter than offset " +
-                                                    std::to_string(offset + length));
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return out;
+  return ReadObject(PathOf(name), offset, length);
 }
 
 namespace {
