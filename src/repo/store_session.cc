@@ -65,8 +65,7 @@ void StoreSession::WorkerLoop() {
     // A library failure (out of memory, broken OpenSSL) must end the
     // command with an error, not terminate the process mid-write.
     Fail(Status::Error(ErrorCode::kInternal, std::string("store worker: ") + e.what()));
-    while (jobs_.Pop()) {
-    }
+    while (auto job = jobs_.Pop()) FinishJob(*job);
   }
 }
 
@@ -80,24 +79,46 @@ void StoreSession::FlusherLoop() {
   }
 }
 
+void StoreSession::FinishJob(const Job& job) {
+  std::lock_guard lock(job.stream->mu);
+  if (--job.stream->pending == 0) job.stream->done.notify_all();
+}
+
 void StoreSession::WorkerLoopBody() {
   auto codec = repo_.NewCodec(options_.compression_level);
   Bytes stored;
   while (auto job = jobs_.Pop()) {
-    if (failed_) continue;  // drain without work after a failure
-    stored.clear();
-    codec->Encode(ByteView(job->buffer->data() + job->offset, job->length), job->id, stored);
-    if (job->type == BlobType::kData) stored_bytes_ += stored.size();  // stats describe files
-    std::unique_ptr<PackBuilder> full;
-    {
-      std::lock_guard lock(pack_mu_);
-      pack_->Add(job->id, job->type, stored, static_cast<uint32_t>(job->length));
-      if (pack_->size() >= options_.pack_size) {
-        full = std::move(pack_);
-        pack_ = NewPackLocked();
-      }
+    if (failed_) {  // drain without work after a failure
+      FinishJob(*job);
+      continue;
     }
-    if (full) full_packs_.Push(std::move(full));
+    // Naming the chunk here rather than in the reading thread spreads the
+    // HMAC over all workers; the reader only cuts.
+    ByteView chunk(job->buffer->data() + job->offset, job->length);
+    const ChunkId id = codec->Id(chunk);
+    *job->id = id;
+    bool fresh;
+    {
+      std::lock_guard lock(index_mu_);
+      fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
+    }
+    if (fresh) {
+      if (job->type == BlobType::kData) ++new_chunks_;
+      stored.clear();
+      codec->Encode(chunk, id, stored);
+      if (job->type == BlobType::kData) stored_bytes_ += stored.size();  // stats describe files
+      std::unique_ptr<PackBuilder> full;
+      {
+        std::lock_guard lock(pack_mu_);
+        pack_->Add(id, job->type, stored, static_cast<uint32_t>(job->length));
+        if (pack_->size() >= options_.pack_size) {
+          full = std::move(pack_);
+          pack_ = NewPackLocked();
+        }
+      }
+      if (full) full_packs_.Push(std::move(full));
+    }
+    FinishJob(*job);
   }
 }
 
@@ -130,7 +151,6 @@ void StoreSession::FlusherLoopBody() {
 
 Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& chunker,
                                             FileEntry meta, BlobType type) {
-  Hasher hasher(repo_.key().id_key);
   const size_t max_chunk = chunker.MaxSize();
   if (2 * max_chunk > buffers_.buffer_size())
     return Status::Error(ErrorCode::kInternal, "chunker's maximum exceeds the read buffer");
@@ -142,6 +162,14 @@ Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& c
   bool eof = false;
   meta.size = 0;
   meta.chunks.clear();
+  // Workers fill in the ids; a deque keeps their addresses stable as it grows.
+  std::deque<ChunkId> ids;
+  StreamJobs stream;
+  // Every job must be finished before `ids` and `stream` go out of scope.
+  auto wait_for_jobs = [&stream] {
+    std::unique_lock lock(stream.mu);
+    stream.done.wait(lock, [&stream] { return stream.pending == 0; });
+  };
   for (;;) {
     while (!eof && filled - start < max_chunk) {
       if (filled == buffer_size) {
@@ -152,32 +180,39 @@ Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& c
         buffer = std::move(fresh);
       }
       auto n = source.Read(buffer->data() + filled, buffer_size - filled);
-      if (!n.ok()) return n.status();
+      if (!n.ok()) {
+        wait_for_jobs();
+        return n.status();
+      }
       if (*n == 0)
         eof = true;
       else
         filled += *n;
     }
-    if (failed_) return FirstError();
+    if (failed_) {
+      wait_for_jobs();
+      return FirstError();
+    }
     if (start == filled) break;
     size_t len = chunker.NextChunk(ByteView(buffer->data() + start, filled - start), eof);
-    ByteView chunk(buffer->data() + start, len);
-    ChunkId id = hasher.Mac(chunk);
-    meta.chunks.push_back(id);
-    meta.size += len;
-    bool fresh;
+    ids.emplace_back();
     {
-      std::lock_guard lock(index_mu_);
-      fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
+      std::lock_guard lock(stream.mu);
+      ++stream.pending;
     }
-    if (fresh) {
-      if (type == BlobType::kData) ++new_chunks_;
-      if (!jobs_.Push(Job{id, type, buffer, start, len})) return FirstError();
+    if (!jobs_.Push(Job{&ids.back(), &stream, type, buffer, start, len})) {
+      FinishJob(Job{nullptr, &stream, type, nullptr, 0, 0});
+      wait_for_jobs();
+      return FirstError();
     }
+    meta.size += len;
     ++chunks_;
     bytes_ += len;
     start += len;
   }
+  wait_for_jobs();
+  if (failed_) return FirstError();
+  meta.chunks.assign(ids.begin(), ids.end());
   return meta;
 }
 

@@ -1,7 +1,8 @@
 // repo/store_session.h — the store pipeline: stream -> chunks -> packs.
 //
-//   caller threads : read, cut (Chunker), name (HMAC), skip known chunks
-//   worker threads : compress (zstd) + encrypt (AES-256-GCM), append to pack
+//   caller threads : read, cut (Chunker)
+//   worker threads : name (HMAC), skip known chunks, compress (zstd) +
+//                    encrypt (AES-256-GCM), append to pack
 //   flusher thread : finish pack, write it atomically, publish its entries
 //
 // Bounded queues between the stages give backpressure, so memory does not
@@ -22,6 +23,8 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -62,13 +65,22 @@ class StoreSession {
   SnapshotStats stats() const;
 
  private:
+  // Jobs of one StoreStream call: it waits until all are done, because
+  // workers write the chunk ids into its list.
+  struct StreamJobs {
+    std::mutex mu;
+    std::condition_variable done;
+    size_t pending = 0;
+  };
   struct Job {
-    ChunkId id;
+    ChunkId* id;  // filled in by the worker
+    StreamJobs* stream;
     BlobType type;
     std::shared_ptr<const Bytes> buffer;
     size_t offset;
     size_t length;
   };
+  void FinishJob(const Job& job);
 
   void WorkerLoop();
   void WorkerLoopBody();
