@@ -12,16 +12,6 @@ namespace pgkeep {
 
 namespace {
 
-constexpr char kTablesSql[] = R"SQL(
-SELECT n.nspname, c.relname
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2)SQL";
-
 Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
   std::string last = p.LastStderrLine();
   return Status::Error(ErrorCode::kTool,
@@ -88,15 +78,14 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
-  auto tables = pg.Query(kTablesSql);
+  auto tables = ListUserTables(pg);
   if (!tables.ok()) return tables.status();
   nlohmann::json counts = nlohmann::json::object();
-  for (const auto& row : tables->rows) {
-    QualifiedTable t{*row.values[0], *row.values[1]};
+  for (const auto& t : *tables) {
     if (!scope.Includes(t)) continue;
-    auto n = pg.Query("SELECT count(*) FROM " + QuoteIdent(t.schema) + "." + QuoteIdent(t.name));
+    auto n = CountRows(pg, t);
     if (!n.ok()) return n.status();
-    counts[t.Display()] = std::stoll(*n->rows[0].values[0]);
+    counts[t.Display()] = *n;
   }
   PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
 

@@ -27,7 +27,6 @@ struct LogicalBackupOptions {
 
 // Metadata keys of a logical snapshot (Snapshot::meta), documented in
 // docs/repository-format.md.
-constexpr char kMetaDatabase[] = "database";
 constexpr char kMetaRowCounts[] = "row_counts";
 constexpr char kMetaDumpFile[] = "dump_file";
 constexpr char kMetaGlobalsFile[] = "globals_file";

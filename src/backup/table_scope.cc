@@ -2,6 +2,28 @@
 
 namespace pgkeep {
 
+Result<std::vector<QualifiedTable>> ListUserTables(PgConnection& pg) {
+  auto rows = pg.Query(R"SQL(
+SELECT n.nspname, c.relname
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                  WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2)SQL");
+  if (!rows.ok()) return rows.status();
+  std::vector<QualifiedTable> tables;
+  for (const auto& row : rows->rows) tables.push_back({*row.values[0], *row.values[1]});
+  return tables;
+}
+
+Result<int64_t> CountRows(PgConnection& pg, const QualifiedTable& table) {
+  auto n = pg.Query("SELECT count(*) FROM " + QuoteIdent(table.schema) + "." + QuoteIdent(table.name));
+  if (!n.ok()) return n.status();
+  return std::stoll(*n->rows[0].values[0]);
+}
+
 bool WildcardMatch(const std::string& pattern, const std::string& text) {
   size_t p = 0, t = 0, star = std::string::npos, mark = 0;
   while (t < text.size()) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "postgres/connection.h"
 
 namespace pgkeep {
 
@@ -32,6 +33,12 @@ class TableScope {
  private:
   std::vector<std::string> schemas_, tables_, exclude_schemas_, exclude_tables_;
 };
+
+// Ordinary tables of the connected database outside the system schemas and
+// extensions (what pg_dump dumps data of), sorted by schema and name.
+Result<std::vector<QualifiedTable>> ListUserTables(PgConnection& pg);
+// Exact row count of one table, in the connection's current snapshot.
+Result<int64_t> CountRows(PgConnection& pg, const QualifiedTable& table);
 
 // Shell-style match of `text` against `pattern` (* and ?), case-sensitive.
 bool WildcardMatch(const std::string& pattern, const std::string& text);

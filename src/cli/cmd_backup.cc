@@ -7,19 +7,9 @@
 
 namespace pgkeep {
 
-const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name) {
-  auto it = config.databases.find(name);
-  if (it != config.databases.end()) return it->second;
-  std::string known;
-  for (const auto& [n, db] : config.databases) known += (known.empty() ? "" : ", ") + n;
-  throw CommandError{Status::Error(ErrorCode::kUsage,
-                                   "no database \"" + name + "\" in \"" + config.source + "\"",
-                                   known.empty() ? "add a [database." + name + "] section"
-                                                 : "configured databases: " + known)};
-}
 
 CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
-  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "backup", true);
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "backup", false);
   const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
   std::string type = args.type.empty() ? (db.method == "logical" ? "logical" : "full") : args.type;
   if (type != "logical")
@@ -30,6 +20,7 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
     throw CommandError{Status::Error(ErrorCode::kUsage,
                                      "database \"" + db.name + "\" has method = \"" + db.method + "\"",
                                      "logical backups need method = \"logical\" in [database." + db.name + "]")};
+  ThrowIfError(opened.repo->LoadIndex());  // only once the request is known to be good
   auto started = std::chrono::steady_clock::now();
   LogicalBackupOptions options;
   options.label = args.label;

@@ -10,7 +10,7 @@ CommandOutput RunList(const CommandContext& ctx, const std::string& db) {
   if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
   auto snapshots = ValueOrThrow(opened.repo->ListSnapshots());
   if (!db.empty())
-    std::erase_if(snapshots, [&](const Snapshot& s) { return s.meta.value("database", "") != db; });
+    std::erase_if(snapshots, [&](const Snapshot& s) { return SnapshotDatabase(s) != db; });
   CommandOutput out;
   auto& list = out.json["snapshots"] = nlohmann::json::array();
   char line[256];
@@ -20,7 +20,7 @@ CommandOutput RunList(const CommandContext& ctx, const std::string& db) {
   for (const auto& s : snapshots) {
     list.push_back(SnapshotToJson(s, false));
     std::snprintf(line, sizeof line, "%-26s %-8s %-12s %-20s %-20s %10s %10s  %s\n", s.id.c_str(),
-                  s.kind.c_str(), s.meta.value("database", "-").c_str(), FormatIsoTime(s.start_time).c_str(),
+                  s.kind.c_str(), s.meta.value(kMetaDatabase, "-").c_str(), FormatIsoTime(s.start_time).c_str(),
                   FormatIsoTime(s.stop_time).c_str(), FormatBytes(s.stats.bytes).c_str(),
                   FormatBytes(s.stats.stored_bytes).c_str(), s.label.c_str());
     out.text += line;

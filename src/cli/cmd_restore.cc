@@ -22,8 +22,9 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
     if (args.db.empty())
       throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required",
                                        "or restore a dump file with --from-file PATH")};
-    auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", true);
+    auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", false);
     const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
+    ThrowIfError(opened.repo->LoadIndex());
     report = ValueOrThrow(RunLogicalRestore(opened.repo.get(), &db, options));
   }
 
@@ -58,29 +59,5 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   return out;
 }
 
-CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,
-                        const std::string& db) {
-  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "export", true);
-  Snapshot s;
-  if (!db.empty()) {
-    (void)DatabaseOrThrow(opened.config, db);
-    s = ValueOrThrow(FindLogicalSnapshot(*opened.repo, db, id));
-  } else if (id == "latest") {
-    // The newest logical backup of any database.
-    auto all = ValueOrThrow(opened.repo->ListSnapshots());
-    auto it = std::find_if(all.rbegin(), all.rend(), [](const Snapshot& x) { return x.kind == "logical"; });
-    if (it == all.rend())
-      throw CommandError{Status::Error(ErrorCode::kNotFound, "the repository holds no logical backup yet")};
-    s = *it;
-  } else {
-    s = ValueOrThrow(opened.repo->ReadSnapshot(id));
-  }
-  ThrowIfError(ExportLogicalDump(*opened.repo, s, file));
-  CommandOutput out;
-  out.json = {{"ok", true}, {"backup", s.id}, {"file", file}, {"bytes", s.stats.bytes}};
-  out.text = "exported " + s.id + " to " + file + " (" + FormatBytes(s.stats.bytes) +
-             ", pg_dump custom format: pg_restore reads it)\n";
-  return out;
-}
 
 }  // namespace pgkeep

@@ -76,8 +76,9 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
     throw CommandError{Status::Error(ErrorCode::kUsage, "nothing to store",
                                      "name files or directories, or \"-\" for standard input")};
   std::vector<Input> inputs = ExpandInputs(args);
-  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "store", true);
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "store", false);
   if (!args.db.empty()) (void)DatabaseOrThrow(opened.config, args.db);
+  ThrowIfError(opened.repo->LoadIndex());
   auto started = std::chrono::steady_clock::now();
   Snapshot snapshot;
   snapshot.start_time = ctx.clock->NowSeconds();
@@ -85,7 +86,7 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
   snapshot.kind = "files";
   snapshot.label = args.label;
   snapshot.hostname = Hostname();
-  if (!args.db.empty()) snapshot.meta["database"] = args.db;
+  if (!args.db.empty()) snapshot.meta[kMetaDatabase] = args.db;
 
   StoreOptions options;
   options.compression_level = opened.config.repository.compression_level;

@@ -2,6 +2,17 @@
 
 namespace pgkeep {
 
+const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name) {
+  auto it = config.databases.find(name);
+  if (it != config.databases.end()) return it->second;
+  std::string known;
+  for (const auto& [n, db] : config.databases) known += (known.empty() ? "" : ", ") + n;
+  throw CommandError{Status::Error(ErrorCode::kUsage,
+                                   "no database \"" + name + "\" in \"" + config.source + "\"",
+                                   known.empty() ? "add a [database." + name + "] section"
+                                                 : "configured databases: " + known)};
+}
+
 Config LoadConfigOrThrow(const CommandContext& ctx) { return ValueOrThrow(LoadConfig(ctx.config_path)); }
 
 std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config) {

@@ -51,6 +51,9 @@ struct OpenedRepository {
 OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,
                                        const std::string& operation, bool load_index);
 Config LoadConfigOrThrow(const CommandContext& ctx);
+// The [database.NAME] section, or a usage error listing the configured ones.
+const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);
+
 // The repository password per config; nullopt when encryption = "none".
 std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config);
 

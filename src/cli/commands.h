@@ -58,8 +58,6 @@ CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args);
 // "2026-12-01" or "2026-12-01T10:00:00Z" (UTC) as unix seconds.
 Result<int64_t> ParseDate(const std::string& text);
 
-// The [database.NAME] section, or a usage error listing the configured ones.
-const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);
 
 CommandOutput RunList(const CommandContext& ctx, const std::string& db);
 CommandOutput RunInfo(const CommandContext& ctx, const std::string& snapshot);

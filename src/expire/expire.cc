@@ -24,7 +24,7 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
   std::map<std::string, std::vector<size_t>> by_database;
   for (size_t i = 0; i < snapshots->size(); ++i) {
     const Snapshot& s = (*snapshots)[i];
-    ExpireDecision d{s.id, s.meta.value("database", ""), s.kind, s.stop_time, s.stats.bytes, true, {}};
+    ExpireDecision d{s.id, SnapshotDatabase(s), s.kind, s.stop_time, s.stats.bytes, true, {}};
     report.decisions.push_back(d);
     by_database[d.database].push_back(i);
   }
@@ -64,15 +64,15 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
     for (const auto& d : report.decisions) {
       if (d.keep) continue;
       PGKEEP_RETURN_IF_ERROR(repo.storage().Delete(SnapshotObjectName(d.id)));
-      PGKEEP_RETURN_IF_ERROR(RemovePin(repo, d.id));
+      if (pins->count(d.id)) PGKEEP_RETURN_IF_ERROR(RemovePin(repo, d.id));
     }
   }
   GcOptions gc = options.gc;
   gc.dry_run = options.dry_run;
-  if (options.dry_run)
-    for (const auto& d : report.decisions)
-      if (!d.keep) gc.assume_deleted.insert(d.id);
-  auto collected = CollectGarbage(repo, gc);
+  std::vector<Snapshot> kept;
+  for (size_t i = 0; i < snapshots->size(); ++i)
+    if (report.decisions[i].keep) kept.push_back((*snapshots)[i]);
+  auto collected = CollectGarbage(repo, kept, gc);
   if (!collected.ok()) return collected.status();
   report.gc = *collected;
   if (!options.dry_run) {

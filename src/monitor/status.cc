@@ -35,7 +35,7 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
     st.max_backup_age_seconds = age.ok() ? *age : 36 * 3600;
     std::vector<const Snapshot*> mine;
     for (const auto& s : *snapshots)
-      if (s.meta.value("database", "") == name) mine.push_back(&s);
+      if (SnapshotDatabase(s) == name) mine.push_back(&s);
     st.backups = mine.size();
     if (mine.empty()) {
       st.reasons.push_back("has no backup yet");

@@ -19,18 +19,16 @@ struct PackUse {
 
 }  // namespace
 
-Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options) {
+Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& snapshots,
+                                const GcOptions& options) {
   GcReport report;
   Storage& storage = repo.storage();
 
   // Mark.
   std::unordered_set<ChunkId, ChunkIdHash> live;
   std::unordered_set<ChunkId, ChunkIdHash> manifest_chunks;
-  auto snapshots = repo.ListSnapshots();
-  if (!snapshots.ok()) return snapshots.status();
   Loader loader(repo);
-  for (const auto& s : *snapshots) {
-    if (options.assume_deleted.count(s.id)) continue;
+  for (const auto& s : snapshots) {
     for (const auto& id : s.manifest) {
       live.insert(id);
       manifest_chunks.insert(id);

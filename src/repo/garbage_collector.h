@@ -15,8 +15,8 @@
 #pragma once
 
 #include <cstdint>
-#include <set>
 #include <string>
+#include <vector>
 
 #include "repo/repository.h"
 
@@ -26,8 +26,6 @@ struct GcOptions {
   double repack_below = 0.5;     // repack packs whose live share of bytes is below this
   size_t pack_size = 16 << 20;   // target size of new packs
   bool dry_run = false;          // decide and report, change nothing
-  // Snapshots to treat as gone (a dry run of expire has not deleted them).
-  std::set<std::string> assume_deleted;
 };
 
 struct GcReport {
@@ -43,6 +41,9 @@ struct GcReport {
   uint64_t index_objects_replaced = 0;
 };
 
-Result<GcReport> CollectGarbage(Repository& repo, const GcOptions& options);
+// `live`: the snapshots that stay; everything only other snapshots use is
+// garbage (a dry run of expire passes the ones it would keep).
+Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& live,
+                                const GcOptions& options);
 
 }  // namespace pgkeep

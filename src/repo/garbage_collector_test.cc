@@ -76,17 +76,18 @@ TEST_F(GcTest, DeletesWhatNoSnapshotUsesAndKeepsTheRest) {
   auto repo = Open(storage_);
   GcOptions dry;
   dry.dry_run = true;
-  auto plan = CollectGarbage(*repo, dry);
+  auto plan = CollectGarbage(*repo, *repo->ListSnapshots(), dry);
   ASSERT_TRUE(plan.ok());
   EXPECT_GT(plan->bytes_freed, 0u);
   EXPECT_EQ(Bytes_(), before) << "a dry run deletes nothing";
-  auto done = CollectGarbage(*repo, GcOptions{});
+  auto done = CollectGarbage(*repo, *repo->ListSnapshots(), GcOptions{});
   ASSERT_TRUE(done.ok()) << done.status().message();
   EXPECT_EQ(done->packs_deleted + done->packs_repacked, plan->packs_deleted + plan->packs_repacked);
   EXPECT_LT(Bytes_() * 2, before);
   ExpectIntact();
   // Idempotent: nothing more to collect.
-  auto again = CollectGarbage(*Open(storage_), GcOptions{});
+  auto reopened = Open(storage_);
+  auto again = CollectGarbage(*reopened, *reopened->ListSnapshots(), GcOptions{});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->bytes_freed, 0u);
 }
@@ -102,7 +103,7 @@ TEST_F(GcTest, AFailedWriteAtAnyStepLeavesAValidRepository) {
     FaultStorage faulty(storage_);
     faulty.FailNthPut(n);
     auto repo = Open(faulty);
-    auto result = CollectGarbage(*repo, options);
+    auto result = CollectGarbage(*repo, *repo->ListSnapshots(), options);
     ExpectIntact();
     if (result.ok()) break;  // fewer writes than n: it ran to the end
     EXPECT_EQ(result.status().code(), ErrorCode::kIo);
@@ -123,7 +124,7 @@ TEST_F(GcTest, RefusesToSpreadDamage) {
   ASSERT_TRUE(storage_.Put(pack, bytes).ok());
   GcOptions options;
   options.repack_below = 1.01;  // force it to copy that pack
-  auto result = CollectGarbage(*repo, options);
+  auto result = CollectGarbage(*repo, *repo->ListSnapshots(), options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), ErrorCode::kCorrupt);
   EXPECT_NE(result.status().message().find(pack), std::string::npos) << result.status().message();

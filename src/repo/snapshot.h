@@ -46,6 +46,11 @@ struct Snapshot {
   std::vector<ChunkId> manifest;  // chunks of the JSON-lines file list
 };
 
+// meta key naming the configured database a snapshot belongs to (backups,
+// and `store --db`); retention, status and `list --db` group by it.
+constexpr char kMetaDatabase[] = "database";
+inline std::string SnapshotDatabase(const Snapshot& s) { return s.meta.value(kMetaDatabase, ""); }
+
 std::string NewSnapshotId(int64_t unix_seconds);
 bool IsValidSnapshotId(const std::string& id);
 

@@ -206,8 +206,6 @@ Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& c
       return FirstError();
     }
     meta.size += len;
-    ++chunks_;
-    bytes_ += len;
     start += len;
   }
   wait_for_jobs();
@@ -243,10 +241,10 @@ Result<Snapshot> StoreSession::Commit(Snapshot snapshot, const std::vector<FileE
   }
   snapshot.manifest = stored->chunks;
   PGKEEP_RETURN_IF_ERROR(Drain());
-  SnapshotStats st = stats();
+  SnapshotStats st;
   st.files = files.size();
-  st.bytes = 0;
-  st.chunks = 0;
+  st.new_chunks = new_chunks_;
+  st.stored_bytes = stored_bytes_;
   for (const auto& f : files) {
     st.bytes += f.size;
     st.chunks += f.chunks.size();
@@ -256,15 +254,6 @@ Result<Snapshot> StoreSession::Commit(Snapshot snapshot, const std::vector<FileE
   snapshot.stop_time = snapshot.commit_micros / 1000000;
   PGKEEP_RETURN_IF_ERROR(repo_.WriteSnapshot(snapshot));
   return snapshot;
-}
-
-SnapshotStats StoreSession::stats() const {
-  SnapshotStats s;
-  s.bytes = bytes_;
-  s.chunks = chunks_;
-  s.new_chunks = new_chunks_;
-  s.stored_bytes = stored_bytes_;
-  return s;
 }
 
 }  // namespace pgkeep

@@ -62,8 +62,6 @@ class StoreSession {
   // finally the snapshot object. Returns the snapshot as written.
   Result<Snapshot> Commit(Snapshot snapshot, const std::vector<FileEntry>& files);
 
-  SnapshotStats stats() const;
-
  private:
   // Jobs of one StoreStream call: it waits until all are done, because
   // workers write the chunk ids into its list.
@@ -114,7 +112,8 @@ class StoreSession {
   Status error_;
   std::atomic<bool> failed_{false};
 
-  std::atomic<uint64_t> bytes_{0}, chunks_{0}, new_chunks_{0}, stored_bytes_{0};
+  // What this session added for files (the manifest is not counted).
+  std::atomic<uint64_t> new_chunks_{0}, stored_bytes_{0};
 };
 
 }  // namespace pgkeep

@@ -119,7 +119,7 @@ Result<Snapshot> FindLogicalSnapshot(const Repository& repo, const std::string& 
   if (id != "latest") {
     auto s = repo.ReadSnapshot(id);
     if (!s.ok()) return s.status();
-    if (s->kind != "logical" || s->meta.value(kMetaDatabase, "") != database)
+    if (s->kind != "logical" || (!database.empty() && SnapshotDatabase(*s) != database))
       return Status::Error(ErrorCode::kNotFound,
                            "snapshot \"" + id + "\" is not a logical backup of database \"" + database + "\"",
                            "see \"pgkeep list --db " + database + "\"");
@@ -128,40 +128,44 @@ Result<Snapshot> FindLogicalSnapshot(const Repository& repo, const std::string& 
   auto all = repo.ListSnapshots();
   if (!all.ok()) return all.status();
   for (auto it = all->rbegin(); it != all->rend(); ++it)
-    if (it->kind == "logical" && it->meta.value(kMetaDatabase, "") == database) return *it;
+    if (it->kind == "logical" && (database.empty() || SnapshotDatabase(*it) == database)) return *it;
+  if (database.empty()) return Status::Error(ErrorCode::kNotFound, "the repository holds no logical backup yet");
   return Status::Error(ErrorCode::kNotFound, "database \"" + database + "\" has no logical backup yet",
                        "run \"pgkeep backup --db " + database + "\"");
+}
+
+// Writes the pg_dump file of a logical snapshot to `sink`, every chunk checked.
+static Status LoadDump(const Repository& repo, const Snapshot& snapshot, ByteSink& sink) {
+  Loader loader(repo);
+  auto files = loader.ReadManifest(snapshot);
+  if (!files.ok()) return files.status();
+  std::string name = snapshot.meta.value(kMetaDumpFile, "");
+  for (const auto& f : *files)
+    if (f.path == name) return loader.LoadFile(f, sink);
+  return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot.id + "\" lacks its dump file \"" + name + "\"");
 }
 
 Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const std::string& path) {
   if (snapshot.kind != "logical")
     return Status::Error(ErrorCode::kUsage, "snapshot \"" + snapshot.id + "\" is not a logical backup",
                          "only logical backups export as pg_dump files");
-  Loader loader(repo);
-  auto files = loader.ReadManifest(snapshot);
-  if (!files.ok()) return files.status();
-  std::string name = snapshot.meta.value(kMetaDumpFile, "");
-  for (const auto& f : *files) {
-    if (f.path != name) continue;
-    // A unique temporary name: a killed export never blocks the next one.
-    std::string temp = path + ".pgkeep-partial-" + HexEncode(RandomBytes(4));
-    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0)
-      return Status::Error(ErrorCode::kIo, "cannot create \"" + path + "\": " + std::strerror(errno));
-    FdSink sink(fd, path);
-    Status s = loader.LoadFile(f, sink);
-    if (s.ok() && ::fsync(fd) != 0)
-      s = Status::Error(ErrorCode::kIo, "cannot fsync \"" + temp + "\": " + std::strerror(errno));
-    ::close(fd);
-    // link() refuses an existing target: an export never overwrites a file.
-    if (s.ok() && ::link(temp.c_str(), path.c_str()) != 0)
-      s = Status::Error(errno == EEXIST ? ErrorCode::kUsage : ErrorCode::kIo,
-                        "cannot create \"" + path + "\": " + std::strerror(errno),
-                        errno == EEXIST ? "choose a new file name" : "");
-    ::unlink(temp.c_str());
-    return s;
-  }
-  return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot.id + "\" lacks its dump file \"" + name + "\"");
+  // A unique temporary name: a killed export never blocks the next one.
+  std::string temp = path + ".pgkeep-partial-" + HexEncode(RandomBytes(4));
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return Status::Error(ErrorCode::kIo, "cannot create \"" + path + "\": " + std::strerror(errno));
+  FdSink sink(fd, path);
+  Status s = LoadDump(repo, snapshot, sink);
+  if (s.ok() && ::fsync(fd) != 0)
+    s = Status::Error(ErrorCode::kIo, "cannot fsync \"" + temp + "\": " + std::strerror(errno));
+  ::close(fd);
+  // link() refuses an existing target: an export never overwrites a file.
+  if (s.ok() && ::link(temp.c_str(), path.c_str()) != 0)
+    s = Status::Error(errno == EEXIST ? ErrorCode::kUsage : ErrorCode::kIo,
+                      "cannot create \"" + path + "\": " + std::strerror(errno),
+                      errno == EEXIST ? "choose a new file name" : "");
+  ::unlink(temp.c_str());
+  return s;
 }
 
 Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const DatabaseConfig* db,
@@ -211,16 +215,8 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     auto temp = TempFile::Create(options.temp_dir);
     if (!temp.ok()) return temp.status();
     staged.emplace(std::move(*temp));
-    Loader loader(*repo);
-    auto files = loader.ReadManifest(*snapshot);
-    if (!files.ok()) return files.status();
-    std::string name = snapshot->meta.value(kMetaDumpFile, "");
-    const FileEntry* dump = nullptr;
-    for (const auto& f : *files)
-      if (f.path == name) dump = &f;
-    if (!dump) return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot->id + "\" lacks its dump file");
     FdSink sink(staged->fd(), staged->path());
-    PGKEEP_RETURN_IF_ERROR(loader.LoadFile(*dump, sink));
+    PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, sink));
     file = staged->path();
   }
   std::optional<PgTool> psql;
@@ -230,11 +226,14 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     psql = *found;
   }
 
-  if (*format != DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty())) {
-    // A selection that matches nothing would "succeed" with an empty database.
-    auto selected = CountArchiveObjects(pg_restore->path, file, RestoreFilters(options));
+  const std::vector<std::string> filters = RestoreFilters(options);
+  if (*format != DumpFormat::kPlainSql) {
+    // Counted before anything is touched: a selection that matches nothing
+    // would "succeed" with an empty database.
+    auto selected = CountArchiveObjects(pg_restore->path, file, filters);
     if (!selected.ok()) return selected.status();
-    if (*selected == 0)
+    report.objects = *selected;
+    if (*selected == 0 && !filters.empty())
       return Status::Error(ErrorCode::kNotFound,
                            "--schema/--table select nothing in " + report.source,
                            "list what it holds with \"pgkeep export\" and \"pg_restore --list\"; names are case-sensitive");
@@ -275,12 +274,9 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
-    for (auto& f : RestoreFilters(options)) argv.push_back(f);
+    argv.insert(argv.end(), filters.begin(), filters.end());
     argv.push_back(file);
-    PGKEEP_RETURN_IF_ERROR(RunTool(argv, "pg_restore"));
-    auto objects = CountArchiveObjects(pg_restore->path, file, RestoreFilters(options));
-    if (objects.ok()) report.objects = *objects;
-    return Status::Ok();
+    return RunTool(argv, "pg_restore");
   };
   Status restored = restore_into();
   if (!restored.ok()) {
@@ -295,19 +291,15 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   // Count what arrived and compare with what the backup recorded.
   auto check = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
   if (!check.ok()) return check.status();
-  auto tables = (*check)->Query(
-      "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') "
-      "AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1, 2");
+  auto tables = ListUserTables(**check);
   if (!tables.ok()) return tables.status();
   nlohmann::json recorded = snapshot ? snapshot->meta.value(kMetaRowCounts, nlohmann::json::object())
                                      : nlohmann::json::object();
   TableScope selection(options.schemas, options.tables);
-  for (const auto& row : tables->rows) {
-    QualifiedTable t{*row.values[0], *row.values[1]};
-    auto n = (*check)->Query("SELECT count(*) FROM " + QuoteIdent(t.schema) + "." + QuoteIdent(t.name));
+  for (const auto& t : *tables) {
+    auto n = CountRows(**check, t);
     if (!n.ok()) return n.status();
-    TableCheck c{t.Display(), std::nullopt, std::stoll(*n->rows[0].values[0])};
+    TableCheck c{t.Display(), std::nullopt, *n};
     if (recorded.contains(c.table)) c.expected = recorded[c.table].get<int64_t>();
     if (c.expected && *c.expected != c.restored)
       report.mismatches.push_back(c.table + ": backup recorded " + std::to_string(*c.expected) +

@@ -57,7 +57,8 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
 // Writes the dump of a logical snapshot to `path` (created, never overwritten).
 Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const std::string& path);
 
-// Finds the logical snapshot `id` ("latest": the newest of `database`).
+// Finds the logical snapshot `id` ("latest": the newest of `database`, or
+// of any database when `database` is empty).
 Result<Snapshot> FindLogicalSnapshot(const Repository& repo, const std::string& database,
                                      const std::string& id);
 
