@@ -64,10 +64,10 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   load->add_flag("--stdout", load_args.to_stdout, "write the one selected file to standard output");
 
   BackupArgs backup_args;
-  auto* backup = app.add_subcommand("backup", "back up a configured database (logical: pg_dump)");
+  auto* backup = app.add_subcommand("backup", "back up a configured database (physical: files + WAL; logical: pg_dump)");
   backup->add_option("--db", backup_args.db, "the NAME of a [database.NAME] section")->required();
-  backup->add_option("--type", backup_args.type, "logical (the default for method = \"logical\")")
-      ->check(CLI::IsMember({"logical"}));
+  backup->add_option("--type", backup_args.type, "full or incr (physical; default full), logical (the default for method = \"logical\")")
+      ->check(CLI::IsMember({"full", "incr", "logical"}));
   backup->add_option("--label", backup_args.label, "free-text label");
   backup->add_flag("--pin", backup_args.pin, "pin the backup: retention never expires it until unpinned");
   backup->add_option("--note", backup_args.note, "note stored with the pin (with --pin)");
@@ -91,12 +91,30 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   unpin->add_option("backup", unpin_args.snapshot, "backup id")->required();
 
   RestoreArgs restore_args;
-  auto* restore = app.add_subcommand("restore", "restore a logical backup or a dump file into a new database");
+  auto* restore = app.add_subcommand("restore", "restore a physical backup into a data directory, or a logical one into a new database");
   restore->add_option("--db", restore_args.db, "the database whose backup to restore");
   restore->add_option("--backup", restore_args.options.backup, "backup id or \"latest\" (default)");
   restore->add_option("--from-file", restore_args.options.from_file,
                       "restore this pg_dump file (custom, tar or plain SQL) instead of a backup");
-  restore->add_option("--into-database", restore_args.options.into_database, "new database to create")->required();
+  restore->add_option("--into-database", restore_args.options.into_database, "logical: new database to create");
+  restore->add_option("--pgdata", restore_args.physical.pgdata, "physical: empty or new data directory to restore into");
+  restore->add_option("--target-time", restore_args.physical.target_time,
+                      "physical: recover to this time (\"2026-11-23 14:05:00+00\"; UTC without a zone)");
+  restore->add_option("--target-lsn", restore_args.physical.target_lsn, "physical: recover to this LSN");
+  restore->add_option("--target-name", restore_args.physical.target_name,
+                      "physical: recover to this restore point (pg_create_restore_point)");
+  restore->add_option("--target", restore_args.physical.target,
+                      "physical: latest (all archived WAL, the default) or immediate (end of the backup)")
+      ->check(CLI::IsMember({"latest", "immediate"}));
+  restore->add_flag("--start", restore_args.physical.start,
+                    "physical: start PostgreSQL and wait until recovery ends");
+  restore->add_option("--port", restore_args.physical.port, "physical: port for the restored server")
+      ->check(CLI::Range(1, 65535));
+  restore->add_flag_callback("--no-archive", [&restore_args] { restore_args.physical.archive = false; },
+                             "physical: archive_mode = off in the restored cluster (drills, copies)");
+  restore->add_option("--start-timeout", restore_args.physical.start_timeout_seconds,
+                      "physical: seconds to wait for recovery to end (default 3600)")
+      ->check(CLI::PositiveNumber);
   restore->add_option("--schema", restore_args.options.schemas, "only this schema (repeatable)");
   restore->add_option("--table", restore_args.options.tables, "only this table (repeatable)");
   restore->add_option("--target-conninfo", restore_args.options.target_conninfo,
@@ -114,6 +132,21 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   exp->add_option("--db", export_db, "with \"latest\": the newest backup of this database");
 
   std::string list_db;
+  std::string wal_db, wal_path, wal_name, wal_dest;
+  auto* wal_push = app.add_subcommand("wal-push", "archive one WAL file (archive_command = '... wal-push --db NAME %p')");
+  wal_push->add_option("--db", wal_db, "the NAME of a [database.NAME] section")->required();
+  wal_push->add_option("path", wal_path, "the WAL file (%p)")->required();
+  auto* wal_fetch = app.add_subcommand("wal-fetch", "restore one WAL file (restore_command); exit 1 when absent");
+  wal_fetch->add_option("--db", wal_db, "the NAME of a [database.NAME] section")->required();
+  wal_fetch->add_option("name", wal_name, "the WAL file name (%f)")->required();
+  wal_fetch->add_option("dest", wal_dest, "where to write it (%p)")->required();
+  std::string check_db;
+  int check_timeout = 60;
+  auto* check = app.add_subcommand("check", "connection, WAL settings, and a WAL segment archived end to end");
+  check->add_option("--db", check_db, "the NAME of a [database.NAME] section")->required();
+  check->add_option("--timeout", check_timeout, "seconds to wait for the segment (default 60)")
+      ->check(CLI::PositiveNumber);
+
   auto* list = app.add_subcommand("list", "list snapshots: id, kind, database, start/stop time, sizes");
   list->add_option("--db", list_db, "only backups of this database");
   std::string info_id;
@@ -155,6 +188,9 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (list->parsed()) out = RunList(ctx, list_db);
     else if (backup->parsed()) out = RunBackup(ctx, backup_args);
     else if (restore->parsed()) out = RunRestore(ctx, restore_args);
+    else if (wal_push->parsed()) out = RunWalPush(ctx, wal_db, wal_path);
+    else if (wal_fetch->parsed()) out = RunWalFetch(ctx, wal_db, wal_name, wal_dest);
+    else if (check->parsed()) out = RunCheck(ctx, check_db, check_timeout);
     else if (exp->parsed()) out = RunExport(ctx, export_id, export_file, export_db);
     else if (expire->parsed()) out = RunExpireCommand(ctx, expire_dry_run);
     else if (status->parsed()) out = RunStatus(ctx, status_db);

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -6,8 +7,65 @@
 
 namespace pgkeep {
 
+namespace {
+
+CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const RestoreArgs& args) {
+  if (args.db.empty()) throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required")};
+  if (!args.options.into_database.empty() || !args.options.from_file.empty())
+    throw CommandError{Status::Error(ErrorCode::kUsage,
+                                     "--pgdata (physical) and --into-database/--from-file (logical) exclude each other")};
+  PhysicalRestoreOptions options = args.physical;
+  options.backup = args.options.backup;
+  if (args.options.jobs > 0) options.threads = args.options.jobs;
+  ThrowIfError(CheckPhysicalRestoreRequest(options));  // before anything is opened
+  auto started = std::chrono::steady_clock::now();
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", false);
+  const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
+  if (db.method != "physical")
+    throw CommandError{Status::Error(ErrorCode::kUsage, "database \"" + db.name + "\" is logical",
+                                     "restore it with --into-database NEWDB")};
+  options.config_path = opened.config.source;
+  ThrowIfError(opened.repo->LoadIndex());
+  PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*opened.repo, db, options));
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CommandOutput out;
+  out.json = {{"ok", true},
+              {"backup", SnapshotToJson(r.backup, false)},
+              {"pgdata", options.pgdata},
+              {"files", r.files},
+              {"bytes", r.bytes},
+              {"recovery_target", r.recovery_target},
+              {"started", r.started},
+              {"reached_lsn", r.reached_lsn},
+              {"reached_time", r.reached_time},
+              {"server_log", r.server_log},
+              {"seconds", seconds}};
+  char line[64];
+  std::snprintf(line, sizeof line, "%.1f s", seconds);
+  out.text = "restored backup " + r.backup.id + " (" + r.backup.kind + ", " + FormatBytes(r.bytes) + " in " +
+             std::to_string(r.files) + " files) into " + options.pgdata + " in " + line + "\n" +
+             "  recovery: " + r.recovery_target + "\n";
+  if (r.started)
+    out.text += "  started:  recovery ended at LSN " + r.reached_lsn +
+                (r.reached_time.empty() ? "" : ", last transaction " + r.reached_time) +
+                "; the server is running (log: " + r.server_log + ")\n";
+  else
+    out.text += "  start it with: pg_ctl -D " + options.pgdata + " start\n";
+  if (!opened.config.repository.password_env.empty())
+    out.text += "note: restore_command reads the repository password from $" +
+                opened.config.repository.password_env +
+                ": PostgreSQL must start with it set, or use repository.password_file\n";
+  return out;
+}
+
+}  // namespace
+
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
+  if (!args.physical.pgdata.empty()) return RunPhysicalRestoreCommand(ctx, args);
   LogicalRestoreOptions options = args.options;
+  if (options.into_database.empty())
+    throw CommandError{Status::Error(ErrorCode::kUsage, "restore needs --into-database NEWDB or --pgdata DIR",
+                                     "--into-database for logical backups, --pgdata for physical ones")};
   CommandOutput out;
   LogicalRestoreReport report;
   if (!options.from_file.empty()) {

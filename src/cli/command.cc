@@ -1,5 +1,7 @@
 #include "cli/command.h"
 
+#include "repo/key_cache.h"
+
 namespace pgkeep {
 
 const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name) {
@@ -18,6 +20,17 @@ Config LoadConfigOrThrow(const CommandContext& ctx) { return ValueOrThrow(LoadCo
 std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config) {
   if (config.encryption == "none") return std::nullopt;
   return ValueOrThrow(ResolveSecret(config.password_env, config.password_file, "repository password"));
+}
+
+OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
+  OpenedRepository opened;
+  opened.config = LoadConfigOrThrow(ctx);
+  auto password = RepositoryPasswordOrThrow(opened.config.repository);
+  opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
+  const std::string& state = opened.config.server.state;
+  std::string cache_dir = state.find('/') == std::string::npos ? "keys" : state.substr(0, state.rfind('/')) + "/keys";
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, cache_dir));
+  return opened;
 }
 
 OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,

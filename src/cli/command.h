@@ -51,6 +51,10 @@ struct OpenedRepository {
 OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,
                                        const std::string& operation, bool load_index);
 Config LoadConfigOrThrow(const CommandContext& ctx);
+// For commands run once per WAL file (wal-push, wal-fetch): no lock, no
+// index, and the master key from the host's key cache (repo/key_cache.h),
+// kept in "keys/" beside the state database.
+OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx);
 // The [database.NAME] section, or a usage error listing the configured ones.
 const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);
 

@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "restore/logical_restore.h"
+#include "restore/physical_restore.h"
 
 namespace pgkeep {
 
@@ -40,6 +41,8 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args);
 struct RestoreArgs {
   std::string db;
   LogicalRestoreOptions options;
+  // Physical restores (--pgdata); backup and jobs come from `options`.
+  PhysicalRestoreOptions physical;
 };
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args);
 CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,
@@ -58,6 +61,11 @@ CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args);
 // "2026-12-01" or "2026-12-01T10:00:00Z" (UTC) as unix seconds.
 Result<int64_t> ParseDate(const std::string& text);
 
+
+CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const std::string& path);
+CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, const std::string& name,
+                          const std::string& dest);
+CommandOutput RunCheck(const CommandContext& ctx, const std::string& db, int timeout_seconds);
 
 CommandOutput RunList(const CommandContext& ctx, const std::string& db);
 CommandOutput RunInfo(const CommandContext& ctx, const std::string& snapshot);

@@ -25,6 +25,7 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kNotFound, 12, "not_found"},
     {ErrorCode::kPostgres, 13, "postgres"},
     {ErrorCode::kTool, 14, "tool"},
+    {ErrorCode::kConflict, 15, "conflict"},
     {ErrorCode::kInternal, 70, "internal"},
 };
 }  // namespace

@@ -30,6 +30,7 @@ enum class ErrorCode {
   kCheckFailed,    // verify/status found problems
   kPostgres,       // PostgreSQL unreachable, refused us, or a statement failed
   kTool,           // an external tool (pg_dump, pg_restore) is missing, too old or failed
+  kConflict,       // an archived object exists with other content, or belongs to another cluster
   kInternal,       // a bug: please report
 };
 

@@ -1,8 +1,10 @@
 #include "postgres/connection.h"
+#include "postgres/libpq_connect.h"
 
 #include <libpq-fe.h>
 
 #include <cctype>
+#include <map>
 #include <string_view>
 
 namespace pgkeep {
@@ -317,9 +319,8 @@ std::string QuoteConninfoValue(const std::string& value) {
 
 }  // namespace
 
-Result<std::unique_ptr<PgConnection>> ConnectPostgres(const std::string& conninfo,
-                                                      const std::string& what,
-                                                      int connect_timeout_seconds) {
+Result<PGconn*> OpenLibpqConnection(const std::string& conninfo, const std::string& what,
+                                    int connect_timeout_seconds, const char* replication) {
   // A syntax error is a configuration problem, not a server one.
   Result<OptionsPtr> parsed = ParseConninfo(conninfo, " for " + what);
   if (!parsed.ok()) return parsed.status();
@@ -328,8 +329,10 @@ Result<std::unique_ptr<PgConnection>> ConnectPostgres(const std::string& conninf
       connect_timeout_seconds > 0 ? std::to_string(connect_timeout_seconds) : "";
   // Entries before the expanded "dbname" yield to the conninfo, entries after
   // it override it (an empty value overrides nothing).
-  const char* const keys[] = {"fallback_application_name", "dbname", "connect_timeout", nullptr};
-  const char* const values[] = {"pgkeep", conninfo.c_str(), timeout.c_str(), nullptr};
+  const char* const keys[] = {"fallback_application_name", "dbname", "connect_timeout", "replication",
+                              nullptr};
+  const char* const values[] = {"pgkeep", conninfo.c_str(), timeout.c_str(),
+                                replication ? replication : "", nullptr};
   ConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
 
   const std::string redacted = RedactConninfo(conninfo);
@@ -340,8 +343,18 @@ Result<std::unique_ptr<PgConnection>> ConnectPostgres(const std::string& conninf
     std::string reason = Scrub(Condense(PQerrorMessage(conn.get())), conninfo);
     return Status::Error(ErrorCode::kPostgres, prefix + reason, ConnectHint(reason));
   }
+  return conn.release();
+}
+
+std::string CondensePgError(const std::string& raw) { return Condense(raw); }
+
+Result<std::unique_ptr<PgConnection>> ConnectPostgres(const std::string& conninfo,
+                                                      const std::string& what,
+                                                      int connect_timeout_seconds) {
+  auto conn = OpenLibpqConnection(conninfo, what, connect_timeout_seconds, nullptr);
+  if (!conn.ok()) return conn.status();
   return std::unique_ptr<PgConnection>(
-      std::make_unique<LibpqConnection>(std::move(conn), what, redacted));
+      std::make_unique<LibpqConnection>(ConnPtr(*conn), what, RedactConninfo(conninfo)));
 }
 
 std::string RedactConninfo(const std::string& conninfo) { return Redact(conninfo).text; }
@@ -365,17 +378,22 @@ std::string QuoteLiteral(const std::string& value) {
   return out + "'";
 }
 
-Result<std::string> ConninfoWithDbname(const std::string& conninfo, const std::string& dbname) {
+Result<std::string> ConninfoWith(const std::string& conninfo,
+                                 const std::map<std::string, std::string>& overrides) {
   Result<OptionsPtr> parsed = ParseConninfo(conninfo, "");
   if (!parsed.ok()) return parsed.status();
   std::string out;
   for (const PQconninfoOption* o = parsed->get(); o->keyword != nullptr; ++o) {
-    const bool is_dbname = std::string_view(o->keyword) == "dbname";
-    if (!is_dbname && o->val == nullptr) continue;
+    auto over = overrides.find(o->keyword);
+    if (over == overrides.end() && o->val == nullptr) continue;
     if (!out.empty()) out += ' ';
-    out += std::string(o->keyword) + "=" + QuoteConninfoValue(is_dbname ? dbname : o->val);
+    out += std::string(o->keyword) + "=" + QuoteConninfoValue(over != overrides.end() ? over->second : o->val);
   }
   return out;
+}
+
+Result<std::string> ConninfoWithDbname(const std::string& conninfo, const std::string& dbname) {
+  return ConninfoWith(conninfo, {{"dbname", dbname}});
 }
 
 }  // namespace pgkeep

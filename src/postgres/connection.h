@@ -9,6 +9,7 @@
 // functions are pure and may be called from any thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -88,5 +89,8 @@ std::string QuoteLiteral(const std::string& value);
 // `dbname`; every other parameter, including a password, is kept. Fails with
 // kConfig if libpq cannot parse `conninfo`.
 Result<std::string> ConninfoWithDbname(const std::string& conninfo, const std::string& dbname);
+// Likewise with any parameters replaced or added ("host", "port", ...).
+Result<std::string> ConninfoWith(const std::string& conninfo,
+                                 const std::map<std::string, std::string>& overrides);
 
 }  // namespace pgkeep

@@ -67,6 +67,9 @@ MasterKey GenerateMasterKey(bool encrypted) {
   return Split(RandomBytes(3 * kKeyPartSize), encrypted);
 }
 
+Bytes MasterKeyBytes(const MasterKey& key) { return Concat(key); }
+MasterKey MasterKeyFromBytes(ByteView bytes, bool encrypted) { return Split(bytes, encrypted); }
+
 Result<std::string> SealKeyFile(const MasterKey& key, const std::optional<std::string>& password,
                                 const ScryptParams& params, int64_t created_unix) {
   nlohmann::json j;

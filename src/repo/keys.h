@@ -25,6 +25,10 @@ struct MasterKey {
   bool encrypted = true;
 };
 
+// The 96 key bytes (data, id, chunker) and back; for the key cache.
+Bytes MasterKeyBytes(const MasterKey& key);
+MasterKey MasterKeyFromBytes(ByteView bytes, bool encrypted);
+
 // A fresh random master key.
 MasterKey GenerateMasterKey(bool encrypted);
 

@@ -120,6 +120,19 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
 
 Result<std::unique_ptr<Repository>> Repository::Open(Storage& storage, const Clock& clock,
                                                       const std::optional<std::string>& password) {
+  return OpenWith(storage, clock, [&](const RepoSettings& settings) {
+    return UnlockMasterKey(storage, settings.encrypted ? password : std::nullopt);
+  });
+}
+
+Result<std::unique_ptr<Repository>> Repository::OpenWithKey(Storage& storage, const Clock& clock,
+                                                             const MasterKey& key) {
+  return OpenWith(storage, clock, [&](const RepoSettings&) -> Result<MasterKey> { return key; });
+}
+
+Result<std::unique_ptr<Repository>> Repository::OpenWith(
+    Storage& storage, const Clock& clock,
+    const std::function<Result<MasterKey>(const RepoSettings&)>& unlock) {
   auto content = storage.Get(kConfigObject);
   if (!content.ok()) {
     if (content.status().code() == ErrorCode::kNotFound)
@@ -131,7 +144,7 @@ Result<std::unique_ptr<Repository>> Repository::Open(Storage& storage, const Clo
   auto parsed = ParseConfigObject(storage.Describe(), *content);
   if (!parsed.ok()) return parsed.status();
   auto& [settings, json] = *parsed;
-  auto key = UnlockMasterKey(storage, settings.encrypted ? password : std::nullopt);
+  auto key = unlock(settings);
   if (!key.ok()) return key.status();
   if (key->encrypted != settings.encrypted ||
       json.value("mac", "") != SettingsMac(*key, json.at("body")))

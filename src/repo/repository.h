@@ -15,6 +15,7 @@
 // mutated by one thread at a time (StoreSession serialises its additions).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,10 @@ class Repository {
   // kRepoFormat on failure. Does not load the index (see LoadIndex).
   static Result<std::unique_ptr<Repository>> Open(Storage& storage, const Clock& clock,
                                                   const std::optional<std::string>& password);
+  // Opens with a master key already unlocked (repo/key_cache.h); kRepoFormat
+  // when it is not this repository's key.
+  static Result<std::unique_ptr<Repository>> OpenWithKey(Storage& storage, const Clock& clock,
+                                                         const MasterKey& key);
 
   // Reads every index object into index(). Damaged index objects fail it.
   Status LoadIndex();
@@ -89,6 +94,9 @@ class Repository {
   Status WriteSnapshot(const Snapshot& snapshot) const;
 
  private:
+  static Result<std::unique_ptr<Repository>> OpenWith(
+      Storage& storage, const Clock& clock,
+      const std::function<Result<MasterKey>(const RepoSettings&)>& unlock);
   Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings);
 
   Storage& storage_;

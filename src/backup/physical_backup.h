@@ -1,0 +1,67 @@
+// backup/physical_backup.h — a physical base backup of one configured cluster.
+//
+//   1. connect; refuse unless WAL archiving reaches pgkeep (backup/archiving.h),
+//      and unless the cluster is the one the repository knows for this name
+//   2. acquire the files, either
+//        local (pgdata set): pg_backup_start, read the data directory with
+//          `read_threads` threads, pg_backup_stop; backup_label and
+//          tablespace_map from pg_backup_stop are stored as files
+//        stream (no pgdata): BASE_BACKUP over the replication protocol, its
+//          tar archives unpacked on the fly (postgres/replication.h)
+//      both check page checksums on the way (backup/page_verify.h) and store
+//      files in fixed blocks (relation files change page by page), so both
+//      produce the same snapshot
+//   3. wait until the WAL segment holding the stop LSN is in the repository
+//   4. commit the snapshot (kind "full" or "incr")
+//
+// Every backup holds every file: "incr" differs from "full" only in what it
+// records (its parent); both store only the blocks the repository lacks, so
+// neither depends on another to restore. Failure at any step leaves no
+// snapshot; PostgreSQL ends the backup when the session closes.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "repo/repository.h"
+#include "repo/store_session.h"
+
+namespace pgkeep {
+
+struct PhysicalBackupOptions {
+  std::string type = "full";  // "full" | "incr"
+  std::string label;
+  StoreOptions store;
+  int read_threads = 2;
+  int wal_wait_seconds = 300;  // for the stop segment to be archived
+  std::string config_path;     // for the archive_command suggested in errors
+};
+
+struct PhysicalBackupResult {
+  Snapshot snapshot;
+  std::vector<std::string> warnings;  // corrupt pages, "incr" without a parent
+};
+
+// Metadata keys of a physical snapshot (Snapshot::meta), documented in
+// docs/physical-backups.md.
+constexpr char kMetaStartLsn[] = "start_lsn";
+constexpr char kMetaStopLsn[] = "stop_lsn";
+constexpr char kMetaTimeline[] = "timeline";
+constexpr char kMetaSystemId[] = "system_identifier";
+constexpr char kMetaStopMicros[] = "stop_micros";
+constexpr char kMetaTablespaces[] = "tablespaces";
+constexpr char kMetaCorruptPages[] = "corrupt_pages";
+constexpr char kMetaPort[] = "port";
+
+bool IsPhysicalKind(const std::string& kind);
+
+Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseConfig& db,
+                                               const PhysicalBackupOptions& options);
+
+// Waits until WAL file `name` of `db` is in the repository. kCheckFailed
+// after `timeout_seconds`, naming the segment.
+Status WaitForArchivedWal(Repository& repo, const std::string& db, const std::string& name,
+                          int timeout_seconds);
+
+}  // namespace pgkeep

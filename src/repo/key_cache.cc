@@ -1,0 +1,82 @@
+#include "repo/key_cache.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace pgkeep {
+
+namespace {
+
+constexpr size_t kSaltSize = 32;
+
+std::string CacheAad(const Storage& storage) { return "pgkeep key cache\n" + storage.Describe(); }
+
+std::string CachePath(const Storage& storage, const std::string& dir) {
+  return dir + "/" + HexEncode(Sha256(AsBytes(storage.Describe()))).substr(0, 32) + ".key";
+}
+
+Bytes CacheKek(const std::string& password, ByteView salt) {
+  Hasher hasher(salt);
+  Digest d = hasher.Mac(AsBytes(password));
+  return Bytes(d.begin(), d.end());
+}
+
+std::optional<MasterKey> ReadCache(const Storage& storage, const std::string& path,
+                                   const std::string& password) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  if (!j.is_object() || j.value("version", 0) != 1) return std::nullopt;
+  auto salt = HexDecode(j.value("salt", ""));
+  auto sealed = HexDecode(j.value("sealed", ""));
+  if (!salt || !sealed) return std::nullopt;
+  Aead aead(CacheKek(password, *salt));
+  Bytes plain;
+  if (!aead.Open(*sealed, AsBytes(CacheAad(storage)), plain).ok() || plain.size() != 96)
+    return std::nullopt;
+  return MasterKeyFromBytes(plain, true);
+}
+
+void WriteCache(const Storage& storage, const std::string& dir, const std::string& path,
+                const std::string& password, const MasterKey& key) {
+  ::mkdir(dir.c_str(), 0700);  // may exist; failures show up below
+  Bytes salt = RandomBytes(kSaltSize);
+  Aead aead(CacheKek(password, salt));
+  Bytes sealed;
+  aead.Seal(MasterKeyBytes(key), AsBytes(CacheAad(storage)), sealed);
+  nlohmann::json j = {{"version", 1}, {"salt", HexEncode(salt)}, {"sealed", HexEncode(sealed)}};
+  std::string text = j.dump() + "\n";
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Repository>> OpenRepositoryCached(Storage& storage, const Clock& clock,
+                                                         const std::optional<std::string>& password,
+                                                         const std::string& cache_dir) {
+  if (!password || cache_dir.empty()) return Repository::Open(storage, clock, password);
+  std::string path = CachePath(storage, cache_dir);
+  if (auto key = ReadCache(storage, path, *password)) {
+    auto repo = Repository::OpenWithKey(storage, clock, *key);
+    if (repo.ok() || repo.status().code() != ErrorCode::kRepoFormat) return repo;
+  }
+  auto repo = Repository::Open(storage, clock, password);
+  if (repo.ok() && (*repo)->key().encrypted) WriteCache(storage, cache_dir, path, *password, (*repo)->key());
+  return repo;
+}
+
+}  // namespace pgkeep

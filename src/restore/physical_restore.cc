@@ -1,0 +1,487 @@
+#include "restore/physical_restore.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "backup/archiving.h"
+#include "backup/physical_backup.h"
+#include "common/subprocess.h"
+#include "postgres/connection.h"
+#include "postgres/pg_tools.h"
+#include "repo/loader.h"
+#include "wal/wal_names.h"
+
+namespace pgkeep {
+
+namespace {
+
+Status Usage(const std::string& message, const std::string& hint = "") {
+  return Status::Error(ErrorCode::kUsage, message, hint);
+}
+
+Status Errno(const std::string& what, const std::string& path) {
+  int e = errno;
+  return Status::Error(e == ENOSPC || e == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIo,
+                       "cannot " + what + " \"" + path + "\": " + std::strerror(e));
+}
+
+std::string FormatMicrosUtc(int64_t micros) {
+  time_t secs = static_cast<time_t>(micros / 1000000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d.%06lld+00", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(micros % 1000000));
+  return buf;
+}
+
+// Empty or absent: fine. Anything else is refused.
+Result<bool> DirectoryIsEmpty(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) {
+    if (errno == ENOENT) return true;
+    return Errno("open directory", dir);
+  }
+  bool empty = true;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") {
+      empty = false;
+      break;
+    }
+  }
+  ::closedir(d);
+  return empty;
+}
+
+std::string ConfQuote(const std::string& value) {
+  std::string out = "'";
+  for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
+  return out + "'";
+}
+
+int64_t SnapshotStopMicros(const Snapshot& s) {
+  return s.meta.value(kMetaStopMicros, int64_t{s.stop_time} * 1000000);
+}
+
+uint64_t SnapshotStopLsn(const Snapshot& s) {
+  return ParseLsn(s.meta.value(kMetaStopLsn, "0/0")).value_or(0);
+}
+
+// Whose files these will be (root restoring for the postgres user).
+struct Owner {
+  bool change = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
+
+Owner ChooseOwner(const std::string& pgdata) {
+  Owner o;
+  if (::geteuid() != 0) return o;
+  struct stat st;
+  if (::stat(pgdata.c_str(), &st) == 0 && st.st_uid != 0) {
+    o = {true, st.st_uid, st.st_gid, ""};
+    if (passwd* pw = ::getpwuid(st.st_uid)) o.name = pw->pw_name;
+    return o;
+  }
+  if (passwd* pw = ::getpwnam("postgres")) return {true, pw->pw_uid, pw->pw_gid, "postgres"};
+  return o;
+}
+
+class Writer {
+ public:
+  explicit Writer(const Owner& owner) : owner_(owner) {}
+
+  Status MakeDir(const std::string& path, uint32_t mode) {
+    if (::mkdir(path.c_str(), mode & 07777u) != 0 && errno != EEXIST) return Errno("create directory", path);
+    ::chmod(path.c_str(), mode & 07777u);
+    return Own(path);
+  }
+  Status Own(const std::string& path) {
+    if (owner_.change && ::lchown(path.c_str(), owner_.uid, owner_.gid) != 0) return Errno("chown", path);
+    return Status::Ok();
+  }
+  Status WriteFile(Loader& loader, const FileEntry& f, const std::string& path) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) return Errno("create", path);
+    FdSink sink(fd, path);
+    Status s = loader.LoadFile(f, sink);
+    if (s.ok() && ::fchmod(fd, f.mode & 07777u) != 0) s = Errno("chmod", path);
+    if (s.ok() && owner_.change && ::fchown(fd, owner_.uid, owner_.gid) != 0) s = Errno("chown", path);
+    if (s.ok()) {
+      struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
+      ::futimens(fd, times);
+      if (::fsync(fd) != 0) s = Errno("sync", path);
+    }
+    ::close(fd);
+    return s;
+  }
+
+ private:
+  const Owner& owner_;
+};
+
+Status SyncDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open directory", path);
+  int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Errno("sync directory", path);
+}
+
+// Where a snapshot path goes: tablespace files to their recorded location.
+struct PathMap {
+  std::string pgdata;
+  std::map<std::string, std::string> tablespaces;  // oid -> location
+
+  // Returns the destination; *link_oid set for the pg_tblspc/<oid> entry itself.
+  std::string Map(const std::string& path, std::string* link_oid) const {
+    if (path.rfind("pg_tblspc/", 0) == 0) {
+      std::string rest = path.substr(10);
+      std::string oid = rest.substr(0, rest.find('/'));
+      auto it = tablespaces.find(oid);
+      if (it != tablespaces.end()) {
+        if (rest == oid) {
+          *link_oid = oid;
+          return it->second;
+        }
+        return it->second + rest.substr(oid.size());
+      }
+    }
+    return pgdata + "/" + path;
+  }
+};
+
+Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
+                             const Snapshot& backup, const std::string& target_line, int64_t now) {
+  std::string conf = o.pgdata + "/postgresql.auto.conf";
+  std::ostringstream add;
+  add << "\n# Added by pgkeep restore of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
+      << "\nrestore_command = "
+      << ConfQuote(PgkeepCommandLine(o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
+  if (!target_line.empty()) add << target_line << "\nrecovery_target_action = 'promote'\n";
+  if (!o.archive) add << "archive_mode = 'off'\n";
+  if (o.port > 0) add << "port = " << o.port << "\n";
+  {
+    std::ofstream out(conf, std::ios::app);
+    out << add.str();
+    if (!out) return Errno("write", conf);
+  }
+  std::string signal = o.pgdata + "/recovery.signal";
+  int fd = ::open(signal.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Errno("create", signal);
+  ::fsync(fd);
+  ::close(fd);
+  if (owner.change && (::chown(conf.c_str(), owner.uid, owner.gid) != 0 ||
+                       ::chown(signal.c_str(), owner.uid, owner.gid) != 0))
+    return Errno("chown", conf);
+  int cfd = ::open(conf.c_str(), O_RDONLY | O_CLOEXEC);
+  if (cfd >= 0) {
+    ::fsync(cfd);
+    ::close(cfd);
+  }
+  return SyncDir(o.pgdata);
+}
+
+std::string LogTail(const std::string& path, int lines) {
+  std::ifstream in(path);
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i)
+    out += (out.empty() ? "" : " | ") + all[i];
+  return out;
+}
+
+pid_t PostmasterPid(const std::string& pgdata) {
+  std::ifstream in(pgdata + "/postmaster.pid");
+  long pid = 0;
+  in >> pid;
+  return static_cast<pid_t>(pid);
+}
+
+Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
+                    const Snapshot& backup, PhysicalRestoreResult& result) {
+  int major = backup.meta.value("server_version_num", 150000) / 10000;
+  std::string bin = db.pg_bin;
+  std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
+  if (bin.empty() && ::access((versioned + "/pg_ctl").c_str(), X_OK) == 0) bin = versioned;
+  auto pg_ctl = FindPgTool("pg_ctl", major, bin);
+  if (!pg_ctl.ok()) return pg_ctl.status();
+
+  char tmpl[] = "/tmp/pgkeep-restore-XXXXXX";
+  if (!::mkdtemp(tmpl)) return Errno("create", "/tmp/pgkeep-restore-*");
+  std::string run_dir = tmpl;
+  if (owner.change && ::chown(run_dir.c_str(), owner.uid, owner.gid) != 0) return Errno("chown", run_dir);
+  result.server_log = run_dir + "/server.log";
+  int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
+
+  std::vector<std::string> argv;
+  if (owner.change) {
+    const char* runuser = ::access("/usr/sbin/runuser", X_OK) == 0 ? "/usr/sbin/runuser" : "/sbin/runuser";
+    argv = {runuser, "-u", owner.name.empty() ? std::to_string(owner.uid) : owner.name, "--"};
+  }
+  for (const std::string& a :
+       {pg_ctl->path, std::string("-D"), o.pgdata, std::string("-l"), result.server_log, std::string("-W"),
+        std::string("-o"), "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
+        std::string("start")})
+    argv.push_back(a);
+  auto proc = Subprocess::Start({argv, {}, false, ""});
+  if (!proc.ok()) return proc.status();
+  int code = (*proc)->Wait();
+  if (code != 0)
+    return Status::Error(ErrorCode::kTool, "pg_ctl start failed (exit " + std::to_string(code) +
+                                               "): " + (*proc)->LastStderrLine());
+  result.started = true;
+
+  auto conninfo = ConninfoWith(db.conninfo, {{"host", run_dir}, {"port", std::to_string(port)},
+                                             {"dbname", "postgres"}, {"hostaddr", ""}});
+  if (!conninfo.ok()) return conninfo.status();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.start_timeout_seconds);
+  auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    pid_t pid = PostmasterPid(o.pgdata);
+    if ((pid <= 0 && std::chrono::steady_clock::now() > grace) || (pid > 0 && ::kill(pid, 0) != 0))
+      return Status::Error(ErrorCode::kPostgres,
+                           "the restored server stopped during recovery: " + LogTail(result.server_log, 3),
+                           "full log: " + result.server_log);
+    if (pid <= 0) continue;
+    auto conn = ConnectPostgres(*conninfo, "the restored server", 2);
+    if (!conn.ok()) continue;  // still starting, or not accepting connections during recovery
+    auto r = (*conn)->Query(
+        "SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text, "
+        "pg_last_xact_replay_timestamp()::text");
+    if (!r.ok()) continue;
+    const auto& v = r->rows.at(0).values;
+    if (v[0].value_or("true") == "true") continue;
+    result.reached_lsn = v[1].value_or("");
+    result.reached_time = v[2].value_or("");
+    return Status::Ok();
+  }
+  return Status::Error(ErrorCode::kPostgres,
+                       "recovery did not end within " + std::to_string(o.start_timeout_seconds) + " s",
+                       "the server keeps running; see " + result.server_log);
+}
+
+}  // namespace
+
+Result<TargetTime> ParseTargetTime(const std::string& text) {
+  static const std::regex re(
+      R"(^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.(\d{1,6}))?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)?$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re))
+    return Usage("--target-time \"" + text + "\" is not a time",
+                 "write it as \"2026-11-23 14:05:00+00\" (UTC when no zone is given)");
+  struct tm tm = {};
+  tm.tm_year = std::stoi(m[1]) - 1900;
+  tm.tm_mon = std::stoi(m[2]) - 1;
+  tm.tm_mday = std::stoi(m[3]);
+  tm.tm_hour = std::stoi(m[4]);
+  tm.tm_min = std::stoi(m[5]);
+  tm.tm_sec = std::stoi(m[6]);
+  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+    return Usage("--target-time \"" + text + "\" is not a valid time");
+  int64_t secs = static_cast<int64_t>(timegm(&tm));
+  std::string frac = m[8].matched ? m[8].str() : "";
+  while (frac.size() < 6) frac += '0';
+  int64_t micros = secs * 1000000 + std::stoll(frac);
+  std::string zone = m[9].matched ? m[9].str() : "";
+  if (!zone.empty() && zone != "Z" && zone != "UTC") {
+    int sign = zone[0] == '-' ? -1 : 1;
+    std::string digits;
+    for (char c : zone.substr(1))
+      if (c != ':') digits += c;
+    int offset = std::stoi(digits.substr(0, 2)) * 3600 + (digits.size() > 2 ? std::stoi(digits.substr(2)) * 60 : 0);
+    micros -= sign * int64_t{offset} * 1000000;
+  }
+  return TargetTime{micros, FormatMicrosUtc(micros)};
+}
+
+Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& o) {
+  int targets = !o.target_time.empty() + !o.target_lsn.empty() + !o.target_name.empty() + !o.target.empty();
+  if (targets > 1)
+    return Usage("give at most one of --target-time, --target-lsn, --target-name and --target");
+  if (!o.target.empty() && o.target != "latest" && o.target != "immediate")
+    return Usage("--target must be \"latest\" or \"immediate\", not \"" + o.target + "\"");
+  if (!o.target_time.empty()) {
+    auto t = ParseTargetTime(o.target_time);
+    if (!t.ok()) return t.status();
+  }
+  if (!o.target_lsn.empty() && !ParseLsn(o.target_lsn))
+    return Usage("--target-lsn \"" + o.target_lsn + "\" is not an LSN", "write it as PostgreSQL does: 0/3000028");
+  if (o.pgdata.empty()) return Usage("--pgdata DIR is required for a physical restore");
+  if (o.pgdata[0] != '/') return Usage("--pgdata must be an absolute path, not \"" + o.pgdata + "\"");
+  auto empty = DirectoryIsEmpty(o.pgdata);
+  if (!empty.ok()) return empty.status();
+  if (!*empty)
+    return Usage("--pgdata \"" + o.pgdata + "\" is not empty",
+                 "restore into a new or empty directory; pgkeep never overwrites a data directory");
+  if (o.port < 0 || o.port > 65535) return Usage("--port must be 1..65535");
+  return Status::Ok();
+}
+
+Result<Snapshot> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,
+                              const PhysicalRestoreOptions& o) {
+  std::vector<const Snapshot*> candidates;
+  for (const auto& s : all)
+    if (IsPhysicalKind(s.kind) && SnapshotDatabase(s) == db) candidates.push_back(&s);
+  if (!o.backup.empty() && o.backup != "latest") {
+    for (const auto& s : all) {
+      if (s.id != o.backup) continue;
+      if (!IsPhysicalKind(s.kind) || SnapshotDatabase(s) != db)
+        return Usage("backup " + s.id + " is not a physical backup of database \"" + db + "\"",
+                     "pgkeep list --db " + db + " shows its backups");
+      if (!o.target_time.empty() && ParseTargetTime(o.target_time)->micros < SnapshotStopMicros(s))
+        return Usage("--target-time " + o.target_time + " is before backup " + s.id + " became consistent (" +
+                     FormatMicrosUtc(SnapshotStopMicros(s)) + ")",
+                     "choose an earlier backup, or leave out --backup to pick one automatically");
+      if (!o.target_lsn.empty() && *ParseLsn(o.target_lsn) < SnapshotStopLsn(s))
+        return Usage("--target-lsn " + o.target_lsn + " is before backup " + s.id + " ends (" +
+                     s.meta.value(kMetaStopLsn, "") + ")");
+      return s;
+    }
+    return Status::Error(ErrorCode::kNotFound, "no backup \"" + o.backup + "\" in the repository",
+                         "pgkeep list --db " + db + " shows the backups");
+  }
+  if (candidates.empty())
+    return Status::Error(ErrorCode::kNotFound, "no physical backup of database \"" + db + "\" in the repository",
+                         "take one with: pgkeep backup --db " + db);
+  if (!o.target_name.empty()) return *candidates.front();
+  if (!o.target_time.empty() || !o.target_lsn.empty()) {
+    const Snapshot* best = nullptr;
+    for (const Snapshot* s : candidates) {
+      bool before = !o.target_time.empty() ? SnapshotStopMicros(*s) <= ParseTargetTime(o.target_time)->micros
+                                           : SnapshotStopLsn(*s) <= *ParseLsn(o.target_lsn);
+      if (before) best = s;
+    }
+    if (!best) {
+      const Snapshot& first = *candidates.front();
+      return Status::Error(
+          ErrorCode::kNotFound,
+          !o.target_time.empty()
+              ? "--target-time " + o.target_time + " is before the first backup of database \"" + db +
+                    "\" became consistent (" + FormatMicrosUtc(SnapshotStopMicros(first)) + ")"
+              : "--target-lsn " + o.target_lsn + " is before the first backup of database \"" + db +
+                    "\" ends (" + first.meta.value(kMetaStopLsn, "") + ")",
+          "no backup can recover to that point; pgkeep list --db " + db + " shows what there is");
+    }
+    return *best;
+  }
+  return *candidates.back();
+}
+
+Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
+                                                 const PhysicalRestoreOptions& o) {
+  PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(o));
+  auto all = repo.ListSnapshots();
+  if (!all.ok()) return all.status();
+  auto chosen = ChooseBackup(*all, db.name, o);
+  if (!chosen.ok()) return chosen.status();
+  PhysicalRestoreResult result;
+  result.backup = *chosen;
+
+  std::string target_line;
+  if (!o.target_time.empty())
+    target_line = "recovery_target_time = " + ConfQuote(ParseTargetTime(o.target_time)->text);
+  else if (!o.target_lsn.empty())
+    target_line = "recovery_target_lsn = " + ConfQuote(o.target_lsn);
+  else if (!o.target_name.empty())
+    target_line = "recovery_target_name = " + ConfQuote(o.target_name);
+  else if (o.target == "immediate")
+    target_line = "recovery_target = 'immediate'";
+  result.recovery_target = target_line.empty() ? "end of archived WAL (latest)" : target_line;
+
+  Loader manifest_loader(repo);
+  auto files = manifest_loader.ReadManifest(result.backup);
+  if (!files.ok()) return files.status();
+
+  Owner owner = ChooseOwner(o.pgdata);
+  PathMap map{o.pgdata, {}};
+  for (const auto& t : result.backup.meta.value(kMetaTablespaces, nlohmann::json::array()))
+    map.tablespaces[t.value("oid", "")] = t.value("location", "");
+  for (const auto& [oid, location] : map.tablespaces) {
+    auto empty = DirectoryIsEmpty(location);
+    if (!empty.ok()) return empty.status();
+    if (!*empty)
+      return Usage("tablespace " + oid + " location \"" + location + "\" is not empty",
+                   "the backup restores tablespaces where they were; empty that directory first");
+  }
+
+  Writer writer(owner);
+  PGKEEP_RETURN_IF_ERROR(writer.MakeDir(o.pgdata, 0700));
+  std::vector<const FileEntry*> regular;
+  for (const auto& f : *files) {
+    std::string link_oid;
+    std::string dest = map.Map(f.path, &link_oid);
+    if (f.mode & S_IFDIR) {
+      PGKEEP_RETURN_IF_ERROR(writer.MakeDir(dest, f.mode));
+      if (!link_oid.empty()) {
+        std::string link = o.pgdata + "/" + f.path;
+        if (::symlink(dest.c_str(), link.c_str()) != 0) return Errno("create symlink", link);
+        PGKEEP_RETURN_IF_ERROR(writer.Own(link));
+      }
+    } else if (f.path != "tablespace_map" || map.tablespaces.empty()) {
+      regular.push_back(&f);
+    }
+  }
+  // Biggest first, so the threads finish together.
+  std::stable_sort(regular.begin(), regular.end(),
+                   [](const FileEntry* a, const FileEntry* b) { return a->size > b->size; });
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status error;
+  auto work = [&] {
+    Loader loader(repo, 1);
+    for (;;) {
+      size_t k = next.fetch_add(1);
+      if (k >= regular.size()) return;
+      std::string unused;
+      Status s = writer.WriteFile(loader, *regular[k], map.Map(regular[k]->path, &unused));
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        if (error.ok()) error = s;
+        return;
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 1; i < std::max(1, o.threads); ++i) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  PGKEEP_RETURN_IF_ERROR(error);
+  for (const auto& f : *files) {
+    if (!(f.mode & S_IFDIR)) {
+      ++result.files;
+      result.bytes += f.size;
+    }
+  }
+  for (const auto& f : *files) {
+    std::string unused;
+    if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(SyncDir(map.Map(f.path, &unused)));
+  }
+  PGKEEP_RETURN_IF_ERROR(SyncDir(o.pgdata));
+  PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result.backup, target_line, repo.clock().NowSeconds()));
+  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
+  return result;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,72 @@
+// restore/physical_restore.h — a physical backup back into a data directory,
+// with point-in-time recovery.
+//
+//   1. check the request: one target at most, parsable; DIR absent or empty
+//   2. choose the backup: the one given, else the newest that became
+//      consistent before the target (time, LSN); the oldest for a named
+//      restore point (its position is unknown, so every one after it works);
+//      the newest otherwise
+//   3. write directories, then files with `threads` threads (each file
+//      fsynced), tablespaces to their recorded locations behind symlinks
+//   4. recovery.signal, and in postgresql.auto.conf: restore_command (pgkeep
+//      wal-fetch), the recovery target, recovery_target_action = 'promote'
+//   5. with `start`: start PostgreSQL (as the data directory's owner), wait
+//      until recovery ends, report the LSN and time reached
+// Run as root, everything written is owned by DIR's owner when it is not
+// root, else by the "postgres" user.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct PhysicalRestoreOptions {
+  std::string backup;  // id, "latest" or empty (choose by target)
+  std::string pgdata;
+  std::string target_time;  // any of: "2026-11-23 10:00:00[.ffffff][Z|+HH[:MM]]" (UTC without a zone)
+  std::string target_lsn;   // "0/3000028"
+  std::string target_name;  // pg_create_restore_point name
+  std::string target;       // "latest" | "immediate" | ""
+  bool start = false;
+  int port = 0;             // 0: the port recorded at backup
+  int threads = 2;
+  bool archive = true;      // false: archive_mode = off in the restored cluster
+  int start_timeout_seconds = 3600;
+  std::string config_path;  // the configuration restore_command will use
+};
+
+struct PhysicalRestoreResult {
+  Snapshot backup;
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  std::string recovery_target;  // as written, e.g. "recovery_target_time = '...'"
+  std::vector<std::string> notes;
+  bool started = false;
+  std::string reached_lsn;
+  std::string reached_time;  // last replayed transaction's commit time, may be empty
+  std::string server_log;
+};
+
+// The target time as unix microseconds and PostgreSQL's text form (UTC).
+struct TargetTime {
+  int64_t micros = 0;
+  std::string text;
+};
+Result<TargetTime> ParseTargetTime(const std::string& text);
+
+// Step 2 on its own (for tests): `all` in commit order.
+Result<Snapshot> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,
+                              const PhysicalRestoreOptions& options);
+
+Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
+                                                 const PhysicalRestoreOptions& options);
+
+// Step 1 on its own, before the repository is opened: kUsage naming the problem.
+Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& options);
+
+}  // namespace pgkeep

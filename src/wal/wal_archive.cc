@@ -1,0 +1,224 @@
+#include "wal/wal_archive.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "wal/wal_names.h"
+
+namespace pgkeep {
+
+namespace {
+
+constexpr size_t kSysIdOffset = 24;       // xlp_sysid in the long page header
+constexpr size_t kSegSizeOffset = 32;     // xlp_seg_size
+constexpr uint16_t kLongHeaderFlag = 0x0002;
+
+std::string ClusterObject(const std::string& db) { return WalPrefix(db) + "cluster"; }
+
+Status IoError(const std::string& what, const std::string& path) {
+  int e = errno;
+  return Status::Error(e == ENOSPC || e == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIo,
+                       "cannot " + what + " \"" + path + "\": " + std::strerror(e));
+}
+
+Result<Bytes> ReadWholeFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return Status::Error(ErrorCode::kNotFound, "WAL file \"" + path + "\" does not exist");
+    return IoError("open", path);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    Status s = IoError("stat", path);
+    ::close(fd);
+    return s;
+  }
+  Bytes data(static_cast<size_t>(st.st_size));
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      Status s = n == 0 ? Status::Error(ErrorCode::kIo, "\"" + path + "\" shrank while being read")
+                        : IoError("read", path);
+      ::close(fd);
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return data;
+}
+
+template <typename T>
+T Load(const Bytes& data, size_t offset) {
+  T v;
+  std::memcpy(&v, data.data() + offset, sizeof v);
+  return v;
+}
+
+// The cluster a segment belongs to, from its first page's long header.
+Result<uint64_t> SegmentSystemId(const Bytes& data, const std::string& name) {
+  if (data.size() != kWalSegmentSize)
+    return Status::Error(ErrorCode::kUsage,
+                         "\"" + name + "\" is " + std::to_string(data.size()) +
+                             " bytes; WAL segments are " + std::to_string(kWalSegmentSize),
+                         "pgkeep supports the default 16 MiB wal_segment_size");
+  if (!(Load<uint16_t>(data, 2) & kLongHeaderFlag) ||
+      Load<uint32_t>(data, kSegSizeOffset) != kWalSegmentSize)
+    return Status::Error(ErrorCode::kCorrupt,
+                         "\"" + name + "\" does not start with a WAL segment header");
+  return Load<uint64_t>(data, kSysIdOffset);
+}
+
+Status WriteFileAtomically(const std::string& dest, ByteView data) {
+  std::string tmp = dest + ".pgkeep-tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return IoError("create", tmp);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      Status s = IoError("write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    Status s = IoError("sync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
+    Status s = IoError("rename into", dest);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string WalPrefix(const std::string& db) { return "wal/" + db + "/"; }
+
+std::string WalObjectName(const std::string& db, const std::string& file_name) {
+  if (ClassifyWalFileName(file_name) == WalFileKind::kHistory) return WalPrefix(db) + file_name;
+  return WalPrefix(db) + file_name.substr(0, 16) + "/" + file_name;
+}
+
+Result<std::optional<uint64_t>> ReadClusterIdentity(Repository& repo, const std::string& db) {
+  auto stored = repo.storage().Get(ClusterObject(db));
+  if (!stored.ok()) {
+    if (stored.status().code() == ErrorCode::kNotFound) return std::optional<uint64_t>();
+    return stored.status();
+  }
+  auto plain = repo.NewCodec()->DecodeObject(*stored, ClusterObject(db));
+  if (!plain.ok()) return plain.status().WithContext("\"" + ClusterObject(db) + "\"");
+  nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
+  if (!j.is_object() || !j.contains("system_identifier"))
+    return Status::Error(ErrorCode::kRepoFormat, "\"" + ClusterObject(db) + "\" is damaged");
+  return std::optional<uint64_t>(std::stoull(j["system_identifier"].get<std::string>()));
+}
+
+Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t system_id,
+                            const std::string& source) {
+  auto recorded = ReadClusterIdentity(repo, db);
+  if (!recorded.ok()) return recorded.status();
+  if (*recorded) {
+    if (**recorded == system_id) return Status::Ok();
+    return Status::Error(ErrorCode::kConflict,
+                         source + " belongs to PostgreSQL cluster " + std::to_string(system_id) +
+                             ", but database \"" + db + "\" in the repository holds cluster " +
+                             std::to_string(**recorded),
+                         "each [database.NAME] must point at one cluster; a new cluster (initdb, "
+                         "pg_upgrade) needs a new NAME");
+  }
+  nlohmann::json j = {{"system_identifier", std::to_string(system_id)},
+                      {"recorded", repo.clock().NowSeconds()}};
+  Bytes sealed = repo.NewCodec()->EncodeObject(AsBytes(j.dump()), ClusterObject(db));
+  return repo.storage().Put(ClusterObject(db), sealed);
+}
+
+Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const std::string& path,
+                                  int compression_level) {
+  std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+  auto kind = ClassifyWalFileName(name);
+  if (!kind)
+    return Status::Error(ErrorCode::kUsage, "\"" + name + "\" is not a WAL file name",
+                         "archive_command passes %p, the path of a file under pg_wal");
+  auto data = ReadWholeFile(path);
+  if (!data.ok()) return data.status();
+  if (*kind == WalFileKind::kSegment) {
+    auto sysid = SegmentSystemId(*data, name);
+    if (!sysid.ok()) return sysid.status();
+    PGKEEP_RETURN_IF_ERROR(CheckClusterIdentity(repo, db, *sysid, "WAL segment " + name));
+  }
+  std::string object = WalObjectName(db, name);
+  auto codec = repo.NewCodec(compression_level);
+  WalPushResult result;
+  result.bytes = data->size();
+  auto existing = repo.storage().Get(object);
+  if (existing.ok()) {
+    auto plain = codec->DecodeObject(*existing, object);
+    if (plain.ok() && *plain == *data) {
+      result.already_archived = true;
+      result.stored_bytes = existing->size();
+      return result;
+    }
+    return Status::Error(ErrorCode::kConflict,
+                         "WAL file " + name + " is already archived for database \"" + db + "\"" +
+                             (plain.ok() ? " with different content" : " but that copy is damaged (" +
+                                                                          plain.status().message() + ")"),
+                         "is another cluster archiving under the same [database." + db +
+                             "] name? nothing was overwritten");
+  }
+  if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
+  Bytes sealed = codec->EncodeObject(*data, object);
+  result.stored_bytes = sealed.size();
+  PGKEEP_RETURN_IF_ERROR(repo.storage().Put(object, sealed));
+  return result;
+}
+
+Status FetchWalFile(Repository& repo, const std::string& db, const std::string& name,
+                    const std::string& dest) {
+  if (!ClassifyWalFileName(name))
+    return Status::Error(ErrorCode::kUsage, "\"" + name + "\" is not a WAL file name",
+                         "restore_command passes %f %p");
+  std::string object = WalObjectName(db, name);
+  auto stored = repo.storage().Get(object);
+  if (!stored.ok()) {
+    if (stored.status().code() == ErrorCode::kNotFound)
+      return Status::Error(ErrorCode::kNotFound,
+                           "WAL file " + name + " is not in the repository for database \"" + db + "\"");
+    return stored.status();
+  }
+  auto plain = repo.NewCodec()->DecodeObject(*stored, object);
+  if (!plain.ok()) return plain.status().WithContext("WAL object \"" + object + "\"");
+  return WriteFileAtomically(dest, *plain);
+}
+
+Result<std::vector<std::string>> ListWalFiles(Storage& storage, const std::string& db) {
+  auto listing = storage.List(WalPrefix(db));
+  if (!listing.ok()) return listing.status();
+  std::vector<std::string> names;
+  for (const auto& o : *listing) {
+    std::string base = o.name.substr(o.name.rfind('/') + 1);
+    if (ClassifyWalFileName(base)) names.push_back(base);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace pgkeep
