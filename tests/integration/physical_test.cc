@@ -1,0 +1,355 @@
+// Physical backups, WAL archiving and point-in-time recovery against a real
+// PostgreSQL 15, through the pgkeep binary as PostgreSQL and a user run it.
+//
+// One cluster serves the suite. Its archive_command runs a copy of pgkeep in
+// the suite's directory with a configuration file that each test rewrites to
+// point at its own fresh repository, so tests do not see each other's
+// backups. pgkeep runs as the cluster's OS user (postgres when the tests run
+// as root), as it does in production: archive_command runs as that user too,
+// and both must be able to write the repository.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "support/pg_cluster.h"
+#include "support/process.h"
+
+namespace pgkeep {
+namespace {
+
+using testing::PgCluster;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
+
+std::string OsUser() { return geteuid() == 0 ? "postgres" : ""; }
+
+void ChownToOsUser(const std::string& path) {
+  if (OsUser().empty()) return;
+  passwd* pw = getpwnam("postgres");
+  ASSERT_NE(pw, nullptr);
+  if (std::filesystem::is_directory(path)) {
+    for (const auto& e : std::filesystem::recursive_directory_iterator(path))
+      ASSERT_EQ(lchown(e.path().c_str(), pw->pw_uid, pw->pw_gid), 0);
+  }
+  ASSERT_EQ(chown(path.c_str(), pw->pw_uid, pw->pw_gid), 0);
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// First column of the first row, or throws.
+std::string QueryPort(int port, const std::string& sql) {
+  std::string conninfo = "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port);
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  if (PQstatus(c) != CONNECTION_OK) {
+    std::string e = PQerrorMessage(c);
+    PQfinish(c);
+    throw std::runtime_error("connect to port " + std::to_string(port) + ": " + e);
+  }
+  PGresult* r = PQexec(c, sql.c_str());
+  std::string out;
+  bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+  if (ok) out = PQgetvalue(r, 0, 0);
+  std::string e = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) throw std::runtime_error(sql + ": " + e);
+  return out;
+}
+
+class PhysicalTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    suite_dir_ = new std::string(testing::MakeTempDir("pgkeep-physical-"));
+    std::filesystem::copy_file(PGKEEP_BINARY, *suite_dir_ + "/pgkeep");
+    std::ofstream(*suite_dir_ + "/password") << "correct horse battery staple\n";
+    chmod((*suite_dir_ + "/password").c_str(), 0600);
+    ChownToOsUser(*suite_dir_);
+    testing::PgClusterOptions opts;
+    opts.extra_conf = {"archive_mode = on",
+                       "archive_command = '" + *suite_dir_ + "/pgkeep --config " + *suite_dir_ +
+                           "/pgkeep.toml wal-push --db main %p'",
+                       "max_wal_size = 256MB"};
+    cluster_ = PgCluster::Start(opts).release();
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+    testing::RemoveTree(*suite_dir_);
+    delete suite_dir_;
+  }
+
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    repo_ = *suite_dir_ + "/repo-" + info->name();
+    WriteConfig(config_path(), true);
+    ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
+    // WAL from earlier tests may still be on its way to their repositories:
+    // a switch that reaches this one proves archiving now lands here.
+    ProcessResult check = Pgkeep({"check", "--db", "main"});
+    ASSERT_EQ(check.exit_code, 0) << check.out << check.err;
+  }
+  void TearDown() override {
+    for (const auto& dir : restored_) {
+      RunProcess({std::string(kBin) + "/pg_ctl", "-D", dir, "-m", "immediate", "stop"}, "", {}, OsUser());
+      testing::RemoveTree(dir);
+    }
+  }
+
+  std::string config_path() const { return *suite_dir_ + "/pgkeep.toml"; }
+
+  // `local`: pgdata set (files read locally); else the replication stream.
+  void WriteConfig(const std::string& path, bool local, const std::string& conninfo = "") {
+    std::ofstream(path) << "[repository]\npath = \"" << repo_ << "\"\npassword_file = \"" << *suite_dir_
+                        << "/password\"\n\n[database.main]\nconninfo = \""
+                        << (conninfo.empty() ? cluster_->ConnInfo() : conninfo) << "\"\nmethod = \"physical\"\n"
+                        << (local ? "pgdata = \"" + cluster_->datadir() + "\"\n" : "") << "\n[server]\nstate = \""
+                        << *suite_dir_ << "/state/state.db\"\n";
+    ChownToOsUser(path);
+  }
+
+  ProcessResult Pgkeep(std::vector<std::string> args, const std::string& config = "",
+                       const std::vector<std::string>& env = {}) {
+    args.insert(args.begin(), {*suite_dir_ + "/pgkeep", "--config", config.empty() ? config_path() : config});
+    return RunProcess(args, "", env, OsUser());
+  }
+  nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0, const std::string& config = "") {
+    args.insert(args.begin(), {"--output", "json"});
+    ProcessResult r = Pgkeep(args, config);
+    EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
+    return nlohmann::json::parse(r.out.empty() ? "{}" : r.out, nullptr, false);
+  }
+
+  // Restores into a fresh directory, starts it, and returns its port.
+  int RestoreAndStart(std::vector<std::string> extra) {
+    std::string dir = *suite_dir_ + "/restore-" + std::to_string(restored_.size()) + "-" +
+                      ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    restored_.push_back(dir);
+    int port = FreePort();
+    std::vector<std::string> args = {"restore", "--db", "main", "--pgdata", dir, "--start",
+                                     "--port", std::to_string(port), "--no-archive"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ProcessResult r = Pgkeep(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return port;
+  }
+
+  static std::string* suite_dir_;
+  static PgCluster* cluster_;
+  std::string repo_;
+  std::vector<std::string> restored_;
+};
+
+std::string* PhysicalTest::suite_dir_ = nullptr;
+PgCluster* PhysicalTest::cluster_ = nullptr;
+
+TEST_F(PhysicalTest, RecoversToTimeRestorePointLsnAndLatest) {
+  cluster_->Exec("DROP TABLE IF EXISTS pitr; CREATE TABLE pitr (id int PRIMARY KEY, batch text)");
+  cluster_->Exec("INSERT INTO pitr SELECT g, 'first' FROM generate_series(1, 1000) g");
+  nlohmann::json backup = Json({"backup", "--db", "main", "--type", "full"});
+  ASSERT_EQ(backup["backup"]["kind"], "full");
+  cluster_->Exec("INSERT INTO pitr SELECT g, 'second' FROM generate_series(1001, 1100) g");
+  std::string t1 = cluster_->Query("SELECT clock_timestamp()::text");
+  std::string lsn1 = cluster_->Query("SELECT pg_current_wal_insert_lsn()::text");
+  cluster_->Query("SELECT pg_create_restore_point('before_third')::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  cluster_->Exec("INSERT INTO pitr SELECT g, 'third' FROM generate_series(1101, 1150) g");
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);  // a switch: all of it archived
+
+  int at_time = RestoreAndStart({"--target-time", t1});
+  EXPECT_EQ(QueryPort(at_time, "SELECT count(*) FROM pitr"), "1100");
+  EXPECT_EQ(QueryPort(at_time, "SELECT count(*) FROM pitr WHERE batch = 'third'"), "0");
+  int at_name = RestoreAndStart({"--target-name", "before_third"});
+  EXPECT_EQ(QueryPort(at_name, "SELECT count(*) FROM pitr"), "1100");
+  int at_lsn = RestoreAndStart({"--target-lsn", lsn1});
+  EXPECT_EQ(QueryPort(at_lsn, "SELECT count(*) FROM pitr"), "1100");
+  int latest = RestoreAndStart({});
+  EXPECT_EQ(QueryPort(latest, "SELECT count(*) FROM pitr"), "1150");
+}
+
+TEST_F(PhysicalTest, BackupDuringPgbenchLoadPassesAmcheck) {
+  ProcessResult init = RunProcess({std::string(kBin) + "/pgbench", "-i", "-s", "3", "-q", "-h", "127.0.0.1", "-p",
+                                   std::to_string(cluster_->port()), "-U", "postgres", "postgres"},
+                                  "", {}, OsUser());
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  // A bounded load: 2 clients for at most 20 s, ended as soon as the backup is done.
+  auto load = testing::ChildProcess::Spawn({std::string(kBin) + "/pgbench", "-c", "2", "-T", "20", "-n", "-h",
+                                            "127.0.0.1", "-p", std::to_string(cluster_->port()), "-U",
+                                            "postgres", "postgres"},
+                                           {}, "", "/dev/null");
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  nlohmann::json backup = Json({"backup", "--db", "main"});
+  load.Kill(SIGINT);
+  load.Wait();
+  EXPECT_EQ(backup["backup"]["meta"]["corrupt_page_count"], 0);
+  EXPECT_GT(backup["backup"]["meta"]["pages_checked"].get<int>(), 1000);
+  int port = RestoreAndStart({"--target", "immediate"});
+  ProcessResult amcheck = RunProcess({std::string(kBin) + "/pg_amcheck", "-h", "127.0.0.1", "-p", std::to_string(port),
+                                      "-U", "postgres", "--all", "--install-missing", "--heapallindexed"},
+                                     "", {}, OsUser());
+  EXPECT_EQ(amcheck.exit_code, 0) << amcheck.out << amcheck.err;
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) > 0 FROM pgbench_accounts"), "t");
+}
+
+TEST_F(PhysicalTest, IncrementalStoresASmallFractionOfAFull) {
+  cluster_->Exec("DROP TABLE IF EXISTS bulk; CREATE TABLE bulk (id int PRIMARY KEY, body text)");
+  cluster_->Exec("INSERT INTO bulk SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 4) FROM generate_series(1, 200000) g");
+  nlohmann::json full = Json({"backup", "--db", "main", "--type", "full"});
+  cluster_->Exec("UPDATE bulk SET body = 'changed' WHERE id <= 100");
+  nlohmann::json incr = Json({"backup", "--db", "main", "--type", "incr"});
+  ASSERT_EQ(incr["backup"]["kind"], "incr");
+  EXPECT_EQ(incr["backup"]["meta"]["parent"], full["backup"]["id"]);
+  uint64_t full_stored = full["backup"]["stats"]["stored_bytes"];
+  uint64_t incr_stored = incr["backup"]["stats"]["stored_bytes"];
+  EXPECT_GT(full_stored, 5u << 20);
+  EXPECT_LT(incr_stored * 10, full_stored) << "incremental " << incr_stored << " of full " << full_stored;
+  // Every backup restores on its own.
+  int port = RestoreAndStart({"--backup", incr["backup"]["id"], "--target", "immediate"});
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM bulk WHERE body = 'changed'"), "100");
+}
+
+TEST_F(PhysicalTest, ReplicationStreamBackupRestores) {
+  cluster_->Exec("DROP TABLE IF EXISTS streamed; CREATE TABLE streamed AS SELECT g AS id FROM generate_series(1, 5000) g");
+  std::string stream_config = *suite_dir_ + "/stream.toml";
+  WriteConfig(stream_config, false);
+  nlohmann::json backup = Json({"backup", "--db", "main"}, 0, stream_config);
+  EXPECT_EQ(backup["backup"]["meta"]["method"], "stream");
+  EXPECT_GT(backup["backup"]["meta"]["pages_checked"].get<int>(), 100);
+  // The same snapshot shape as a local backup: backup_label is a file of it.
+  nlohmann::json info = Json({"info", backup["backup"]["id"]});
+  bool has_label = false;
+  for (const auto& f : info["files"]) has_label |= f["path"] == "backup_label";
+  EXPECT_TRUE(has_label);
+  int port = RestoreAndStart({"--backup", backup["backup"]["id"], "--target", "immediate"});
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM streamed"), "5000");
+}
+
+TEST_F(PhysicalTest, CorruptPagesAreReportedAndCounted) {
+  cluster_->Exec("DROP TABLE IF EXISTS damaged; CREATE TABLE damaged AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 2000) g");
+  cluster_->Exec("CHECKPOINT");
+  std::string rel = cluster_->Query("SELECT pg_relation_filepath('damaged')");
+  {
+    std::fstream f(cluster_->datadir() + "/" + rel, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8192 + 4000);  // block 1, past the header
+    f.write("XXXX", 4);
+  }
+  for (const std::string& config : {config_path(), *suite_dir_ + "/stream.toml"}) {
+    if (config != config_path()) WriteConfig(config, false);
+    ProcessResult r = Pgkeep({"backup", "--db", "main"}, config);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE((r.out + r.err).find("page checksum mismatch in \"" + rel + "\", block 1"), std::string::npos)
+        << r.out << r.err;
+    nlohmann::json info = Json({"info", "latest"});
+    EXPECT_EQ(info["snapshot"]["meta"]["corrupt_page_count"], 1);
+    EXPECT_EQ(info["snapshot"]["meta"]["corrupt_pages"][0]["file"], rel);
+  }
+  cluster_->Exec("DROP TABLE damaged");
+}
+
+TEST_F(PhysicalTest, WalPushIsIdempotentAndRefusesDifferentContent) {
+  std::string seg = Json({"check", "--db", "main"})["segment"];
+  std::string copy = *suite_dir_ + "/" + seg;
+  ASSERT_EQ(Pgkeep({"wal-fetch", "--db", "main", seg, copy}).exit_code, 0);
+  nlohmann::json again = Json({"wal-push", "--db", "main", copy});
+  EXPECT_EQ(again["already_archived"], true);
+  {
+    std::fstream f(copy, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100000);
+    f.write("different", 9);
+  }
+  ProcessResult conflict = Pgkeep({"wal-push", "--db", "main", copy});
+  EXPECT_EQ(conflict.exit_code, 15) << conflict.err;
+  EXPECT_NE(conflict.err.find("already archived"), std::string::npos) << conflict.err;
+  // A segment of another cluster (system identifier at offset 24) under a new name.
+  std::string foreign = *suite_dir_ + "/0000000100000000000000FE";
+  std::filesystem::copy_file(copy, foreign);
+  {
+    std::fstream f(foreign, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(24);
+    f.write("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  }
+  ChownToOsUser(*suite_dir_);
+  ProcessResult other = Pgkeep({"wal-push", "--db", "main", foreign});
+  EXPECT_EQ(other.exit_code, 15) << other.err;
+  EXPECT_NE(other.err.find("belongs to PostgreSQL cluster"), std::string::npos) << other.err;
+  // restore_command contract: exit 1 when absent.
+  EXPECT_EQ(Pgkeep({"wal-fetch", "--db", "main", "0000000100000000000000FD", *suite_dir_ + "/x"}).exit_code, 1);
+}
+
+TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+  auto expect = [&](const std::vector<std::string>& args, int code, const std::string& text,
+                    const std::string& config = "", const std::vector<std::string>& env = {}) {
+    ProcessResult r = Pgkeep(args, config, env);
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), r.err.find("HINT:") == std::string::npos ? 1 : 2)
+        << r.err;
+  };
+  // Unreachable server.
+  std::string down = *suite_dir_ + "/down.toml";
+  WriteConfig(down, true, "host=127.0.0.1 port=" + std::to_string(FreePort()) + " user=postgres dbname=postgres");
+  expect({"backup", "--db", "main"}, 13, "cannot connect", down);
+  // Wrong credentials.
+  cluster_->Exec("DROP ROLE IF EXISTS pwuser; CREATE ROLE pwuser LOGIN PASSWORD 'right'");
+  {
+    std::string hba = cluster_->datadir() + "/pg_hba.conf";
+    std::ifstream in(hba);
+    std::string rest((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::ofstream(hba) << "host all pwuser 127.0.0.1/32 scram-sha-256\n" << rest;
+  }
+  cluster_->Query("SELECT pg_reload_conf()::text");
+  std::string creds = *suite_dir_ + "/creds.toml";
+  WriteConfig(creds, true, "host=127.0.0.1 port=" + std::to_string(cluster_->port()) + " user=pwuser dbname=postgres");
+  expect({"backup", "--db", "main"}, 13, "password authentication failed", creds, {"PGPASSWORD=wrong"});
+  // archive_command not set.
+  cluster_->Exec("ALTER SYSTEM SET archive_command = ''");
+  cluster_->Query("SELECT pg_reload_conf()::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  expect({"backup", "--db", "main"}, 1, "archive_command is not set");
+  expect({"check", "--db", "main"}, 1, "archive_command is not set");
+  cluster_->Exec("ALTER SYSTEM RESET archive_command");
+  cluster_->Query("SELECT pg_reload_conf()::text");
+  // Non-empty target directory: refused before anything is written.
+  std::string full_dir = *suite_dir_ + "/not-empty";
+  std::filesystem::create_directory(full_dir);
+  std::ofstream(full_dir + "/keep-me") << "x";
+  expect({"restore", "--db", "main", "--pgdata", full_dir}, 2, "is not empty");
+  EXPECT_TRUE(std::filesystem::exists(full_dir + "/keep-me"));
+  // Unknown backup id.
+  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new1", "--backup", "20990101T000000Z-00000000"}, 12,
+         "no backup \"20990101T000000Z-00000000\"");
+  // Target time before the first backup.
+  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new2", "--target-time", "2001-01-01 00:00:00"}, 12,
+         "is before the first backup");
+  EXPECT_FALSE(std::filesystem::exists(*suite_dir_ + "/new1"));
+  EXPECT_FALSE(std::filesystem::exists(*suite_dir_ + "/new2"));
+  // Bad target syntax.
+  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new3", "--target-time", "yesterday"}, 2,
+         "is not a time");
+}
+
+}  // namespace
+}  // namespace pgkeep
