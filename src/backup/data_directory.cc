@@ -56,7 +56,13 @@ struct Walker {
         // pg_wal (initdb -X) and tablespaces may be symlinks: follow them.
         char target[4096];
         ssize_t n = ::readlink(child_abs.c_str(), target, sizeof target - 1);
-        if (n < 0 || ::stat(child_abs.c_str(), &st) != 0) continue;
+        if (n < 0 || ::stat(child_abs.c_str(), &st) != 0) {
+          // A tablespace we cannot reach would be missing from the backup.
+          if (tablespace_link)
+            return Status::Error(ErrorCode::kIo, "cannot reach tablespace \"" + child_abs + "\": " +
+                                                     std::strerror(errno));
+          continue;
+        }
         target[n] = 0;
         if (tablespace_link) tablespaces->push_back({name, target});
       }

@@ -40,7 +40,7 @@ struct Tablespace {
   std::string location;
 };
 
-// Every entry a backup takes, directories first (parents before children).
+// Every entry a backup takes, parents before their children.
 // kConfig when `pgdata` is not a readable directory.
 Result<std::vector<DataDirEntry>> ListDataDirectory(const std::string& pgdata,
                                                    std::vector<Tablespace>* tablespaces);

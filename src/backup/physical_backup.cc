@@ -264,8 +264,6 @@ std::optional<Snapshot> LatestPhysical(const std::vector<Snapshot>& all, const s
 
 }  // namespace
 
-bool IsPhysicalKind(const std::string& kind) { return kind == "full" || kind == "incr"; }
-
 Status WaitForArchivedWal(Repository& repo, const std::string& db, const std::string& name,
                           int timeout_seconds) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
@@ -373,8 +371,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseC
                    {kMetaStartLsn, FormatLsn(got.start_lsn)},
                    {kMetaStopLsn, FormatLsn(got.stop_lsn)},
                    {kMetaTimeline, got.timeline},
-                   {"start_wal", WalSegmentNameForLsn(got.timeline, got.start_lsn)},
-                   {"stop_wal", stop_segment},
+                   {kMetaStartWal, WalSegmentNameForLsn(got.timeline, got.start_lsn)},
+                   {kMetaStopWal, stop_segment},
                    {kMetaStopMicros, consistent_micros},
                    {kMetaSystemId, std::to_string(system_id)},
                    {"server_version", iv[3].value_or("")},

@@ -43,19 +43,6 @@ struct PhysicalBackupResult {
   std::vector<std::string> warnings;  // corrupt pages, "incr" without a parent
 };
 
-// Metadata keys of a physical snapshot (Snapshot::meta), documented in
-// docs/physical-backups.md.
-constexpr char kMetaStartLsn[] = "start_lsn";
-constexpr char kMetaStopLsn[] = "stop_lsn";
-constexpr char kMetaTimeline[] = "timeline";
-constexpr char kMetaSystemId[] = "system_identifier";
-constexpr char kMetaStopMicros[] = "stop_micros";
-constexpr char kMetaTablespaces[] = "tablespaces";
-constexpr char kMetaCorruptPages[] = "corrupt_pages";
-constexpr char kMetaPort[] = "port";
-
-bool IsPhysicalKind(const std::string& kind);
-
 Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options);
 

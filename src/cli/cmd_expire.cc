@@ -51,6 +51,18 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
              (dry_run ? "would free " : "freed ") + FormatBytes(g.bytes_freed) + " (" +
              std::to_string(g.packs_deleted) + " pack(s) deleted, " + std::to_string(g.packs_repacked) +
              " repacked, " + std::to_string(g.leftovers_deleted) + " leftover(s) removed)\n";
+  nlohmann::json wal = nlohmann::json::array();
+  for (const auto& w : r.wal) {
+    wal.push_back({{"database", w.database},
+                   {"keep_from", w.keep_from},
+                   {"oldest_kept_backup", w.backup},
+                   {"removed", w.removed},
+                   {"bytes", w.bytes}});
+    out.text += "WAL of database \"" + w.database + "\": " + (dry_run ? "would remove " : "removed ") +
+                std::to_string(w.removed) + " file(s) (" + FormatBytes(w.bytes) + ") before " + w.keep_from +
+                ", where the oldest kept backup " + w.backup + " starts\n";
+  }
+  out.json["wal"] = wal;
   return out;
 }
 

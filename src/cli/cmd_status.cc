@@ -19,6 +19,23 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
               FormatIsoTime(d.last_backup->end_time) + ", " + std::to_string(d.last_backup->age_seconds / 3600) +
               "h ago, " + FormatBytes(d.last_backup->bytes) + "\n";
     text += "  backups kept: " + std::to_string(d.backups) + "\n";
+    if (d.wal) {
+      const WalAnalysis& a = d.wal->analysis;
+      text += "  WAL: " + std::to_string(a.segments) + " segment(s) archived" +
+              (a.last_segment.empty() ? "" : ", newest " + a.last_segment +
+                                                 (d.wal->last_archived_age_seconds >= 0
+                                                      ? " (" + std::to_string(d.wal->last_archived_age_seconds / 60) +
+                                                            " min ago)"
+                                                      : "")) +
+              "\n";
+      text += a.window ? "  point-in-time recovery: " + FormatIsoTime(a.window->earliest) + " .. " +
+                             FormatIsoTime(a.window->latest) + " (from backup " + a.window->from_backup + ")\n"
+                       : "  point-in-time recovery: not possible (no backup with its WAL archived)\n";
+      const ArchiverStatus& ar = d.wal->archiver;
+      if (ar.error.empty())
+        text += "  archiver: " + std::to_string(ar.archived_count) + " archived, " +
+                std::to_string(ar.failed_count) + " failed" + (ar.failing ? " (failing now)" : "") + "\n";
+    }
     for (const auto& reason : d.reasons) text += "  problem: " + reason + "\n";
   }
   const RepositoryStatus& rs = r.repository;

@@ -3,8 +3,13 @@
 #include <cstdio>
 #include <map>
 
+#include <algorithm>
+#include <tuple>
+
 #include "repo/pins.h"
 #include "retention/retention.h"
+#include "wal/wal_names.h"
+#include "wal/wal_timeline.h"
 
 namespace pgkeep {
 
@@ -75,6 +80,22 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
   auto collected = CollectGarbage(repo, kept, gc);
   if (!collected.ok()) return collected.status();
   report.gc = *collected;
+  for (const auto& [name, db] : config.databases) {
+    if (db.method != "physical") continue;
+    auto points = WalBackupPoints(kept, name);
+    if (points.empty()) continue;
+    const WalBackupPoint& oldest = *std::min_element(points.begin(), points.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.timeline, a.start_segment) < std::tie(b.timeline, b.start_segment);
+    });
+    auto obsolete = ObsoleteWalObjects(repo.storage(), name, oldest);
+    if (!obsolete.ok()) return obsolete.status();
+    WalExpiry w{name, WalSegmentName(oldest.timeline, oldest.start_segment), oldest.id, obsolete->size(), 0};
+    for (const auto& o : *obsolete) {
+      w.bytes += o.size;
+      if (!options.dry_run) PGKEEP_RETURN_IF_ERROR(repo.storage().Delete(o.name));
+    }
+    report.wal.push_back(w);
+  }
   if (!options.dry_run) {
     nlohmann::json summary = {{"time", report.time},
                               {"expired", report.expired},

@@ -5,6 +5,9 @@
 // databases no longer configured, and plain `store` snapshots without a
 // database, are kept: only configured rules delete. Then the expired
 // snapshot objects are deleted and CollectGarbage frees what they alone used.
+// Last, WAL older than the oldest kept physical backup of each physical
+// database is deleted (wal/wal_timeline.h); a database without a kept
+// physical backup keeps all its WAL.
 //
 // The caller holds the exclusive repository lock and has loaded the index.
 #pragma once
@@ -28,11 +31,22 @@ struct ExpireDecision {
   std::vector<std::string> reasons;
 };
 
+// WAL retention for one physical database: every segment recovery from the
+// oldest kept backup needs stays; older ones go.
+struct WalExpiry {
+  std::string database;
+  std::string keep_from;  // the oldest kept backup's start segment
+  std::string backup;     // that backup
+  uint64_t removed = 0;   // WAL files (segments, .backup, .partial)
+  uint64_t bytes = 0;
+};
+
 struct ExpireReport {
   bool dry_run = false;
   std::vector<ExpireDecision> decisions;  // oldest first
   uint64_t expired = 0;
   GcReport gc;
+  std::vector<WalExpiry> wal;
   int64_t time = 0;
 };
 

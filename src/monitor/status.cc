@@ -5,6 +5,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "expire/expire.h"
+#include "postgres/connection.h"
 
 namespace pgkeep {
 
@@ -14,6 +15,60 @@ constexpr size_t kAnomalyWindow = 7;
 
 std::string Hours(int64_t seconds) {
   return std::to_string(seconds / 3600) + "h" + (seconds % 3600 ? std::to_string(seconds % 3600 / 60) + "m" : "");
+}
+
+ArchiverStatus AskArchiver(const DatabaseConfig& db) {
+  ArchiverStatus a;
+  auto pg = ConnectPostgres(db.conninfo, "database \"" + db.name + "\"", 5);
+  if (!pg.ok()) {
+    a.error = pg.status().message();
+    return a;
+  }
+  auto r = (*pg)->Query(
+      "SELECT archived_count, coalesce(last_archived_wal, ''), coalesce(last_archived_time::text, ''), "
+      "failed_count, coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, ''), "
+      "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) FROM pg_stat_archiver");
+  if (!r.ok()) {
+    a.error = r.status().message();
+    return a;
+  }
+  const auto& v = r->rows.at(0).values;
+  a.archived_count = std::stoull(v[0].value_or("0"));
+  a.last_archived_wal = v[1].value_or("");
+  a.last_archived_time = v[2].value_or("");
+  a.failed_count = std::stoull(v[3].value_or("0"));
+  a.last_failed_wal = v[4].value_or("");
+  a.last_failed_time = v[5].value_or("");
+  a.failing = v[6].value_or("f") == "t";
+  return a;
+}
+
+Result<WalStatus> WalStatusOf(const Repository& repo, const DatabaseConfig& db,
+                              const std::vector<Snapshot>& snapshots, int64_t now) {
+  auto segments = ListArchivedSegments(repo.storage(), db.name);
+  if (!segments.ok()) return segments.status();
+  WalStatus w;
+  w.analysis = AnalyzeWal(std::move(*segments), WalBackupPoints(snapshots, db.name));
+  if (w.analysis.last_archived_time > 0) w.last_archived_age_seconds = now - w.analysis.last_archived_time;
+  w.archiver = AskArchiver(db);
+  return w;
+}
+
+void AddWalReasons(const WalStatus& w, std::vector<std::string>& reasons) {
+  for (const auto& g : w.analysis.gaps)
+    reasons.push_back("WAL gap on timeline " + std::to_string(g.timeline) + ": " + g.first_missing +
+                      (g.count > 1 ? " .. " + g.last_missing : "") + " (" + std::to_string(g.count) +
+                      " segment(s)) missing from the repository" +
+                      (w.analysis.window ? "; point-in-time recovery reaches back only to " +
+                                               FormatIsoTime(w.analysis.window->earliest) + " (backup " +
+                                               w.analysis.window->from_backup + ")"
+                                         : ""));
+  if (!w.archiver.error.empty())
+    reasons.push_back("cannot read pg_stat_archiver: " + w.archiver.error);
+  else if (w.archiver.failing)
+    reasons.push_back("WAL archiving is failing: " + w.archiver.last_failed_wal + " failed at " +
+                      w.archiver.last_failed_time + " (" + std::to_string(w.archiver.failed_count) +
+                      " failure(s) since the statistics were reset); see the server log");
 }
 
 }  // namespace
@@ -64,6 +119,12 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
         st.size_anomaly = a;
       }
     }
+    if (db.method == "physical") {
+      auto wal = WalStatusOf(repo, db, *snapshots, report.time);
+      if (!wal.ok()) return wal.status();
+      AddWalReasons(*wal, st.reasons);
+      st.wal = std::move(*wal);
+    }
     st.healthy = st.reasons.empty();
     for (const auto& r : st.reasons) report.reasons.push_back("database \"" + name + "\": " + r);
     report.databases.push_back(std::move(st));
@@ -82,6 +143,40 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
   report.healthy = report.reasons.empty();
   return report;
 }
+
+namespace {
+
+nlohmann::json WalToJson(const WalStatus& w) {
+  nlohmann::json gaps = nlohmann::json::array();
+  for (const auto& g : w.analysis.gaps)
+    gaps.push_back({{"timeline", g.timeline}, {"first", g.first_missing}, {"last", g.last_missing}, {"count", g.count}});
+  nlohmann::json window;
+  if (w.analysis.window)
+    window = {{"from_backup", w.analysis.window->from_backup},
+              {"earliest", FormatIsoTime(w.analysis.window->earliest)},
+              {"latest", FormatIsoTime(w.analysis.window->latest)},
+              {"last_segment", w.analysis.window->last_segment}};
+  const ArchiverStatus& a = w.archiver;
+  nlohmann::json archiver = a.error.empty() ? nlohmann::json{{"archived_count", a.archived_count},
+                                                             {"last_archived_wal", a.last_archived_wal},
+                                                             {"last_archived_time", a.last_archived_time},
+                                                             {"failed_count", a.failed_count},
+                                                             {"last_failed_wal", a.last_failed_wal},
+                                                             {"last_failed_time", a.last_failed_time},
+                                                             {"failing", a.failing}}
+                                            : nlohmann::json{{"error", a.error}};
+  return {{"archived_segments", w.analysis.segments},
+          {"last_segment", w.analysis.last_segment},
+          {"last_archived_time",
+           w.analysis.last_archived_time ? nlohmann::json(FormatIsoTime(w.analysis.last_archived_time)) : nlohmann::json()},
+          {"last_archived_age_seconds",
+           w.last_archived_age_seconds >= 0 ? nlohmann::json(w.last_archived_age_seconds) : nlohmann::json()},
+          {"gaps", gaps},
+          {"pitr_window", window},
+          {"archiver", archiver}};
+}
+
+}  // namespace
 
 nlohmann::json StatusToJson(const StatusReport& r) {
   nlohmann::json dbs = nlohmann::json::array();
@@ -110,7 +205,7 @@ nlohmann::json StatusToJson(const StatusReport& r) {
                    {"last_backup", last},
                    {"max_backup_age_seconds", d.max_backup_age_seconds},
                    {"size_anomaly", anomaly},
-                   {"wal", nullptr}});
+                   {"wal", d.wal ? WalToJson(*d.wal) : nlohmann::json()}});
   }
   const RepositoryStatus& rs = r.repository;
   return {{"ok", true},

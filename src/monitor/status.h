@@ -1,7 +1,8 @@
 // monitor/status.h — "are we safe right now?", per database and overall.
 //
-// Reads only snapshot metadata (no data, no index), so it is cheap enough to
-// run every minute. The JSON shape (StatusToJson) is a contract documented in
+// Reads only snapshot metadata and the WAL listing (no data, no index), and
+// asks each physical database's server for pg_stat_archiver, so it is cheap
+// enough to run every minute. The JSON shape (StatusToJson) is a contract documented in
 // docs/status.md: the daemon, dashboard and metrics read it.
 #pragma once
 
@@ -13,6 +14,7 @@
 
 #include "config/config.h"
 #include "repo/repository.h"
+#include "wal/wal_timeline.h"
 
 namespace pgkeep {
 
@@ -33,6 +35,22 @@ struct SizeAnomaly {
   bool suspicious = false;
 };
 
+// pg_stat_archiver of the server: does archive_command succeed?
+struct ArchiverStatus {
+  std::string error;  // non-empty when the server could not be asked
+  uint64_t archived_count = 0;
+  uint64_t failed_count = 0;
+  std::string last_archived_wal, last_archived_time;
+  std::string last_failed_wal, last_failed_time;
+  bool failing = false;  // the last attempt failed (failure newer than success)
+};
+
+struct WalStatus {
+  WalAnalysis analysis;  // gaps and the PITR window, from the repository
+  int64_t last_archived_age_seconds = -1;
+  ArchiverStatus archiver;
+};
+
 struct DatabaseStatus {
   std::string name;
   std::string method;
@@ -43,6 +61,7 @@ struct DatabaseStatus {
   std::optional<BackupSummary> last_backup;
   int64_t max_backup_age_seconds = 0;
   std::optional<SizeAnomaly> size_anomaly;
+  std::optional<WalStatus> wal;  // physical databases
 };
 
 struct RepositoryStatus {

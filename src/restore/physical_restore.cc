@@ -57,6 +57,7 @@ Result<bool> DirectoryIsEmpty(const std::string& dir) {
   DIR* d = ::opendir(dir.c_str());
   if (!d) {
     if (errno == ENOENT) return true;
+    if (errno == ENOTDIR) return Usage("\"" + dir + "\" is not a directory");
     return Errno("open directory", dir);
   }
   bool empty = true;
@@ -298,9 +299,17 @@ Result<TargetTime> ParseTargetTime(const std::string& text) {
   tm.tm_hour = std::stoi(m[4]);
   tm.tm_min = std::stoi(m[5]);
   tm.tm_sec = std::stoi(m[6]);
-  if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
     return Usage("--target-time \"" + text + "\" is not a valid time");
-  int64_t secs = static_cast<int64_t>(timegm(&tm));
+  struct tm asked = tm;
+  time_t t = timegm(&tm);
+  struct tm back;
+  gmtime_r(&t, &back);
+  // timegm normalises "February 31" to March 3: such a date is no date.
+  if (back.tm_year != asked.tm_year || back.tm_mon != asked.tm_mon || back.tm_mday != asked.tm_mday ||
+      back.tm_hour != asked.tm_hour || back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec)
+    return Usage("--target-time \"" + text + "\" is not a valid time");
+  int64_t secs = static_cast<int64_t>(t);
   std::string frac = m[8].matched ? m[8].str() : "";
   while (frac.size() < 6) frac += '0';
   int64_t micros = secs * 1000000 + std::stoll(frac);
@@ -310,7 +319,9 @@ Result<TargetTime> ParseTargetTime(const std::string& text) {
     std::string digits;
     for (char c : zone.substr(1))
       if (c != ':') digits += c;
-    int offset = std::stoi(digits.substr(0, 2)) * 3600 + (digits.size() > 2 ? std::stoi(digits.substr(2)) * 60 : 0);
+    int hours = std::stoi(digits.substr(0, 2)), minutes = digits.size() > 2 ? std::stoi(digits.substr(2)) : 0;
+    if (hours > 15 || minutes > 59) return Usage("--target-time \"" + text + "\" has an invalid time zone offset");
+    int offset = hours * 3600 + minutes * 60;
     micros -= sign * int64_t{offset} * 1000000;
   }
   return TargetTime{micros, FormatMicrosUtc(micros)};

@@ -196,7 +196,7 @@ Result<std::vector<ObjectInfo>> PosixStorage::List(const std::string& prefix) {
   PGKEEP_RETURN_IF_ERROR(Walk(root_, dir, [&](const std::string& rel, const std::string&,
                                               const struct stat& st) {
     if (rel.find(kTempMarker) != std::string::npos) return;
-    out.push_back({rel, static_cast<uint64_t>(st.st_size)});
+    out.push_back({rel, static_cast<uint64_t>(st.st_size), static_cast<int64_t>(st.st_mtime)});
   }));
   return out;
 }

@@ -27,6 +27,7 @@ namespace pgkeep {
 struct ObjectInfo {
   std::string name;
   uint64_t size = 0;
+  int64_t modified = 0;  // unix seconds it was written; 0 when the backend cannot tell
 };
 
 struct StorageFeatures {
