@@ -1,5 +1,9 @@
+#include <set>
+
 #include "cli/commands.h"
 #include "repo/verifier.h"
+#include "wal/wal_archive.h"
+#include "wal/wal_timeline.h"
 
 namespace pgkeep {
 
@@ -10,6 +14,24 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "verify", false);
   Verifier verifier(*opened.repo);
   VerifyReport report = ValueOrThrow(verifier.Run(read_data, subset_percent));
+  // WAL: continuity per timeline for every database with physical backups,
+  // and with --read-data every WAL object.
+  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots());
+  std::set<std::string> physical;
+  for (const auto& s : snapshots)
+    if (IsPhysicalKind(s.kind)) physical.insert(SnapshotDatabase(s));
+  uint64_t wal_segments = 0;
+  for (const auto& db : physical) {
+    auto segments = ValueOrThrow(ListArchivedSegments(opened.repo->storage(), db));
+    wal_segments += segments.size();
+    WalAnalysis wal = AnalyzeWal(std::move(segments), WalBackupPoints(snapshots, db));
+    for (const auto& g : wal.gaps)
+      report.errors.push_back("WAL gap in database \"" + db + "\", timeline " + std::to_string(g.timeline) + ": " +
+                              g.first_missing + (g.count > 1 ? " .. " + g.last_missing : "") + " (" +
+                              std::to_string(g.count) + " segment(s)) missing; recovery cannot pass it");
+    if (read_data)
+      for (auto& p : ValueOrThrow(CheckWalObjects(*opened.repo, db, &report.bytes_read))) report.errors.push_back(p);
+  }
   CommandOutput out;
   out.json = {{"ok", report.ok()},
               {"read_data", read_data},
@@ -17,6 +39,7 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
               {"index_objects", report.index_objects},
               {"packs", report.packs},
               {"chunks", report.chunks},
+              {"wal_segments", wal_segments},
               {"bytes_read", report.bytes_read},
               {"packs_read", report.packs_read},
               {"subset_percent", read_data ? subset_percent : 0},
@@ -27,7 +50,7 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
   out.text += std::string(report.ok() ? "repository is healthy" : "repository has problems") +
               ": " + std::to_string(report.snapshots) + " snapshot(s), " +
               std::to_string(report.packs) + " pack(s), " + std::to_string(report.chunks) +
-              " chunk(s)" +
+              " chunk(s), " + std::to_string(wal_segments) + " WAL segment(s)" +
               (read_data ? ", " + FormatBytes(report.bytes_read) + " read and checked" +
                                (subset_percent < 100 ? " (" + std::to_string(report.packs_read) + " packs, a " +
                                                            std::to_string(subset_percent) + "% sample)"

@@ -209,6 +209,24 @@ Status FetchWalFile(Repository& repo, const std::string& db, const std::string& 
   return WriteFileAtomically(dest, *plain);
 }
 
+Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db, uint64_t* bytes_read) {
+  auto listing = repo.storage().List(WalPrefix(db));
+  if (!listing.ok()) return listing.status();
+  auto codec = repo.NewCodec();
+  std::vector<std::string> problems;
+  for (const auto& o : *listing) {
+    auto stored = repo.storage().Get(o.name);
+    if (!stored.ok()) {
+      problems.push_back("WAL object \"" + o.name + "\": " + stored.status().message());
+      continue;
+    }
+    *bytes_read += stored->size();
+    auto plain = codec->DecodeObject(*stored, o.name);
+    if (!plain.ok()) problems.push_back("WAL object \"" + o.name + "\": " + plain.status().message());
+  }
+  return problems;
+}
+
 Result<std::vector<std::string>> ListWalFiles(Storage& storage, const std::string& db) {
   auto listing = storage.List(WalPrefix(db));
   if (!listing.ok()) return listing.status();

@@ -53,6 +53,10 @@ Result<std::optional<uint64_t>> ReadClusterIdentity(Repository& repo, const std:
 Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t system_id,
                             const std::string& source);
 
+// Reads and checks (GCM tag, framing) every WAL object of `db`; returns one
+// message per damaged object and adds the bytes read to *bytes_read.
+Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db, uint64_t* bytes_read);
+
 // Names of the WAL files archived for `db` (file names, not object names),
 // sorted.
 Result<std::vector<std::string>> ListWalFiles(Storage& storage, const std::string& db);

@@ -121,11 +121,13 @@ class PhysicalTest : public ::testing::Test {
   std::string config_path() const { return *suite_dir_ + "/pgkeep.toml"; }
 
   // `local`: pgdata set (files read locally); else the replication stream.
-  void WriteConfig(const std::string& path, bool local, const std::string& conninfo = "") {
+  void WriteConfig(const std::string& path, bool local, const std::string& conninfo = "",
+                   const std::string& database_lines = "") {
     std::ofstream(path) << "[repository]\npath = \"" << repo_ << "\"\npassword_file = \"" << *suite_dir_
                         << "/password\"\n\n[database.main]\nconninfo = \""
                         << (conninfo.empty() ? cluster_->ConnInfo() : conninfo) << "\"\nmethod = \"physical\"\n"
-                        << (local ? "pgdata = \"" + cluster_->datadir() + "\"\n" : "") << "\n[server]\nstate = \""
+                        << (local ? "pgdata = \"" + cluster_->datadir() + "\"\n" : "") << database_lines
+                        << "\n[server]\nstate = \""
                         << *suite_dir_ << "/state/state.db\"\n";
     ChownToOsUser(path);
   }
@@ -349,6 +351,96 @@ TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
   // Bad target syntax.
   expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new3", "--target-time", "yesterday"}, 2,
          "is not a time");
+}
+
+// The archived WAL files of database "main" in the test's repository, sorted.
+std::vector<std::string> ArchivedWal(const std::string& repo) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(repo + "/wal/main"))
+    if (e.is_regular_file() && e.path().filename().string().size() == 24) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(PhysicalTest, WalGapIsReportedByVerifyAndStatus) {
+  nlohmann::json a = Json({"backup", "--db", "main"})["backup"];
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+  nlohmann::json b = Json({"backup", "--db", "main"})["backup"];
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+  nlohmann::json healthy = Json({"status", "--db", "main"});
+  EXPECT_EQ(healthy["healthy"], true) << healthy.dump(2);
+  const auto& wal = healthy["databases"][0]["wal"];
+  EXPECT_EQ(wal["pitr_window"]["from_backup"], a["id"]) << wal.dump(2);
+  EXPECT_EQ(wal["gaps"].size(), 0u);
+  EXPECT_EQ(wal["archiver"]["failing"], false);
+  EXPECT_EQ(Pgkeep({"verify"}).exit_code, 0);
+
+  // Remove a segment between the two backups.
+  std::string victim;
+  for (const auto& name : ArchivedWal(repo_))
+    if (name > a["meta"]["stop_wal"].get<std::string>() && name < b["meta"]["start_wal"].get<std::string>())
+      victim = name;
+  ASSERT_FALSE(victim.empty());
+  std::filesystem::remove(repo_ + "/wal/main/" + victim.substr(0, 16) + "/" + victim);
+
+  ProcessResult verify = Pgkeep({"verify"});
+  EXPECT_EQ(verify.exit_code, 1);
+  EXPECT_NE(verify.err.find("WAL gap in database \"main\", timeline 1: " + victim), std::string::npos) << verify.err;
+  nlohmann::json status = Json({"status", "--db", "main"}, 1);
+  const auto& gapped = status["databases"][0]["wal"];
+  ASSERT_EQ(gapped["gaps"].size(), 1u) << gapped.dump(2);
+  EXPECT_EQ(gapped["gaps"][0]["first"], victim);
+  EXPECT_EQ(gapped["pitr_window"]["from_backup"], b["id"]) << "the gap shortens the window";
+  EXPECT_NE(status["reasons"][0].get<std::string>().find("WAL gap"), std::string::npos) << status.dump(2);
+}
+
+TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+  EXPECT_EQ(Json({"status", "--db", "main"})["healthy"], true);
+  cluster_->Exec("ALTER SYSTEM SET archive_command = '/bin/false'");
+  cluster_->Query("SELECT pg_reload_conf()::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  cluster_->Query("SELECT pg_create_restore_point('fail')::text");
+  cluster_->Query("SELECT pg_switch_wal()::text");
+  for (int i = 0; i < 100 && cluster_->Query("SELECT failed_count FROM pg_stat_archiver") == "0"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  nlohmann::json failing = Json({"status", "--db", "main"}, 1);
+  EXPECT_EQ(failing["databases"][0]["wal"]["archiver"]["failing"], true);
+  bool named = false;
+  for (const auto& r : failing["reasons"]) named |= r.get<std::string>().find("WAL archiving is failing") != std::string::npos;
+  EXPECT_TRUE(named) << failing.dump(2);
+
+  cluster_->Exec("ALTER SYSTEM RESET archive_command");
+  cluster_->Query("SELECT pg_reload_conf()::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);  // archiving works again
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+  nlohmann::json again = Json({"status", "--db", "main"});
+  EXPECT_EQ(again["healthy"], true) << again.dump(2);
+}
+
+TEST_F(PhysicalTest, ExpireKeepsTheWalOfTheOldestKeptBackup) {
+  WriteConfig(config_path(), true, "", "retention = { last = 1, min_keep = 1 }\n");
+  cluster_->Exec("DROP TABLE IF EXISTS kept; CREATE TABLE kept AS SELECT g AS id FROM generate_series(1, 300) g");
+  nlohmann::json a = Json({"backup", "--db", "main"})["backup"];
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+  nlohmann::json b = Json({"backup", "--db", "main"})["backup"];
+  cluster_->Exec("INSERT INTO kept SELECT g FROM generate_series(301, 400) g");
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+  std::string keep_from = b["meta"]["start_wal"];
+  ASSERT_LT(ArchivedWal(repo_).front(), keep_from);
+
+  nlohmann::json expired = Json({"expire"});
+  EXPECT_EQ(expired["expired"], 1);
+  ASSERT_EQ(expired["wal"].size(), 1u);
+  EXPECT_EQ(expired["wal"][0]["keep_from"], keep_from);
+  EXPECT_GT(expired["wal"][0]["removed"].get<int>(), 0);
+  std::vector<std::string> left = ArchivedWal(repo_);
+  EXPECT_EQ(left.front(), keep_from) << "WAL before the oldest kept backup goes, its own stays";
+  EXPECT_EQ(Pgkeep({"verify"}).exit_code, 0);
+  int port = RestoreAndStart({});
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM kept"), "400");
 }
 
 }  // namespace
