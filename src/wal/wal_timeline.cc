@@ -57,7 +57,7 @@ WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<
     uint64_t expect = *low;
     for (const auto& [segno, s] : present) {
       if (segno < expect) continue;
-      AddGap(a.gaps, t, expect, segno - 1);
+      if (segno > expect) AddGap(a.gaps, t, expect, segno - 1);
       expect = segno + 1;
     }
     if (expect <= *high) AddGap(a.gaps, t, expect, *high);
@@ -99,13 +99,17 @@ std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapsho
     p.id = s.id;
     uint32_t tli = 0;
     uint64_t start = 0, stop = 0;
-    if (!ParseWalSegmentName(s.meta.value(kMetaStartWal, ""), &tli, &start) ||
-        !ParseWalSegmentName(s.meta.value(kMetaStopWal, ""), &tli, &stop))
+    auto text = [&](const char* key) {
+      auto it = s.meta.find(key);
+      return it != s.meta.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (!ParseWalSegmentName(text(kMetaStartWal), &tli, &start) || !ParseWalSegmentName(text(kMetaStopWal), &tli, &stop))
       continue;
+    auto micros = s.meta.find(kMetaStopMicros);
     p.timeline = tli;
     p.start_segment = start;
     p.stop_segment = stop;
-    p.stop_time = s.meta.value(kMetaStopMicros, int64_t{s.stop_time} * 1000000) / 1000000;
+    p.stop_time = micros != s.meta.end() && micros->is_number_integer() ? micros->get<int64_t>() / 1000000 : s.stop_time;
     out.push_back(p);
   }
   return out;

@@ -62,7 +62,9 @@ struct WalAnalysis {
   std::string last_segment;  // newest archived segment (any timeline)
   int64_t last_archived_time = 0;
   std::vector<WalGap> gaps;
-  std::optional<PitrWindow> window;  // none without a backup whose start segment is archived
+  // None when the newest backup's own WAL is not all archived (from its
+  // start segment through its stop segment).
+  std::optional<PitrWindow> window;
 };
 
 WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<WalBackupPoint>& backups);

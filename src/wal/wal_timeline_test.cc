@@ -352,3 +352,13 @@ TEST_F(WalObjectsTest, NothingIsObsoleteBeforeTheFirstArchivedSegment) {
 
 }  // namespace
 }  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+TEST(AnalyzeWalEdgeTest, SegmentZeroIsNoGap) {
+  EXPECT_TRUE(AnalyzeWal(Segs(1, 0, 2), {}).gaps.empty());
+}
+
+}  // namespace
+}  // namespace pgkeep
