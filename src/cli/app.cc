@@ -120,7 +120,7 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   restore->add_option("--target-conninfo", restore_args.options.target_conninfo,
                       "server to restore into (default: the database's conninfo)");
   restore->add_flag("--clean", restore_args.options.clean, "drop and recreate an existing target database");
-  restore->add_option("--jobs", restore_args.options.jobs, "parallel pg_restore jobs (default 2)")
+  restore->add_option("--jobs", restore_args.options.jobs, "parallel jobs: pg_restore jobs (default 2), or file writers for --pgdata (default 4)")
       ->check(CLI::Range(1, 64));
   restore->add_option("--temp-dir", restore_args.options.temp_dir, "where to stage the dump (default $TMPDIR)");
 
@@ -187,7 +187,10 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (load->parsed()) out = RunLoad(ctx, load_args);
     else if (list->parsed()) out = RunList(ctx, list_db);
     else if (backup->parsed()) out = RunBackup(ctx, backup_args);
-    else if (restore->parsed()) out = RunRestore(ctx, restore_args);
+    else if (restore->parsed()) {
+      restore_args.jobs_given = restore->get_option("--jobs")->count() > 0;
+      out = RunRestore(ctx, restore_args);
+    }
     else if (wal_push->parsed()) out = RunWalPush(ctx, wal_db, wal_path);
     else if (wal_fetch->parsed()) out = RunWalFetch(ctx, wal_db, wal_name, wal_dest);
     else if (check->parsed()) out = RunCheck(ctx, check_db, check_timeout);

@@ -16,7 +16,7 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
                                      "--pgdata (physical) and --into-database/--from-file (logical) exclude each other")};
   PhysicalRestoreOptions options = args.physical;
   options.backup = args.options.backup;
-  if (args.options.jobs > 0) options.threads = args.options.jobs;
+  if (args.jobs_given) options.threads = args.options.jobs;
   ThrowIfError(CheckPhysicalRestoreRequest(options));  // before anything is opened
   auto started = std::chrono::steady_clock::now();
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", false);

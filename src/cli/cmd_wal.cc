@@ -15,8 +15,7 @@ CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const
     throw CommandError{Status::Error(ErrorCode::kUsage,
                                      "database \"" + db + "\" has method = \"" + config.method + "\"",
                                      "WAL archiving is for method = \"physical\" databases")};
-  int level = config.compression_level.value_or(opened.config.repository.compression_level);
-  auto pushed = ValueOrThrow(PushWalFile(*opened.repo, db, path, level));
+  auto pushed = ValueOrThrow(PushWalFile(*opened.repo, db, path, opened.config.repository.wal_compression_level));
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   CommandOutput out;
   out.json = {{"ok", true},

@@ -22,14 +22,22 @@ std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& con
   return ValueOrThrow(ResolveSecret(config.password_env, config.password_file, "repository password"));
 }
 
+namespace {
+
+// The key cache (repo/key_cache.h) lives in "keys/" beside the state database.
+std::string KeyCacheDir(const Config& config) {
+  const std::string& state = config.server.state;
+  return state.find('/') == std::string::npos ? "keys" : state.substr(0, state.rfind('/')) + "/keys";
+}
+
+}  // namespace
+
 OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   OpenedRepository opened;
   opened.config = LoadConfigOrThrow(ctx);
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  const std::string& state = opened.config.server.state;
-  std::string cache_dir = state.find('/') == std::string::npos ? "keys" : state.substr(0, state.rfind('/')) + "/keys";
-  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, cache_dir));
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, KeyCacheDir(opened.config)));
   return opened;
 }
 

@@ -43,6 +43,7 @@ struct RestoreArgs {
   LogicalRestoreOptions options;
   // Physical restores (--pgdata); backup and jobs come from `options`.
   PhysicalRestoreOptions physical;
+  bool jobs_given = false;  // --jobs on the command line (else each kind's default)
 };
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args);
 CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,

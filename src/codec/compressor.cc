@@ -12,12 +12,13 @@ struct Compressor::Impl {
   ~Impl() { ZSTD_freeCCtx(cctx); }
 };
 
-Compressor::Compressor(int level) : impl_(std::make_unique<Impl>()) {
+Compressor::Compressor(int level, int workers) : impl_(std::make_unique<Impl>()) {
   impl_->cctx = ZSTD_createCCtx();
   if (!impl_->cctx) throw std::bad_alloc();
   ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_compressionLevel, level);
   // Chunk ids already authenticate content; a frame checksum would be redundant.
   ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_checksumFlag, 0);
+  if (workers > 0) ZSTD_CCtx_setParameter(impl_->cctx, ZSTD_c_nbWorkers, workers);  // ignored without MT support
 }
 
 Compressor::~Compressor() = default;

@@ -11,7 +11,9 @@ namespace pgkeep {
 
 class Compressor {
  public:
-  explicit Compressor(int level);
+  // `workers` > 0: zstd compresses each input with that many threads (for
+  // one big input, such as a WAL segment, that must be done quickly).
+  explicit Compressor(int level, int workers = 0);
   ~Compressor();
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;

@@ -52,6 +52,9 @@ struct RepositoryConfig {
   std::string password_file;
   std::string encryption = "aes-256-gcm";  // "aes-256-gcm" | "none"
   int compression_level = 3;               // zstd level, 1..19
+  // zstd level for WAL files (wal-push): written once, read only by recovery,
+  // and waited for by the archiver, so speed comes first.
+  int wal_compression_level = 1;
   uint64_t pack_size_mib = 16;             // 1..256
   std::optional<S3Config> s3;
 };

@@ -3,8 +3,8 @@
 // A stored chunk is  seal(flag || payload, aad = chunk id)  where flag says
 // whether payload is zstd-compressed or raw (incompressible data is kept raw).
 // Without encryption the seal step is skipped. Decoding checks the GCM tag
-// and then that the plaintext hashes to the chunk id: corruption anywhere is
-// caught, and a blob cannot be passed off as another.
+// and then (see set_recheck_ids) that the plaintext hashes to the chunk id:
+// corruption anywhere is caught, and a blob cannot be passed off as another.
 //
 // Metadata objects use the same framing with a fixed associated-data string
 // per kind: "pack trailer", "index", "snapshot/<id>". In an unencrypted
@@ -26,7 +26,7 @@ namespace pgkeep {
 
 class BlobCodec {
  public:
-  BlobCodec(const MasterKey& key, int compression_level);
+  BlobCodec(const MasterKey& key, int compression_level, int compression_workers = 0);
 
   ChunkId Id(ByteView plaintext) { return hasher_.Mac(plaintext); }
   // Appends the stored form of `plaintext` to `out`.
@@ -37,6 +37,13 @@ class BlobCodec {
 
   Bytes EncodeObject(ByteView plaintext, std::string_view aad);
   Result<Bytes> DecodeObject(ByteView stored, std::string_view aad);
+
+  // Whether Decode also recomputes the chunk id of an encrypted chunk. The
+  // GCM tag already proves the writer, who holds the key, sealed exactly
+  // this plaintext under this id; recomputing costs a quarter of a restore's
+  // CPU. Loads (restore, load, export) skip it; verify and garbage
+  // collection keep it. Unencrypted chunks are always checked by their id.
+  void set_recheck_ids(bool recheck) { recheck_ids_ = recheck; }
 
   // Checksum length appended to objects in unencrypted repositories.
   static constexpr size_t kPlainTagSize = 16;
@@ -51,6 +58,7 @@ class BlobCodec {
   Compressor compressor_;
   Decompressor decompressor_;
   Bytes scratch_;
+  bool recheck_ids_ = true;
 };
 
 }  // namespace pgkeep

@@ -47,6 +47,9 @@ std::optional<MasterKey> ReadCache(const Storage& storage, const std::string& pa
 
 void WriteCache(const Storage& storage, const std::string& dir, const std::string& path,
                 const std::string& password, const MasterKey& key) {
+  // The state directory may not exist yet: create it and the cache (0700).
+  for (size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1))
+    ::mkdir(dir.substr(0, slash).c_str(), 0700);
   ::mkdir(dir.c_str(), 0700);  // may exist; failures show up below
   Bytes salt = RandomBytes(kSaltSize);
   Aead aead(CacheKek(password, salt));

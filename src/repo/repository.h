@@ -83,8 +83,8 @@ class Repository {
   const Chunker& stream_chunker() const { return *stream_chunker_; }
   // For pg_dump output: finer content-defined chunks.
   const Chunker& dump_chunker() const { return *dump_chunker_; }
-  std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3) const {
-    return std::make_unique<BlobCodec>(key_, compression_level);
+  std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3, int compression_workers = 0) const {
+    return std::make_unique<BlobCodec>(key_, compression_level, compression_workers);
   }
 
   // All snapshots in commit order, oldest first. Damaged ones fail the listing.

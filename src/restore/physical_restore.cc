@@ -130,7 +130,9 @@ class Writer {
     if (s.ok()) {
       struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
       ::futimens(fd, times);
-      if (::fsync(fd) != 0) s = Errno("sync", path);
+      // Start writeback now; SyncFileSystem waits for all of it at the end,
+      // so no thread sits in fsync while others could be decoding.
+      ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     }
     ::close(fd);
     return s;
@@ -139,6 +141,15 @@ class Writer {
  private:
   const Owner& owner_;
 };
+
+// Waits until everything written to the file system holding `path` is durable.
+Status SyncFileSystem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open directory", path);
+  int rc = ::syncfs(fd);
+  ::close(fd);
+  return rc == 0 ? Status::Ok() : Errno("sync the file system of", path);
+}
 
 Status SyncDir(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -490,6 +501,8 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
     if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(SyncDir(map.Map(f.path, &unused)));
   }
   PGKEEP_RETURN_IF_ERROR(SyncDir(o.pgdata));
+  PGKEEP_RETURN_IF_ERROR(SyncFileSystem(o.pgdata));
+  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncFileSystem(location));
   PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result.backup, target_line, repo.clock().NowSeconds()));
   if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
   return result;

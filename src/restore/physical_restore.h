@@ -6,8 +6,9 @@
 //      consistent before the target (time, LSN); the oldest for a named
 //      restore point (its position is unknown, so every one after it works);
 //      the newest otherwise
-//   3. write directories, then files with `threads` threads (each file
-//      fsynced), tablespaces to their recorded locations behind symlinks
+//   3. write directories, then files with `threads` threads (writeback
+//      started as each file is done; one syncfs at the end waits for all of
+//      it), tablespaces to their recorded locations behind symlinks
 //   4. recovery.signal, and in postgresql.auto.conf: restore_command (pgkeep
 //      wal-fetch), the recovery target, recovery_target_action = 'promote'
 //   5. with `start`: start PostgreSQL (as the data directory's owner), wait
@@ -34,7 +35,7 @@ struct PhysicalRestoreOptions {
   std::string target;       // "latest" | "immediate" | ""
   bool start = false;
   int port = 0;             // 0: the port recorded at backup
-  int threads = 2;
+  int threads = 4;           // writers; more than cores, to overlap I/O (bench/)
   bool archive = true;      // false: archive_mode = off in the restored cluster
   int start_timeout_seconds = 3600;
   std::string config_path;  // the configuration restore_command will use

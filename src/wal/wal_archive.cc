@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -166,7 +167,8 @@ Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const
     PGKEEP_RETURN_IF_ERROR(CheckClusterIdentity(repo, db, *sysid, "WAL segment " + name));
   }
   std::string object = WalObjectName(db, name);
-  auto codec = repo.NewCodec(compression_level);
+  // One 16 MiB segment, waited for by the archiver: compress it on every core.
+  auto codec = repo.NewCodec(compression_level, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   WalPushResult result;
   result.bytes = data->size();
   auto existing = repo.storage().Get(object);
