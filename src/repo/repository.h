@@ -41,7 +41,7 @@ struct RepoSettings {
   bool encrypted = true;
   CdcParams cdc;
   CdcParams dump_cdc = kDumpCdcParams;
-  uint32_t block_size = 256 * 1024;  // fixed chunks for relation files (physical backups)
+  uint32_t block_size = 64 * 1024;  // fixed chunks for relation files (physical backups; bench/)
   int64_t created = 0;
 };
 
@@ -49,7 +49,7 @@ struct InitOptions {
   bool encrypted = true;
   CdcParams cdc;
   CdcParams dump_cdc = kDumpCdcParams;
-  uint32_t block_size = 256 * 1024;
+  uint32_t block_size = 64 * 1024;
   ScryptParams scrypt;
 };
 

@@ -8,6 +8,9 @@ namespace pgkeep {
 namespace {
 // Twice the largest chunk any chunker cuts (FastCDC max 4 MiB).
 constexpr size_t kReadBufferSize = 8 << 20;
+// A job carries consecutive chunks up to about this much data.
+constexpr size_t kBatchBytes = 1 << 20;
+constexpr size_t kBatchPieces = 32;
 
 int ThreadCount(int requested) {
   if (requested > 0) return requested;
@@ -92,17 +95,18 @@ void StoreSession::WorkerLoopBody() {
       FinishJob(*job);
       continue;
     }
-    // Naming the chunk here rather than in the reading thread spreads the
-    // HMAC over all workers; the reader only cuts.
-    ByteView chunk(job->buffer->data() + job->offset, job->length);
-    const ChunkId id = codec->Id(chunk);
-    *job->id = id;
-    bool fresh;
-    {
-      std::lock_guard lock(index_mu_);
-      fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
-    }
-    if (fresh) {
+    for (const Piece& piece : job->pieces) {
+      // Naming the chunk here rather than in the reading thread spreads the
+      // HMAC over all workers; the reader only cuts.
+      ByteView chunk(job->buffer->data() + piece.offset, piece.length);
+      const ChunkId id = codec->Id(chunk);
+      *piece.id = id;
+      bool fresh;
+      {
+        std::lock_guard lock(index_mu_);
+        fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
+      }
+      if (!fresh) continue;
       if (job->type == BlobType::kData) ++new_chunks_;
       stored.clear();
       codec->Encode(chunk, id, stored);
@@ -110,7 +114,7 @@ void StoreSession::WorkerLoopBody() {
       std::unique_ptr<PackBuilder> full;
       {
         std::lock_guard lock(pack_mu_);
-        pack_->Add(id, job->type, stored, static_cast<uint32_t>(job->length));
+        pack_->Add(id, job->type, stored, static_cast<uint32_t>(piece.length));
         if (pack_->size() >= options_.pack_size) {
           full = std::move(pack_);
           pack_ = NewPackLocked();
@@ -170,14 +174,37 @@ Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& c
     std::unique_lock lock(stream.mu);
     stream.done.wait(lock, [&stream] { return stream.pending == 0; });
   };
+  Job batch{&stream, type, buffer, {}};
+  size_t batch_bytes = 0;
+  // Hands the batch to the workers; false if the session has failed.
+  auto flush = [&]() -> bool {
+    if (batch.pieces.empty()) return true;
+    {
+      std::lock_guard lock(stream.mu);
+      ++stream.pending;
+    }
+    Job job{&stream, type, batch.buffer, std::move(batch.pieces)};
+    batch.pieces.clear();
+    batch_bytes = 0;
+    if (!jobs_.Push(std::move(job))) {
+      FinishJob(Job{&stream, type, nullptr, {}});
+      return false;
+    }
+    return true;
+  };
   for (;;) {
     while (!eof && filled - start < max_chunk) {
       if (filled == buffer_size) {
+        if (!flush()) {  // its pieces live in the old buffer
+          wait_for_jobs();
+          return FirstError();
+        }
         auto fresh = buffers_.Acquire();
         std::memcpy(fresh->data(), buffer->data() + start, filled - start);
         filled -= start;
         start = 0;
         buffer = std::move(fresh);
+        batch.buffer = buffer;
       }
       auto n = source.Read(buffer->data() + filled, buffer_size - filled);
       if (!n.ok()) {
@@ -196,17 +223,18 @@ Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& c
     if (start == filled) break;
     size_t len = chunker.NextChunk(ByteView(buffer->data() + start, filled - start), eof);
     ids.emplace_back();
-    {
-      std::lock_guard lock(stream.mu);
-      ++stream.pending;
-    }
-    if (!jobs_.Push(Job{&ids.back(), &stream, type, buffer, start, len})) {
-      FinishJob(Job{nullptr, &stream, type, nullptr, 0, 0});
+    batch.pieces.push_back({&ids.back(), start, len});
+    batch_bytes += len;
+    if ((batch_bytes >= kBatchBytes || batch.pieces.size() >= kBatchPieces) && !flush()) {
       wait_for_jobs();
       return FirstError();
     }
     meta.size += len;
     start += len;
+  }
+  if (!flush()) {
+    wait_for_jobs();
+    return FirstError();
   }
   wait_for_jobs();
   if (failed_) return FirstError();

@@ -70,13 +70,18 @@ class StoreSession {
     std::condition_variable done;
     size_t pending = 0;
   };
-  struct Job {
+  // A batch of consecutive chunks of one read buffer (up to ~1 MiB), so
+  // small chunks do not pay a queue hand-off each.
+  struct Piece {
     ChunkId* id;  // filled in by the worker
+    size_t offset;
+    size_t length;
+  };
+  struct Job {
     StreamJobs* stream;
     BlobType type;
     std::shared_ptr<const Bytes> buffer;
-    size_t offset;
-    size_t length;
+    std::vector<Piece> pieces;
   };
   void FinishJob(const Job& job);
 
