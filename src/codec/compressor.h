@@ -11,8 +11,9 @@ namespace pgkeep {
 
 class Compressor {
  public:
-  // `workers` > 0: zstd compresses each input with that many threads (for
-  // one big input, such as a WAL segment, that must be done quickly).
+  // `workers` > 1: an input of 4 MiB or more is cut into that many parts,
+  // compressed side by side as separate frames (one big input, such as a WAL
+  // segment, that must be done quickly). Decompressor reads the result as one.
   explicit Compressor(int level, int workers = 0);
   ~Compressor();
   Compressor(const Compressor&) = delete;
@@ -36,7 +37,8 @@ class Decompressor {
   // Appends the decompressed frame to `out`; the frame must decode to exactly
   // `expected_size` bytes, otherwise kCorrupt.
   Status Decompress(ByteView frame, size_t expected_size, Bytes& out);
-  // The size a frame declares in its header; kCorrupt if it declares none.
+  // The size the frames declare in their headers, summed (a split input has
+  // several); kCorrupt if one declares none.
   static Result<size_t> FrameContentSize(ByteView frame);
 
  private:
