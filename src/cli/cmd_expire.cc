@@ -13,6 +13,7 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
   ExpireOptions options;
   options.dry_run = dry_run;
   options.gc.pack_size = opened.config.repository.pack_size_mib << 20;
+  options.gc.repack_below = opened.config.repository.repack_below_percent / 100.0;
   ExpireReport r = ValueOrThrow(RunExpire(*opened.repo, opened.config, options));
 
   CommandOutput out;

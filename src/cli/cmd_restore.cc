@@ -39,6 +39,8 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
               {"reached_lsn", r.reached_lsn},
               {"reached_time", r.reached_time},
               {"server_log", r.server_log},
+              {"port", r.started ? nlohmann::json(r.port) : nlohmann::json()},
+              {"socket_dir", r.socket_dir},
               {"seconds", seconds}};
   char line[64];
   std::snprintf(line, sizeof line, "%.1f s", seconds);
@@ -48,7 +50,8 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   if (r.started)
     out.text += "  started:  recovery ended at LSN " + r.reached_lsn +
                 (r.reached_time.empty() ? "" : ", last transaction " + r.reached_time) +
-                "; the server is running (log: " + r.server_log + ")\n";
+                "\n  running:  port " + std::to_string(r.port) + ", socket directory " + r.socket_dir +
+                ", log " + r.server_log + "\n";
   else
     out.text += "  start it with: pg_ctl -D " + options.pgdata + " start\n";
   if (!opened.config.repository.password_env.empty())

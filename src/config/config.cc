@@ -477,6 +477,7 @@ RepositoryConfig ReadRepository(TableReader r) {
   repo.compression_level = static_cast<int>(r.IntIn("compression_level", 1, 19).value_or(3));
   repo.pack_size_mib = static_cast<uint64_t>(r.IntIn("pack_size_mib", 1, 256).value_or(16));
   repo.wal_compression_level = static_cast<int>(r.IntIn("wal_compression_level", 1, 19).value_or(1));
+  repo.repack_below_percent = static_cast<int>(r.IntIn("repack_below_percent", 0, 100).value_or(50));
   const Value* s3 = r.SubTable("s3");
   if (s3 != nullptr) repo.s3 = ReadS3(TableReader(r.checker(), *s3, r.Path("s3")));
   if (repo.type == "posix") {

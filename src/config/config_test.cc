@@ -229,7 +229,7 @@ const ErrorCase kErrorCases[] = {
     {"UnknownKeyListsValid", kRepo + "color = \"red\"\n",
      "t.toml:3: unknown key \"repository.color\"",
      "valid keys in repository: compression_level, encryption, pack_size_mib, password_env, "
-     "password_file, path, s3, type, wal_compression_level"},
+     "password_file, path, repack_below_percent, s3, type, wal_compression_level"},
     {"UnknownTopLevel", kRepo + "[databases.a]\n", "t.toml:3: unknown key \"databases\"",
      "did you mean \"database\"?"},
     {"UnknownScheduleKind", kRepo + kDb + "schedule = { ful = \"0 2 * * *\" }\n",

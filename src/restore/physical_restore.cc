@@ -245,6 +245,8 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
   if (owner.change && ::chown(run_dir.c_str(), owner.uid, owner.gid) != 0) return Errno("chown", run_dir);
   result.server_log = run_dir + "/server.log";
   int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
+  result.port = port;
+  result.socket_dir = run_dir;
 
   std::vector<std::string> argv;
   if (owner.change) {

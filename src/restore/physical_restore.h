@@ -51,6 +51,8 @@ struct PhysicalRestoreResult {
   std::string reached_lsn;
   std::string reached_time;  // last replayed transaction's commit time, may be empty
   std::string server_log;
+  int port = 0;            // where the started server listens
+  std::string socket_dir;  // its Unix socket directory
 };
 
 // The target time as unix microseconds and PostgreSQL's text form (UTC).

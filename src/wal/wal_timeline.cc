@@ -65,8 +65,12 @@ WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<
 
   // The window, on the newest backup's timeline.
   if (backups.empty()) return a;
-  const WalBackupPoint& newest = *std::max_element(
-      backups.begin(), backups.end(), [](const auto& x, const auto& y) { return x.stop_time < y.stop_time; });
+  // Of backups ending in the same second, the later one in `backups` (commit
+  // order) is the newest.
+  const WalBackupPoint* newest_ptr = &backups.front();
+  for (const auto& b : backups)
+    if (b.stop_time >= newest_ptr->stop_time) newest_ptr = &b;
+  const WalBackupPoint& newest = *newest_ptr;
   const auto& present = by_tli[newest.timeline];
   if (!present.count(newest.start_segment)) return a;
   uint64_t end = newest.start_segment;
@@ -80,13 +84,14 @@ WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<
   // Older backups count while the run reaches back to their start.
   uint64_t run_start = newest.start_segment;
   while (run_start > 0 && present.count(run_start - 1)) --run_start;
+  const WalBackupPoint* oldest = &newest;
   for (const auto& b : backups) {
     if (b.timeline != newest.timeline || b.start_segment < run_start) continue;
-    if (b.stop_time < w.earliest) {
-      w.earliest = b.stop_time;
-      w.from_backup = b.id;
-    }
+    // Same second: the earlier in commit order is the older.
+    if (b.stop_time < oldest->stop_time || (b.stop_time == oldest->stop_time && &b < oldest)) oldest = &b;
   }
+  w.earliest = oldest->stop_time;
+  w.from_backup = oldest->id;
   a.window = w;
   return a;
 }

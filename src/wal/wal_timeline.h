@@ -67,6 +67,8 @@ struct WalAnalysis {
   std::optional<PitrWindow> window;
 };
 
+// `backups` in commit order (as WalBackupPoints returns them): it breaks ties
+// between backups that ended in the same second.
 WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<WalBackupPoint>& backups);
 
 // The physical backups of `db` among `snapshots`, oldest first.

@@ -362,3 +362,33 @@ TEST(AnalyzeWalEdgeTest, SegmentZeroIsNoGap) {
 
 }  // namespace
 }  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+TEST(AnalyzeWalEdgeTest, BackupsEndingInTheSameSecondFollowCommitOrder) {
+  // A and B end in the same second; a gap between them leaves only B.
+  auto segments = Segs(1, 3, 4);
+  auto later = Segs(1, 6, 8);
+  segments.insert(segments.end(), later.begin(), later.end());
+  WalAnalysis a = AnalyzeWal(segments, {Backup("A", 1, 3, 3, 500), Backup("B", 1, 7, 7, 500)});
+  ASSERT_TRUE(a.window.has_value());
+  EXPECT_EQ(a.window->from_backup, "B");
+  ASSERT_EQ(a.gaps.size(), 1u);
+  EXPECT_EQ(a.gaps[0].first_missing, WalSegmentName(1, 5));
+}
+
+}  // namespace
+}  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+TEST(AnalyzeWalEdgeTest, SameSecondBackupsWithoutAGapStartTheWindowAtTheOlder) {
+  WalAnalysis a = AnalyzeWal(Segs(1, 3, 8), {Backup("A", 1, 3, 3, 500), Backup("B", 1, 7, 7, 500)});
+  ASSERT_TRUE(a.window.has_value());
+  EXPECT_EQ(a.window->from_backup, "A");
+}
+
+}  // namespace
+}  // namespace pgkeep
