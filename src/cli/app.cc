@@ -112,6 +112,9 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
       ->check(CLI::Range(1, 65535));
   restore->add_flag_callback("--no-archive", [&restore_args] { restore_args.physical.archive = false; },
                              "physical: archive_mode = off in the restored cluster (drills, copies)");
+  std::vector<std::string> tablespace_map;
+  restore->add_option("--tablespace-map", tablespace_map,
+                      "physical: OID=DIR puts that tablespace in DIR instead of where it was (repeatable)");
   restore->add_option("--start-timeout", restore_args.physical.start_timeout_seconds,
                       "physical: seconds to wait for recovery to end (default 3600)")
       ->check(CLI::PositiveNumber);
@@ -189,6 +192,10 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (backup->parsed()) out = RunBackup(ctx, backup_args);
     else if (restore->parsed()) {
       restore_args.jobs_given = restore->get_option("--jobs")->count() > 0;
+      for (const auto& m : tablespace_map) {
+        auto eq = m.find('=');
+        restore_args.physical.tablespace_map[m.substr(0, eq)] = eq == std::string::npos ? "" : m.substr(eq + 1);
+      }
       out = RunRestore(ctx, restore_args);
     }
     else if (wal_push->parsed()) out = RunWalPush(ctx, wal_db, wal_path);

@@ -360,6 +360,9 @@ Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& o) {
     return Usage("--pgdata \"" + o.pgdata + "\" is not empty",
                  "restore into a new or empty directory; pgkeep never overwrites a data directory");
   if (o.port < 0 || o.port > 65535) return Usage("--port must be 1..65535");
+  for (const auto& [oid, dir] : o.tablespace_map)
+    if (oid.empty() || dir.empty() || dir[0] != '/' || oid.find_first_not_of("0123456789") != std::string::npos)
+      return Usage("--tablespace-map takes OID=/absolute/dir, not \"" + oid + "=" + dir + "\"");
   return Status::Ok();
 }
 
@@ -442,12 +445,19 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   PathMap map{o.pgdata, {}};
   for (const auto& t : result.backup.meta.value(kMetaTablespaces, nlohmann::json::array()))
     map.tablespaces[t.value("oid", "")] = t.value("location", "");
+  for (const auto& [oid, dir] : o.tablespace_map) {
+    if (!map.tablespaces.count(oid))
+      return Usage("--tablespace-map " + oid + "=" + dir + ": backup " + result.backup.id +
+                       " has no tablespace " + oid,
+                   map.tablespaces.empty() ? "it has no tablespaces" : "pgkeep info " + result.backup.id + " lists them");
+    map.tablespaces[oid] = dir;
+  }
   for (const auto& [oid, location] : map.tablespaces) {
     auto empty = DirectoryIsEmpty(location);
     if (!empty.ok()) return empty.status();
     if (!*empty)
       return Usage("tablespace " + oid + " location \"" + location + "\" is not empty",
-                   "the backup restores tablespaces where they were; empty that directory first");
+                   "restore it elsewhere with --tablespace-map " + oid + "=DIR, or empty that directory");
   }
 
   Writer writer(owner);
@@ -459,6 +469,8 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
     if (f.mode & S_IFDIR) {
       PGKEEP_RETURN_IF_ERROR(writer.MakeDir(dest, f.mode));
       if (!link_oid.empty()) {
+        // A streamed backup may list a tablespace before pg_tblspc itself.
+        PGKEEP_RETURN_IF_ERROR(writer.MakeDir(o.pgdata + "/pg_tblspc", 0700));
         std::string link = o.pgdata + "/" + f.path;
         if (::symlink(dest.c_str(), link.c_str()) != 0) return Errno("create symlink", link);
         PGKEEP_RETURN_IF_ERROR(writer.Own(link));

@@ -17,6 +17,7 @@
 // root, else by the "postgres" user.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ struct PhysicalRestoreOptions {
   bool archive = true;      // false: archive_mode = off in the restored cluster
   int start_timeout_seconds = 3600;
   std::string config_path;  // the configuration restore_command will use
+  // Tablespace OID -> where to put it instead of its recorded location
+  // (absolute; absent or empty), e.g. to restore on the same host as the original.
+  std::map<std::string, std::string> tablespace_map;
 };
 
 struct PhysicalRestoreResult {

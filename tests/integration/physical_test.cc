@@ -353,6 +353,35 @@ TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
          "is not a time");
 }
 
+TEST_F(PhysicalTest, TablespacesComeBackWhereTheyAreMapped) {
+  std::string location = *suite_dir_ + "/ts1";
+  std::filesystem::create_directory(location);
+  ChownToOsUser(location);
+  cluster_->Exec("CREATE TABLESPACE ts1 LOCATION '" + location + "'");
+  cluster_->Exec("CREATE TABLE spaced TABLESPACE ts1 AS SELECT g AS id FROM generate_series(1, 3000) g");
+  std::string oid = cluster_->Query("SELECT oid FROM pg_tablespace WHERE spcname = 'ts1'");
+  std::string stream_config = *suite_dir_ + "/stream.toml";
+  WriteConfig(stream_config, false);
+  for (const std::string& config : {config_path(), stream_config}) {
+    nlohmann::json backup = Json({"backup", "--db", "main"}, 0, config)["backup"];
+    ASSERT_EQ(backup["meta"]["tablespaces"].size(), 1u) << backup.dump(2);
+    EXPECT_EQ(backup["meta"]["tablespaces"][0]["oid"], oid);
+    EXPECT_EQ(backup["meta"]["tablespaces"][0]["location"], location);
+    // The original location is in use: refused, with the way out named.
+    ProcessResult refused = Pgkeep({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/ts-refused",
+                                    "--backup", backup["id"]});
+    EXPECT_EQ(refused.exit_code, 2);
+    EXPECT_NE(refused.err.find("--tablespace-map " + oid + "=DIR"), std::string::npos) << refused.err;
+    std::string moved = *suite_dir_ + "/ts1-" + backup["meta"]["method"].get<std::string>();
+    int port = RestoreAndStart({"--backup", backup["id"], "--target", "immediate", "--tablespace-map", oid + "=" + moved});
+    EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM spaced"), "3000");
+    EXPECT_EQ(QueryPort(port, "SELECT pg_tablespace_location(" + oid + ")"), moved);
+    restored_.push_back(moved);  // removed with the restored cluster
+  }
+  cluster_->Exec("DROP TABLE spaced");
+  cluster_->Exec("DROP TABLESPACE ts1");
+}
+
 // The archived WAL files of database "main" in the test's repository, sorted.
 std::vector<std::string> ArchivedWal(const std::string& repo) {
   std::vector<std::string> names;
