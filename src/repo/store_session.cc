@@ -12,6 +12,34 @@ constexpr size_t kReadBufferSize = 8 << 20;
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr size_t kBatchPieces = 32;
 
+// The manifest as JSON lines, serialised as it is read: a data directory's
+// file list is never held as one big string.
+class ManifestSource final : public ByteSource {
+ public:
+  explicit ManifestSource(const std::vector<FileEntry>& files) : files_(files) {}
+  Result<size_t> Read(uint8_t* buf, size_t n) override {
+    size_t done = 0;
+    while (done < n) {
+      if (pos_ == line_.size()) {
+        if (next_ == files_.size()) break;
+        line_ = FileEntryToLine(files_[next_++]);
+        pos_ = 0;
+      }
+      size_t take = std::min(n - done, line_.size() - pos_);
+      std::memcpy(buf + done, line_.data() + pos_, take);
+      pos_ += take;
+      done += take;
+    }
+    return done;
+  }
+
+ private:
+  const std::vector<FileEntry>& files_;
+  size_t next_ = 0;
+  std::string line_;
+  size_t pos_ = 0;
+};
+
 int ThreadCount(int requested) {
   if (requested > 0) return requested;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -258,9 +286,7 @@ Status StoreSession::Drain() {
 }
 
 Result<Snapshot> StoreSession::Commit(Snapshot snapshot, const std::vector<FileEntry>& files) {
-  std::string manifest;
-  for (const auto& f : files) manifest += FileEntryToLine(f);
-  MemorySource source(AsBytes(manifest));
+  ManifestSource source(files);
   auto stored = StoreStream(source, repo_.stream_chunker(), FileEntry{}, BlobType::kManifest);
   if (!stored.ok()) {
     Fail(stored.status());
