@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 
 namespace pgkeep {
 
@@ -24,6 +25,20 @@ void ChunkIndex::AddPack(const IndexedPack& pack) {
     if (Lookup(e.id)) continue;
     recent_.emplace(e.id, Entry{e.id, number, e.offset, e.length, e.raw_length});
   }
+  if (recent_.size() >= kRecentLimit) FoldRecent();
+}
+
+void ChunkIndex::FoldRecent() {
+  std::vector<Entry> fresh;
+  fresh.reserve(recent_.size());
+  for (const auto& [id, e] : recent_) fresh.push_back(e);
+  recent_.clear();
+  auto less = [](const Entry& a, const Entry& b) { return IdLess(a.id, b.id); };
+  std::sort(fresh.begin(), fresh.end(), less);
+  std::vector<Entry> merged;
+  merged.reserve(added_.size() + fresh.size());
+  std::merge(added_.begin(), added_.end(), fresh.begin(), fresh.end(), std::back_inserter(merged), less);
+  added_ = std::move(merged);
 }
 
 void ChunkIndex::AddLoadedPack(const IndexedPack& pack) {
@@ -33,6 +48,8 @@ void ChunkIndex::AddLoadedPack(const IndexedPack& pack) {
 }
 
 void ChunkIndex::FinishLoad() {
+  for (const Entry& e : added_) sorted_.push_back(e);
+  added_ = {};
   for (auto& [id, e] : recent_) sorted_.push_back(e);
   recent_.clear();
   // In place (std::sort needs no buffer). Among equal ids any location will
@@ -50,6 +67,9 @@ const ChunkIndex::Entry* ChunkIndex::Lookup(const ChunkId& id) const {
   auto it = std::lower_bound(sorted_.begin(), end, id,
                              [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
   if (it != end && it->id == id) return &*it;
+  auto a = std::lower_bound(added_.begin(), added_.end(), id,
+                            [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
+  if (a != added_.end() && a->id == id) return &*a;
   auto r = recent_.find(id);
   return r == recent_.end() ? nullptr : &r->second;
 }

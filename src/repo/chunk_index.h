@@ -1,8 +1,10 @@
 // repo/chunk_index.h — which pack holds which chunk.
 //
 // In memory: one 48-byte entry per chunk (32-byte id + pack number, offset,
-// stored and raw length) in a sorted vector, plus a hash map for chunks added
-// by this process's own stores (~120 bytes per chunk it adds). Loading
+// stored and raw length) in a sorted vector. Chunks added by this process's
+// own stores go to a hash map first (~120 bytes each), which is folded into a
+// second sorted vector (48 bytes each) whenever it holds kRecentLimit
+// entries, so a long backup costs 48 bytes per chunk it adds. Loading
 // appends to the vector, reserved once from the index objects' sizes (each
 // entry takes at least 36 stored bytes: its 32-byte id does not compress), and
 // sorts it in place: at most 48 x 45/36 = 60 bytes per chunk, 10 million
@@ -53,12 +55,14 @@ class ChunkIndex {
 
   bool Contains(const ChunkId& id) const;
   std::optional<ChunkLocation> Find(const ChunkId& id) const;
-  size_t size() const { return sorted_prefix_ + recent_.size(); }
+  size_t size() const { return sorted_prefix_ + added_.size() + recent_.size(); }
+  // Entries the hash map holds before they are folded into a sorted vector.
+  static constexpr size_t kRecentLimit = 1 << 16;
   size_t pack_count() const { return packs_.size(); }
   // Bytes held for entries (what the 10-million-chunk budget is about).
   size_t memory_bytes() const {
     return sorted_.capacity() * sizeof(Entry) + packs_.capacity() * sizeof(ObjectId) +
-           recent_.size() * (sizeof(Entry) + 32);
+           added_.capacity() * sizeof(Entry) + recent_.size() * (sizeof(Entry) + 32);
   }
   // Calls f(id, pack_number, offset, length, raw_length) for every entry;
   // packs()[pack_number] is the pack's id.
@@ -68,6 +72,7 @@ class ChunkIndex {
       const Entry& e = sorted_[i];
       f(e.id, e.pack, e.offset, e.length, e.raw_length);
     }
+    for (const Entry& e : added_) f(e.id, e.pack, e.offset, e.length, e.raw_length);
     for (const auto& [id, e] : recent_) f(e.id, e.pack, e.offset, e.length, e.raw_length);
   }
   // Every pack id referenced by the index.
@@ -83,12 +88,14 @@ class ChunkIndex {
   };
   static_assert(sizeof(Entry) == 48);
   const Entry* Lookup(const ChunkId& id) const;
+  void FoldRecent();
   uint32_t PackNumber(const ObjectId& pack);
 
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ChunkIdHash> pack_numbers_;
   std::vector<Entry> sorted_;
   size_t sorted_prefix_ = 0;  // sorted_[0, sorted_prefix_) is sorted and unique
+  std::vector<Entry> added_;  // sorted, unique, disjoint from sorted_: folded from recent_
   std::unordered_map<ChunkId, Entry, ChunkIdHash> recent_;
 };
 

@@ -69,5 +69,29 @@ TEST(ChunkIndexTest, MemoryPerChunkIsBounded) {
   EXPECT_EQ(index.memory_bytes() / kChunks, 48u) << "48 bytes per chunk; packs add well under one byte";
 }
 
+TEST(ChunkIndexTest, ChunksAddedByAStoreAreFoldedIntoSortedEntries) {
+  ChunkIndex index;
+  index.AddLoadedPack(MakePack(0, 0, 1000));
+  index.FinishLoad();
+  // A long store: more new chunks than the hash map holds, some repeated.
+  const uint32_t kAdded = 3 * ChunkIndex::kRecentLimit + 123;
+  for (uint32_t first = 1000, p = 1; first < 1000 + kAdded; first += 1000, ++p)
+    index.AddPack(MakePack(p, first, std::min<uint32_t>(1000, 1000 + kAdded - first)));
+  index.AddPack(MakePack(9999, 500, 1000));  // half known, half already added: nothing changes
+  EXPECT_EQ(index.size(), 1000u + kAdded);
+  for (uint32_t n : {0u, 999u, 1000u, 70000u, 1000u + kAdded - 1})
+    ASSERT_TRUE(index.Contains(IdOf(n))) << n;
+  EXPECT_FALSE(index.Contains(IdOf(1000 + kAdded)));
+  EXPECT_EQ(index.Find(IdOf(700))->pack, IdOf(1'000'000 + 0)) << "the first location wins";
+  size_t seen = 0;
+  index.ForEachEntry([&](const ChunkId&, uint32_t, uint32_t, uint32_t, uint32_t) { ++seen; });
+  EXPECT_EQ(seen, 1000u + kAdded);
+  // Folded entries cost 48 bytes each, not a hash map node.
+  EXPECT_LT(index.memory_bytes(), (1000u + kAdded) * 48 * 2 + ChunkIndex::kRecentLimit * 80);
+  index.FinishLoad();
+  EXPECT_EQ(index.size(), 1000u + kAdded);
+  EXPECT_TRUE(index.Contains(IdOf(1000 + kAdded - 1)));
+}
+
 }  // namespace
 }  // namespace pgkeep

@@ -11,6 +11,8 @@ constexpr size_t kReadBufferSize = 8 << 20;
 // A job carries consecutive chunks up to about this much data.
 constexpr size_t kBatchBytes = 1 << 20;
 constexpr size_t kBatchPieces = 32;
+// Packs named by one index object (~512 MiB of new data at 16 MiB packs).
+constexpr size_t kPacksPerIndexObject = 32;
 
 // The manifest as JSON lines, serialised as it is read: a data directory's
 // file list is never held as one big string.
@@ -174,11 +176,28 @@ void StoreSession::FlusherLoopBody() {
       Fail(s);
       continue;
     }
-    std::lock_guard lock(index_mu_);
-    repo_.index().AddPack(indexed);
-    for (const auto& e : indexed.entries) in_flight_.erase(e.id);
-    written_.push_back(std::move(indexed));
+    std::vector<IndexedPack> batch;
+    {
+      std::lock_guard lock(index_mu_);
+      repo_.index().AddPack(indexed);
+      for (const auto& e : indexed.entries) in_flight_.erase(e.id);
+      written_.push_back(std::move(indexed));
+      if (written_.size() >= kPacksPerIndexObject) batch.swap(written_);
+    }
+    // A long backup writes its index as it goes, so what it keeps in memory
+    // for the index does not grow with its size. Packs first, then the index
+    // object naming them, as always.
+    if (!batch.empty()) {
+      Status w = WriteIndexObject(batch);
+      if (!w.ok()) Fail(w);
+    }
   }
+}
+
+Status StoreSession::WriteIndexObject(const std::vector<IndexedPack>& packs) {
+  auto codec = repo_.NewCodec(options_.compression_level);
+  Bytes stored = codec->EncodeObject(EncodeIndexFile(packs), kIndexAad);
+  return repo_.storage().Put(IndexObjectName(Sha256(stored)), stored);
 }
 
 Result<FileEntry> StoreSession::StoreStream(ByteSource& source, const Chunker& chunker,
@@ -280,9 +299,7 @@ Status StoreSession::Drain() {
   drained_ = true;
   if (failed_) return FirstError();
   if (written_.empty()) return Status::Ok();
-  auto codec = repo_.NewCodec(options_.compression_level);
-  Bytes stored = codec->EncodeObject(EncodeIndexFile(written_), kIndexAad);
-  return repo_.storage().Put(IndexObjectName(Sha256(stored)), stored);
+  return WriteIndexObject(written_);
 }
 
 Result<Snapshot> StoreSession::Commit(Snapshot snapshot, const std::vector<FileEntry>& files) {

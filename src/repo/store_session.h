@@ -14,7 +14,8 @@
 // with the input: the chunk lists and ~120 bytes of index per new chunk.
 //
 // Durability order: packs are durable before the index that names them, and
-// the index before the snapshot that uses it. A crash at any point leaves at
+// the index before the snapshot that uses it. A long store writes an index
+// object every 32 packs, the rest at Commit. A crash at any point leaves at
 // worst unreferenced packs or index entries (garbage, never corruption); the
 // snapshot becomes visible only by its own atomic Put.
 //
@@ -92,8 +93,9 @@ class StoreSession {
   std::unique_ptr<PackBuilder> NewPackLocked();
   void Fail(const Status& status);
   Status FirstError();
-  // Stops accepting chunks, drains the pipeline and writes the index object.
+  // Stops accepting chunks, drains the pipeline and writes the last index object.
   Status Drain();
+  Status WriteIndexObject(const std::vector<IndexedPack>& packs);
 
   Repository& repo_;
   const StoreOptions options_;
