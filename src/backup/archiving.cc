@@ -46,6 +46,23 @@ Status CheckArchivingSettings(const ArchivingSettings& s, const std::string& db_
   return Status::Ok();
 }
 
+namespace {
+
+// One shell word for PostgreSQL's archive/restore command: single-quoted
+// unless plainly safe, and '%' doubled (PostgreSQL substitutes %p, %f).
+std::string ShellWord(const std::string& word) {
+  std::string escaped;
+  for (char c : word) escaped += c == '%' ? std::string("%%") : std::string(1, c);
+  if (escaped.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-=%") ==
+      std::string::npos)
+    return escaped;
+  std::string out = "'";
+  for (char c : escaped) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
 std::string PgkeepCommandLine(const std::string& config_path, const std::string& verb,
                               const std::string& db_name, const std::string& args) {
   char exe[PATH_MAX];
@@ -56,7 +73,8 @@ std::string PgkeepCommandLine(const std::string& config_path, const std::string&
     config = abs;
     std::free(abs);
   }
-  return binary + " --config " + config + " " + verb + " --db " + db_name + " " + args;
+  return ShellWord(binary) + " --config " + ShellWord(config) + " " + verb + " --db " + ShellWord(db_name) + " " +
+         args;
 }
 
 }  // namespace pgkeep

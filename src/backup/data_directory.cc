@@ -52,6 +52,9 @@ struct Walker {
         return Status::Error(ErrorCode::kIo, "cannot stat \"" + child_abs + "\": " + std::strerror(errno));
       }
       bool tablespace_link = S_ISLNK(st.st_mode) && rel == "pg_tblspc";
+      // Only tablespaces and a relocated pg_wal are PostgreSQL's links; any
+      // other link leads outside the cluster (as BASE_BACKUP, not followed).
+      if (S_ISLNK(st.st_mode) && !tablespace_link && child_rel != "pg_wal" && child_rel != "pg_xlog") continue;
       if (S_ISLNK(st.st_mode)) {
         // pg_wal (initdb -X) and tablespaces may be symlinks: follow them.
         char target[4096];

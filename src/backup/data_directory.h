@@ -9,7 +9,8 @@
 //   backup_label and tablespace_map), recovery.signal, standby.signal;
 //   pg_internal.init and anything named pgsql_tmp* anywhere.
 // Tablespaces (pg_tblspc/<oid> symlinks) are followed; their files are named
-// pg_tblspc/<oid>/... in the snapshot.
+// pg_tblspc/<oid>/... in the snapshot. A symlinked pg_wal is kept as a
+// directory; any other symlink is left out, as BASE_BACKUP leaves it out.
 #pragma once
 
 #include <cstdint>

@@ -356,13 +356,16 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseC
 
   nlohmann::json corrupt = nlohmann::json::array();
   for (const auto& c : got.pages.corrupt) {
-    if (corrupt.size() < kMaxCorruptListed)
-      corrupt.push_back({{"file", c.file}, {"block", c.block}});
+    if (corrupt.size() >= kMaxCorruptListed) break;
+    corrupt.push_back({{"file", c.file}, {"block", c.block}});
     char line[256];
-    std::snprintf(line, sizeof line, "page checksum mismatch in \"%s\", block %u: stored %u, computed %u",
+    std::snprintf(line, sizeof line, "page checksum mismatch in \"%s\", block %u: stored %04x, computed %04x",
                   c.file.c_str(), c.block, c.expected, c.found);
     result.warnings.push_back(line);
   }
+  if (got.pages.corrupt.size() > kMaxCorruptListed)
+    result.warnings.push_back(std::to_string(got.pages.corrupt.size() - kMaxCorruptListed) +
+                              " more corrupt pages (corrupt_page_count in info has them all)");
   nlohmann::json tablespaces = nlohmann::json::array();
   for (const auto& t : got.tablespaces) tablespaces.push_back({{"oid", t.oid}, {"location", t.location}});
   snapshot.meta = {{kMetaDatabase, db.name},

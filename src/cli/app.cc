@@ -11,6 +11,12 @@ namespace pgkeep {
 
 namespace {
 
+// restore_command contract: PostgreSQL reads exit 1..125 as "no such file"
+// and ends recovery there as if the WAL were complete. Any failure other than
+// absence (unreadable repository, damaged object, ...) must stop recovery
+// instead, which an exit status above 125 does (docs/exit-codes.md).
+constexpr int kWalFetchFailedExit = 126;
+
 void PrintError(const Status& status, bool json) {
   if (json) {
     nlohmann::json j = {{"ok", false},
@@ -220,12 +226,12 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     return ExitCodeFor(out.result);
   } catch (const CommandError& e) {
     PrintError(e.status, json);
-    return ExitCodeFor(e.status.code());
+    return wal_fetch->parsed() ? kWalFetchFailedExit : ExitCodeFor(e.status.code());
   } catch (const std::exception& e) {
     PrintError(Status::Error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
                              "please report this as a bug"),
                json);
-    return ExitCodeFor(ErrorCode::kInternal);
+    return wal_fetch->parsed() ? kWalFetchFailedExit : ExitCodeFor(ErrorCode::kInternal);
   }
 }
 

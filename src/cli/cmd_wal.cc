@@ -21,9 +21,12 @@ CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const
   out.json = {{"ok", true},
               {"file", name},
               {"already_archived", pushed.already_archived},
+              {"replaced_damaged", pushed.replaced_damaged},
               {"bytes", pushed.bytes},
               {"stored_bytes", pushed.stored_bytes}};
   // Silent on success, like cp: the server log gets a line only for problems.
+  if (pushed.replaced_damaged)
+    out.text = "warning: the archived copy of " + name + " was damaged and has been replaced\n";
   return out;
 }
 

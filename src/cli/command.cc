@@ -26,8 +26,11 @@ namespace {
 
 // The key cache (repo/key_cache.h) lives in "keys/" beside the state database.
 std::string KeyCacheDir(const Config& config) {
+  // A relative path would land wherever the command runs: for archive_command
+  // that is the data directory, and the cache would be backed up. No cache then.
   const std::string& state = config.server.state;
-  return state.find('/') == std::string::npos ? "keys" : state.substr(0, state.rfind('/')) + "/keys";
+  if (state.empty() || state[0] != '/') return "";
+  return state.substr(0, state.rfind('/')) + "/keys";
 }
 
 }  // namespace

@@ -81,8 +81,15 @@ void Compressor::Compress(ByteView input, Bytes& out) {
           failure = std::current_exception();
         }
       };
-      if (i + 1 < parts) threads.emplace_back(work);
-      else work();
+      if (i + 1 < parts) {
+        try {
+          threads.emplace_back(work);
+        } catch (...) {  // no thread to be had: do the part here
+          work();
+        }
+      } else {
+        work();
+      }
     }
     for (auto& t : threads) t.join();
     if (failure) std::rethrow_exception(failure);

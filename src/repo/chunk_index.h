@@ -3,8 +3,9 @@
 // In memory: one 48-byte entry per chunk (32-byte id + pack number, offset,
 // stored and raw length) in a sorted vector. Chunks added by this process's
 // own stores go to a hash map first (~120 bytes each), which is folded into a
-// second sorted vector (48 bytes each) whenever it holds kRecentLimit
-// entries, so a long backup costs 48 bytes per chunk it adds. Loading
+// second sorted vector (48 bytes each) whenever it holds kRecentLimit entries
+// or a quarter of that vector, so a long backup costs ~80 bytes per chunk it
+// adds and the folding copies each entry a few times in all. Loading
 // appends to the vector, reserved once from the index objects' sizes (each
 // entry takes at least 36 stored bytes: its 32-byte id does not compress), and
 // sorts it in place: at most 48 x 45/36 = 60 bytes per chunk, 10 million
@@ -56,7 +57,7 @@ class ChunkIndex {
   bool Contains(const ChunkId& id) const;
   std::optional<ChunkLocation> Find(const ChunkId& id) const;
   size_t size() const { return sorted_prefix_ + added_.size() + recent_.size(); }
-  // Entries the hash map holds before they are folded into a sorted vector.
+  // Entries the hash map holds (at least) before they are folded into a sorted vector.
   static constexpr size_t kRecentLimit = 1 << 16;
   size_t pack_count() const { return packs_.size(); }
   // Bytes held for entries (what the 10-million-chunk budget is about).

@@ -97,6 +97,7 @@ void StoreSession::WorkerLoop() {
   } catch (const std::exception& e) {
     // A library failure (out of memory, broken OpenSSL) must end the
     // command with an error, not terminate the process mid-write.
+    // (WorkerLoopBody has finished the job it was working on.)
     Fail(Status::Error(ErrorCode::kInternal, std::string("store worker: ") + e.what()));
     while (auto job = jobs_.Pop()) FinishJob(*job);
   }
@@ -125,6 +126,12 @@ void StoreSession::WorkerLoopBody() {
       FinishJob(*job);
       continue;
     }
+    // Whatever happens below, the stream waiting for this job must hear of it.
+    struct Finisher {
+      StoreSession* session;
+      const Job& job;
+      ~Finisher() { session->FinishJob(job); }
+    } finisher{this, *job};
     for (const Piece& piece : job->pieces) {
       // Naming the chunk here rather than in the reading thread spreads the
       // HMAC over all workers; the reader only cuts.
@@ -152,7 +159,6 @@ void StoreSession::WorkerLoopBody() {
       }
       if (full) full_packs_.Push(std::move(full));
     }
-    FinishJob(*job);
   }
 }
 

@@ -72,9 +72,14 @@ Result<bool> DirectoryIsEmpty(const std::string& dir) {
   return empty;
 }
 
+// A postgresql.conf string: quotes doubled, backslashes too (the lexer reads
+// escapes in quoted strings, as ALTER SYSTEM knows).
 std::string ConfQuote(const std::string& value) {
   std::string out = "'";
-  for (char c : value) out += c == '\'' ? std::string("''") : std::string(1, c);
+  for (char c : value) {
+    if (c == '\'' || c == '\\') out += c;
+    out += c;
+  }
   return out + "'";
 }
 
@@ -130,7 +135,7 @@ class Writer {
     if (s.ok()) {
       struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
       ::futimens(fd, times);
-      // Start writeback now; SyncFileSystem waits for all of it at the end,
+      // Start writeback now; a syncfs waits for all of it at the end,
       // so no thread sits in fsync while others could be decoding.
       ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
     }
@@ -142,21 +147,14 @@ class Writer {
   const Owner& owner_;
 };
 
-// Waits until everything written to the file system holding `path` is durable.
-Status SyncFileSystem(const std::string& path) {
+// Makes directory `path` durable (fsync), or with `whole_file_system`
+// everything written to the file system holding it (syncfs).
+Status SyncDirectory(const std::string& path, bool whole_file_system = false) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Errno("open directory", path);
-  int rc = ::syncfs(fd);
+  int rc = whole_file_system ? ::syncfs(fd) : ::fsync(fd);
   ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno("sync the file system of", path);
-}
-
-Status SyncDir(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open directory", path);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno("sync directory", path);
+  return rc == 0 ? Status::Ok() : Errno(whole_file_system ? "sync the file system of" : "sync directory", path);
 }
 
 // Where a snapshot path goes: tablespace files to their recorded location.
@@ -182,18 +180,46 @@ struct PathMap {
   }
 };
 
+constexpr char kSettingsMarker[] = "# Added by pgkeep restore";
+
+}  // namespace
+
+std::string WithoutEarlierRecoverySettings(const std::string& text) {
+  static const std::regex recovery_key(R"(^\s*(restore_command|recovery_target\w*)\s*=)");
+  std::istringstream in(text);
+  std::string out, line;
+  bool in_pgkeep_block = false;
+  while (std::getline(in, line)) {
+    if (line.rfind(kSettingsMarker, 0) == 0) in_pgkeep_block = true;
+    else if (line.find_first_not_of(" \t") == std::string::npos) in_pgkeep_block = false;
+    if (in_pgkeep_block || std::regex_search(line, recovery_key)) continue;
+    out += line + "\n";
+  }
+  return out;
+}
+
+namespace {
+
 Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
                              const Snapshot& backup, const std::string& target_line, int64_t now) {
   std::string conf = o.pgdata + "/postgresql.auto.conf";
+  std::string kept;
+  {
+    std::ifstream in(conf);
+    std::stringstream text;
+    text << in.rdbuf();
+    kept = WithoutEarlierRecoverySettings(text.str());
+  }
   std::ostringstream add;
-  add << "\n# Added by pgkeep restore of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
+  add << kept;
+  add << "\n" << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
       << "\nrestore_command = "
       << ConfQuote(PgkeepCommandLine(o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
   if (!target_line.empty()) add << target_line << "\nrecovery_target_action = 'promote'\n";
   if (!o.archive) add << "archive_mode = 'off'\n";
   if (o.port > 0) add << "port = " << o.port << "\n";
   {
-    std::ofstream out(conf, std::ios::app);
+    std::ofstream out(conf, std::ios::trunc);
     out << add.str();
     if (!out) return Errno("write", conf);
   }
@@ -210,7 +236,7 @@ Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConf
     ::fsync(cfd);
     ::close(cfd);
   }
-  return SyncDir(o.pgdata);
+  return SyncDirectory(o.pgdata);
 }
 
 std::string LogTail(const std::string& path, int lines) {
@@ -350,6 +376,8 @@ Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& o) {
     auto t = ParseTargetTime(o.target_time);
     if (!t.ok()) return t.status();
   }
+  if (o.target_name.size() > 63 || o.target_name.find_first_of("\r\n") != std::string::npos)
+    return Usage("--target-name must be one line of at most 63 bytes, as pg_create_restore_point allows");
   if (!o.target_lsn.empty() && !ParseLsn(o.target_lsn))
     return Usage("--target-lsn \"" + o.target_lsn + "\" is not an LSN", "write it as PostgreSQL does: 0/3000028");
   if (o.pgdata.empty()) return Usage("--pgdata DIR is required for a physical restore");
@@ -512,11 +540,11 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   }
   for (const auto& f : *files) {
     std::string unused;
-    if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(SyncDir(map.Map(f.path, &unused)));
+    if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(SyncDirectory(map.Map(f.path, &unused)));
   }
-  PGKEEP_RETURN_IF_ERROR(SyncDir(o.pgdata));
-  PGKEEP_RETURN_IF_ERROR(SyncFileSystem(o.pgdata));
-  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncFileSystem(location));
+  PGKEEP_RETURN_IF_ERROR(SyncDirectory(o.pgdata));
+  PGKEEP_RETURN_IF_ERROR(SyncDirectory(o.pgdata, true));
+  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncDirectory(location, true));
   PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result.backup, target_line, repo.clock().NowSeconds()));
   if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
   return result;

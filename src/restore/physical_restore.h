@@ -73,6 +73,12 @@ Result<Snapshot> ChooseBackup(const std::vector<Snapshot>& all, const std::strin
 Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& options);
 
+// postgresql.auto.conf `text` without the recovery settings an earlier
+// restore of the cluster left (restore_command, recovery_target*, and every
+// block pgkeep wrote): they would steer this recovery (an old target time, a
+// second target, archive_mode = 'off').
+std::string WithoutEarlierRecoverySettings(const std::string& text);
+
 // Step 1 on its own, before the repository is opened: kUsage naming the problem.
 Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& options);
 

@@ -168,7 +168,8 @@ Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const
   }
   std::string object = WalObjectName(db, name);
   // One 16 MiB segment, waited for by the archiver: compress it on every core.
-  auto codec = repo.NewCodec(compression_level, static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  auto codec = repo.NewCodec(compression_level,
+                             static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)));
   WalPushResult result;
   result.bytes = data->size();
   auto existing = repo.storage().Get(object);
@@ -179,14 +180,17 @@ Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const
       result.stored_bytes = existing->size();
       return result;
     }
-    return Status::Error(ErrorCode::kConflict,
-                         "WAL file " + name + " is already archived for database \"" + db + "\"" +
-                             (plain.ok() ? " with different content" : " but that copy is damaged (" +
-                                                                          plain.status().message() + ")"),
-                         "is another cluster archiving under the same [database." + db +
-                             "] name? nothing was overwritten");
+    if (plain.ok())
+      return Status::Error(ErrorCode::kConflict,
+                           "WAL file " + name + " is already archived for database \"" + db +
+                               "\" with different content",
+                           "is another cluster archiving under the same [database." + db +
+                               "] name? nothing was overwritten");
+    // A damaged copy is worth nothing: the intact one replaces it (atomically).
+    result.replaced_damaged = true;
+  } else if (existing.status().code() != ErrorCode::kNotFound) {
+    return existing.status();
   }
-  if (existing.status().code() != ErrorCode::kNotFound) return existing.status();
   Bytes sealed = codec->EncodeObject(*data, object);
   result.stored_bytes = sealed.size();
   PGKEEP_RETURN_IF_ERROR(repo.storage().Put(object, sealed));

@@ -9,7 +9,8 @@
 //   wal/<db>/<TTTTTTTT>.history                 timeline history files
 // Objects are written with the storage's atomic Put and never replaced: a
 // second push of a file compares content instead (same: success; different:
-// kConflict). A segment whose page header names another cluster than the one
+// kConflict). The one exception is a copy that no longer decodes (damaged):
+// it is replaced by the intact file, atomically. A segment whose page header names another cluster than the one
 // recorded for <db> is refused (kConflict), so two clusters can never mix
 // their WAL under one name.
 //
@@ -31,6 +32,7 @@ std::string WalPrefix(const std::string& db);
 
 struct WalPushResult {
   bool already_archived = false;  // an identical copy was there
+  bool replaced_damaged = false;  // a copy that no longer decoded was replaced
   uint64_t bytes = 0;
   uint64_t stored_bytes = 0;
 };

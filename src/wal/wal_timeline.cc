@@ -114,7 +114,10 @@ std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapsho
     p.timeline = tli;
     p.start_segment = start;
     p.stop_segment = stop;
-    p.stop_time = micros != s.meta.end() && micros->is_number_integer() ? micros->get<int64_t>() / 1000000 : s.stop_time;
+    // Rounded up: the window's start must be a time recovery can be asked for.
+    p.stop_time = micros != s.meta.end() && micros->is_number_integer()
+                      ? (micros->get<int64_t>() + 999999) / 1000000
+                      : s.stop_time;
     out.push_back(p);
   }
   return out;

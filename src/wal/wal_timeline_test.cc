@@ -211,12 +211,12 @@ TEST(WalBackupPointsTest, ReadsPhysicalBackupsOfTheDatabase) {
   EXPECT_EQ(points[0].timeline, 1u);
   EXPECT_EQ(points[0].start_segment, 3u);
   EXPECT_EQ(points[0].stop_segment, 4u);
-  EXPECT_EQ(points[0].stop_time, 123);
+  EXPECT_EQ(points[0].stop_time, 124) << "rounded up: the window starts when recovery can stop";
   EXPECT_EQ(points[1].id, "s4");
   EXPECT_EQ(points[1].timeline, 2u);
   EXPECT_EQ(points[1].start_segment, 258u);
   EXPECT_EQ(points[1].stop_segment, 259u);
-  EXPECT_EQ(points[1].stop_time, 400);
+  EXPECT_EQ(points[1].stop_time, 401);
 }
 
 TEST(WalBackupPointsTest, SkipsSnapshotsWithoutAUsableStartSegment) {
