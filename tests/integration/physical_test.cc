@@ -382,6 +382,35 @@ TEST_F(PhysicalTest, TablespacesComeBackWhereTheyAreMapped) {
   cluster_->Exec("DROP TABLESPACE ts1");
 }
 
+TEST_F(PhysicalTest, RestoreAsRootStartsTheServerAsPostgres) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (CI runs as root)";
+  cluster_->Exec("DROP TABLE IF EXISTS rooted; CREATE TABLE rooted AS SELECT g AS id FROM generate_series(1, 700) g");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+  std::string dir = *suite_dir_ + "/restore-as-root";
+  restored_.push_back(dir);
+  int port = FreePort();
+  // As root: no run_as_user.
+  ProcessResult r = RunProcess({*suite_dir_ + "/pgkeep", "--config", config_path(), "restore", "--db", "main",
+                                "--pgdata", dir, "--target", "immediate", "--start", "--port", std::to_string(port),
+                                "--no-archive"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  passwd* pw = getpwnam("postgres");
+  ASSERT_NE(pw, nullptr);
+  for (const std::string& path : {dir, dir + "/base", dir + "/global/pg_control", dir + "/postgresql.auto.conf"}) {
+    struct stat st;
+    ASSERT_EQ(stat(path.c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_uid, pw->pw_uid) << path << " must belong to postgres";
+  }
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM rooted"), "700");
+  // The postmaster runs as postgres (the server refuses root).
+  long pid = 0;
+  std::ifstream(dir + "/postmaster.pid") >> pid;
+  struct stat proc;
+  ASSERT_EQ(stat(("/proc/" + std::to_string(pid)).c_str(), &proc), 0);
+  EXPECT_EQ(proc.st_uid, pw->pw_uid);
+  EXPECT_EQ(QueryPort(port, "SELECT pg_is_in_recovery()::text"), "false");
+}
+
 // The archived WAL files of database "main" in the test's repository, sorted.
 std::vector<std::string> ArchivedWal(const std::string& repo) {
   std::vector<std::string> names;
