@@ -213,7 +213,9 @@ Status AcquireStream(const DatabaseConfig& db, const std::string& what, const st
                          "the replication connection of " + what + " reaches another cluster (" +
                              std::to_string(s.system_identifier()) + ") than its SQL connection (" +
                              std::to_string(system_id) + ")");
-  out.start_lsn = s.start_lsn();
+  auto start_lsn = ParseLsnOrFail(s.start_position(), "BASE_BACKUP");
+  if (!start_lsn.ok()) return start_lsn.status();
+  out.start_lsn = *start_lsn;
   out.timeline = s.timeline();
   FileStorer storer(session, chunker, checksums, out.start_lsn);
   for (;;) {
@@ -251,7 +253,9 @@ Status AcquireStream(const DatabaseConfig& db, const std::string& what, const st
   }
   auto stop = s.Finish();
   if (!stop.ok()) return stop.status();
-  out.stop_lsn = *stop;
+  auto stop_lsn = ParseLsnOrFail(*stop, "BASE_BACKUP");
+  if (!stop_lsn.ok()) return stop_lsn.status();
+  out.stop_lsn = *stop_lsn;
   out.pages = storer.TakeStats();
   return Status::Ok();
 }

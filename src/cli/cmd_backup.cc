@@ -11,14 +11,21 @@ namespace pgkeep {
 
 namespace {
 
+// The store settings for a backup of `db`: its own zstd level, else the repository's.
+StoreOptions BackupStoreOptions(const Config& config, const DatabaseConfig& db) {
+  StoreOptions store;
+  store.compression_level = db.compression_level.value_or(config.repository.compression_level);
+  store.pack_size = config.repository.pack_size_mib << 20;
+  return store;
+}
+
 CommandOutput RunPhysical(const CommandContext& ctx, OpenedRepository& opened, const DatabaseConfig& db,
                           const BackupArgs& args, const std::string& type) {
   auto started = std::chrono::steady_clock::now();
   PhysicalBackupOptions options;
   options.type = type;
   options.label = args.label;
-  options.store.compression_level = db.compression_level.value_or(opened.config.repository.compression_level);
-  options.store.pack_size = opened.config.repository.pack_size_mib << 20;
+  options.store = BackupStoreOptions(opened.config, db);
   options.config_path = opened.config.source;
   PhysicalBackupResult r = ValueOrThrow(RunPhysicalBackup(*opened.repo, db, options));
   const Snapshot& s = r.snapshot;
@@ -67,9 +74,7 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   auto started = std::chrono::steady_clock::now();
   LogicalBackupOptions options;
   options.label = args.label;
-  options.store.compression_level =
-      db.compression_level.value_or(opened.config.repository.compression_level);
-  options.store.pack_size = opened.config.repository.pack_size_mib << 20;
+  options.store = BackupStoreOptions(opened.config, db);
   Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, db, options));
   if (args.pin) {
     Pin pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()};

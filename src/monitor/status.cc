@@ -43,12 +43,10 @@ ArchiverStatus AskArchiver(const DatabaseConfig& db) {
   return a;
 }
 
-Result<WalStatus> WalStatusOf(const Repository& repo, const DatabaseConfig& db,
-                              const std::vector<Snapshot>& snapshots, int64_t now) {
-  auto segments = ListArchivedSegments(repo.storage(), db.name);
-  if (!segments.ok()) return segments.status();
+WalStatus WalStatusOf(const std::vector<ObjectInfo>& listing, const DatabaseConfig& db,
+                      const std::vector<Snapshot>& snapshots, int64_t now) {
   WalStatus w;
-  w.analysis = AnalyzeWal(std::move(*segments), WalBackupPoints(snapshots, db.name));
+  w.analysis = AnalyzeWal(ArchivedSegmentsIn(listing, db.name), WalBackupPoints(snapshots, db.name));
   if (w.analysis.last_archived_time > 0) w.last_archived_age_seconds = now - w.analysis.last_archived_time;
   w.archiver = AskArchiver(db);
   return w;
@@ -79,6 +77,9 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
   report.time = repo.clock().NowSeconds();
   auto snapshots = repo.ListSnapshots();
   if (!snapshots.ok()) return snapshots.status();
+  // One listing serves the repository's total and every database's WAL.
+  auto listing = repo.storage().List("");
+  if (!listing.ok()) return listing.status();
 
   for (const auto& [name, db] : config.databases) {
     if (!only_database.empty() && name != only_database) continue;
@@ -120,10 +121,9 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
       }
     }
     if (db.method == "physical") {
-      auto wal = WalStatusOf(repo, db, *snapshots, report.time);
-      if (!wal.ok()) return wal.status();
-      AddWalReasons(*wal, st.reasons);
-      st.wal = std::move(*wal);
+      WalStatus wal = WalStatusOf(*listing, db, *snapshots, report.time);
+      AddWalReasons(wal, st.reasons);
+      st.wal = std::move(wal);
     }
     st.healthy = st.reasons.empty();
     for (const auto& r : st.reasons) report.reasons.push_back("database \"" + name + "\": " + r);
@@ -133,8 +133,6 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
   RepositoryStatus& rs = report.repository;
   rs.location = repo.storage().Describe();
   rs.snapshots = snapshots->size();
-  auto listing = repo.storage().List("");
-  if (!listing.ok()) return listing.status();
   for (const auto& o : *listing) rs.stored_bytes += o.size;
   rs.free_bytes = repo.storage().FreeBytes();
   auto last_expire = ReadLastExpire(repo);

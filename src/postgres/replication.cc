@@ -8,12 +8,6 @@ namespace pgkeep {
 
 namespace {
 
-std::optional<uint64_t> ParseLsnText(const char* text) {
-  unsigned hi = 0, lo = 0;
-  if (std::sscanf(text, "%X/%X", &hi, &lo) != 2) return std::nullopt;
-  return uint64_t{hi} << 32 | lo;
-}
-
 // An 'n' message: the archive's name and tablespace location, NUL-terminated.
 BaseBackupArchive ParseNewArchive(const char* msg, size_t len) {
   BaseBackupArchive a;
@@ -73,10 +67,7 @@ Result<std::unique_ptr<BaseBackupStream>> BaseBackupStream::Start(const std::str
     ResultCloser start{PQgetResult(s->conn_)};
     if (PQresultStatus(start.r) != PGRES_TUPLES_OK || PQntuples(start.r) != 1 || PQnfields(start.r) < 2)
       return s->Failure("BASE_BACKUP");
-    auto lsn = ParseLsnText(PQgetvalue(start.r, 0, 0));
-    if (!lsn)
-      return Status::Error(ErrorCode::kPostgres, "BASE_BACKUP on " + what + " sent a bad start position");
-    s->start_lsn_ = *lsn;
+    s->start_position_ = PQgetvalue(start.r, 0, 0);
     s->timeline_ = static_cast<uint32_t>(std::strtoul(PQgetvalue(start.r, 0, 1), nullptr, 10));
   }
   {
@@ -158,7 +149,7 @@ Result<size_t> BaseBackupStream::ArchiveData::Read(uint8_t* buf, size_t n) {
   return size_t{0};
 }
 
-Result<uint64_t> BaseBackupStream::Finish() {
+Result<std::string> BaseBackupStream::Finish() {
   while (!copy_done_) {
     auto more = NextMessage();
     if (!more.ok()) return more.status();
@@ -167,15 +158,13 @@ Result<uint64_t> BaseBackupStream::Finish() {
   end_result_ = nullptr;
   if (PQresultStatus(end.r) != PGRES_TUPLES_OK || PQntuples(end.r) != 1)
     return Failure("finishing the base backup");
-  auto lsn = ParseLsnText(PQgetvalue(end.r, 0, 0));
-  if (!lsn)
-    return Status::Error(ErrorCode::kPostgres, "BASE_BACKUP on " + what_ + " sent a bad end position");
+  std::string end_position = PQgetvalue(end.r, 0, 0);
   while (PGresult* r = PQgetResult(conn_)) {
     ExecStatusType st = PQresultStatus(r);
     PQclear(r);
     if (st == PGRES_FATAL_ERROR) return Failure("finishing the base backup");
   }
-  return *lsn;
+  return end_position;
 }
 
 }  // namespace pgkeep

@@ -42,7 +42,8 @@ class BaseBackupStream {
   BaseBackupStream& operator=(const BaseBackupStream&) = delete;
 
   uint64_t system_identifier() const { return system_identifier_; }
-  uint64_t start_lsn() const { return start_lsn_; }
+  // The start position as the server prints it ("0/3000028").
+  const std::string& start_position() const { return start_position_; }
   uint32_t timeline() const { return timeline_; }
 
   // Advances to the next archive (skipping unread data of the current one);
@@ -50,8 +51,8 @@ class BaseBackupStream {
   Result<std::optional<BaseBackupArchive>> NextArchive();
   // The current archive's tar bytes; ends (Read returns 0) where it ends.
   ByteSource& Data() { return data_; }
-  // After the last archive: reads the end position. Returns the stop LSN.
-  Result<uint64_t> Finish();
+  // After the last archive: reads the end position, returned as printed.
+  Result<std::string> Finish();
 
  private:
   class ArchiveData final : public ByteSource {
@@ -72,7 +73,7 @@ class BaseBackupStream {
   pg_result* end_result_ = nullptr;  // the end position, when it came with the end of COPY
   std::string what_;
   uint64_t system_identifier_ = 0;
-  uint64_t start_lsn_ = 0;
+  std::string start_position_;
   uint32_t timeline_ = 0;
   char* msg_ = nullptr;  // current CopyData message (PQfreemem)
   size_t msg_len_ = 0;

@@ -1,13 +1,10 @@
 #include "repo/key_cache.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cstdio>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
+
+#include "common/file_io.h"
 
 namespace pgkeep {
 
@@ -29,11 +26,9 @@ Bytes CacheKek(const std::string& password, ByteView salt) {
 
 std::optional<MasterKey> ReadCache(const Storage& storage, const std::string& path,
                                    const std::string& password) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  auto text = ReadWholeFile(path);
+  if (!text.ok()) return std::nullopt;
+  nlohmann::json j = nlohmann::json::parse(AsString(*text), nullptr, false);
   if (!j.is_object() || j.value("version", 0) != 1) return std::nullopt;
   auto salt = HexDecode(j.value("salt", ""));
   auto sealed = HexDecode(j.value("sealed", ""));
@@ -56,14 +51,8 @@ void WriteCache(const Storage& storage, const std::string& dir, const std::strin
   Bytes sealed;
   aead.Seal(MasterKeyBytes(key), AsBytes(CacheAad(storage)), sealed);
   nlohmann::json j = {{"version", 1}, {"salt", HexEncode(salt)}, {"sealed", HexEncode(sealed)}};
-  std::string text = j.dump() + "\n";
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) ::unlink(tmp.c_str());
+  // A cache that cannot be written is no error: the next run pays for scrypt.
+  (void)WriteFileAtomically(path, AsBytes(j.dump() + "\n"), 0600);
 }
 
 }  // namespace

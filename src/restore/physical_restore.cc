@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "backup/archiving.h"
+#include "common/file_io.h"
 #include "backup/physical_backup.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
@@ -33,12 +34,6 @@ namespace {
 
 Status Usage(const std::string& message, const std::string& hint = "") {
   return Status::Error(ErrorCode::kUsage, message, hint);
-}
-
-Status Errno(const std::string& what, const std::string& path) {
-  int e = errno;
-  return Status::Error(e == ENOSPC || e == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIo,
-                       "cannot " + what + " \"" + path + "\": " + std::strerror(e));
 }
 
 std::string FormatMicrosUtc(int64_t micros) {
@@ -58,7 +53,7 @@ Result<bool> DirectoryIsEmpty(const std::string& dir) {
   if (!d) {
     if (errno == ENOENT) return true;
     if (errno == ENOTDIR) return Usage("\"" + dir + "\" is not a directory");
-    return Errno("open directory", dir);
+    return ErrnoError("open directory", dir);
   }
   bool empty = true;
   while (dirent* e = ::readdir(d)) {
@@ -117,21 +112,21 @@ class Writer {
   explicit Writer(const Owner& owner) : owner_(owner) {}
 
   Status MakeDir(const std::string& path, uint32_t mode) {
-    if (::mkdir(path.c_str(), mode & 07777u) != 0 && errno != EEXIST) return Errno("create directory", path);
+    if (::mkdir(path.c_str(), mode & 07777u) != 0 && errno != EEXIST) return ErrnoError("create directory", path);
     ::chmod(path.c_str(), mode & 07777u);
     return Own(path);
   }
   Status Own(const std::string& path) {
-    if (owner_.change && ::lchown(path.c_str(), owner_.uid, owner_.gid) != 0) return Errno("chown", path);
+    if (owner_.change && ::lchown(path.c_str(), owner_.uid, owner_.gid) != 0) return ErrnoError("chown", path);
     return Status::Ok();
   }
   Status WriteFile(Loader& loader, const FileEntry& f, const std::string& path) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return Errno("create", path);
+    if (fd < 0) return ErrnoError("create", path);
     FdSink sink(fd, path);
     Status s = loader.LoadFile(f, sink);
-    if (s.ok() && ::fchmod(fd, f.mode & 07777u) != 0) s = Errno("chmod", path);
-    if (s.ok() && owner_.change && ::fchown(fd, owner_.uid, owner_.gid) != 0) s = Errno("chown", path);
+    if (s.ok() && ::fchmod(fd, f.mode & 07777u) != 0) s = ErrnoError("chmod", path);
+    if (s.ok() && owner_.change && ::fchown(fd, owner_.uid, owner_.gid) != 0) s = ErrnoError("chown", path);
     if (s.ok()) {
       struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
       ::futimens(fd, times);
@@ -147,14 +142,13 @@ class Writer {
   const Owner& owner_;
 };
 
-// Makes directory `path` durable (fsync), or with `whole_file_system`
-// everything written to the file system holding it (syncfs).
-Status SyncDirectory(const std::string& path, bool whole_file_system = false) {
+// Waits until everything written to the file system holding `path` is durable.
+Status SyncFileSystem(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("open directory", path);
-  int rc = whole_file_system ? ::syncfs(fd) : ::fsync(fd);
+  if (fd < 0) return ErrnoError("open directory", path);
+  Status s = ::syncfs(fd) == 0 ? Status::Ok() : ErrnoError("sync the file system of", path);
   ::close(fd);
-  return rc == 0 ? Status::Ok() : Errno(whole_file_system ? "sync the file system of" : "sync directory", path);
+  return s;
 }
 
 // Where a snapshot path goes: tablespace files to their recorded location.
@@ -203,40 +197,22 @@ namespace {
 Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
                              const Snapshot& backup, const std::string& target_line, int64_t now) {
   std::string conf = o.pgdata + "/postgresql.auto.conf";
-  std::string kept;
-  {
-    std::ifstream in(conf);
-    std::stringstream text;
-    text << in.rdbuf();
-    kept = WithoutEarlierRecoverySettings(text.str());
-  }
-  std::ostringstream add;
-  add << kept;
-  add << "\n" << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
-      << "\nrestore_command = "
-      << ConfQuote(PgkeepCommandLine(o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
-  if (!target_line.empty()) add << target_line << "\nrecovery_target_action = 'promote'\n";
-  if (!o.archive) add << "archive_mode = 'off'\n";
-  if (o.port > 0) add << "port = " << o.port << "\n";
-  {
-    std::ofstream out(conf, std::ios::trunc);
-    out << add.str();
-    if (!out) return Errno("write", conf);
-  }
+  auto restored = ReadWholeFile(conf);
+  if (!restored.ok() && restored.status().code() != ErrorCode::kNotFound) return restored.status();
+  std::ostringstream text;
+  text << WithoutEarlierRecoverySettings(restored.ok() ? std::string(AsString(*restored)) : "");
+  text << "\n" << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
+       << "\nrestore_command = "
+       << ConfQuote(PgkeepCommandLine(o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
+  if (!target_line.empty()) text << target_line << "\nrecovery_target_action = 'promote'\n";
+  if (!o.archive) text << "archive_mode = 'off'\n";
+  if (o.port > 0) text << "port = " << o.port << "\n";
   std::string signal = o.pgdata + "/recovery.signal";
-  int fd = ::open(signal.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Errno("create", signal);
-  ::fsync(fd);
-  ::close(fd);
-  if (owner.change && (::chown(conf.c_str(), owner.uid, owner.gid) != 0 ||
-                       ::chown(signal.c_str(), owner.uid, owner.gid) != 0))
-    return Errno("chown", conf);
-  int cfd = ::open(conf.c_str(), O_RDONLY | O_CLOEXEC);
-  if (cfd >= 0) {
-    ::fsync(cfd);
-    ::close(cfd);
-  }
-  return SyncDirectory(o.pgdata);
+  PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(conf, AsBytes(text.str()), 0600));
+  PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(signal, {}, 0600));
+  for (const std::string& path : {conf, signal})
+    if (owner.change && ::chown(path.c_str(), owner.uid, owner.gid) != 0) return ErrnoError("chown", path);
+  return Status::Ok();
 }
 
 std::string LogTail(const std::string& path, int lines) {
@@ -266,9 +242,9 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
   if (!pg_ctl.ok()) return pg_ctl.status();
 
   char tmpl[] = "/tmp/pgkeep-restore-XXXXXX";
-  if (!::mkdtemp(tmpl)) return Errno("create", "/tmp/pgkeep-restore-*");
+  if (!::mkdtemp(tmpl)) return ErrnoError("create", "/tmp/pgkeep-restore-*");
   std::string run_dir = tmpl;
-  if (owner.change && ::chown(run_dir.c_str(), owner.uid, owner.gid) != 0) return Errno("chown", run_dir);
+  if (owner.change && ::chown(run_dir.c_str(), owner.uid, owner.gid) != 0) return ErrnoError("chown", run_dir);
   result.server_log = run_dir + "/server.log";
   int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
   result.port = port;
@@ -500,7 +476,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
         // A streamed backup may list a tablespace before pg_tblspc itself.
         PGKEEP_RETURN_IF_ERROR(writer.MakeDir(o.pgdata + "/pg_tblspc", 0700));
         std::string link = o.pgdata + "/" + f.path;
-        if (::symlink(dest.c_str(), link.c_str()) != 0) return Errno("create symlink", link);
+        if (::symlink(dest.c_str(), link.c_str()) != 0) return ErrnoError("create symlink", link);
         PGKEEP_RETURN_IF_ERROR(writer.Own(link));
       }
     } else if (f.path != "tablespace_map" || map.tablespaces.empty()) {
@@ -543,8 +519,8 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
     if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(SyncDirectory(map.Map(f.path, &unused)));
   }
   PGKEEP_RETURN_IF_ERROR(SyncDirectory(o.pgdata));
-  PGKEEP_RETURN_IF_ERROR(SyncDirectory(o.pgdata, true));
-  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncDirectory(location, true));
+  PGKEEP_RETURN_IF_ERROR(SyncFileSystem(o.pgdata));
+  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncFileSystem(location));
   PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result.backup, target_line, repo.clock().NowSeconds()));
   if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
   return result;

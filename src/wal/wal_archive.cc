@@ -1,15 +1,12 @@
 #include "wal/wal_archive.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
-#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "common/file_io.h"
 #include "wal/wal_names.h"
 
 namespace pgkeep {
@@ -21,42 +18,6 @@ constexpr size_t kSegSizeOffset = 32;     // xlp_seg_size
 constexpr uint16_t kLongHeaderFlag = 0x0002;
 
 std::string ClusterObject(const std::string& db) { return WalPrefix(db) + "cluster"; }
-
-Status IoError(const std::string& what, const std::string& path) {
-  int e = errno;
-  return Status::Error(e == ENOSPC || e == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIo,
-                       "cannot " + what + " \"" + path + "\": " + std::strerror(e));
-}
-
-Result<Bytes> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT)
-      return Status::Error(ErrorCode::kNotFound, "WAL file \"" + path + "\" does not exist");
-    return IoError("open", path);
-  }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    Status s = IoError("stat", path);
-    ::close(fd);
-    return s;
-  }
-  Bytes data(static_cast<size_t>(st.st_size));
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::read(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status s = n == 0 ? Status::Error(ErrorCode::kIo, "\"" + path + "\" shrank while being read")
-                        : IoError("read", path);
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  ::close(fd);
-  return data;
-}
 
 template <typename T>
 T Load(const Bytes& data, size_t offset) {
@@ -77,37 +38,6 @@ Result<uint64_t> SegmentSystemId(const Bytes& data, const std::string& name) {
     return Status::Error(ErrorCode::kCorrupt,
                          "\"" + name + "\" does not start with a WAL segment header");
   return Load<uint64_t>(data, kSysIdOffset);
-}
-
-Status WriteFileAtomically(const std::string& dest, ByteView data) {
-  std::string tmp = dest + ".pgkeep-tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return IoError("create", tmp);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Status s = IoError("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return s;
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    Status s = IoError("sync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), dest.c_str()) != 0) {
-    Status s = IoError("rename into", dest);
-    ::unlink(tmp.c_str());
-    return s;
-  }
-  return Status::Ok();
 }
 
 }  // namespace
@@ -212,7 +142,7 @@ Status FetchWalFile(Repository& repo, const std::string& db, const std::string& 
   }
   auto plain = repo.NewCodec()->DecodeObject(*stored, object);
   if (!plain.ok()) return plain.status().WithContext("WAL object \"" + object + "\"");
-  return WriteFileAtomically(dest, *plain);
+  return WriteFileAtomically(dest, *plain, 0600);
 }
 
 Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db, uint64_t* bytes_read) {

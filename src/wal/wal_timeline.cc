@@ -126,8 +126,14 @@ std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapsho
 Result<std::vector<ArchivedSegment>> ListArchivedSegments(Storage& storage, const std::string& db) {
   auto listing = storage.List(WalPrefix(db));
   if (!listing.ok()) return listing.status();
+  return ArchivedSegmentsIn(*listing, db);
+}
+
+std::vector<ArchivedSegment> ArchivedSegmentsIn(const std::vector<ObjectInfo>& listing, const std::string& db) {
+  const std::string prefix = WalPrefix(db);
   std::vector<ArchivedSegment> out;
-  for (const auto& o : *listing) {
+  for (const auto& o : listing) {
+    if (o.name.rfind(prefix, 0) != 0) continue;
     std::string name = o.name.substr(o.name.rfind('/') + 1);
     if (ClassifyWalFileName(name) != WalFileKind::kSegment) continue;
     ArchivedSegment s;

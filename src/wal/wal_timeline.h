@@ -76,6 +76,8 @@ std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapsho
 
 // Segments (not history, .backup or .partial files) archived for `db`.
 Result<std::vector<ArchivedSegment>> ListArchivedSegments(Storage& storage, const std::string& db);
+// The same from a listing already at hand (of the whole repository, say).
+std::vector<ArchivedSegment> ArchivedSegmentsIn(const std::vector<ObjectInfo>& listing, const std::string& db);
 
 // WAL files of `db` that no recovery from `oldest_kept` or later can need:
 // segments (and .backup/.partial files) before its start segment on its
