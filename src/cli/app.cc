@@ -116,8 +116,23 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
                     "physical: start PostgreSQL and wait until recovery ends");
   restore->add_option("--port", restore_args.physical.port, "physical: port for the restored server")
       ->check(CLI::Range(1, 65535));
-  restore->add_flag_callback("--no-archive", [&restore_args] { restore_args.physical.archive = false; },
-                             "physical: archive_mode = off in the restored cluster (drills, copies)");
+  restore->add_option("--target-timeline", restore_args.physical.target_timeline,
+                      "physical: follow this timeline (a number, or \"latest\": the highest one); default: the "
+                      "timeline of the newest backup, never a restored copy's");
+  restore
+      ->add_option_function<std::string>(
+          "--archive-mode",
+          [&restore_args](const std::string& mode) {
+            restore_args.physical.archive_mode = mode == "off" ? PhysicalRestoreOptions::ArchiveMode::kOff
+                                                               : PhysicalRestoreOptions::ArchiveMode::kPreserve;
+          },
+          "physical: off = the restored cluster does not archive; preserve = it archives into the repository "
+          "(default: preserve when restoring in place of the configured pgdata, off for a copy elsewhere)")
+      ->check(CLI::IsMember({"off", "preserve"}));
+  restore->add_flag_callback(
+      "--no-archive",
+      [&restore_args] { restore_args.physical.archive_mode = PhysicalRestoreOptions::ArchiveMode::kOff; },
+      "physical: the same as --archive-mode off");
   std::vector<std::string> tablespace_map;
   restore->add_option("--tablespace-map", tablespace_map,
                       "physical: OID=DIR puts that tablespace in DIR instead of where it was (repeatable)");

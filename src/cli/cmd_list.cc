@@ -1,10 +1,13 @@
 #include <cstdio>
 
 #include <algorithm>
+#include <set>
 
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
 #include "repo/loader.h"
+#include "wal/timeline_history.h"
+#include "wal/wal_archive.h"
 
 namespace pgkeep {
 
@@ -56,6 +59,19 @@ CommandOutput RunList(const CommandContext& ctx, const std::string& db) {
                   FormatIsoTime(s.stop_time).c_str(), lsn.c_str(), FormatBytes(s.stats.bytes).c_str(),
                   FormatBytes(s.stats.stored_bytes).c_str(), s.label.c_str());
     out.text += line;
+  }
+  // The timeline tree of every physical database listed: which backups lie
+  // on which history (a restored copy's timeline shows beside the original's).
+  std::set<std::string> physical;
+  for (const auto& s : snapshots)
+    if (IsPhysicalKind(s.kind)) physical.insert(SnapshotDatabase(s));
+  auto& timelines = out.json["timelines"] = nlohmann::json::object();
+  for (const auto& name : physical) {
+    auto wal_listing = ValueOrThrow(opened.repo->storage().List(WalPrefix(name)));
+    TimelineReport tree = ValueOrThrow(ReadTimelineReport(*opened.repo, name, wal_listing));
+    timelines[name] = TimelinesToJson(tree);
+    out.text += "\ntimelines of database \"" + name + "\":\n" + FormatTimelineTree(tree, "  ");
+    for (const auto& d : tree.damaged) out.text += "  warning: damaged " + d + "\n";
   }
   out.json["ok"] = true;
   if (snapshots.empty())

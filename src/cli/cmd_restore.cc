@@ -35,6 +35,9 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
               {"files", r.files},
               {"bytes", r.bytes},
               {"recovery_target", r.recovery_target},
+              {"recovery_timeline", r.recovery_timeline},
+              {"archiving", r.archiving},
+              {"notes", r.notes},
               {"started", r.started},
               {"reached_lsn", r.reached_lsn},
               {"reached_time", r.reached_time},
@@ -46,7 +49,12 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   std::snprintf(line, sizeof line, "%.1f s", seconds);
   out.text = "restored backup " + r.backup.id + " (" + r.backup.kind + ", " + FormatBytes(r.bytes) + " in " +
              std::to_string(r.files) + " files) into " + options.pgdata + " in " + line + "\n" +
-             "  recovery: " + r.recovery_target + "\n";
+             "  recovery: " + r.recovery_target + ", timeline " + r.recovery_timeline + "\n" +
+             (r.archiving ? "  archive:  on: the restored cluster archives WAL into the repository as database \"" +
+                                db.name + "\"\n"
+                          : "  archive:  off (a copy: it never archives into the repository; --archive-mode "
+                            "preserve to archive)\n");
+  for (const auto& n : r.notes) out.text += "  note:     " + n + "\n";
   if (r.started)
     out.text += "  started:  recovery ended at LSN " + r.reached_lsn +
                 (r.reached_time.empty() ? "" : ", last transaction " + r.reached_time) +

@@ -31,6 +31,8 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
       text += a.window ? "  point-in-time recovery: " + FormatIsoTime(a.window->earliest) + " .. " +
                              FormatIsoTime(a.window->latest) + " (from backup " + a.window->from_backup + ")\n"
                        : "  point-in-time recovery: not possible (no backup with its WAL archived)\n";
+      if (d.wal->timelines.timelines.size() > 1 || !d.wal->timelines.concurrent.empty())
+        text += "  timelines:\n" + FormatTimelineTree(d.wal->timelines, "    ");
       const ArchiverStatus& ar = d.wal->archiver;
       if (ar.error.empty())
         text += "  archiver: " + std::to_string(ar.archived_count) + " archived, " +

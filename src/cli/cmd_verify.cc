@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "repo/verifier.h"
+#include "wal/timeline_history.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_timeline.h"
 
@@ -21,8 +22,20 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
   for (const auto& s : snapshots)
     if (IsPhysicalKind(s.kind)) physical.insert(SnapshotDatabase(s));
   uint64_t wal_segments = 0;
+  nlohmann::json timelines = nlohmann::json::object();
+  std::string timeline_text;
   for (const auto& db : physical) {
-    auto segments = ValueOrThrow(ListArchivedSegments(opened.repo->storage(), db));
+    auto wal_listing = ValueOrThrow(opened.repo->storage().List(WalPrefix(db)));
+    TimelineReport tree = ValueOrThrow(ReadTimelineReport(*opened.repo, db, wal_listing));
+    for (const auto& d : tree.damaged) report.errors.push_back("database \"" + db + "\": " + d);
+    for (const auto& c : tree.concurrent)
+      report.warnings.push_back("database \"" + db + "\": timeline " + std::to_string(c.older) +
+                                " received WAL until " + FormatIsoTime(c.older_last_archived) + ", after timeline " +
+                                std::to_string(c.newer) + " appeared at " + FormatIsoTime(c.newer_first_archived) +
+                                ": two servers archived at once");
+    timelines[db] = TimelinesToJson(tree);
+    timeline_text += "timelines of database \"" + db + "\":\n" + FormatTimelineTree(tree, "  ");
+    auto segments = ArchivedSegmentsIn(wal_listing, db);
     wal_segments += segments.size();
     WalAnalysis wal = AnalyzeWal(std::move(segments), WalBackupPoints(snapshots, db));
     for (const auto& g : wal.gaps)
@@ -43,8 +56,10 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
               {"bytes_read", report.bytes_read},
               {"packs_read", report.packs_read},
               {"subset_percent", read_data ? subset_percent : 0},
+              {"timelines", timelines},
               {"errors", report.errors},
               {"warnings", report.warnings}};
+  out.text += timeline_text;
   for (const auto& w : report.warnings) out.text += "warning: " + w + "\n";
   for (const auto& e : report.errors) out.text += "error: " + e + "\n";
   out.text += std::string(report.ok() ? "repository is healthy" : "repository has problems") +

@@ -43,16 +43,26 @@ ArchiverStatus AskArchiver(const DatabaseConfig& db) {
   return a;
 }
 
-WalStatus WalStatusOf(const std::vector<ObjectInfo>& listing, const DatabaseConfig& db,
-                      const std::vector<Snapshot>& snapshots, int64_t now) {
+Result<WalStatus> WalStatusOf(const Repository& repo, const std::vector<ObjectInfo>& listing,
+                              const DatabaseConfig& db, const std::vector<Snapshot>& snapshots, int64_t now) {
   WalStatus w;
+  auto timelines = ReadTimelineReport(repo, db.name, listing);
+  if (!timelines.ok()) return timelines.status();
+  w.timelines = std::move(*timelines);
   w.analysis = AnalyzeWal(ArchivedSegmentsIn(listing, db.name), WalBackupPoints(snapshots, db.name));
   if (w.analysis.last_archived_time > 0) w.last_archived_age_seconds = now - w.analysis.last_archived_time;
   w.archiver = AskArchiver(db);
   return w;
 }
 
-void AddWalReasons(const WalStatus& w, std::vector<std::string>& reasons) {
+void AddWalReasons(const WalStatus& w, int64_t now, std::vector<std::string>& reasons) {
+  for (const auto& c : ActiveConcurrent(w.timelines, now))
+    reasons.push_back("two servers archive WAL at once: timeline " + std::to_string(c.older) +
+                      " still received WAL at " + FormatIsoTime(c.older_last_archived) + ", after timeline " +
+                      std::to_string(c.newer) + " appeared at " + FormatIsoTime(c.newer_first_archived) +
+                      "; a restored copy or an old primary archives with this configuration: set "
+                      "archive_mode = off there");
+  for (const auto& d : w.timelines.damaged) reasons.push_back("damaged timeline history: " + d);
   for (const auto& g : w.analysis.gaps)
     reasons.push_back("WAL gap on timeline " + std::to_string(g.timeline) + ": " + g.first_missing +
                       (g.count > 1 ? " .. " + g.last_missing : "") + " (" + std::to_string(g.count) +
@@ -121,9 +131,10 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
       }
     }
     if (db.method == "physical") {
-      WalStatus wal = WalStatusOf(*listing, db, *snapshots, report.time);
-      AddWalReasons(wal, st.reasons);
-      st.wal = std::move(wal);
+      auto wal = WalStatusOf(repo, *listing, db, *snapshots, report.time);
+      if (!wal.ok()) return wal.status();
+      AddWalReasons(*wal, report.time, st.reasons);
+      st.wal = std::move(*wal);
     }
     st.healthy = st.reasons.empty();
     for (const auto& r : st.reasons) report.reasons.push_back("database \"" + name + "\": " + r);
@@ -163,7 +174,16 @@ nlohmann::json WalToJson(const WalStatus& w) {
                                                              {"last_failed_time", a.last_failed_time},
                                                              {"failing", a.failing}}
                                             : nlohmann::json{{"error", a.error}};
-  return {{"archived_segments", w.analysis.segments},
+  nlohmann::json concurrent = nlohmann::json::array();
+  for (const auto& c : w.timelines.concurrent)
+    concurrent.push_back({{"older", c.older},
+                          {"newer", c.newer},
+                          {"older_last_archived", FormatIsoTime(c.older_last_archived)},
+                          {"newer_first_archived", FormatIsoTime(c.newer_first_archived)}});
+  return {{"timelines", TimelinesToJson(w.timelines)},
+          {"concurrent_timelines", concurrent},
+          {"damaged_history", w.timelines.damaged},
+          {"archived_segments", w.analysis.segments},
           {"last_segment", w.analysis.last_segment},
           {"last_archived_time",
            w.analysis.last_archived_time ? nlohmann::json(FormatIsoTime(w.analysis.last_archived_time)) : nlohmann::json()},

@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "repo/repository.h"
+#include "wal/timeline_history.h"
 #include "wal/wal_timeline.h"
 
 namespace pgkeep {
@@ -47,6 +48,7 @@ struct ArchiverStatus {
 
 struct WalStatus {
   WalAnalysis analysis;  // gaps and the PITR window, from the repository
+  TimelineReport timelines;  // the timeline tree, damaged history files, concurrent writers
   int64_t last_archived_age_seconds = -1;
   ArchiverStatus archiver;
 };

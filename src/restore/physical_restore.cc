@@ -26,6 +26,7 @@
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
 #include "repo/loader.h"
+#include "wal/wal_archive.h"
 #include "wal/wal_names.h"
 
 namespace pgkeep {
@@ -195,7 +196,8 @@ std::string WithoutEarlierRecoverySettings(const std::string& text) {
 namespace {
 
 Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
-                             const Snapshot& backup, const std::string& target_line, int64_t now) {
+                             const PhysicalRestoreResult& result, const std::string& target_line, int64_t now) {
+  const Snapshot& backup = result.backup;
   std::string conf = o.pgdata + "/postgresql.auto.conf";
   auto restored = ReadWholeFile(conf);
   if (!restored.ok() && restored.status().code() != ErrorCode::kNotFound) return restored.status();
@@ -205,7 +207,10 @@ Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConf
        << "\nrestore_command = "
        << ConfQuote(PgkeepCommandLine(o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
   if (!target_line.empty()) text << target_line << "\nrecovery_target_action = 'promote'\n";
-  if (!o.archive) text << "archive_mode = 'off'\n";
+  // Explicit, never PostgreSQL's default "latest": that follows the highest
+  // timeline in the archive, which may be a restored copy's.
+  text << "recovery_target_timeline = " << ConfQuote(result.recovery_timeline) << "\n";
+  if (!result.archiving) text << "archive_mode = 'off'\n";
   if (o.port > 0) text << "port = " << o.port << "\n";
   std::string signal = o.pgdata + "/recovery.signal";
   PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(conf, AsBytes(text.str()), 0600));
@@ -364,60 +369,159 @@ Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& o) {
     return Usage("--pgdata \"" + o.pgdata + "\" is not empty",
                  "restore into a new or empty directory; pgkeep never overwrites a data directory");
   if (o.port < 0 || o.port > 65535) return Usage("--port must be 1..65535");
+  if (!o.target_timeline.empty() && o.target_timeline != "latest" &&
+      (o.target_timeline.size() > 10 || o.target_timeline.find_first_not_of("0123456789") != std::string::npos ||
+       std::stoull(o.target_timeline) == 0 || std::stoull(o.target_timeline) > UINT32_MAX))
+    return Usage("--target-timeline must be a timeline number or \"latest\", not \"" + o.target_timeline + "\"");
+  if (!o.target_timeline.empty() && o.target == "immediate")
+    return Usage("--target immediate ends recovery with the backup: --target-timeline does not apply");
   for (const auto& [oid, dir] : o.tablespace_map)
     if (oid.empty() || dir.empty() || dir[0] != '/' || oid.find_first_not_of("0123456789") != std::string::npos)
       return Usage("--tablespace-map takes OID=/absolute/dir, not \"" + oid + "=" + dir + "\"");
   return Status::Ok();
 }
 
-Result<Snapshot> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,
-                              const PhysicalRestoreOptions& o) {
-  std::vector<const Snapshot*> candidates;
-  for (const auto& s : all)
-    if (IsPhysicalKind(s.kind) && SnapshotDatabase(s) == db) candidates.push_back(&s);
-  if (!o.backup.empty() && o.backup != "latest") {
-    for (const auto& s : all) {
-      if (s.id != o.backup) continue;
-      if (!IsPhysicalKind(s.kind) || SnapshotDatabase(s) != db)
-        return Usage("backup " + s.id + " is not a physical backup of database \"" + db + "\"",
-                     "pgkeep list --db " + db + " shows its backups");
-      if (!o.target_time.empty() && ParseTargetTime(o.target_time)->micros < SnapshotStopMicros(s))
-        return Usage("--target-time " + o.target_time + " is before backup " + s.id + " became consistent (" +
-                     FormatMicrosUtc(SnapshotStopMicros(s)) + ")",
-                     "choose an earlier backup, or leave out --backup to pick one automatically");
-      if (!o.target_lsn.empty() && *ParseLsn(o.target_lsn) < SnapshotStopLsn(s))
-        return Usage("--target-lsn " + o.target_lsn + " is before backup " + s.id + " ends (" +
-                     s.meta.value(kMetaStopLsn, "") + ")");
-      return s;
-    }
-    return Status::Error(ErrorCode::kNotFound, "no backup \"" + o.backup + "\" in the repository",
-                         "pgkeep list --db " + db + " shows the backups");
+namespace {
+
+uint32_t SnapshotTimeline(const Snapshot& s) {
+  auto it = s.meta.find(kMetaTimeline);
+  if (it == s.meta.end() || !it->is_number_integer()) return 1;
+  int64_t tli = it->get<int64_t>();
+  return tli > 0 && tli <= UINT32_MAX ? static_cast<uint32_t>(tli) : 1;
+}
+
+std::string ForkText(const TimelineTree& tree, uint32_t tli) {
+  auto fork = tree.Fork(tli);
+  return fork ? "timeline " + std::to_string(tli) + " forked from timeline " + std::to_string(fork->parent) +
+                    " at " + FormatLsn(fork->switch_lsn)
+              : "timeline " + std::to_string(tli) + " has no recorded parent";
+}
+
+// The backup among `candidates` (commit order) the target asks for.
+Result<Snapshot> ChooseByTarget(const std::vector<const Snapshot*>& candidates, const std::string& db,
+                                const PhysicalRestoreOptions& o) {
+  if (!o.target_name.empty()) return *candidates.front();
+  if (o.target_time.empty() && o.target_lsn.empty()) return *candidates.back();
+  const Snapshot* best = nullptr;
+  for (const Snapshot* s : candidates) {
+    bool before = !o.target_time.empty() ? SnapshotStopMicros(*s) <= ParseTargetTime(o.target_time)->micros
+                                         : SnapshotStopLsn(*s) <= *ParseLsn(o.target_lsn);
+    if (before) best = s;
   }
-  if (candidates.empty())
+  if (best) return *best;
+  const Snapshot& first = *candidates.front();
+  return Status::Error(
+      ErrorCode::kNotFound,
+      !o.target_time.empty()
+          ? "--target-time " + o.target_time + " is before the first backup of database \"" + db +
+                "\" became consistent (" + FormatMicrosUtc(SnapshotStopMicros(first)) + ")"
+          : "--target-lsn " + o.target_lsn + " is before the first backup of database \"" + db + "\" ends (" +
+                first.meta.value(kMetaStopLsn, "") + ")",
+      "no backup can recover to that point; pgkeep list --db " + db + " shows what there is");
+}
+
+Status CheckGivenBackup(const Snapshot& s, const PhysicalRestoreOptions& o) {
+  if (!o.target_time.empty() && ParseTargetTime(o.target_time)->micros < SnapshotStopMicros(s))
+    return Usage("--target-time " + o.target_time + " is before backup " + s.id + " became consistent (" +
+                     FormatMicrosUtc(SnapshotStopMicros(s)) + ")",
+                 "choose an earlier backup, or leave out --backup to pick one automatically");
+  if (!o.target_lsn.empty() && *ParseLsn(o.target_lsn) < SnapshotStopLsn(s))
+    return Usage("--target-lsn " + o.target_lsn + " is before backup " + s.id + " ends (" +
+                 s.meta.value(kMetaStopLsn, "") + ")");
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IsInPlaceRestore(const std::string& pgdata, const std::string& configured) {
+  if (configured.empty()) return false;
+  auto canonical = [](const std::string& path) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    char* real = ::realpath(p.c_str(), nullptr);
+    if (!real) return p;
+    std::string out = real;
+    std::free(real);
+    return out;
+  };
+  return canonical(pgdata) == canonical(configured);
+}
+
+Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,
+                                   const PhysicalRestoreOptions& o, const TimelineTree& tree) {
+  std::vector<const Snapshot*> physical;
+  for (const auto& s : all)
+    if (IsPhysicalKind(s.kind) && SnapshotDatabase(s) == db) physical.push_back(&s);
+  const Snapshot* given = nullptr;
+  if (!o.backup.empty() && o.backup != "latest") {
+    for (const auto& s : all)
+      if (s.id == o.backup) given = &s;
+    if (!given)
+      return Status::Error(ErrorCode::kNotFound, "no backup \"" + o.backup + "\" in the repository",
+                           "pgkeep list --db " + db + " shows the backups");
+    if (!IsPhysicalKind(given->kind) || SnapshotDatabase(*given) != db)
+      return Usage("backup " + given->id + " is not a physical backup of database \"" + db + "\"",
+                   "pgkeep list --db " + db + " shows its backups");
+    PGKEEP_RETURN_IF_ERROR(CheckGivenBackup(*given, o));
+  }
+  if (physical.empty())
     return Status::Error(ErrorCode::kNotFound, "no physical backup of database \"" + db + "\" in the repository",
                          "take one with: pgkeep backup --db " + db);
-  if (!o.target_name.empty()) return *candidates.front();
-  if (!o.target_time.empty() || !o.target_lsn.empty()) {
-    const Snapshot* best = nullptr;
-    for (const Snapshot* s : candidates) {
-      bool before = !o.target_time.empty() ? SnapshotStopMicros(*s) <= ParseTargetTime(o.target_time)->micros
-                                           : SnapshotStopLsn(*s) <= *ParseLsn(o.target_lsn);
-      if (before) best = s;
-    }
-    if (!best) {
-      const Snapshot& first = *candidates.front();
-      return Status::Error(
-          ErrorCode::kNotFound,
-          !o.target_time.empty()
-              ? "--target-time " + o.target_time + " is before the first backup of database \"" + db +
-                    "\" became consistent (" + FormatMicrosUtc(SnapshotStopMicros(first)) + ")"
-              : "--target-lsn " + o.target_lsn + " is before the first backup of database \"" + db +
-                    "\" ends (" + first.meta.value(kMetaStopLsn, "") + ")",
-          "no backup can recover to that point; pgkeep list --db " + db + " shows what there is");
-    }
-    return *best;
+
+  // The lineage: the one asked for, else the newest backup's timeline (the
+  // production database's, whatever copies archived beside it).
+  RestoreChoice choice;
+  bool follow_latest = o.target_timeline == "latest";
+  bool explicit_timeline = !o.target_timeline.empty() && !follow_latest;
+  uint32_t tli = SnapshotTimeline(*physical.back());
+  if (explicit_timeline) {
+    tli = static_cast<uint32_t>(std::stoul(o.target_timeline));
+    bool has_backup = std::any_of(physical.begin(), physical.end(),
+                                  [&](const Snapshot* s) { return SnapshotTimeline(*s) == tli; });
+    if (!tree.Known(tli) && !has_backup)
+      return Usage("timeline " + o.target_timeline + " of database \"" + db + "\" is not in the repository",
+                   "pgkeep status --db " + db + " shows its timelines");
   }
-  return *candidates.back();
+  auto on_lineage = [&](const Snapshot& s) {
+    return follow_latest || tree.Contains(tli, SnapshotTimeline(s), SnapshotStopLsn(s));
+  };
+  if (given) {
+    if (!on_lineage(*given)) {
+      if (explicit_timeline)
+        return Usage("backup " + given->id + " (timeline " + std::to_string(SnapshotTimeline(*given)) + ", ends " +
+                         given->meta.value(kMetaStopLsn, "") + ") is not in the history of timeline " +
+                         std::to_string(tli) + " (" + ForkText(tree, tli) + ")",
+                     "leave out --backup to pick one on that timeline");
+      tli = SnapshotTimeline(*given);
+    }
+    choice.backup = *given;
+  } else {
+    std::vector<const Snapshot*> candidates;
+    for (const Snapshot* s : physical)
+      if (on_lineage(*s)) candidates.push_back(s);
+    if (candidates.empty())
+      return Status::Error(ErrorCode::kNotFound,
+                           "no backup of database \"" + db + "\" lies in the history of timeline " +
+                               std::to_string(tli) + " (" + ForkText(tree, tli) + ")",
+                           "restore from a backup taken on that timeline's past; pgkeep list --db " + db);
+    auto chosen = ChooseByTarget(candidates, db, o);
+    if (!chosen.ok()) return chosen.status();
+    choice.backup = *chosen;
+  }
+  if (follow_latest) return choice;  // timeline 0: "latest"
+  choice.timeline = tli;
+  // Timelines that fork off this lineage after the backup could have been
+  // followed: say they were not, and how to.
+  uint32_t backup_tli = SnapshotTimeline(choice.backup);
+  uint64_t backup_stop = SnapshotStopLsn(choice.backup);
+  for (uint32_t other : tree.Timelines()) {
+    auto lineage = tree.Lineage(tli);
+    bool ancestor = std::any_of(lineage.begin(), lineage.end(), [&](const TimelineSpan& x) { return x.timeline == other; });
+    if (ancestor || !tree.Contains(other, backup_tli, backup_stop)) continue;
+    choice.notes.push_back(ForkText(tree, other) + " and is not followed; --target-timeline " +
+                           std::to_string(other) + " follows it");
+  }
+  return choice;
 }
 
 Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
@@ -425,10 +529,19 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(o));
   auto all = repo.ListSnapshots();
   if (!all.ok()) return all.status();
-  auto chosen = ChooseBackup(*all, db.name, o);
+  auto wal_listing = repo.storage().List(WalPrefix(db.name));
+  if (!wal_listing.ok()) return wal_listing.status();
+  auto timelines = ReadTimelineReport(repo, db.name, *wal_listing);
+  if (!timelines.ok()) return timelines.status();
+  auto chosen = ChooseBackup(*all, db.name, o, timelines->tree);
   if (!chosen.ok()) return chosen.status();
   PhysicalRestoreResult result;
-  result.backup = *chosen;
+  result.backup = chosen->backup;
+  result.notes = chosen->notes;
+  for (const auto& d : timelines->damaged) result.notes.push_back("skipped damaged " + d);
+  result.recovery_timeline = chosen->timeline == 0 ? "latest" : std::to_string(chosen->timeline);
+  result.archiving = o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kPreserve ||
+                     (o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kAuto && IsInPlaceRestore(o.pgdata, db.pgdata));
 
   std::string target_line;
   if (!o.target_time.empty())
@@ -521,7 +634,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   PGKEEP_RETURN_IF_ERROR(SyncDirectory(o.pgdata));
   PGKEEP_RETURN_IF_ERROR(SyncFileSystem(o.pgdata));
   for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncFileSystem(location));
-  PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result.backup, target_line, repo.clock().NowSeconds()));
+  PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result, target_line, repo.clock().NowSeconds()));
   if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
   return result;
 }

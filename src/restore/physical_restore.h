@@ -2,15 +2,21 @@
 // with point-in-time recovery.
 //
 //   1. check the request: one target at most, parsable; DIR absent or empty
-//   2. choose the backup: the one given, else the newest that became
-//      consistent before the target (time, LSN); the oldest for a named
-//      restore point (its position is unknown, so every one after it works);
-//      the newest otherwise
+//   2. choose the timeline and the backup. The timeline: --target-timeline,
+//      else the one the newest backup belongs to (wal/timeline_history.h:
+//      a restored copy's timeline is never followed by default). The
+//      backup, among those on that timeline's history: the one given, else
+//      the newest that became consistent before the target (time, LSN); the
+//      oldest for a named restore point (its position is unknown, so every
+//      one after it works); the newest otherwise
 //   3. write directories, then files with `threads` threads (writeback
 //      started as each file is done; one syncfs at the end waits for all of
 //      it), tablespaces to their recorded locations behind symlinks
 //   4. recovery.signal, and in postgresql.auto.conf: restore_command (pgkeep
-//      wal-fetch), the recovery target, recovery_target_action = 'promote'
+//      wal-fetch), the recovery target, recovery_target_timeline (always
+//      explicit), recovery_target_action = 'promote', and archive_mode = 'off'
+//      unless the restore replaces the configured pgdata or --archive-mode
+//      preserve asks to archive
 //   5. with `start`: start PostgreSQL (as the data directory's owner), wait
 //      until recovery ends, report the LSN and time reached
 // Run as root, everything written is owned by DIR's owner when it is not
@@ -24,6 +30,7 @@
 
 #include "config/config.h"
 #include "repo/repository.h"
+#include "wal/timeline_history.h"
 
 namespace pgkeep {
 
@@ -37,7 +44,15 @@ struct PhysicalRestoreOptions {
   bool start = false;
   int port = 0;             // 0: the port recorded at backup
   int threads = 4;           // writers; more than cores, to overlap I/O (bench/)
-  bool archive = true;      // false: archive_mode = off in the restored cluster
+  // Whether the restored cluster archives into the repository. kAuto: only
+  // when restored in place of the configured pgdata (it becomes the primary);
+  // anywhere else it is a copy, and a copy that archived would add a
+  // timeline beside the original's.
+  enum class ArchiveMode { kAuto, kOff, kPreserve };
+  ArchiveMode archive_mode = ArchiveMode::kAuto;
+  // "" (the lineage of the newest backup), a timeline number, or "latest"
+  // (PostgreSQL's: the highest timeline descending from the backup's).
+  std::string target_timeline;
   int start_timeout_seconds = 3600;
   std::string config_path;  // the configuration restore_command will use
   // Tablespace OID -> where to put it instead of its recorded location
@@ -50,6 +65,8 @@ struct PhysicalRestoreResult {
   uint64_t files = 0;
   uint64_t bytes = 0;
   std::string recovery_target;  // as written, e.g. "recovery_target_time = '...'"
+  std::string recovery_timeline;  // recovery_target_timeline as written: a number or "latest"
+  bool archiving = false;         // the restored cluster archives into the repository
   std::vector<std::string> notes;
   bool started = false;
   std::string reached_lsn;
@@ -67,8 +84,16 @@ struct TargetTime {
 Result<TargetTime> ParseTargetTime(const std::string& text);
 
 // Step 2 on its own (for tests): `all` in commit order.
-Result<Snapshot> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,
-                              const PhysicalRestoreOptions& options);
+struct RestoreChoice {
+  Snapshot backup;
+  uint32_t timeline = 0;  // 0: "latest" was asked for
+  std::vector<std::string> notes;  // timelines not followed, and how to follow them
+};
+Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,
+                                   const PhysicalRestoreOptions& options, const TimelineTree& tree);
+// Whether restoring into `pgdata` replaces the configured data directory
+// `configured` (same directory, after resolving symlinks).
+bool IsInPlaceRestore(const std::string& pgdata, const std::string& configured);
 
 Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& options);

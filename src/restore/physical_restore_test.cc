@@ -108,11 +108,12 @@ class ChooseBackupTest : public ::testing::Test {
   const std::string kOther = "20261123T133500Z-0000000c";
   const std::string kB = "20261123T140000Z-0000000d";
   const std::string kC = "20261123T150000Z-0000000e";
+  TimelineTree tree_;  // one timeline
 
   std::string Chosen(const PhysicalRestoreOptions& options, const std::string& db = "main") {
-    auto s = ChooseBackup(all_, db, options);
+    auto s = ChooseBackup(all_, db, options, tree_);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
-    return s.ok() ? s->id : "error";
+    return s.ok() ? s->backup.id : "error";
   }
 };
 
@@ -142,7 +143,7 @@ TEST_F(ChooseBackupTest, ByTimePicksTheNewestConsistentBeforeTheTarget) {
 TEST_F(ChooseBackupTest, ByTimeBeforeEveryBackupIsNotFound) {
   PhysicalRestoreOptions o;
   o.target_time = "2026-11-23 13:04:59";
-  auto s = ChooseBackup(all_, "main", o);
+  auto s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(s.status().message(),
@@ -171,7 +172,7 @@ TEST_F(ChooseBackupTest, ByLsnPicksTheNewestEndingBeforeTheTarget) {
 TEST_F(ChooseBackupTest, ByLsnBeforeEveryBackupIsNotFound) {
   PhysicalRestoreOptions o;
   o.target_lsn = "0/30000FF";
-  auto s = ChooseBackup(all_, "main", o);
+  auto s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(s.status().message(),
@@ -206,24 +207,24 @@ TEST_F(ChooseBackupTest, FallsBackToStopTimeWithoutStopMicros) {
   for (auto& s : all) s.meta.erase(kMetaStopMicros);  // stop_time is whole seconds
   PhysicalRestoreOptions o;
   o.target_time = "2026-11-23 14:05:00";
-  auto s = ChooseBackup(all, "main", o);
+  auto s = ChooseBackup(all, "main", o, tree_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->id, kB);
+  EXPECT_EQ(s->backup.id, kB);
   o.target_time = "2026-11-23 14:04:59";
-  s = ChooseBackup(all, "main", o);
+  s = ChooseBackup(all, "main", o, tree_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->id, kA);
+  EXPECT_EQ(s->backup.id, kA);
 }
 
 TEST_F(ChooseBackupTest, NoPhysicalBackupOfTheDatabase) {
   std::vector<Snapshot> only_logical = {all_[1]};
-  auto s = ChooseBackup(only_logical, "main", PhysicalRestoreOptions{});
+  auto s = ChooseBackup(only_logical, "main", PhysicalRestoreOptions{}, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(s.status().message(), "no physical backup of database \"main\" in the repository");
   EXPECT_EQ(s.status().hint(), "take one with: pgkeep backup --db main");
 
-  auto none = ChooseBackup(all_, "nobody", PhysicalRestoreOptions{});
+  auto none = ChooseBackup(all_, "nobody", PhysicalRestoreOptions{}, tree_);
   ASSERT_FALSE(none.ok());
   EXPECT_EQ(none.status().code(), ErrorCode::kNotFound);
 }
@@ -245,7 +246,7 @@ TEST_F(ChooseBackupTest, ExplicitBackupIsTakenAsGiven) {
 TEST_F(ChooseBackupTest, ExplicitUnknownBackupIsNotFound) {
   PhysicalRestoreOptions o;
   o.backup = "20261123T160000Z-deadbeef";
-  auto s = ChooseBackup(all_, "main", o);
+  auto s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kNotFound);
   EXPECT_EQ(s.status().message(), "no backup \"20261123T160000Z-deadbeef\" in the repository");
@@ -256,7 +257,7 @@ TEST_F(ChooseBackupTest, ExplicitBackupMustBeAPhysicalBackupOfTheDatabase) {
     SCOPED_TRACE(id);
     PhysicalRestoreOptions o;
     o.backup = id;
-    auto s = ChooseBackup(all_, "main", o);
+    auto s = ChooseBackup(all_, "main", o, tree_);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
     EXPECT_EQ(s.status().message(), "backup " + id + " is not a physical backup of database \"main\"");
@@ -268,7 +269,7 @@ TEST_F(ChooseBackupTest, ExplicitBackupAfterTheTargetIsRefused) {
   PhysicalRestoreOptions o;
   o.backup = kC;
   o.target_time = "2026-11-23 14:05:00";
-  auto s = ChooseBackup(all_, "main", o);
+  auto s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
   EXPECT_EQ(s.status().message(), "--target-time 2026-11-23 14:05:00 is before backup " + kC +
@@ -276,10 +277,134 @@ TEST_F(ChooseBackupTest, ExplicitBackupAfterTheTargetIsRefused) {
 
   o.target_time.clear();
   o.target_lsn = "0/6FFFFFF";
-  s = ChooseBackup(all_, "main", o);
+  s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
   EXPECT_EQ(s.status().message(), "--target-lsn 0/6FFFFFF is before backup " + kC + " ends (0/7000000)");
+}
+
+
+// A restored copy of main, made to 14:30 from B, archived as timeline 2 (it
+// forked from timeline 1 at 0/6000000) and was even backed up once (D), while
+// main went on: C on timeline 1 after the fork.
+class TimelineChoiceTest : public ChooseBackupTest {
+ protected:
+  void SetUp() override {
+    all_tl_ = all_;
+    Snapshot d = Backup(kD, "full", "main", k1405 + kHour / 2, "0/6800000");
+    d.meta[kMetaTimeline] = 2;
+    // In commit order D came before C (main's backup at 15:05 is the newest).
+    all_tl_.insert(all_tl_.end() - 1, d);
+    tree_.Add(2, {{1, 0x6000000, "before 2026-11-23 14:30:00+00"}});
+  }
+  std::string ChosenTl(const PhysicalRestoreOptions& o, uint32_t* timeline = nullptr) {
+    auto s = ChooseBackup(all_tl_, "main", o, tree_);
+    EXPECT_TRUE(s.ok()) << s.status().ToString();
+    if (timeline && s.ok()) *timeline = s->timeline;
+    return s.ok() ? s->backup.id : "error";
+  }
+  const std::string kD = "20261123T143000Z-0000000f";
+  std::vector<Snapshot> all_tl_;
+};
+
+TEST_F(TimelineChoiceTest, DefaultFollowsTheNewestBackupsTimelineNeverTheHighest) {
+  uint32_t tli = 99;
+  EXPECT_EQ(ChosenTl({}, &tli), kC);
+  EXPECT_EQ(tli, 1u);
+  PhysicalRestoreOptions o;
+  o.target_time = "2026-11-23 14:50:00";  // after D: still main's B, on timeline 1
+  EXPECT_EQ(ChosenTl(o, &tli), kB);
+  EXPECT_EQ(tli, 1u);
+  o.target_time.clear();
+  o.target_lsn = "0/6900000";  // after the fork, on main's timeline
+  EXPECT_EQ(ChosenTl(o, &tli), kB);
+  EXPECT_EQ(tli, 1u);
+  o.target_lsn.clear();
+  o.target_name = "before_migration";
+  EXPECT_EQ(ChosenTl(o, &tli), kA);
+  EXPECT_EQ(tli, 1u);
+}
+
+TEST_F(TimelineChoiceTest, NotesTheTimelineNotFollowed) {
+  PhysicalRestoreOptions o;
+  o.backup = kB;  // timeline 2 forks after B ends
+  auto s = ChooseBackup(all_tl_, "main", o, tree_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  ASSERT_EQ(s->notes.size(), 1u);
+  EXPECT_EQ(s->notes[0],
+            "timeline 2 forked from timeline 1 at 0/6000000 and is not followed; --target-timeline 2 follows it");
+  o.backup = kC;  // after the fork: timeline 2 is not reachable from C
+  s = ChooseBackup(all_tl_, "main", o, tree_);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->notes.empty());
+}
+
+TEST_F(TimelineChoiceTest, ExplicitTimelineTakesBackupsOnItsHistoryOnly) {
+  PhysicalRestoreOptions o;
+  o.target_timeline = "2";
+  uint32_t tli = 0;
+  EXPECT_EQ(ChosenTl(o, &tli), kD);  // C is past the fork: not on 2's history
+  EXPECT_EQ(tli, 2u);
+  o.target_time = "2026-11-23 14:20:00";
+  EXPECT_EQ(ChosenTl(o, &tli), kB);  // before the fork: timeline 1's B replays into 2
+  o.target_time.clear();
+  o.backup = kC;
+  auto s = ChooseBackup(all_tl_, "main", o, tree_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
+  EXPECT_EQ(s.status().message(),
+            "backup " + kC + " (timeline 1, ends 0/7000000) is not in the history of timeline 2 (timeline 2 forked "
+            "from timeline 1 at 0/6000000)");
+  o.backup.clear();
+  o.target_timeline = "7";
+  s = ChooseBackup(all_tl_, "main", o, tree_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "timeline 7 of database \"main\" is not in the repository");
+}
+
+TEST_F(TimelineChoiceTest, AGivenBackupOffTheDefaultLineageFollowsItsOwnTimeline) {
+  PhysicalRestoreOptions o;
+  o.backup = kD;
+  uint32_t tli = 0;
+  EXPECT_EQ(ChosenTl(o, &tli), kD);
+  EXPECT_EQ(tli, 2u);
+  o.target_timeline = "latest";
+  EXPECT_EQ(ChosenTl(o, &tli), kD);
+  EXPECT_EQ(tli, 0u);
+}
+
+TEST(TimelineTreeTest, LineageAndContainment) {
+  TimelineTree tree;
+  tree.Add(2, {{1, 0x5000000, ""}});
+  tree.Add(3, {{1, 0x5000000, ""}, {2, 0x9000000, ""}});
+  EXPECT_TRUE(tree.Contains(3, 1, 0x4000000));
+  EXPECT_TRUE(tree.Contains(3, 1, 0x5000000));  // consistent at the switch: fine
+  EXPECT_FALSE(tree.Contains(3, 1, 0x5000001));
+  EXPECT_TRUE(tree.Contains(3, 2, 0x8000000));
+  EXPECT_FALSE(tree.Contains(3, 2, 0x9000001));
+  EXPECT_TRUE(tree.Contains(3, 3, 0xA000000));
+  EXPECT_FALSE(tree.Contains(2, 3, 0xA000000));
+  EXPECT_TRUE(tree.Contains(1, 1, 0xFFFFFFFF));
+  EXPECT_FALSE(tree.Contains(1, 2, 0x6000000));
+  EXPECT_EQ(tree.Fork(3)->parent, 2u);
+  EXPECT_FALSE(tree.Fork(1));
+}
+
+TEST(TimelineHistoryTest, ParsesWhatPostgresWritesAndRefusesTheRest) {
+  auto h = ParseTimelineHistory("1\t0/5000098\tbefore 2026-12-05 13:00:00.1+00\n\n# comment\n2\t0/9000000\tno recovery target specified\n", 3);
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].parent, 1u);
+  EXPECT_EQ((*h)[0].switch_lsn, 0x5000098u);
+  EXPECT_EQ((*h)[0].reason, "before 2026-12-05 13:00:00.1+00");
+  EXPECT_EQ((*h)[1].reason, "no recovery target specified");
+  for (const char* bad : {"1 garbage\n", "3\t0/1\tx\n", "2\t0/1\tx\n1\t0/2\ty\n", "1\t0/9\tx\n2\t0/8\ty\n",
+                          "0\t0/1\tx\n", "99999999999\t0/1\tx\n"}) {
+    SCOPED_TRACE(bad);
+    auto r = ParseTimelineHistory(bad, 3);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), ErrorCode::kCorrupt);
+  }
 }
 
 class CheckPhysicalRestoreRequestTest : public ::testing::Test {

@@ -28,6 +28,8 @@ class FaultStorage final : public Storage {
   StorageFeatures Features() const override { return base_.Features(); }
   std::string Describe() const override { return base_.Describe(); }
   Status Put(const std::string& name, ByteView data) override;
+  // Counts and fails like Put.
+  Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override { return base_.Get(name); }
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override {
     return base_.GetRange(name, offset, length);
@@ -40,6 +42,9 @@ class FaultStorage final : public Storage {
   Result<int> CleanupTemporary() override { return base_.CleanupTemporary(); }
 
  private:
+  // The failure the next write gets, if any (counts the write).
+  Status Inject(const std::string& name, ByteView data);
+
   Storage& base_;
   std::atomic<int> puts_{0};
   std::atomic<int> fail_nth_put_{0};

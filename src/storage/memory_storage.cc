@@ -10,6 +10,13 @@ Status MemoryStorage::Put(const std::string& name, ByteView data) {
   return Status::Ok();
 }
 
+Status MemoryStorage::PutIfAbsent(const std::string& name, ByteView data) {
+  std::lock_guard lock(mu_);
+  if (!objects_.emplace(name, Bytes(data.begin(), data.end())).second)
+    return Status::Error(ErrorCode::kConflict, "object \"" + name + "\" already exists");
+  return Status::Ok();
+}
+
 Result<Bytes> MemoryStorage::Get(const std::string& name) {
   std::lock_guard lock(mu_);
   auto it = objects_.find(name);

@@ -14,6 +14,7 @@ class MemoryStorage final : public Storage {
   StorageFeatures Features() const override { return {.ranged_get = true, .local = false}; }
   std::string Describe() const override { return "memory"; }
   Status Put(const std::string& name, ByteView data) override;
+  Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override;
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;

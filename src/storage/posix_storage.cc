@@ -75,6 +75,14 @@ Status PosixStorage::EnsureDirectory(const std::string& dir) {
 }
 
 Status PosixStorage::Put(const std::string& name, ByteView data) {
+  return Write(name, data, Publish::kReplace);
+}
+
+Status PosixStorage::PutIfAbsent(const std::string& name, ByteView data) {
+  return Write(name, data, Publish::kIfAbsent);
+}
+
+Status PosixStorage::Write(const std::string& name, ByteView data, Publish publish) {
   std::string path = PathOf(name);
   std::string dir = ParentOf(path);
   PGKEEP_RETURN_IF_ERROR(EnsureDirectory(dir));
@@ -107,10 +115,25 @@ Status PosixStorage::Put(const std::string& name, ByteView data) {
     ::unlink(temp.c_str());
     return s;
   }
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    Status s = IoError("rename", temp);
-    ::unlink(temp.c_str());
-    return s;
+  if (publish == Publish::kReplace) {
+    if (::rename(temp.c_str(), path.c_str()) != 0) {
+      Status s = IoError("rename", temp);
+      ::unlink(temp.c_str());
+      return s;
+    }
+    return SyncDirectory(dir);
+  }
+  // link(2) fails when the name exists, atomically: of two writers racing for
+  // one name exactly one wins, and the loser never replaces the winner's object
+  // (rename would, silently).
+  int rc = ::link(temp.c_str(), path.c_str());
+  int saved = errno;
+  ::unlink(temp.c_str());
+  if (rc != 0) {
+    if (saved == EEXIST)
+      return Status::Error(ErrorCode::kConflict, "object \"" + path + "\" already exists");
+    errno = saved;
+    return IoError("link", path);
   }
   return SyncDirectory(dir);
 }

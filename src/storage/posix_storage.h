@@ -2,7 +2,8 @@
 //
 // Put writes "<name>.tmp.<hosttag>.<pid>.<random>" (hosttag: FNV-1a of the
 // host name, 8 hex digits) in the target directory,
-// fsyncs it, renames it over the final name and fsyncs the directory: the
+// fsyncs it, renames it over the final name (PutIfAbsent: links it to the
+// final name, which fails if that exists) and fsyncs the directory: the
 // object appears whole and durable or not at all. Temporary files of dead
 // writers on this host are removed by CleanupTemporary.
 #pragma once
@@ -26,6 +27,7 @@ class PosixStorage final : public Storage {
   StorageFeatures Features() const override { return {.ranged_get = true, .local = true}; }
   std::string Describe() const override { return root_; }
   Status Put(const std::string& name, ByteView data) override;
+  Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override;
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
@@ -35,6 +37,8 @@ class PosixStorage final : public Storage {
   int64_t FreeBytes() override;
 
  private:
+  enum class Publish { kReplace, kIfAbsent };
+  Status Write(const std::string& name, ByteView data, Publish publish);
   std::string PathOf(const std::string& name) const { return root_ + "/" + name; }
   Status EnsureDirectory(const std::string& dir);
 

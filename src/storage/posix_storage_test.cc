@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "storage/fault_storage.h"
+#include "storage/memory_storage.h"
 #include "support/process.h"
 
 namespace pgkeep {
@@ -114,6 +116,45 @@ TEST_F(PosixStorageTest, FaultStorageFailsNthPutWithoutWriting) {
   s.SetSpaceBudget(3);
   EXPECT_TRUE(s.Put("d", AsBytes("12")).ok());
   EXPECT_EQ(s.Put("e", AsBytes("12")).code(), ErrorCode::kNoSpace);
+}
+
+}  // namespace
+}  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+TEST_F(PosixStorageTest, PutIfAbsentLetsExactlyOneOfRacingWritersWin) {
+  PosixStorage storage(dir_);
+  for (int round = 0; round < 40; ++round) {
+    std::string name = "wal/x/obj" + std::to_string(round);
+    std::vector<Status> results(2);
+    std::thread a([&] { results[0] = storage.PutIfAbsent(name, AsBytes("from a")); });
+    std::thread b([&] { results[1] = storage.PutIfAbsent(name, AsBytes("from b")); });
+    a.join();
+    b.join();
+    ASSERT_NE(results[0].ok(), results[1].ok()) << results[0].ToString() << " / " << results[1].ToString();
+    const Status& lost = results[0].ok() ? results[1] : results[0];
+    EXPECT_EQ(lost.code(), ErrorCode::kConflict);
+    EXPECT_NE(lost.message().find("already exists"), std::string::npos);
+    auto stored = storage.Get(name);
+    ASSERT_TRUE(stored.ok());
+    EXPECT_EQ(AsString(*stored), results[0].ok() ? "from a" : "from b");
+  }
+  // The loser leaves no temporary file behind.
+  for (const auto& f : AllFiles()) EXPECT_EQ(f.find(".tmp."), std::string::npos) << f;
+}
+
+TEST_F(PosixStorageTest, PutIfAbsentNeverReplaces) {
+  PosixStorage storage(dir_);
+  ASSERT_TRUE(storage.Put("a/b", AsBytes("first")).ok());
+  Status again = storage.PutIfAbsent("a/b", AsBytes("second"));
+  EXPECT_EQ(again.code(), ErrorCode::kConflict);
+  EXPECT_EQ(AsString(*storage.Get("a/b")), "first");
+  MemoryStorage memory;
+  ASSERT_TRUE(memory.PutIfAbsent("a", AsBytes("1")).ok());
+  EXPECT_EQ(memory.PutIfAbsent("a", AsBytes("2")).code(), ErrorCode::kConflict);
+  EXPECT_EQ(AsString(*memory.Get("a")), "1");
 }
 
 }  // namespace

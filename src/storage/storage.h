@@ -44,6 +44,10 @@ class Storage {
   virtual std::string Describe() const = 0;
 
   virtual Status Put(const std::string& name, ByteView data) = 0;
+  // Like Put, but only when no object of that name exists, decided atomically:
+  // of two concurrent calls for one name exactly one succeeds. kConflict
+  // ("already exists") when the name is taken; the existing object is untouched.
+  virtual Status PutIfAbsent(const std::string& name, ByteView data) = 0;
   // kNotFound if absent; kIo on any other failure.
   virtual Result<Bytes> Get(const std::string& name) = 0;
   // Exactly `length` bytes from `offset`; kCorrupt if the object is shorter.

@@ -79,7 +79,10 @@ Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t sy
   nlohmann::json j = {{"system_identifier", std::to_string(system_id)},
                       {"recorded", repo.clock().NowSeconds()}};
   Bytes sealed = repo.NewCodec()->EncodeObject(AsBytes(j.dump()), ClusterObject(db));
-  return repo.storage().Put(ClusterObject(db), sealed);
+  Status put = repo.storage().PutIfAbsent(ClusterObject(db), sealed);
+  if (put.code() != ErrorCode::kConflict) return put;
+  // Another process recorded an identity first: it must be this one.
+  return CheckClusterIdentity(repo, db, system_id, source);
 }
 
 Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const std::string& path,
@@ -102,28 +105,56 @@ Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const
                              static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)));
   WalPushResult result;
   result.bytes = data->size();
-  auto existing = repo.storage().Get(object);
-  if (existing.ok()) {
+  auto conflict = [&] {
+    return Status::Error(ErrorCode::kConflict,
+                         "WAL file " + name + " is already archived for database \"" + db +
+                             "\" with different content",
+                         "is another cluster, or a restored copy, archiving under the same [database." + db +
+                             "] name? nothing was overwritten");
+  };
+  // What is archived under `object` compared with ours: nullopt when the copy
+  // there no longer decodes (damaged).
+  auto same_as_archived = [&]() -> Result<std::optional<bool>> {
+    auto existing = repo.storage().Get(object);
+    if (!existing.ok()) return existing.status();
+    result.stored_bytes = existing->size();
     auto plain = codec->DecodeObject(*existing, object);
-    if (plain.ok() && *plain == *data) {
+    if (!plain.ok()) return std::optional<bool>();
+    return std::optional<bool>(*plain == *data);
+  };
+  auto present = repo.storage().Exists(object);
+  if (!present.ok()) return present.status();
+  if (*present) {
+    auto same = same_as_archived();
+    if (!same.ok() && same.status().code() != ErrorCode::kNotFound) return same.status();
+    if (same.ok() && *same) {
+      if (!**same) return conflict();
       result.already_archived = true;
-      result.stored_bytes = existing->size();
       return result;
     }
-    if (plain.ok())
-      return Status::Error(ErrorCode::kConflict,
-                           "WAL file " + name + " is already archived for database \"" + db +
-                               "\" with different content",
-                           "is another cluster archiving under the same [database." + db +
-                               "] name? nothing was overwritten");
-    // A damaged copy is worth nothing: the intact one replaces it (atomically).
-    result.replaced_damaged = true;
-  } else if (existing.status().code() != ErrorCode::kNotFound) {
-    return existing.status();
+    // A damaged copy is worth nothing: the intact one replaces it. (Two
+    // pushes of different content racing over a damaged copy could both
+    // succeed here; each re-reads what it wrote below.)
+    if (same.ok()) result.replaced_damaged = true;
   }
   Bytes sealed = codec->EncodeObject(*data, object);
   result.stored_bytes = sealed.size();
-  PGKEEP_RETURN_IF_ERROR(repo.storage().Put(object, sealed));
+  if (result.replaced_damaged) {
+    PGKEEP_RETURN_IF_ERROR(repo.storage().Put(object, sealed));
+    auto same = same_as_archived();
+    if (!same.ok()) return same.status();
+    if (!*same || !**same) return conflict();
+    return result;
+  }
+  // Put-if-absent: of two pushes of one name racing, exactly one stores; the
+  // other compares with what won, so different content is never lost silently.
+  Status put = repo.storage().PutIfAbsent(object, sealed);
+  if (put.ok()) return result;
+  if (put.code() != ErrorCode::kConflict) return put;
+  auto same = same_as_archived();
+  if (!same.ok()) return same.status();
+  if (!*same || !**same) return conflict();
+  result.already_archived = true;
   return result;
 }
 
