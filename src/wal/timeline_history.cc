@@ -163,7 +163,17 @@ Result<TimelineReport> ReadTimelineReport(const Repository& repo, const std::str
   for (const auto& a : report.timelines) {
     for (const auto& b : report.timelines) {
       if (&a == &b || a.first_archived == 0 || b.first_archived == 0) continue;
-      if (std::tie(a.first_archived, a.timeline) >= std::tie(b.first_archived, b.timeline)) continue;
+      // `a` must be the older: the ancestor when one descends from the
+      // other, else the one born first.
+      auto lineage_b = report.tree.Lineage(b.timeline);
+      auto lineage_a = report.tree.Lineage(a.timeline);
+      auto has = [](const std::vector<TimelineSpan>& l, uint32_t t) {
+        return std::any_of(l.begin(), l.end(), [&](const TimelineSpan& x) { return x.timeline == t; });
+      };
+      if (has(lineage_a, b.timeline)) continue;  // b is a's ancestor: seen the other way round
+      if (!has(lineage_b, a.timeline) &&
+          std::tie(a.first_archived, a.timeline) >= std::tie(b.first_archived, b.timeline))
+        continue;
       if (a.last_archived > b.first_archived + kConcurrentGraceSeconds && b.segments > 0)
         report.concurrent.push_back({a.timeline, b.timeline, a.last_archived, b.first_archived});
     }

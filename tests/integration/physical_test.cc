@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -189,6 +190,103 @@ TEST_F(PhysicalTest, RecoversToTimeRestorePointLsnAndLatest) {
   EXPECT_EQ(QueryPort(at_lsn, "SELECT count(*) FROM pitr"), "1100");
   int latest = RestoreAndStart({});
   EXPECT_EQ(QueryPort(latest, "SELECT count(*) FROM pitr"), "1150");
+}
+
+// What a user does to undo an accidental DELETE: restore a copy to a time
+// before it and start it. A copy must not archive by default; one made to
+// archive anyway (as a user could by hand) must not steer any restore of the
+// original, which status must flag while both archive.
+TEST_F(PhysicalTest, ARestoredCopyNeverHarmsTheOriginal) {
+  cluster_->Exec("DROP TABLE IF EXISTS lineage; CREATE TABLE lineage (id int PRIMARY KEY, batch text)");
+  cluster_->Exec("INSERT INTO lineage SELECT g, 'first' FROM generate_series(1, 1000) g");
+  Json({"backup", "--db", "main", "--type", "full"});
+  cluster_->Exec("INSERT INTO lineage SELECT g, 'second' FROM generate_series(1001, 1100) g");
+  std::string fork_time = cluster_->Query("SELECT clock_timestamp()::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  cluster_->Exec("INSERT INTO lineage SELECT g, 'third' FROM generate_series(1101, 1150) g");
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+
+  // A copy elsewhere does not archive unless asked.
+  auto restore_copy = [&](const std::vector<std::string>& extra) {
+    std::string dir = *suite_dir_ + "/copy-" + std::to_string(restored_.size());
+    restored_.push_back(dir);
+    int port = FreePort();
+    std::vector<std::string> args = {"--output", "json", "restore", "--db", "main", "--pgdata", dir,
+                                     "--target-time", fork_time, "--start", "--port", std::to_string(port)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ProcessResult r = Pgkeep(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return std::make_pair(port, nlohmann::json::parse(r.out, nullptr, false));
+  };
+  auto [quiet_port, quiet] = restore_copy({});
+  EXPECT_EQ(quiet["archiving"], false);
+  EXPECT_EQ(QueryPort(quiet_port, "SHOW archive_mode"), "off");
+  QueryPort(quiet_port, "SELECT pg_switch_wal()::text");
+
+  auto [copy_port, copy] = restore_copy({"--archive-mode", "preserve"});
+  EXPECT_EQ(copy["archiving"], true);
+  EXPECT_EQ(QueryPort(copy_port, "SHOW archive_mode"), "on");
+  EXPECT_EQ(QueryPort(copy_port, "SELECT count(*) FROM lineage"), "1100");
+  QueryPort(copy_port, "INSERT INTO lineage SELECT g, 'copy' FROM generate_series(5000, 5499) g RETURNING 1");
+  QueryPort(copy_port, "SELECT pg_switch_wal()::text");
+  // Until the copy's timeline has a segment in the repository.
+  std::string history = repo_ + "/wal/main/00000002.history";
+  nlohmann::json listed;
+  for (int i = 0; i < 100; ++i) {
+    listed = Json({"list", "--db", "main"});
+    bool arrived = false;
+    for (const auto& t : listed["timelines"]["main"]) arrived |= t["timeline"] == 2 && t["segments"] > 0;
+    if (arrived) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
+  ASSERT_TRUE(std::filesystem::exists(history)) << listed.dump();
+  // The quiet copy archived nothing (not even its own timeline's history).
+  EXPECT_FALSE(std::filesystem::exists(repo_ + "/wal/main/00000003.history"));
+
+  // Production goes on, on timeline 1.
+  cluster_->Exec("INSERT INTO lineage SELECT g, 'fourth' FROM generate_series(1151, 1220) g");
+  std::string t2 = cluster_->Query("SELECT clock_timestamp()::text");
+  std::string lsn2 = cluster_->Query("SELECT pg_current_wal_insert_lsn()::text");
+  cluster_->Query("SELECT pg_create_restore_point('after_fork')::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  cluster_->Exec("INSERT INTO lineage SELECT g, 'fifth' FROM generate_series(1221, 1250) g");
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+
+  // Every restore of the original reaches its target on timeline 1.
+  struct Case {
+    std::vector<std::string> target;
+    std::string rows;
+  };
+  const Case cases[] = {{{}, "1250"},
+                        {{"--target", "latest"}, "1250"},
+                        {{"--target-time", t2}, "1220"},
+                        {{"--target-name", "after_fork"}, "1220"},
+                        {{"--target-lsn", lsn2}, "1220"}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.target.empty() ? "default" : c.target[0]);
+    int port = RestoreAndStart(c.target);
+    EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM lineage"), c.rows);
+    EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM lineage WHERE batch = 'copy'"), "0");
+  }
+  // The copy's timeline is there for who asks for it.
+  int copy_line = RestoreAndStart({"--target-timeline", "2"});
+  EXPECT_EQ(QueryPort(copy_line, "SELECT count(*) FROM lineage WHERE batch = 'copy'"), "500");
+  EXPECT_EQ(QueryPort(copy_line, "SELECT count(*) FROM lineage"), "1600");
+
+  // Status draws the tree and, once timeline 1 archives well after timeline
+  // 2 appeared (the copy made ten minutes ago), says two servers archive.
+  struct timespec old_times[2] = {{time(nullptr) - 600, 0}, {time(nullptr) - 600, 0}};
+  ASSERT_EQ(utimensat(AT_FDCWD, history.c_str(), old_times, 0), 0);
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
+  ProcessResult status = Pgkeep({"status", "--db", "main"});
+  EXPECT_EQ(status.exit_code, 1) << status.out;
+  std::string said = status.out + status.err;
+  EXPECT_NE(said.find("two servers archive WAL at once: timeline 1"), std::string::npos) << said;
+  EXPECT_NE(said.find("└─ timeline 2 from 1 at 0/"), std::string::npos) << said;
+  ProcessResult verify = Pgkeep({"verify"});
+  EXPECT_NE((verify.out + verify.err).find("└─ timeline 2 from 1 at 0/"), std::string::npos) << verify.out;
+  ProcessResult list = Pgkeep({"list", "--db", "main"});
+  EXPECT_NE(list.out.find("└─ timeline 2 from 1 at 0/"), std::string::npos) << list.out;
 }
 
 TEST_F(PhysicalTest, BackupDuringPgbenchLoadPassesAmcheck) {
