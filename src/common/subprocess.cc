@@ -158,12 +158,12 @@ bool IsErrorLine(std::string_view line) {
 }
 
 bool IsContextLine(std::string_view line) {
-  size_t start = line.find_first_not_of(" \t");
-  if (start == std::string_view::npos) return false;
-  line.remove_prefix(start);
-  // psql and the server log prefix lines ("psql:f.sql:3: DETAIL:  ...").
-  for (std::string_view tag : {"DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "Command was:", "LINE "})
-    if (line.rfind(tag, 0) == 0 || Contains(line, std::string(": ") + std::string(tag))) return true;
+  // After a prefix or none: "psql:f.sql:3: DETAIL:  ...", the server log's
+  // "... UTC [7] STATEMENT:  ...", PostgreSQL 15 tools' "pg_dump: detail: ...".
+  for (std::string_view tag : {"DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "detail:", "hint:", "Command was:",
+                               "LINE "})
+    for (size_t p = line.find(tag); p != std::string_view::npos; p = line.find(tag, p + 1))
+      if (p == 0 || line[p - 1] == ' ' || line[p - 1] == '\t') return true;
   return false;
 }
 
