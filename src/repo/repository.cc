@@ -87,12 +87,9 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
   } else if (!existing->empty()) {
     auto has_config = storage.Exists(kConfigObject);
     bool is_repo = has_config.ok() && *has_config;
-    // Appended, not `"literal" + std::string`: g++ 12 -O3 reports a false
-    // -Wrestrict in the insert(0, ...) that operator+ inlines (GCC PR 105329).
-    std::string message = is_repo ? "a repository already exists at \"" : "\"";
-    message += storage.Describe();
-    message += is_repo ? "\"" : "\" is not empty";
-    return Status::Error(ErrorCode::kRepoExists, message,
+    return Status::Error(ErrorCode::kRepoExists,
+                         is_repo ? "a repository already exists at \"" + storage.Describe() + "\""
+                                 : "\"" + storage.Describe() + "\" is not empty",
                          is_repo ? "use it as it is, or point repository.path elsewhere"
                                  : "choose an empty directory for repository.path");
   }
