@@ -13,7 +13,7 @@ namespace pgkeep {
 namespace {
 
 Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
-  std::string last = p.LastStderrLine();
+  std::string last = p.ErrorSummary();
   return Status::Error(ErrorCode::kTool,
                        what + " failed (exit " + std::to_string(code) + ")" +
                            (last.empty() ? "" : ": " + last));
@@ -22,8 +22,10 @@ Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
 // Streams `argv`'s standard output into the session as file `name`.
 Result<FileEntry> StoreProgramOutput(StoreSession& session, const Chunker& chunker,
                                      const std::vector<std::string>& argv, const std::string& name,
-                                     const std::string& what) {
-  auto proc = Subprocess::Start({argv, {}, true, ""});
+                                     const std::string& what, const std::vector<std::string>& drop_env) {
+  SubprocessOptions process{argv, {}, true, ""};
+  process.drop_env = drop_env;
+  auto proc = Subprocess::Start(process);
   if (!proc.ok()) return proc.status();
   FileEntry meta;
   meta.path = name;
@@ -74,7 +76,7 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   const std::string dump_name = db.name + ".dump";
-  auto dump = StoreProgramOutput(session, repo.dump_chunker(), argv, dump_name, "pg_dump");
+  auto dump = StoreProgramOutput(session, repo.dump_chunker(), argv, dump_name, "pg_dump", options.child_env_drop);
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
@@ -98,7 +100,7 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
         session, repo.dump_chunker(),
         {pg_dumpall->path, "--globals-only", "--no-role-passwords", "--no-password",
          "--dbname=" + db.conninfo},
-        globals_name, "pg_dumpall --globals-only");
+        globals_name, "pg_dumpall --globals-only", options.child_env_drop);
     if (!globals.ok()) return globals.status().WithContext("backup of " + what);
     files.push_back(*globals);
   }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "repo/repository.h"
@@ -23,6 +24,7 @@ namespace pgkeep {
 struct LogicalBackupOptions {
   std::string label;
   StoreOptions store;
+  std::vector<std::string> child_env_drop;  // secrets pg_dump and pg_dumpall must not inherit (SecretEnvNames)
 };
 
 // Metadata keys of a logical snapshot (Snapshot::meta), documented in

@@ -17,6 +17,14 @@ namespace {
 // instead, which an exit status above 125 does (docs/exit-codes.md).
 constexpr int kWalFetchFailedExit = 126;
 
+// Messages and outputs quote what users and repositories hold (paths,
+// labels, arguments), which need not be UTF-8; nlohmann::json would throw
+// on it, and inside PrintError that ends the process. Invalid bytes become
+// U+FFFD instead.
+std::string DumpJson(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 void PrintError(const Status& status, bool json) {
   if (json) {
     nlohmann::json j = {{"ok", false},
@@ -25,7 +33,7 @@ void PrintError(const Status& status, bool json) {
                           {"exit_code", ExitCodeFor(status.code())},
                           {"message", status.message()},
                           {"hint", status.hint()}}}};
-    std::cout << j.dump(2) << std::endl;
+    std::cout << DumpJson(j) << std::endl;
   }
   std::cerr << "pgkeep: error: " << status.message() << "\n";
   if (!status.hint().empty()) std::cerr << "HINT: " << status.hint() << "\n";
@@ -205,6 +213,13 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   ctx.lock_wait = std::chrono::seconds(lock_wait);
 
   try {
+    // Labels and notes are stored as JSON text in the repository: refuse
+    // what JSON cannot hold now, not after pg_dump has run for an hour.
+    for (const auto& [text, option] : {std::pair{&store_args.label, "--label"}, {&backup_args.label, "--label"},
+                                       {&backup_args.note, "--note"}, {&pin_args.note, "--note"}})
+      if (!IsValidUtf8(*text))
+        throw CommandError{Status::Error(ErrorCode::kUsage, std::string(option) + " is not valid UTF-8",
+                                         "labels and notes are stored as text; pass them in UTF-8")};
     CommandOutput out;
     if (init->parsed()) out = RunInit(ctx);
     else if (store->parsed()) out = RunStore(ctx, store_args);
@@ -232,7 +247,7 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     bool to_stdout = load->parsed() && load_args.to_stdout;
     if (json) {
       // With data on stdout, the JSON report goes to stderr.
-      (to_stdout ? std::cerr : std::cout) << out.json.dump(2) << std::endl;
+      (to_stdout ? std::cerr : std::cout) << DumpJson(out.json) << std::endl;
     } else if (to_stdout || out.result != ErrorCode::kOk) {
       std::cerr << out.text;  // stdout carries data, or the text reports problems
     } else {

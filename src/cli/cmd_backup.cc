@@ -75,6 +75,7 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   LogicalBackupOptions options;
   options.label = args.label;
   options.store = BackupStoreOptions(opened.config, db);
+  options.child_env_drop = SecretEnvNames(opened.config);
   Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, db, options));
   if (args.pin) {
     Pin pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()};

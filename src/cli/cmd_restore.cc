@@ -25,6 +25,11 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
     throw CommandError{Status::Error(ErrorCode::kUsage, "database \"" + db.name + "\" is logical",
                                      "restore it with --into-database NEWDB")};
   options.config_path = opened.config.source;
+  // The server pg_ctl starts runs restore_command (pgkeep wal-fetch), which
+  // needs the repository password: with password_env, that one variable
+  // stays; every other secret pgkeep knows of is dropped.
+  for (auto& name : SecretEnvNames(opened.config))
+    if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
   ThrowIfError(opened.repo->LoadIndex());
   PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*opened.repo, db, options));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -82,6 +87,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   if (!options.from_file.empty()) {
     // A file needs no repository; the database, if named, supplies the server.
     Config config = LoadConfigOrThrow(ctx);
+    options.child_env_drop = SecretEnvNames(config);
     const DatabaseConfig* db = args.db.empty() ? nullptr : &DatabaseOrThrow(config, args.db);
     if (!db && options.target_conninfo.empty())
       throw CommandError{Status::Error(ErrorCode::kUsage, "restoring a file needs a server",
@@ -93,6 +99,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
                                        "or restore a dump file with --from-file PATH")};
     auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", false);
     const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
+    options.child_env_drop = SecretEnvNames(opened.config);
     ThrowIfError(opened.repo->LoadIndex());
     report = ValueOrThrow(RunLogicalRestore(opened.repo.get(), &db, options));
   }
@@ -117,10 +124,16 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
               {"objects", report.objects},
               {"tables", tables},
               {"mismatches", report.mismatches},
+              {"retried_serial", report.retried_serial},
+              {"retry_reason", report.retry_reason},
               {"seconds", report.seconds}};
   std::snprintf(line, sizeof line, "%.1f s", report.seconds);
   out.text = "restored " + report.source + " into database \"" + report.database + "\" in " + line +
-             (report.objects ? " (" + std::to_string(report.objects) + " objects)" : "") + "\n" + table_text;
+             (report.objects ? " (" + std::to_string(report.objects) + " objects)" : "") + "\n" +
+             (report.retried_serial ? "note: the parallel pg_restore failed and was retried with --jobs=1, which "
+                                      "succeeded; it had failed with: " + report.retry_reason + "\n"
+                                    : "") +
+             table_text;
   for (const auto& m : report.mismatches) out.text += "error: row count mismatch: " + m + "\n";
   if (!report.mismatches.empty()) out.result = ErrorCode::kCheckFailed;
   else if (!report.tables.empty() && report.source != options.from_file)

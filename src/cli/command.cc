@@ -40,7 +40,8 @@ OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   opened.config = LoadConfigOrThrow(ctx);
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, KeyCacheDir(opened.config)));
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password,
+                                                  KeyCacheDir(opened.config), password.has_value()));
   return opened;
 }
 
@@ -50,7 +51,8 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
   opened.config = LoadConfigOrThrow(ctx);
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password));
+  // password is set exactly when the configuration asks for encryption.
+  opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password, password.has_value()));
   if (mode)
     opened.lock = ValueOrThrow(
         RepoLock::Acquire(*opened.storage, *ctx.clock, *mode, operation, ctx.lock_wait));

@@ -47,6 +47,11 @@ std::string HexEncode(ByteView data);
 // Returns nullopt unless `hex` is an even-length string of [0-9a-fA-F].
 std::optional<Bytes> HexDecode(std::string_view hex);
 
+// True when `text` is well-formed UTF-8 (no overlong forms, no surrogates,
+// nothing above U+10FFFF): what JSON output and the repository's JSON
+// objects can hold as a string.
+bool IsValidUtf8(std::string_view text);
+
 inline void PutU32(Bytes& out, uint32_t v) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<uint8_t>(v >> (8 * i)));
 }

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -14,7 +15,10 @@ namespace pgkeep {
 
 namespace {
 constexpr size_t kStderrKeep = 64 * 1024;
-}
+constexpr size_t kStderrHead = 16 * 1024;
+
+std::string_view EnvName(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+}  // namespace
 
 Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& options) {
   if (options.argv.empty()) return Status::Error(ErrorCode::kInternal, "empty argv");
@@ -39,7 +43,9 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
     std::string entry = *e;
     bool overridden = false;
     for (const auto& extra : options.extra_env)
-      if (entry.compare(0, extra.find('=') + 1, extra, 0, extra.find('=') + 1) == 0) overridden = true;
+      if (EnvName(entry) == EnvName(extra)) overridden = true;
+    for (const auto& name : options.drop_env)
+      if (EnvName(entry) == name) overridden = true;
     if (!overridden) env_strings.push_back(entry);
   }
   env_strings.insert(env_strings.end(), options.extra_env.begin(), options.extra_env.end());
@@ -76,6 +82,8 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
       ssize_t n = ::read(err_fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
+      if (raw->stderr_head_.size() < kStderrHead)
+        raw->stderr_head_.append(buf, std::min(static_cast<size_t>(n), kStderrHead - raw->stderr_head_.size()));
       raw->stderr_.append(buf, static_cast<size_t>(n));
       if (raw->stderr_.size() > 2 * kStderrKeep) raw->stderr_.erase(0, raw->stderr_.size() - kStderrKeep);
     }
@@ -130,6 +138,64 @@ std::string Subprocess::LastStderrLine() const {
       best = line;
   }
   return best.empty() ? last : best;
+}
+
+std::string Subprocess::ErrorSummary() const {
+  // The head holds the first error unless the child wrote more than it
+  // before failing; then the kept tail is the best there is.
+  std::string first = FirstErrorLines(stderr_head_);
+  if (first.empty()) first = FirstErrorLines(StderrText());
+  return first.empty() ? LastStderrLine() : first;
+}
+
+namespace {
+
+bool Contains(std::string_view line, std::string_view what) { return line.find(what) != std::string_view::npos; }
+
+bool IsErrorLine(std::string_view line) {
+  return Contains(line, "error:") || Contains(line, "ERROR:") || Contains(line, "FATAL:") ||
+         Contains(line, "PANIC:");
+}
+
+bool IsContextLine(std::string_view line) {
+  // After a prefix or none: "psql:f.sql:3: DETAIL:  ...", the server log's
+  // "... UTC [7] STATEMENT:  ...", PostgreSQL 15 tools' "pg_dump: detail: ...".
+  for (std::string_view tag : {"DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "detail:", "hint:", "Command was:",
+                               "LINE "})
+    for (size_t p = line.find(tag); p != std::string_view::npos; p = line.find(tag, p + 1))
+      if (p == 0 || line[p - 1] == ' ' || line[p - 1] == '\t') return true;
+  return false;
+}
+
+}  // namespace
+
+std::string FirstErrorLines(const std::string& text, size_t max_length) {
+  std::string out;
+  bool in_error = false;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t nl = text.find('\n', pos);
+    std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    pos = nl == std::string::npos ? text.size() : nl + 1;
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.pop_back();
+    if (line.empty()) continue;
+    if (!in_error) {
+      if (!IsErrorLine(line)) continue;
+      in_error = true;
+      out = line;
+    } else if (IsContextLine(line)) {
+      out += "; " + line;
+    } else {
+      break;  // the next message: a consequence, not the cause
+    }
+  }
+  if (out.size() > max_length) {
+    // Cut on a character boundary, never inside a UTF-8 sequence.
+    size_t cut = max_length;
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xc0) == 0x80) --cut;
+    out = out.substr(0, cut) + "...";
+  }
+  return out;
 }
 
 }  // namespace pgkeep

@@ -3,8 +3,11 @@
 //
 // No shell is involved: argv goes to execve as is (argv[0] must be a path),
 // so nothing in it is interpreted. Secrets must travel in the environment (PGPASSWORD), never in
-// argv, where `ps` would show them. Standard error is collected in the
-// background (the last 64 KiB) so a chatty child can never block on it.
+// argv, where `ps` would show them; and a child sees only the secrets it
+// needs: `drop_env` removes the ones pgkeep itself read (the repository
+// password and every other *_env secret the configuration names) from what
+// it inherits. Standard error is collected in the background (the first
+// 16 KiB and the last 64 KiB) so a chatty child can never block on it.
 //
 // Thread safety: one thread at a time per Subprocess.
 #pragma once
@@ -25,6 +28,7 @@ struct SubprocessOptions {
   std::vector<std::string> extra_env;  // "KEY=VALUE", added to our environment
   bool capture_stdout = true;          // else stdout goes to /dev/null
   std::string stdin_file;              // empty: /dev/null
+  std::vector<std::string> drop_env;   // names of variables the child must not inherit
 };
 
 class Subprocess {
@@ -46,6 +50,9 @@ class Subprocess {
   // The last line of standard error that reports an error (else the last
   // non-empty line), for one-line messages.
   std::string LastStderrLine() const;
+  // Why the child failed, in one line: FirstErrorLines of its standard
+  // error (the start of it is kept for this), else LastStderrLine.
+  std::string ErrorSummary() const;
   const std::string& program() const { return program_; }
 
  private:
@@ -59,6 +66,16 @@ class Subprocess {
   std::string program_;
   std::thread stderr_reader_;
   std::string stderr_;
+  std::string stderr_head_;  // the first kStderrHead bytes: where the first error is
 };
+
+// The first error a tool reported, in one line of at most `max_length`
+// bytes: the first line holding "error:", "ERROR:", "FATAL:" or "PANIC:",
+// joined with "; " to the context lines right after it ("DETAIL:",
+// "HINT:", "CONTEXT:", "STATEMENT:", "Command was:", "LINE n:"). Tools
+// report the first failure and then its consequences ("a worker process
+// died unexpectedly", "errors ignored on restore"), so the first is the
+// cause. Empty when no line looks like an error.
+std::string FirstErrorLines(const std::string& stderr_text, size_t max_length = 1000);
 
 }  // namespace pgkeep

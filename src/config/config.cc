@@ -15,6 +15,9 @@
 #include <tuple>
 #include <utility>
 
+#include <libpq-fe.h>
+#include <sys/stat.h>
+
 namespace pgkeep {
 
 namespace {
@@ -411,8 +414,23 @@ bool ValidName(const std::string& name) {
 }
 
 // libpq accepts "password=..." and "postgresql://user:secret@host"; both would
-// put a secret in the file, so both are rejected.
+// put a secret in the file, so both are rejected. libpq itself parses it, so
+// the check sees what libpq will use: URI keys and values percent-decoded
+// ("?pass%77ord=..."), quoting and spacing as libpq reads them.
 bool ConninfoHasPassword(std::string_view c) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(std::string(c).c_str(), &error);
+  if (error) PQfreemem(error);
+  if (options) {
+    bool found = false;
+    for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o)
+      if ((std::strcmp(o->keyword, "password") == 0 || std::strcmp(o->keyword, "sslpassword") == 0) &&
+          o->val != nullptr && o->val[0] != '\0')
+        found = true;
+    PQconninfoFree(options);
+    return found;
+  }
+  // Unparsable (reported when it is used): look at the text itself.
   for (std::string_view scheme : {"postgresql://", "postgres://"}) {
     if (c.substr(0, scheme.size()) != scheme) continue;
     std::string_view rest = c.substr(scheme.size());
@@ -831,6 +849,15 @@ Result<std::string> ResolveSecret(const std::string& env_name, const std::string
         what + ": cannot read file " + Quote(file_path) + ": " + data.status().message(),
         "check the path and that pgkeep's user may read it");
   }
+  // Like ssh with private keys: a secret others on the host can read is no
+  // secret, and saying nothing would let it stay that way.
+  struct stat st;
+  if (::stat(file_path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return ConfigError(what + ": file " + Quote(file_path) + " is readable by group or others (mode " + mode + ")",
+                       "chmod 600 " + file_path);
+  }
   std::string secret = std::move(*data);
   if (!secret.empty() && secret.back() == '\n') {
     secret.pop_back();
@@ -840,6 +867,20 @@ Result<std::string> ResolveSecret(const std::string& env_name, const std::string
     return Status::Error(ErrorCode::kAuth, what + ": file " + Quote(file_path) + " is empty");
   }
   return secret;
+}
+
+std::vector<std::string> SecretEnvNames(const Config& config) {
+  std::vector<std::string> names = {"PGKEEP_REPO_PASSWORD", config.repository.password_env};
+  if (config.repository.s3) {
+    names.push_back(config.repository.s3->access_key_env);
+    names.push_back(config.repository.s3->secret_key_env);
+  }
+  for (const auto& key : config.server.api_keys) names.push_back(key.key_env);
+  names.push_back(config.server.internal_key_env);
+  std::vector<std::string> out;
+  for (auto& n : names)
+    if (!n.empty() && std::find(out.begin(), out.end(), n) == out.end()) out.push_back(std::move(n));
+  return out;
 }
 
 }  // namespace pgkeep

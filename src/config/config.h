@@ -182,6 +182,13 @@ Result<Config> LoadConfig(const std::string& explicit_path);
 Result<std::string> ResolveSecret(const std::string& env_name, const std::string& file_path,
                                   const std::string& what);
 
+// Names of the environment variables that hold secrets pgkeep may read:
+// PGKEEP_REPO_PASSWORD and every *_env key of `config` (repository password,
+// S3 credentials, API and internal keys). Programs pgkeep runs (pg_dump,
+// pg_restore, psql, pg_ctl) are started without them; libpq's own variables
+// (PGPASSWORD, PGPASSFILE, ...) are not among them.
+std::vector<std::string> SecretEnvNames(const Config& config);
+
 // Parses a duration: a non-negative integer followed by one unit, s, m, h, d
 // or w ("30s", "90m", "36h", "7d", "2w"). Returns seconds.
 // Failure: kConfig for any other text or a value that overflows.

@@ -1,9 +1,11 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -377,6 +379,13 @@ const ErrorCase kErrorCases[] = {
     {"PasswordInConninfoUri", kRepo + "[database.a]\nconninfo = \"postgresql://u:hunter2@h/db\"\n",
      "t.toml:4: key \"database.a.conninfo\" must not contain a password",
      "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD"},
+    // libpq decodes URI query keys, so the check must too.
+    {"PercentEncodedPasswordKey", kRepo + "[database.a]\nconninfo = \"postgresql://u@h/db?pass%77ord=hunter2\"\n",
+     "t.toml:4: key \"database.a.conninfo\" must not contain a password",
+     "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD"},
+    {"PasswordKeyWithSpaces", kRepo + "[database.a]\nconninfo = \"host=h  password  =  'hunter2'\"\n",
+     "t.toml:4: key \"database.a.conninfo\" must not contain a password",
+     "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD"},
     // A typo outranks the "missing key" it causes, even on a later line.
     {"TypoOutranksMissing", "[repository]\ntype = \"posix\"\npht = \"/r\"\n",
      "t.toml:3: unknown key \"repository.pht\"", "did you mean \"path\"?"},
@@ -551,6 +560,38 @@ TEST(ResolveSecretTest, NeitherOrBothSources) {
   EXPECT_EQ(both.status().code(), ErrorCode::kConfig);
   EXPECT_EQ(both.status().message(),
             "repository password: both environment variable \"E\" and file \"/f\" are configured");
+}
+
+TEST(ResolveSecretTest, RefusesAFileOthersCanRead) {
+  TempFile file("s3cret\n");
+  for (mode_t mode : {0644, 0640, 0604}) {
+    ASSERT_EQ(chmod(file.path().c_str(), mode), 0);
+    auto secret = ResolveSecret("", file.path(), "repository password");
+    ASSERT_FALSE(secret.ok()) << mode;
+    EXPECT_EQ(secret.status().code(), ErrorCode::kConfig);
+    EXPECT_NE(secret.status().message().find("is readable by group or others"), std::string::npos)
+        << secret.status().message();
+    EXPECT_EQ(secret.status().hint(), "chmod 600 " + file.path());
+    EXPECT_EQ(secret.status().message().find("s3cret"), std::string::npos);
+  }
+  for (mode_t mode : {0600, 0400}) {
+    ASSERT_EQ(chmod(file.path().c_str(), mode), 0);
+    EXPECT_TRUE(ResolveSecret("", file.path(), "x").ok()) << mode;
+  }
+}
+
+TEST(SecretEnvNamesTest, ListsEverySecretVariableOnce) {
+  auto config = ParseConfig(
+      "[repository]\npath = \"/r\"\npassword_env = \"MY_REPO_PW\"\n"
+      "[server]\ninternal_key_env = \"INTERNAL_KEY\"\n"
+      "api_keys = [ { name = \"ops\", role = \"admin\", key_env = \"OPS_KEY\" } ]\n",
+      "t.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto names = SecretEnvNames(*config);
+  std::vector<std::string> want = {"PGKEEP_REPO_PASSWORD", "MY_REPO_PW", "OPS_KEY", "INTERNAL_KEY"};
+  EXPECT_EQ(names, want);
+  // libpq's own variables are what pg_dump and friends need: never dropped.
+  EXPECT_EQ(std::find(names.begin(), names.end(), "PGPASSWORD"), names.end());
 }
 
 }  // namespace

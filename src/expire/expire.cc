@@ -108,7 +108,7 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
 }
 
 Result<std::optional<nlohmann::json>> ReadLastExpire(const Repository& repo) {
-  auto stored = repo.storage().Get(kLastExpireObject);
+  auto stored = repo.storage().GetAtMost(kLastExpireObject, kMaxSmallObjectSize);
   if (!stored.ok()) {
     if (stored.status().code() == ErrorCode::kNotFound) return std::optional<nlohmann::json>();
     return stored.status();

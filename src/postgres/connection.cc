@@ -22,6 +22,22 @@ constexpr const char* kSpaces = " \t\n\r\f\v";
 
 bool IsSpace(char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }
 
+// libpq percent-decodes URI query keys and values ("pass%77ord" is
+// "password"); redaction must see what libpq sees.
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 // All pieces, empty ones included: "a,,b" -> {"a", "", "b"}.
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> pieces;
@@ -99,7 +115,10 @@ Redaction RedactUri(const std::string& s) {
     const std::string userinfo = s.substr(start, at - start);
     const size_t colon = userinfo.find(':');
     r.text += userinfo.substr(0, colon) + "@";
-    if (colon != std::string::npos) r.secrets.push_back(userinfo.substr(colon + 1));
+    if (colon != std::string::npos) {
+      r.secrets.push_back(userinfo.substr(colon + 1));
+      r.secrets.push_back(PercentDecode(userinfo.substr(colon + 1)));
+    }
     after = at + 1;
   }
   const size_t q = s.find('?', after);
@@ -108,8 +127,11 @@ Redaction RedactUri(const std::string& s) {
   std::string query;
   for (const std::string& param : Split(s.substr(q + 1), '&')) {
     const size_t eq = param.find('=');
-    if (IsSecretKey(std::string_view(param).substr(0, eq))) {
-      if (eq != std::string::npos) r.secrets.push_back(param.substr(eq + 1));
+    if (IsSecretKey(PercentDecode(std::string_view(param).substr(0, eq)))) {
+      if (eq != std::string::npos) {
+        r.secrets.push_back(param.substr(eq + 1));
+        r.secrets.push_back(PercentDecode(param.substr(eq + 1)));
+      }
     } else if (!param.empty()) {
       query += (query.empty() ? "?" : "&") + param;
     }

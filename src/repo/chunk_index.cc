@@ -1,5 +1,7 @@
 #include "repo/chunk_index.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <iterator>
@@ -96,6 +98,13 @@ Bytes EncodeIndexFile(const std::vector<IndexedPack>& packs) {
   return out;
 }
 
+void ChunkIndex::ReserveForLoad(size_t expected_entries) {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page_size = ::sysconf(_SC_PAGE_SIZE);
+  size_t memory = pages > 0 && page_size > 0 ? size_t(pages) * size_t(page_size) : size_t{1} << 32;
+  size_t cap = memory / 4 / sizeof(Entry);
+  sorted_.reserve(sorted_.size() + std::min(expected_entries, cap));
+}
+
 Result<std::vector<IndexedPack>> DecodeIndexFile(ByteView plain) {
   auto bad = [] { return Status::Error(ErrorCode::kCorrupt, "index file structure is damaged"); };
   if (plain.size() < kMagicSize + 4 || std::memcmp(plain.data(), kIndexMagic, kMagicSize) != 0)
@@ -112,8 +121,13 @@ Result<std::vector<IndexedPack>> DecodeIndexFile(ByteView plain) {
     pos += 36;
     if ((plain.size() - pos) / kPackEntrySize < count) return bad();
     p.entries.reserve(count);
-    for (uint32_t k = 0; k < count; ++k, pos += kPackEntrySize)
-      p.entries.push_back(DecodePackEntry(plain.data() + pos));
+    for (uint32_t k = 0; k < count; ++k, pos += kPackEntrySize) {
+      PackEntry e = DecodePackEntry(plain.data() + pos);
+      // The loader reads `length` bytes and decompresses to `raw_length`:
+      // values no chunk can have would size those buffers.
+      if (e.length > kMaxStoredBlobSize || e.raw_length > kMaxChunkSize) return bad();
+      p.entries.push_back(e);
+    }
     packs.push_back(std::move(p));
   }
   if (pos != plain.size()) return bad();

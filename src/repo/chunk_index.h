@@ -47,8 +47,11 @@ class ChunkIndex {
   // already present keeps its location.
   void AddPack(const IndexedPack& pack);
   // Loading: appends without lookups; entries are findable only after
-  // FinishLoad(). `expected_entries` pre-sizes the vector.
-  void ReserveForLoad(size_t expected_entries) { sorted_.reserve(sorted_.size() + expected_entries); }
+  // FinishLoad(). `expected_entries` pre-sizes the vector; it comes from
+  // listed object sizes, which storage reports unchecked, so the reservation
+  // is capped at a quarter of physical memory (past that the vector grows as
+  // entries really arrive).
+  void ReserveForLoad(size_t expected_entries);
   void AddLoadedPack(const IndexedPack& pack);
   // Sorts what was loaded, drops duplicate ids, and moves entries added by
   // AddPack into the sorted vector.

@@ -38,6 +38,22 @@ TEST(ChunkIndexTest, IndexFileRoundTripsAndRejectsDamage) {
   EXPECT_FALSE(DecodeIndexFile(extra).ok());
 }
 
+// Lengths come from storage and size the loader's reads and buffers: an
+// entry claiming more than any chunk can be is damage, not a 4 GiB read.
+TEST(ChunkIndexTest, EntriesWithImpossibleLengthsAreDamage) {
+  for (auto [length, raw] : {std::pair<uint32_t, uint32_t>{0xffffffffu, 100}, {100, 0xffffffffu},
+                             {kMaxStoredBlobSize + 1, 100}, {100, kMaxChunkSize + 1}}) {
+    IndexedPack p = MakePack(1, 0, 1);
+    p.entries[0].length = length;
+    p.entries[0].raw_length = raw;
+    EXPECT_EQ(DecodeIndexFile(EncodeIndexFile({p})).status().code(), ErrorCode::kCorrupt) << length << " " << raw;
+  }
+  IndexedPack ok = MakePack(1, 0, 1);
+  ok.entries[0].length = kMaxStoredBlobSize;
+  ok.entries[0].raw_length = kMaxChunkSize;
+  EXPECT_TRUE(DecodeIndexFile(EncodeIndexFile({ok})).ok());
+}
+
 TEST(ChunkIndexTest, LoadedEntriesFindableAfterFinishAndFirstLocationWins) {
   ChunkIndex index;
   index.ReserveForLoad(10);

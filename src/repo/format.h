@@ -57,6 +57,26 @@ constexpr size_t kPackEntrySize = 45;
 // The fewest stored bytes an index entry can compress to (the id is random).
 constexpr size_t kMinStoredEntrySize = 36;
 
+// Upper bounds on what is read from storage. Everything in a repository may
+// have been written by someone else: a size or count read from it is checked
+// against these before it sizes an allocation or a read. Each is well above
+// what pgkeep ever writes (docs/repository-format.md, "Bounds").
+constexpr uint64_t kMaxConfigObjectSize = 64 << 10;
+constexpr uint64_t kMaxKeyFileSize = 64 << 10;
+constexpr uint64_t kMaxSmallObjectSize = 1 << 20;  // locks, pins, cluster identities
+constexpr uint64_t kMaxSnapshotObjectSize = 64 << 20;
+// pack_size_mib is at most 256; a pack ends with the blob that crosses it
+// (at most a chunk, 4 MiB) and its trailer (45 bytes per blob).
+constexpr uint64_t kMaxPackObjectSize = 512u << 20;
+// Chunks are at most 4 MiB (chunker maximum, block_size); compression and
+// encryption add a few bytes. Index entries claiming more are damaged.
+constexpr uint32_t kMaxChunkSize = 4u << 20;
+constexpr uint32_t kMaxStoredBlobSize = kMaxChunkSize + (64u << 10);
+// One garbage collection writes a single index naming every live chunk, so an
+// index object grows with the repository (45 bytes per chunk): 4 GiB is about
+// 95 million chunks.
+constexpr uint64_t kMaxIndexObjectSize = 4ull << 30;
+
 // Blob payload flags (first plaintext byte of every stored chunk).
 constexpr uint8_t kPayloadRaw = 0;
 constexpr uint8_t kPayloadZstd = 1;

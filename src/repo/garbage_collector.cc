@@ -116,7 +116,7 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
   Bytes scratch;
   for (size_t p : sparse) {
     std::string name = PackObjectName(pack_ids[p]);
-    auto bytes = storage.Get(name);
+    auto bytes = storage.GetAtMost(name, kMaxPackObjectSize);
     if (!bytes.ok()) return bytes.status().WithContext("repacking \"" + name + "\"");
     for (const auto& e : use[p].live_entries) {
       ByteView blob(bytes->data() + e.offset, e.length);

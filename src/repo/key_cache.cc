@@ -59,14 +59,15 @@ void WriteCache(const Storage& storage, const std::string& dir, const std::strin
 
 Result<std::unique_ptr<Repository>> OpenRepositoryCached(Storage& storage, const Clock& clock,
                                                          const std::optional<std::string>& password,
-                                                         const std::string& cache_dir) {
-  if (!password || cache_dir.empty()) return Repository::Open(storage, clock, password);
+                                                         const std::string& cache_dir,
+                                                         std::optional<bool> expect_encrypted) {
+  if (!password || cache_dir.empty()) return Repository::Open(storage, clock, password, expect_encrypted);
   std::string path = CachePath(storage, cache_dir);
   if (auto key = ReadCache(storage, path, *password)) {
-    auto repo = Repository::OpenWithKey(storage, clock, *key);
+    auto repo = Repository::OpenWithKey(storage, clock, *key, expect_encrypted);
     if (repo.ok() || repo.status().code() != ErrorCode::kRepoFormat) return repo;
   }
-  auto repo = Repository::Open(storage, clock, password);
+  auto repo = Repository::Open(storage, clock, password, expect_encrypted);
   if (repo.ok() && (*repo)->key().encrypted) WriteCache(storage, cache_dir, path, *password, (*repo)->key());
   return repo;
 }

@@ -29,6 +29,7 @@ namespace pgkeep {
 // path runs and the cache is rewritten when possible.
 Result<std::unique_ptr<Repository>> OpenRepositoryCached(Storage& storage, const Clock& clock,
                                                          const std::optional<std::string>& password,
-                                                         const std::string& cache_dir);
+                                                         const std::string& cache_dir,
+                                                         std::optional<bool> expect_encrypted = std::nullopt);
 
 }  // namespace pgkeep

@@ -10,6 +10,9 @@ namespace {
 constexpr size_t kKeyPartSize = 32;
 constexpr size_t kSaltSize = 32;
 constexpr char kWrapAad[] = "pgkeep master key";
+constexpr uint64_t kMaxScryptMemory = 256 << 20;  // 128 * n * r bytes
+constexpr uint64_t kMaxScryptR = 32;
+constexpr uint64_t kMaxScryptP = 4;
 
 Bytes Concat(const MasterKey& key) {
   Bytes all;
@@ -35,9 +38,11 @@ Result<MasterKey> OpenKeyFile(const std::string& name, ByteView content,
   };
   nlohmann::json j = nlohmann::json::parse(AsString(content), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("not JSON");
-  std::string kdf = j.value("kdf", "");
+  auto kdf_it = j.find("kdf");
+  std::string kdf = kdf_it != j.end() && kdf_it->is_string() ? kdf_it->get<std::string>() : "";
   if (kdf == "none") {
-    auto master = HexDecode(j.value("master_key", ""));
+    auto master_it = j.find("master_key");
+    auto master = HexDecode(master_it != j.end() && master_it->is_string() ? master_it->get<std::string>() : "");
     if (!master || master->size() != 3 * kKeyPartSize) return bad("bad master_key");
     return Split(*master, false);
   }
@@ -46,12 +51,26 @@ Result<MasterKey> OpenKeyFile(const std::string& name, ByteView content,
     return Status::Error(ErrorCode::kAuth,
                          "the repository is encrypted but the configuration says encryption = \"none\"",
                          "remove encryption = \"none\" and give the password (PGKEEP_REPO_PASSWORD or repository.password_file)");
-  ScryptParams params{j.value("n", uint64_t{0}), j.value("r", uint64_t{0}), j.value("p", uint64_t{0})};
-  auto salt = HexDecode(j.value("salt", ""));
-  auto wrapped = HexDecode(j.value("wrapped_key", ""));
-  if (!salt || !wrapped || params.n == 0 || params.r == 0 || params.p == 0 ||
-      params.n > (1u << 22))
-    return bad("bad kdf parameters");
+  auto number = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
+  };
+  auto text = [&](const char* k) {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  ScryptParams params{number("n"), number("r"), number("p")};
+  auto salt = HexDecode(text("salt"));
+  auto wrapped = HexDecode(text("wrapped_key"));
+  if (!salt || !wrapped || salt->size() > 1024 || wrapped->size() > 1024) return bad("bad kdf parameters");
+  // The parameters come from the repository, so whoever can write it chooses
+  // how long and how much memory unlocking takes; refuse what init never
+  // writes (n = 2^15, r = 8, p = 1: 32 MiB) beyond a generous margin.
+  if (params.n < 2 || (params.n & (params.n - 1)) != 0 || params.r == 0 || params.p == 0 ||
+      params.r > kMaxScryptR || params.p > kMaxScryptP || params.n > kMaxScryptMemory / 128 / params.r)
+    return bad("scrypt parameters n=" + std::to_string(params.n) + " r=" + std::to_string(params.r) +
+               " p=" + std::to_string(params.p) + " are outside what pgkeep accepts (memory up to " +
+               std::to_string(kMaxScryptMemory >> 20) + " MiB, p up to " + std::to_string(kMaxScryptP) + ")");
   auto kek = DeriveKeyScrypt(*password, *salt, params, Aead::kKeySize);
   if (!kek.ok()) return kek.status();
   Aead aead(*kek);
@@ -106,7 +125,7 @@ Result<MasterKey> UnlockMasterKey(Storage& storage, const std::optional<std::str
                          "repository \"" + storage.Describe() + "\" has no key file");
   Status last;
   for (const auto& object : *listing) {
-    auto content = storage.Get(object.name);
+    auto content = storage.GetAtMost(object.name, kMaxKeyFileSize);
     if (!content.ok()) return content.status();
     auto key = OpenKeyFile(object.name, *content, password);
     if (key.ok()) return key;

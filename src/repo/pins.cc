@@ -12,7 +12,7 @@ Result<std::map<std::string, Pin>> ReadPins(const Repository& repo) {
   auto codec = repo.NewCodec();
   for (const auto& object : *listing) {
     std::string id = object.name.substr(std::strlen(kPinsDir));
-    auto stored = repo.storage().Get(object.name);
+    auto stored = repo.storage().GetAtMost(object.name, kMaxSmallObjectSize);
     if (!stored.ok()) {
       if (stored.status().code() == ErrorCode::kNotFound) continue;  // unpinned meanwhile
       return stored.status();

@@ -59,7 +59,7 @@ Result<std::optional<LockInfo>> FindConflict(Storage& storage, const Clock& cloc
   if (!listing.ok()) return listing.status();
   for (const auto& object : *listing) {
     if (object.name == own) continue;
-    auto content = storage.Get(object.name);
+    auto content = storage.GetAtMost(object.name, kMaxSmallObjectSize);
     if (!content.ok()) continue;  // released meanwhile
     auto info = ParseLock(object.name, *content);
     if (!info) continue;  // unreadable lock objects are treated as absent

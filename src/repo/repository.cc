@@ -9,7 +9,7 @@ namespace pgkeep {
 namespace {
 
 // Valid, and small enough for the store pipeline's 8 MiB read buffers.
-bool UsableCdcParams(const CdcParams& p) { return ValidCdcParams(p) && p.max_size <= (4u << 20); }
+bool UsableCdcParams(const CdcParams& p) { return ValidCdcParams(p) && p.max_size <= kMaxChunkSize; }
 
 nlohmann::json SettingsBody(const RepoSettings& s) {
   return {{"id", s.id},
@@ -55,7 +55,7 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
     s.block_size = body.at("block_size").get<uint32_t>();
     s.created = body.at("created").get<int64_t>();
     if (!UsableCdcParams(s.cdc) || !UsableCdcParams(s.dump_cdc) || s.block_size == 0 ||
-        s.block_size % 8192 != 0)
+        s.block_size % 8192 != 0 || s.block_size > kMaxChunkSize)
       return bad("invalid chunking parameters");
     return std::make_pair(s, j);
   } catch (const nlohmann::json::exception& e) {
@@ -94,7 +94,7 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
                                  : "choose an empty directory for repository.path");
   }
   if (!UsableCdcParams(options.cdc) || !UsableCdcParams(options.dump_cdc) || options.block_size == 0 ||
-      options.block_size % 8192 != 0)
+      options.block_size % 8192 != 0 || options.block_size > kMaxChunkSize)
     return Status::Error(ErrorCode::kUsage, "invalid chunking parameters");
   MasterKey key = GenerateMasterKey(options.encrypted);
   int64_t now = clock.NowSeconds();
@@ -119,21 +119,24 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(Storage& storage, const Clock& clock,
-                                                      const std::optional<std::string>& password) {
-  return OpenWith(storage, clock, [&](const RepoSettings& settings) {
+                                                      const std::optional<std::string>& password,
+                                                      std::optional<bool> expect_encrypted) {
+  return OpenWith(storage, clock, expect_encrypted, [&](const RepoSettings& settings) {
     return UnlockMasterKey(storage, settings.encrypted ? password : std::nullopt);
   });
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenWithKey(Storage& storage, const Clock& clock,
-                                                             const MasterKey& key) {
-  return OpenWith(storage, clock, [&](const RepoSettings&) -> Result<MasterKey> { return key; });
+                                                             const MasterKey& key,
+                                                             std::optional<bool> expect_encrypted) {
+  return OpenWith(storage, clock, expect_encrypted,
+                  [&](const RepoSettings&) -> Result<MasterKey> { return key; });
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenWith(
-    Storage& storage, const Clock& clock,
+    Storage& storage, const Clock& clock, std::optional<bool> expect_encrypted,
     const std::function<Result<MasterKey>(const RepoSettings&)>& unlock) {
-  auto content = storage.Get(kConfigObject);
+  auto content = storage.GetAtMost(kConfigObject, kMaxConfigObjectSize);
   if (!content.ok()) {
     if (content.status().code() == ErrorCode::kNotFound)
       return Status::Error(ErrorCode::kRepoNotFound,
@@ -144,6 +147,19 @@ Result<std::unique_ptr<Repository>> Repository::OpenWith(
   auto parsed = ParseConfigObject(storage.Describe(), *content);
   if (!parsed.ok()) return parsed.status();
   auto& [settings, json] = *parsed;
+  if (expect_encrypted && *expect_encrypted && !settings.encrypted)
+    return Status::Error(ErrorCode::kConfig,
+                         "repository \"" + storage.Describe() +
+                             "\" is not encrypted (initialised with encryption = \"none\"), but the "
+                             "configuration asks for encryption",
+                         "set encryption = \"none\" in [repository] to use it unencrypted, or point "
+                         "repository.path at an encrypted repository");
+  if (expect_encrypted && !*expect_encrypted && settings.encrypted)
+    return Status::Error(ErrorCode::kConfig,
+                         "repository \"" + storage.Describe() +
+                             "\" is encrypted, but the configuration says encryption = \"none\"",
+                         "remove encryption = \"none\" from [repository] and give the password "
+                         "(PGKEEP_REPO_PASSWORD or repository.password_file)");
   auto key = unlock(settings);
   if (!key.ok()) return key.status();
   if (key->encrypted != settings.encrypted ||
@@ -162,7 +178,16 @@ Status Repository::LoadIndex() {
   // compress), so the objects' sizes bound the entry count from above and
   // one reservation suffices: the vector never doubles while loading.
   uint64_t stored = 0;
-  for (const auto& object : *listing) stored += object.size;
+  for (const auto& object : *listing) {
+    // A listed size is only a claim until the object is read: one too large
+    // to be an index must not size the reservation below.
+    if (object.size > kMaxIndexObjectSize)
+      return Status::Error(ErrorCode::kRepoFormat,
+                           "index \"" + object.name + "\" is " + std::to_string(object.size) +
+                               " bytes, more than an index object can be",
+                           "run \"pgkeep verify\"");
+    stored += object.size;
+  }
   index_.ReserveForLoad(stored / kMinStoredEntrySize + 1);
   for (const auto& object : *listing) PGKEEP_RETURN_IF_ERROR(LoadIndexObject(object.name, *codec));
   index_.FinishLoad();
@@ -170,7 +195,7 @@ Status Repository::LoadIndex() {
 }
 
 Status Repository::LoadIndexObject(const std::string& name, BlobCodec& codec) {
-  auto stored = storage_.Get(name);
+  auto stored = storage_.GetAtMost(name, kMaxIndexObjectSize);
   if (!stored.ok()) return stored.status();
   auto plain = codec.DecodeObject(*stored, kIndexAad);
   if (!plain.ok()) return plain.status().WithContext("index \"" + name + "\"");
@@ -210,7 +235,7 @@ Result<Snapshot> Repository::ReadSnapshot(const std::string& id) const {
   if (!IsValidSnapshotId(id))
     return Status::Error(ErrorCode::kNotFound, "\"" + id + "\" is not a snapshot id",
                          "ids look like 20261123T020000Z-3fa9c2d1; see \"pgkeep list\"");
-  auto stored = storage_.Get(SnapshotObjectName(id));
+  auto stored = storage_.GetAtMost(SnapshotObjectName(id), kMaxSnapshotObjectSize);
   if (!stored.ok()) {
     if (stored.status().code() == ErrorCode::kNotFound)
       return Status::Error(ErrorCode::kNotFound, "snapshot \"" + id + "\" does not exist",
@@ -225,7 +250,11 @@ Result<Snapshot> Repository::ReadSnapshot(const std::string& id) const {
 }
 
 Status Repository::WriteSnapshot(const Snapshot& snapshot) const {
-  std::string text = SnapshotToJson(snapshot, true).dump();
+  // Labels are checked on the command line; a host name or tool output that
+  // is not UTF-8 must not lose the backup at its last step, so such bytes
+  // are stored as U+FFFD.
+  std::string text =
+      SnapshotToJson(snapshot, true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   Bytes stored = NewCodec()->EncodeObject(AsBytes(text), "snapshot/" + snapshot.id);
   return storage_.Put(SnapshotObjectName(snapshot.id), stored);
 }

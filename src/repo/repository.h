@@ -61,12 +61,18 @@ class Repository {
                                                   const std::optional<std::string>& password);
   // Opens an existing repository: kRepoNotFound, kAuth (wrong password) or
   // kRepoFormat on failure. Does not load the index (see LoadIndex).
+  // `expect_encrypted` is what the caller's configuration asks for: a
+  // repository that differs is refused (kConfig) before any key is unlocked,
+  // so a client that wants encryption never writes plaintext into a
+  // repository initialised with encryption = "none", nor the reverse.
   static Result<std::unique_ptr<Repository>> Open(Storage& storage, const Clock& clock,
-                                                  const std::optional<std::string>& password);
+                                                  const std::optional<std::string>& password,
+                                                  std::optional<bool> expect_encrypted = std::nullopt);
   // Opens with a master key already unlocked (repo/key_cache.h); kRepoFormat
   // when it is not this repository's key.
   static Result<std::unique_ptr<Repository>> OpenWithKey(Storage& storage, const Clock& clock,
-                                                         const MasterKey& key);
+                                                         const MasterKey& key,
+                                                         std::optional<bool> expect_encrypted = std::nullopt);
 
   // Reads every index object into index(). Damaged index objects fail it.
   Status LoadIndex();
@@ -95,7 +101,7 @@ class Repository {
 
  private:
   static Result<std::unique_ptr<Repository>> OpenWith(
-      Storage& storage, const Clock& clock,
+      Storage& storage, const Clock& clock, std::optional<bool> expect_encrypted,
       const std::function<Result<MasterKey>(const RepoSettings&)>& unlock);
   Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings);
 

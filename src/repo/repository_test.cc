@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+#include <chrono>
 #include <fstream>
 #include <map>
 
@@ -266,6 +268,134 @@ TEST(UnencryptedRepositoryTest, RoundTripsAndStillChecksumsEverything) {
   EXPECT_EQ(read.status().code(), ErrorCode::kCorrupt);
   EXPECT_NE(read.status().message().find("checksum does not match"), std::string::npos) << read.status().message();
   testing::RemoveTree(dir);
+}
+
+TEST(EncryptionMismatchTest, RefusedInBothDirectionsBeforeAnythingIsWritten) {
+  for (bool repo_encrypted : {false, true}) {
+    std::string dir = testing::MakeTempDir("pgkeep-mismatch-");
+    PosixStorage storage(dir);
+    ManualClock clock;
+    InitOptions options;
+    options.encrypted = repo_encrypted;
+    options.scrypt = ScryptParams{1 << 10, 8, 1};
+    std::optional<std::string> password;
+    if (repo_encrypted) password = kPassword;
+    ASSERT_TRUE(Repository::Init(storage, clock, options, password).ok());
+    auto before = storage.List("");
+    // The client's configuration says the opposite of what init chose:
+    // with encryption it has a password, with encryption = "none" it has none.
+    std::optional<std::string> client_password;
+    if (!repo_encrypted) client_password = kPassword;
+    auto opened = Repository::Open(storage, clock, client_password, !repo_encrypted);
+    ASSERT_FALSE(opened.ok()) << repo_encrypted;
+    EXPECT_EQ(opened.status().code(), ErrorCode::kConfig);
+    EXPECT_NE(opened.status().message().find(dir), std::string::npos) << opened.status().message();
+    EXPECT_NE(opened.status().message().find(repo_encrypted ? "is encrypted" : "is not encrypted"),
+              std::string::npos)
+        << opened.status().message();
+    EXPECT_NE(opened.status().hint().find("encryption = \"none\""), std::string::npos);
+    EXPECT_EQ(storage.List("")->size(), before->size());
+    // Matching expectations open.
+    EXPECT_TRUE(Repository::Open(storage, clock, password, repo_encrypted).ok());
+    testing::RemoveTree(dir);
+  }
+}
+
+TEST_F(RepositoryTest, KeyFileScryptParametersAreBounded) {
+  auto keys = storage_->List("keys/");
+  ASSERT_EQ(keys->size(), 1u);
+  const std::string name = (*keys)[0].name;
+  const Bytes original = *storage_->Get(name);
+  // p = 1000 ran for minutes, n = 2^22 with r = 8 took 4 GiB: both refused
+  // before scrypt runs; so are parameters of the wrong JSON type.
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"p", 1000}, {"n", uint64_t{1} << 22}, {"r", 1024}, {"n", 1000}, {"n", "32768"}}) {
+    nlohmann::json j = nlohmann::json::parse(AsString(original));
+    j[key] = value;
+    ASSERT_TRUE(storage_->Put(name, AsBytes(j.dump())).ok());
+    auto started = std::chrono::steady_clock::now();
+    auto repo = Repository::Open(*storage_, clock_, kPassword);
+    ASSERT_FALSE(repo.ok()) << key;
+    EXPECT_EQ(repo.status().code(), ErrorCode::kRepoFormat) << key;
+    EXPECT_NE(repo.status().message().find("key file \"" + name + "\""), std::string::npos)
+        << repo.status().message();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2)) << key;
+  }
+  ASSERT_TRUE(storage_->Put(name, original).ok());
+  EXPECT_TRUE(Repository::Open(*storage_, clock_, kPassword).ok());
+}
+
+// A junk object of absurd size (a sparse file: no disk used) is refused by
+// its size, naming it, instead of being allocated.
+TEST_F(RepositoryTest, OversizedObjectsAreRefusedNotAllocated) {
+  auto sparse = [&](const std::string& name, off_t size) {
+    std::string path = dir_ + "/" + name;
+    ::mkdir(path.substr(0, path.rfind('/')).c_str(), 0700);
+    std::ofstream(path).close();
+    ASSERT_EQ(::truncate(path.c_str(), size), 0);
+  };
+  Bytes data = testing::MakeText(100000, 1);
+  auto stored = Store(*storage_, {{"f", &data}});
+  ASSERT_TRUE(stored.ok());
+  // An 8 GiB "pack": verify --read-data reports it without reading it.
+  auto packs = storage_->List("data/");
+  std::string pack = (*packs)[0].name;
+  sparse(pack, off_t{8} << 30);
+  VerifyReport report = Verify(true);
+  bool named = false;
+  for (const auto& e : report.errors) named = named || (e.find(pack) != std::string::npos && e.find("bytes") != std::string::npos);
+  EXPECT_TRUE(named) << (report.errors.empty() ? "no errors" : report.errors[0]);
+
+  // A snapshot object of 8 GiB.
+  const std::string id = "20260101T000000Z-00000000";
+  sparse("snapshots/" + id, off_t{8} << 30);
+  auto repo = Repository::Open(*storage_, clock_, kPassword);
+  ASSERT_TRUE(repo.ok());
+  auto snap = (*repo)->ReadSnapshot(id);
+  EXPECT_EQ(snap.status().code(), ErrorCode::kRepoFormat);
+  EXPECT_NE(snap.status().message().find("snapshots/" + id), std::string::npos) << snap.status().message();
+  ::unlink((dir_ + "/snapshots/" + id).c_str());
+
+  // An index object listed at 8 GiB must not size the index reservation.
+  sparse("index/" + std::string(64, 'a'), off_t{8} << 30);
+  Status loaded = (*repo)->LoadIndex();
+  EXPECT_EQ(loaded.code(), ErrorCode::kRepoFormat);
+  EXPECT_NE(loaded.message().find("index/" + std::string(64, 'a')), std::string::npos) << loaded.message();
+  ::unlink((dir_ + "/index/" + std::string(64, 'a')).c_str());
+
+  // A key file of 1 GiB (in place of the real one) and a config of 1 GiB.
+  std::string key = (*storage_->List("keys/"))[0].name;
+  std::rename((dir_ + "/" + key).c_str(), (dir_ + "/key.real").c_str());
+  sparse(key, off_t{1} << 30);
+  auto with_big_key = Repository::Open(*storage_, clock_, kPassword);
+  EXPECT_EQ(with_big_key.status().code(), ErrorCode::kRepoFormat);
+  EXPECT_NE(with_big_key.status().message().find(key), std::string::npos) << with_big_key.status().message();
+  std::rename((dir_ + "/key.real").c_str(), (dir_ + "/" + key).c_str());
+  std::rename((dir_ + "/config").c_str(), (dir_ + "/config.real").c_str());
+  sparse("config", off_t{1} << 30);
+  auto with_big_config = Repository::Open(*storage_, clock_, kPassword);
+  EXPECT_EQ(with_big_config.status().code(), ErrorCode::kRepoFormat);
+  EXPECT_NE(with_big_config.status().message().find("\"config\""), std::string::npos)
+      << with_big_config.status().message();
+  std::rename((dir_ + "/config.real").c_str(), (dir_ + "/config").c_str());
+}
+
+TEST_F(RepositoryTest, FileNamesThatAreNotUtf8RoundTrip) {
+  Bytes data = testing::MakeText(5000, 3);
+  const std::string name = "latin1-caf\xe9/\xff\xfe.bin";
+  auto stored = Store(*storage_, {{name, &data}, {"caf\xc3\xa9.txt", &data}});
+  ASSERT_TRUE(stored.ok()) << stored.status().message();
+  auto loaded = Load(stored->id, name);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_EQ(*loaded, data);
+  EXPECT_TRUE(Load(stored->id, "caf\xc3\xa9.txt").ok());
+  // The manifest line is JSON: the name is kept hex-encoded in path_hex.
+  FileEntry f;
+  f.path = name;
+  std::string line = FileEntryToLine(f);
+  EXPECT_NE(line.find("\"path_hex\""), std::string::npos) << line;
+  EXPECT_EQ(line.find("\"path\""), std::string::npos) << line;
+  EXPECT_EQ(FileEntryFromLine(line)->path, name);
 }
 
 TEST_F(RepositoryTest, UnknownSnapshotIsNamed) {

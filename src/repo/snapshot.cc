@@ -94,7 +94,10 @@ Result<Snapshot> SnapshotFromJson(const std::string& text) {
 
 std::string FileEntryToLine(const FileEntry& f) {
   nlohmann::json j;
-  j["path"] = f.path;
+  // File names are bytes; JSON strings are UTF-8. A name that is not UTF-8
+  // is kept exactly, hex-encoded, in "path_hex" instead of "path".
+  if (IsValidUtf8(f.path)) j["path"] = f.path;
+  else j["path_hex"] = HexEncode(AsBytes(f.path));
   j["mode"] = f.mode;
   j["size"] = f.size;
   j["mtime"] = f.mtime;
@@ -109,7 +112,13 @@ Result<FileEntry> FileEntryFromLine(std::string_view line) {
   if (j.is_discarded() || !j.is_object()) return bad();
   try {
     FileEntry f;
-    f.path = j.at("path").get<std::string>();
+    if (j.contains("path_hex")) {
+      auto raw = HexDecode(j.at("path_hex").get<std::string>());
+      if (!raw) return bad();
+      f.path.assign(AsString(*raw));
+    } else {
+      f.path = j.at("path").get<std::string>();
+    }
     f.mode = j.at("mode").get<uint32_t>();
     f.size = j.at("size").get<uint64_t>();
     f.mtime = j.at("mtime").get<int64_t>();

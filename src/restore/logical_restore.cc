@@ -59,12 +59,15 @@ class TempFile {
   int fd_;
 };
 
-Status RunTool(const std::vector<std::string>& argv, const std::string& what) {
-  auto proc = Subprocess::Start({argv, {}, false, ""});
+Status RunTool(const std::vector<std::string>& argv, const std::string& what,
+               const std::vector<std::string>& drop_env) {
+  SubprocessOptions options{argv, {}, false, ""};
+  options.drop_env = drop_env;
+  auto proc = Subprocess::Start(options);
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code == 0) return Status::Ok();
-  std::string last = (*proc)->LastStderrLine();
+  std::string last = (*proc)->ErrorSummary();
   std::string hint;
   if (last.find("role") != std::string::npos && last.find("does not exist") != std::string::npos)
     hint = "create the missing role on the target server first (globals = true keeps roles with each backup)";
@@ -76,11 +79,14 @@ Status RunTool(const std::vector<std::string>& argv, const std::string& what) {
 }
 
 Result<uint64_t> CountArchiveObjects(const std::string& pg_restore, const std::string& file,
-                                     const std::vector<std::string>& filters) {
+                                     const std::vector<std::string>& filters,
+                                     const std::vector<std::string>& drop_env) {
   std::vector<std::string> argv = {pg_restore, "--list"};
   argv.insert(argv.end(), filters.begin(), filters.end());
   argv.push_back(file);
-  auto proc = Subprocess::Start({argv, {}, true, ""});
+  SubprocessOptions options{argv, {}, true, ""};
+  options.drop_env = drop_env;
+  auto proc = Subprocess::Start(options);
   if (!proc.ok()) return proc.status();
   uint64_t objects = 0;
   Bytes buf(1 << 16);
@@ -96,7 +102,7 @@ Result<uint64_t> CountArchiveObjects(const std::string& pg_restore, const std::s
     }
   }
   int code = (*proc)->Wait();
-  if (code != 0) return Status::Error(ErrorCode::kTool, "pg_restore --list failed: " + (*proc)->LastStderrLine());
+  if (code != 0) return Status::Error(ErrorCode::kTool, "pg_restore --list failed: " + (*proc)->ErrorSummary());
   return objects;
 }
 
@@ -230,7 +236,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   if (*format != DumpFormat::kPlainSql) {
     // Counted before anything is touched: a selection that matches nothing
     // would "succeed" with an empty database.
-    auto selected = CountArchiveObjects(pg_restore->path, file, filters);
+    auto selected = CountArchiveObjects(pg_restore->path, file, filters, options.child_env_drop);
     if (!selected.ok()) return selected.status();
     report.objects = *selected;
     if (*selected == 0 && !filters.empty())
@@ -254,7 +260,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
 
   // From here on any failure drops the database we created: a half-restored
   // database must never look like a restore.
-  auto restore_into = [&]() -> Status {
+  auto restore_into = [&](int jobs) -> Status {
     if (*format != DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty())) {
       // pg_restore --schema restores what is in a schema but not the schema
       // itself; create the selected schemas first.
@@ -269,16 +275,30 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     if (*format == DumpFormat::kPlainSql)
       return RunTool({psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
                       "-f", file, "--dbname=" + *into},
-                     "psql");
-    // Only the custom format restores in parallel.
-    int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
+                     "psql", options.child_env_drop);
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     argv.insert(argv.end(), filters.begin(), filters.end());
     argv.push_back(file);
-    return RunTool(argv, "pg_restore");
+    return RunTool(argv, "pg_restore", options.child_env_drop);
   };
-  Status restored = restore_into();
+  // Only the custom format restores in parallel.
+  int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
+  Status restored = restore_into(jobs);
+  if (!restored.ok() && jobs > 1 && restored.code() == ErrorCode::kTool) {
+    // Start over from an empty database: what the parallel run left is in
+    // an unknown state, and pg_restore does not resume.
+    report.retried_serial = true;
+    report.retry_reason = restored.message();
+    Status recreated = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
+    if (recreated.ok()) recreated = (*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0");
+    restored = recreated.ok() ? restore_into(1) : recreated;
+    if (!restored.ok())
+      restored = Status::Error(restored.code(),
+                               restored.message() + " (retried with --jobs=1; the parallel run had failed: " +
+                                   report.retry_reason + ")",
+                               restored.hint());
+  }
   if (!restored.ok()) {
     Status dropped = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     return Status::Error(restored.code(),

@@ -10,7 +10,10 @@
 //      recorded at backup time
 //
 // Any failure in 3 drops the database created in 2: a half-restored database
-// is never left behind looking like a restore.
+// is never left behind looking like a restore. A parallel pg_restore that
+// fails is retried once without parallelism first (parallel workers fail in
+// ways a serial run does not: connection limits, lock timeouts, dying
+// workers), into a database dropped and created again.
 #pragma once
 
 #include <optional>
@@ -32,6 +35,7 @@ struct LogicalRestoreOptions {
   bool clean = false;                  // drop and recreate an existing target database
   int jobs = 2;                        // pg_restore --jobs
   std::string temp_dir;                // where the dump is staged; default $TMPDIR or /tmp
+  std::vector<std::string> child_env_drop;  // secrets pg_restore and psql must not inherit (SecretEnvNames)
 };
 
 struct TableCheck {
@@ -46,6 +50,11 @@ struct LogicalRestoreReport {
   uint64_t objects = 0;  // TOC entries pg_restore processed
   std::vector<TableCheck> tables;
   std::vector<std::string> mismatches;  // tables whose counts differ
+  // A parallel pg_restore that failed is retried once with --jobs=1 (into a
+  // freshly recreated database) before the restore counts as failed; this
+  // says it was, and why the parallel run failed.
+  bool retried_serial = false;
+  std::string retry_reason;
   double seconds = 0;
 };
 

@@ -265,12 +265,20 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
         std::string("-o"), "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
         std::string("start")})
     argv.push_back(a);
-  auto proc = Subprocess::Start({argv, {}, false, ""});
+  SubprocessOptions process{argv, {}, false, ""};
+  process.drop_env = o.child_env_drop;
+  auto proc = Subprocess::Start(process);
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
-  if (code != 0)
-    return Status::Error(ErrorCode::kTool, "pg_ctl start failed (exit " + std::to_string(code) +
-                                               "): " + (*proc)->LastStderrLine());
+  if (code != 0) {
+    // pg_ctl itself only says the server did not start; why is in its log.
+    std::string why = (*proc)->ErrorSummary();
+    auto log = ReadWholeFile(result.server_log);
+    std::string from_log = log.ok() ? FirstErrorLines(std::string(AsString(*log))) : "";
+    if (!from_log.empty()) why = from_log;
+    return Status::Error(ErrorCode::kTool, "pg_ctl start failed (exit " + std::to_string(code) + "): " + why,
+                         "full log: " + result.server_log);
+  }
   result.started = true;
 
   auto conninfo = ConninfoWith(db.conninfo, {{"host", run_dir}, {"port", std::to_string(port)},

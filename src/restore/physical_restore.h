@@ -58,6 +58,10 @@ struct PhysicalRestoreOptions {
   // Tablespace OID -> where to put it instead of its recorded location
   // (absolute; absent or empty), e.g. to restore on the same host as the original.
   std::map<std::string, std::string> tablespace_map;
+  // Secrets pg_ctl (and so the server) must not inherit; the server's
+  // restore_command reads the repository password, so the caller leaves
+  // that one in when the configuration takes it from the environment.
+  std::vector<std::string> child_env_drop;
 };
 
 struct PhysicalRestoreResult {

@@ -34,6 +34,9 @@ class FaultStorage final : public Storage {
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override {
     return base_.GetRange(name, offset, length);
   }
+  Result<Bytes> GetAtMost(const std::string& name, uint64_t max_size) override {
+    return base_.GetAtMost(name, max_size);
+  }
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
     return base_.List(prefix);
   }

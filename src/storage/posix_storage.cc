@@ -140,8 +140,11 @@ Status PosixStorage::Write(const std::string& name, ByteView data, Publish publi
 
 namespace {
 // Reads `length` bytes at `offset` of `path`, or the whole file when no
-// offset is given (then running short means the file shrank while read).
-Result<Bytes> ReadObject(const std::string& path, std::optional<uint64_t> offset, uint64_t length) {
+// offset is given (then running short means the file shrank while read) and
+// it is at most `max_size` bytes (else `too_large`).
+template <typename TooLarge>
+Result<Bytes> ReadObject(const std::string& path, std::optional<uint64_t> offset, uint64_t length,
+                         uint64_t max_size, TooLarge&& too_large) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT)
@@ -156,6 +159,10 @@ Result<Bytes> ReadObject(const std::string& path, std::optional<uint64_t> offset
   }
   uint64_t start = offset.value_or(0);
   if (!offset) length = static_cast<uint64_t>(st.st_size);
+  if (!offset && length > max_size) {
+    ::close(fd);
+    return too_large(length);
+  }
   Bytes out(length);
   size_t done = 0;
   while (done < length) {
@@ -176,10 +183,22 @@ Result<Bytes> ReadObject(const std::string& path, std::optional<uint64_t> offset
 }
 }  // namespace
 
-Result<Bytes> PosixStorage::Get(const std::string& name) { return ReadObject(PathOf(name), std::nullopt, 0); }
+namespace {
+constexpr uint64_t kNoLimit = ~uint64_t{0};
+Status NeverTooLarge(uint64_t) { return Status::Ok(); }
+}  // namespace
+
+Result<Bytes> PosixStorage::Get(const std::string& name) {
+  return ReadObject(PathOf(name), std::nullopt, 0, kNoLimit, NeverTooLarge);
+}
+
+Result<Bytes> PosixStorage::GetAtMost(const std::string& name, uint64_t max_size) {
+  return ReadObject(PathOf(name), std::nullopt, 0, max_size,
+                    [&](uint64_t size) { return TooLarge(name, size, max_size); });
+}
 
 Result<Bytes> PosixStorage::GetRange(const std::string& name, uint64_t offset, uint64_t length) {
-  return ReadObject(PathOf(name), offset, length);
+  return ReadObject(PathOf(name), offset, length, kNoLimit, NeverTooLarge);
 }
 
 namespace {

@@ -29,6 +29,7 @@ class PosixStorage final : public Storage {
   Status Put(const std::string& name, ByteView data) override;
   Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override;
+  Result<Bytes> GetAtMost(const std::string& name, uint64_t max_size) override;
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& name) override;

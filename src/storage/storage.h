@@ -52,6 +52,15 @@ class Storage {
   virtual Result<Bytes> Get(const std::string& name) = 0;
   // Exactly `length` bytes from `offset`; kCorrupt if the object is shorter.
   virtual Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) = 0;
+  // Get for objects whose size whoever can write the storage controls:
+  // kRepoFormat, naming the object, when it is larger than `max_size`,
+  // found out before anything of that size is allocated (drivers that can
+  // tell the size first override this; the default reads, then checks).
+  virtual Result<Bytes> GetAtMost(const std::string& name, uint64_t max_size) {
+    auto bytes = Get(name);
+    if (bytes.ok() && bytes->size() > max_size) return TooLarge(name, bytes->size(), max_size);
+    return bytes;
+  }
   // Every object whose name starts with `prefix` (a directory such as "data/"),
   // recursively, in no particular order. Temporary leftovers are not listed.
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
@@ -63,6 +72,15 @@ class Storage {
   virtual Result<int> CleanupTemporary() = 0;
   // Bytes free on the backing store, or -1 when unknown (object stores).
   virtual int64_t FreeBytes() { return -1; }
+
+ protected:
+  static Status TooLarge(const std::string& name, uint64_t size, uint64_t max_size) {
+    return Status::Error(ErrorCode::kRepoFormat,
+                         "object \"" + name + "\" is " + std::to_string(size) +
+                             " bytes, more than the " + std::to_string(max_size) +
+                             " pgkeep reads for it (damaged or not written by pgkeep)",
+                         "run \"pgkeep verify\"");
+  }
 };
 
 }  // namespace pgkeep

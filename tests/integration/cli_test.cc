@@ -119,6 +119,67 @@ TEST_F(CliTest, InitStoreListInfoLoadVerifyWithJson) {
   EXPECT_EQ(nlohmann::json::parse(again.out)["error"]["code"], "repo_exists");
 }
 
+// A client that wants encryption (the default) must not write plaintext into
+// a repository initialised with encryption = "none", nor the reverse.
+TEST_F(CliTest, EncryptionMismatchIsRefusedBeforeAnythingIsWritten) {
+  WriteConfig("encryption = \"none\"\n");
+  ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
+  WriteConfig("");  // encryption defaults to aes-256-gcm
+  auto before = Tree();
+  std::string path = WriteFile("secret.txt", Bytes{'s', 'e', 'c', 'r', 'e', 't'});
+  ProcessResult r = Pgkeep({"store", path});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("pgkeep: error: repository \"" + dir_ + "/repo\" is not encrypted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("HINT: set encryption = \"none\""), std::string::npos) << r.err;
+  EXPECT_EQ(Tree(), before);
+
+  testing::RemoveTree(dir_ + "/repo");
+  ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
+  WriteConfig("encryption = \"none\"\n");
+  before = Tree();
+  ProcessResult reverse = Pgkeep({"store", path});
+  EXPECT_EQ(reverse.exit_code, 3) << reverse.err;
+  EXPECT_NE(reverse.err.find("is encrypted, but the configuration says encryption = \"none\""), std::string::npos)
+      << reverse.err;
+  EXPECT_EQ(Tree(), before);
+}
+
+// Arguments and names need not be UTF-8; JSON output must not abort on them.
+TEST_F(CliTest, InvalidUtf8NeverAbortsJsonOutput) {
+  ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
+  ProcessResult info = Pgkeep({"--output", "json", "info", "\xff\xfe"});
+  EXPECT_EQ(info.exit_code, 12) << info.err;
+  auto j = nlohmann::json::parse(info.out);
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["error"]["code"], "not_found");
+
+  // Labels are checked before any work.
+  std::string path = WriteFile("f.txt", Bytes{'h', 'i'});
+  auto before = Tree();
+  ProcessResult label = Pgkeep({"--output", "json", "store", "--label", "caf\xe9", path});
+  EXPECT_EQ(label.exit_code, 2) << label.err;
+  EXPECT_NE(label.err.find("--label is not valid UTF-8"), std::string::npos) << label.err;
+  EXPECT_EQ(Tree(), before);
+
+  // A file whose name is not UTF-8 is stored, listed and loaded back exactly.
+  std::filesystem::create_directory(dir_ + "/in");
+  std::string odd = dir_ + "/in/caf\xe9-\xff.txt";
+  std::ofstream(odd) << "bytes, not text";
+  ProcessResult store = Pgkeep({"--output", "json", "store", dir_ + "/in"});
+  ASSERT_EQ(store.exit_code, 0) << store.err;
+  std::string id = nlohmann::json::parse(store.out)["snapshot"]["id"];
+  ProcessResult shown = Pgkeep({"--output", "json", "info", id});
+  EXPECT_EQ(shown.exit_code, 0) << shown.err;
+  EXPECT_FALSE(nlohmann::json::parse(shown.out, nullptr, false).is_discarded()) << shown.out;
+  std::filesystem::create_directory(dir_ + "/out");
+  ProcessResult load = Pgkeep({"load", id, "--to", dir_ + "/out"});
+  ASSERT_EQ(load.exit_code, 0) << load.err;
+  bool found = false;
+  for (auto& e : std::filesystem::recursive_directory_iterator(dir_ + "/out"))
+    found = found || e.path().filename().string() == "caf\xe9-\xff.txt";
+  EXPECT_TRUE(found);
+}
+
 TEST_F(CliTest, WrongPasswordIsExit7AndChangesNothing) {
   ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
   std::string path = WriteFile("a", testing::MakeText(1 << 20, 1));

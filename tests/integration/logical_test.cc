@@ -1,6 +1,8 @@
 // Logical backups and restores against a real PostgreSQL 15, through the
 // pgkeep binary as a user runs it.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -204,8 +206,25 @@ TEST_F(LogicalTest, RestoreFailureIsLoudAndLeavesNoDatabase) {
   EXPECT_EQ(r.exit_code, 14);
   EXPECT_NE(r.err.find("pgkeep: error: pg_restore failed (exit 1): "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("role \"ghost\" does not exist"), std::string::npos) << r.err;
+  // The server's own error and the statement it refused, not just pg_restore's last line.
+  EXPECT_NE(r.err.find("pg_restore: error: could not execute query: ERROR:  role \"ghost\" does not exist; "
+                       "Command was: ALTER TABLE haunted.t OWNER TO ghost;"),
+            std::string::npos)
+      << r.err;
+  // The default --jobs 2 failed, so it was retried once without parallelism, and says so.
+  EXPECT_NE(r.err.find("(retried with --jobs=1; the parallel run had failed: pg_restore failed (exit 1): "),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("the half-restored database \"app_ghost\" was dropped"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("HINT: create the missing role"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << "one message line and one HINT line: " << r.err;
+  EXPECT_FALSE(DatabaseExists("app_ghost"));
+
+  // Serially there is nothing to retry.
+  ProcessResult serial = Pgkeep({"restore", "--db", "app", "--into-database", "app_ghost", "--jobs", "1"});
+  EXPECT_EQ(serial.exit_code, 14);
+  EXPECT_NE(serial.err.find("Command was: ALTER TABLE haunted.t OWNER TO ghost;"), std::string::npos) << serial.err;
+  EXPECT_EQ(serial.err.find("retried"), std::string::npos) << serial.err;
   EXPECT_FALSE(DatabaseExists("app_ghost"));
 }
 
