@@ -41,6 +41,7 @@ OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, KeyCacheDir(opened.config)));
+  opened.repo->set_warning_sink(ctx.warn);
   return opened;
 }
 
@@ -51,6 +52,7 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password));
+  opened.repo->set_warning_sink(ctx.warn);
   if (mode)
     opened.lock = ValueOrThrow(
         RepoLock::Acquire(*opened.storage, *ctx.clock, *mode, operation, ctx.lock_wait));

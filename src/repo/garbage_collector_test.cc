@@ -50,7 +50,7 @@ class GcTest : public ::testing::Test {
     Loader loader(*repo);
     auto snapshots = repo->ListSnapshots();
     ASSERT_TRUE(snapshots.ok());
-    for (const auto& s : *snapshots) {
+    for (const auto& s : snapshots->snapshots) {
       auto files = *loader.ReadManifest(s);
       MemorySink sink;
       ASSERT_TRUE(loader.LoadFile(files[0], sink).ok()) << s.id;
@@ -76,18 +76,18 @@ TEST_F(GcTest, DeletesWhatNoSnapshotUsesAndKeepsTheRest) {
   auto repo = Open(storage_);
   GcOptions dry;
   dry.dry_run = true;
-  auto plan = CollectGarbage(*repo, *repo->ListSnapshots(), dry);
+  auto plan = CollectGarbage(*repo, repo->ListSnapshots()->snapshots, dry);
   ASSERT_TRUE(plan.ok());
   EXPECT_GT(plan->bytes_freed, 0u);
   EXPECT_EQ(Bytes_(), before) << "a dry run deletes nothing";
-  auto done = CollectGarbage(*repo, *repo->ListSnapshots(), GcOptions{});
+  auto done = CollectGarbage(*repo, repo->ListSnapshots()->snapshots, GcOptions{});
   ASSERT_TRUE(done.ok()) << done.status().message();
   EXPECT_EQ(done->packs_deleted + done->packs_repacked, plan->packs_deleted + plan->packs_repacked);
   EXPECT_LT(Bytes_() * 2, before);
   ExpectIntact();
   // Idempotent: nothing more to collect.
   auto reopened = Open(storage_);
-  auto again = CollectGarbage(*reopened, *reopened->ListSnapshots(), GcOptions{});
+  auto again = CollectGarbage(*reopened, reopened->ListSnapshots()->snapshots, GcOptions{});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->bytes_freed, 0u);
 }
@@ -103,7 +103,7 @@ TEST_F(GcTest, AFailedWriteAtAnyStepLeavesAValidRepository) {
     FaultStorage faulty(storage_);
     faulty.FailNthPut(n);
     auto repo = Open(faulty);
-    auto result = CollectGarbage(*repo, *repo->ListSnapshots(), options);
+    auto result = CollectGarbage(*repo, repo->ListSnapshots()->snapshots, options);
     ExpectIntact();
     if (result.ok()) break;  // fewer writes than n: it ran to the end
     EXPECT_EQ(result.status().code(), ErrorCode::kIo);
@@ -124,7 +124,7 @@ TEST_F(GcTest, RefusesToSpreadDamage) {
   ASSERT_TRUE(storage_.Put(pack, bytes).ok());
   GcOptions options;
   options.repack_below = 1.01;  // force it to copy that pack
-  auto result = CollectGarbage(*repo, *repo->ListSnapshots(), options);
+  auto result = CollectGarbage(*repo, repo->ListSnapshots()->snapshots, options);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), ErrorCode::kCorrupt);
   EXPECT_NE(result.status().message().find(pack), std::string::npos) << result.status().message();

@@ -220,7 +220,7 @@ TEST_F(RepositoryTest, FailedWritesNeverLeaveAVisibleHalfSnapshot) {
     EXPECT_EQ(s.status().code(), ErrorCode::kIo);
     EXPECT_NE(s.status().message().find("injected failure"), std::string::npos);
     auto repo = Open(*storage_);
-    EXPECT_TRUE(repo->ListSnapshots()->empty());
+    EXPECT_TRUE(repo->ListSnapshots()->snapshots.empty());
     EXPECT_TRUE(Verify(true).ok());
   }
   EXPECT_GE(failures, 4) << "packs, index and snapshot are separate writes";

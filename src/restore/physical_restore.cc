@@ -425,7 +425,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(o));
   auto all = repo.ListSnapshots();
   if (!all.ok()) return all.status();
-  auto chosen = ChooseBackup(*all, db.name, o);
+  auto chosen = ChooseBackup(all->snapshots, db.name, o);
   if (!chosen.ok()) return chosen.status();
   PhysicalRestoreResult result;
   result.backup = *chosen;
