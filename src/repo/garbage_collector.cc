@@ -45,7 +45,12 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
       manifest_chunks.insert(id);
     }
     auto files = loader.ReadManifest(s);
-    if (!files.ok()) return files.status().WithContext("garbage collection stopped before deleting any pack");
+    // Without the manifest the snapshot's chunks are unknown: nothing can be
+    // proven garbage.
+    if (!files.ok())
+      return Status::Error(ErrorCode::kCheckFailed,
+                           "garbage collection refused: " + files.status().message() + "; nothing was deleted",
+                           "run \"pgkeep verify\"");
     for (const auto& f : *files) live.insert(f.chunks.begin(), f.chunks.end());
   }
 

@@ -1,6 +1,7 @@
 #include "repo/index_rebuild.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "repo/layout.h"
@@ -22,6 +23,19 @@ Result<RebuildReport> RebuildIndex(Repository& repo, bool check_blobs) {
   if (!packs.ok()) return packs.status();
 
   auto codec = repo.NewCodec();
+  // What the readable old index objects say, for packs whose trailer is damaged.
+  std::map<std::string, std::vector<PackEntry>> old_entries;
+  for (const auto& o : *old_index) {
+    if (!IsIndexObjectName(o.name)) continue;
+    auto stored = storage.Get(o.name);
+    auto plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
+    auto decoded = plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
+    if (!decoded.ok()) continue;
+    for (const auto& p : *decoded) {
+      auto& list = old_entries[PackObjectName(p.pack)];
+      list.insert(list.end(), p.entries.begin(), p.entries.end());
+    }
+  }
   std::vector<IndexedPack> batch;
   std::set<std::string> written;
   auto flush = [&]() -> Status {
@@ -34,19 +48,27 @@ Result<RebuildReport> RebuildIndex(Repository& repo, bool check_blobs) {
     return Status::Ok();
   };
   Bytes plain;
+  std::vector<IndexedPack> found;  // ~45 bytes per chunk, like the index itself
   for (const auto& object : *packs) {
     if (!IsPackObjectName(object.name)) continue;  // not ours; layout warnings name it
     auto bytes = storage.Get(object.name);
-    if (!bytes.ok()) {
-      report.problems.push_back("pack \"" + object.name + "\" cannot be read (" + bytes.status().message() +
-                                "); its chunks are not indexed");
-      continue;
-    }
+    // A pack that cannot be read now (permissions, a storage hiccup) may be
+    // whole: dropping it from the index would orphan good data, so the old
+    // index stays as it is. Only checked damage (kCorrupt) is left out.
+    if (!bytes.ok())
+      return bytes.status().WithContext("cannot rebuild the index: pack \"" + object.name +
+                                        "\" cannot be read; the index was left as it is");
     auto entries = ReadPackTrailer(*bytes, *codec);
     if (!entries.ok()) {
+      // The blobs may be intact: what a readable old index object says about
+      // this pack is kept (blobs checked below like any others).
+      auto known = old_entries.find(object.name);
       report.problems.push_back("pack \"" + object.name + "\": " + entries.status().message() +
-                                "; its chunks cannot be located and are not indexed (the pack is kept)");
-      continue;
+                                (known == old_entries.end()
+                                     ? "; its chunks cannot be located and are not indexed (the pack is kept)"
+                                     : "; its entries are taken from the old index"));
+      if (known == old_entries.end()) continue;
+      entries = known->second;
     }
     ++report.packs;
     IndexedPack indexed;
@@ -69,7 +91,11 @@ Result<RebuildReport> RebuildIndex(Repository& repo, bool check_blobs) {
     }
     report.chunks += indexed.entries.size();
     if (indexed.entries.empty()) continue;
-    batch.push_back(std::move(indexed));
+    found.push_back(std::move(indexed));
+  }
+  // Nothing is written before every pack was read (see above).
+  for (auto& p : found) {
+    batch.push_back(std::move(p));
     if (batch.size() >= kPacksPerIndexObject) PGKEEP_RETURN_IF_ERROR(flush());
   }
   PGKEEP_RETURN_IF_ERROR(flush());

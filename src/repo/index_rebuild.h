@@ -8,15 +8,19 @@
 //
 // Order, so that a crash anywhere leaves a valid repository:
 //   1. read every pack's trailer (and with check_blobs decode every blob,
-//      leaving damaged ones out so the next store writes them again);
+//      leaving damaged ones out so the next store writes them again); a pack
+//      that cannot be read at all (kIo: permissions, storage) stops the
+//      rebuild before anything is written, since it may be whole;
 //   2. write the new index objects (durable, content-named);
 //   3. only then delete the index objects that existed before.
 // A crash before 3 leaves old and new objects side by side: repeated entries,
 // which readers and garbage collection handle (repo/chunk_index.h). Index
 // objects with unknown names are left alone (repo/layout.h).
 //
-// What it cannot recover: chunks whose pack is gone, or whose pack trailer is
-// damaged (the pack is kept, but its blobs cannot be located without it).
+// A pack whose trailer is damaged keeps the entries a readable old index
+// object gives for it. What it cannot recover: chunks whose pack is gone, or
+// whose pack trailer is damaged and no readable index object names them (the
+// pack is kept, but its blobs cannot be located).
 // Backups using such chunks stay unrestorable; `verify` after the rebuild
 // names them. Blobs an earlier collection left dead inside kept packs come
 // back into the index; the next `expire` collects them again.

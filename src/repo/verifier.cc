@@ -25,6 +25,7 @@ struct PackCheck {
   std::string name;
   uint64_t size = 0;
   std::vector<PackEntry> entries;  // as the index describes them
+  std::string named_by;            // an index object naming it, for messages
 };
 
 }  // namespace
@@ -39,6 +40,14 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   if (!everything.ok()) return everything.status();
   report.warnings = UnknownObjectWarnings(*everything);
   for (const auto& o : *everything) {
+    if (o.name.rfind(kLocksDir, 0) == 0 && IsKnownObjectName(o.name)) {
+      auto content = storage.Get(o.name);
+      if (content.ok() && nlohmann::json::parse(AsString(*content), nullptr, false).is_object()) continue;
+      if (!content.ok() && content.status().code() == ErrorCode::kNotFound) continue;  // released meanwhile
+      report.warnings.push_back("lock \"" + o.name + "\" is damaged or unreadable; it is ignored and never "
+                                "deleted (remove it once no pgkeep runs)");
+      continue;
+    }
     if (o.name.rfind(kKeysDir, 0) != 0 || !IsKnownObjectName(o.name)) continue;
     auto content = storage.Get(o.name);
     nlohmann::json j = content.ok() ? nlohmann::json::parse(AsString(*content), nullptr, false) : nlohmann::json();
@@ -72,6 +81,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
       repo_.index().AddLoadedPack(p);
       auto& check = indexed[PackObjectName(p.pack)];
       check.name = PackObjectName(p.pack);
+      if (check.named_by.empty()) check.named_by = object.name;
       check.entries.insert(check.entries.end(), p.entries.begin(), p.entries.end());
     }
   }
@@ -91,7 +101,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   for (auto& [name, check] : indexed) {
     auto it = present.find(name);
     if (it == present.end()) {
-      report.errors.push_back("pack \"" + name + "\" named by the index is missing");
+      report.errors.push_back("pack \"" + name + "\" named by index \"" + check.named_by + "\" is missing");
       gone.insert(name);
       continue;
     }
