@@ -190,9 +190,13 @@ Status Repository::LoadIndex() {
   for (const auto& object : *listing) stored += object.size;
   index_.ReserveForLoad(stored / kMinStoredEntrySize + 1);
   for (const auto& object : *listing) {
-    Status s = IsIndexObjectName(object.name)
-                   ? LoadIndexObject(object.name, *codec)
-                   : Status::Error(ErrorCode::kCorrupt, "\"" + object.name + "\" is not an index object (unknown name)");
+    // Not pgkeep's (repo/layout.h): never read, never deleted, and no reason
+    // to stop a collection, which proves every live chunk is in a real one.
+    if (!IsIndexObjectName(object.name)) {
+      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      continue;
+    }
+    Status s = LoadIndexObject(object.name, *codec);
     if (s.ok()) continue;
     // One unreadable object must not blind the command: what it named is
     // treated as absent (a store writes it again) and the object is kept.
@@ -238,15 +242,12 @@ Result<IndexProblems> Repository::CheckIndex(const std::vector<ObjectInfo>& list
   auto codec = NewCodec();
   for (const auto& o : listing) {
     if (o.name.rfind(kDataDir, 0) == 0) present[o.name] = o.size;
-    if (o.name.rfind(kIndexDir, 0) != 0) continue;
+    if (!IsIndexObjectName(o.name)) continue;  // unknown names are warnings (UnknownObjectWarnings)
+    auto stored = storage_.Get(o.name);
+    auto plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
     Result<std::vector<IndexedPack>> packs =
-        Status::Error(ErrorCode::kCorrupt, "\"" + o.name + "\" is not an index object (unknown name)");
-    if (IsIndexObjectName(o.name)) {
-      auto stored = storage_.Get(o.name);
-      auto plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
-      packs = plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
-      if (!packs.ok()) packs = packs.status().WithContext("index \"" + o.name + "\"");
-    }
+        plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
+    if (!packs.ok()) packs = packs.status().WithContext("index \"" + o.name + "\"");
     if (!packs.ok()) {
       if (packs.status().code() != ErrorCode::kNotFound)  // collected meanwhile
         problems.unreadable_index.push_back({o.name, packs.status().message()});
@@ -285,8 +286,10 @@ Result<SnapshotList> Repository::ListSnapshots() const {
   SnapshotList out;
   for (const auto& object : *listing) {
     std::string id = object.name.substr(std::strlen(kSnapshotsDir));
+    // Not pgkeep's: a snapshot can only be decoded under its own id (the
+    // AAD), so nothing under another name can be one of ours.
     if (!IsValidSnapshotId(id)) {
-      out.damaged.push_back({object.name, "\"" + object.name + "\" is not a snapshot object (unknown name); ignored"});
+      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
       continue;
     }
     auto s = ReadSnapshot(id);

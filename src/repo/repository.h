@@ -96,7 +96,8 @@ class Repository {
   // those chunks as absent and writes them again, and a reader falls back to
   // another copy if there is one. Index objects that cannot be read or
   // decoded are skipped. Everything skipped or dropped is warned about and
-  // kept in index_problems(). Fails only when a listing fails.
+  // kept in index_problems(); files under index/ whose names are not index
+  // names are only warned about. Fails only when a listing fails.
   Status LoadIndex();
   const IndexProblems& index_problems() const { return index_problems_; }
   // What LoadIndex would find wrong, without building the index: decodes
