@@ -334,7 +334,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseC
   if (options.type == "incr") {
     auto all = repo.ListSnapshots();
     if (!all.ok()) return all.status();
-    auto previous = LatestPhysical(*all, db.name);
+    auto previous = LatestPhysical(all->snapshots, db.name);
     if (previous) {
       parent = previous->id;
     } else {

@@ -1,8 +1,10 @@
 #include "cli/app.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 
 #include "cli/commands.h"
 #include "storage/posix_storage.h"
@@ -25,7 +27,40 @@ std::string DumpJson(const nlohmann::json& j) {
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-void PrintError(const Status& status, bool json) {
+// Warnings about damaged or unknown objects a command skipped, each once.
+class WarningLog {
+ public:
+  void Add(const std::string& message) {
+    std::lock_guard lock(mu_);
+    if (std::find(messages_.begin(), messages_.end(), message) == messages_.end()) messages_.push_back(message);
+  }
+  std::vector<std::string> Take() {
+    std::lock_guard lock(mu_);
+    return std::move(messages_);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> messages_;
+};
+
+// Text mode: on stderr, so they never mix with data or a report on stdout.
+void PrintWarnings(const std::vector<std::string>& warnings, bool json) {
+  if (json) return;
+  for (const auto& w : warnings) std::cerr << "pgkeep: warning: " << w << "\n";
+}
+
+// JSON mode: a "warnings" array (merged with one a command already has).
+void AddWarnings(nlohmann::json& j, const std::vector<std::string>& warnings) {
+  if (warnings.empty()) return;
+  auto& list = j["warnings"];
+  if (!list.is_array()) list = nlohmann::json::array();
+  for (const auto& w : warnings)
+    if (std::find(list.begin(), list.end(), w) == list.end()) list.push_back(w);
+}
+
+void PrintError(const Status& status, bool json, const std::vector<std::string>& warnings = {}) {
+  PrintWarnings(warnings, json);
   if (json) {
     nlohmann::json j = {{"ok", false},
                         {"error",
@@ -33,6 +68,7 @@ void PrintError(const Status& status, bool json) {
                           {"exit_code", ExitCodeFor(status.code())},
                           {"message", status.message()},
                           {"hint", status.hint()}}}};
+    AddWarnings(j, warnings);
     std::cout << DumpJson(j) << std::endl;
   }
   std::cerr << "pgkeep: error: " << status.message() << "\n";
@@ -187,6 +223,9 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   bool read_data = false;
   auto* verify = app.add_subcommand("verify", "check repository integrity");
   verify->add_flag("--read-data", read_data, "also read and check every stored byte");
+  bool repair = false;
+  verify->add_flag("--repair", repair,
+                   "rebuild the index from the packs (exclusive lock), then verify; with --read-data damaged chunks are left out");
   int subset_percent = 100;
   verify->add_option("--subset", subset_percent, "with --read-data: read only this percentage of packs, chosen at random")
       ->check(CLI::Range(1, 100));
@@ -211,6 +250,8 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   }
   json = output == "json";
   ctx.lock_wait = std::chrono::seconds(lock_wait);
+  WarningLog warnings;
+  ctx.warn = [&warnings](const std::string& message) { warnings.Add(message); };
 
   try {
     // Labels and notes are stored as JSON text in the repository: refuse
@@ -243,8 +284,11 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     else if (pin->parsed()) out = RunPin(ctx, pin_args);
     else if (unpin->parsed()) out = RunPin(ctx, unpin_args);
     else if (info->parsed()) out = RunInfo(ctx, info_id);
-    else if (verify->parsed()) out = RunVerify(ctx, read_data, subset_percent);
+    else if (verify->parsed()) out = RunVerify(ctx, read_data, subset_percent, repair);
     bool to_stdout = load->parsed() && load_args.to_stdout;
+    std::vector<std::string> warned = warnings.Take();
+    PrintWarnings(warned, json);
+    AddWarnings(out.json, warned);
     if (json) {
       // With data on stdout, the JSON report goes to stderr.
       (to_stdout ? std::cerr : std::cout) << DumpJson(out.json) << std::endl;
@@ -255,12 +299,12 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     }
     return ExitCodeFor(out.result);
   } catch (const CommandError& e) {
-    PrintError(e.status, json);
+    PrintError(e.status, json, warnings.Take());
     return wal_fetch->parsed() ? kWalFetchFailedExit : ExitCodeFor(e.status.code());
   } catch (const std::exception& e) {
     PrintError(Status::Error(ErrorCode::kInternal, std::string("internal error: ") + e.what(),
                              "please report this as a bug"),
-               json);
+               json, warnings.Take());
     return wal_fetch->parsed() ? kWalFetchFailedExit : ExitCodeFor(ErrorCode::kInternal);
   }
 }

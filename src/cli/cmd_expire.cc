@@ -64,6 +64,14 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
                 ", where the oldest kept backup " + w.backup + " starts\n";
   }
   out.json["wal"] = wal;
+  out.json["damaged_snapshots"] = r.damaged_snapshots;
+  out.json["gc_skipped"] = r.gc_skipped.empty() ? nlohmann::json() : nlohmann::json(r.gc_skipped);
+  if (!r.gc_skipped.empty()) {
+    // Retention was applied, but the repository needs attention: exit 1.
+    out.text += "warning: " + r.gc_skipped + "\n";
+    out.json["ok"] = false;
+    out.result = ErrorCode::kCheckFailed;
+  }
   return out;
 }
 

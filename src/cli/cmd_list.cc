@@ -40,7 +40,8 @@ std::string PhysicalDetails(const Snapshot& s) {
 CommandOutput RunList(const CommandContext& ctx, const std::string& db) {
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "list", false);
   if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
-  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots());
+  // Damaged snapshots are warned about (on stderr, or "warnings" in JSON) and skipped.
+  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots()).snapshots;
   if (!db.empty())
     std::erase_if(snapshots, [&](const Snapshot& s) { return SnapshotDatabase(s) != db; });
   CommandOutput out;

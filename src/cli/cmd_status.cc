@@ -44,6 +44,7 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
   text += "\nrepository " + rs.location + ": " + std::to_string(rs.snapshots) + " snapshot(s), " +
           FormatBytes(rs.stored_bytes) + " stored" +
           (rs.free_bytes >= 0 ? ", " + FormatBytes(static_cast<uint64_t>(rs.free_bytes)) + " free" : "") + "\n";
+  for (const auto& d : rs.damaged) text += "  problem: " + d + "\n";
   text += rs.last_expire ? "  last expire: " + FormatIsoTime((*rs.last_expire)["time"].get<int64_t>()) + "\n"
                          : "  last expire: never\n";
   out.text = text;

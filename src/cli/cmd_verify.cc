@@ -1,6 +1,8 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "expire/expire.h"
+#include "repo/index_rebuild.h"
 #include "repo/verifier.h"
 #include "wal/timeline_history.h"
 #include "wal/wal_archive.h"
@@ -8,16 +10,26 @@
 
 namespace pgkeep {
 
-CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent) {
+CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent, bool repair) {
   if (subset_percent != 100 && !read_data)
     throw CommandError{Status::Error(ErrorCode::kUsage, "--subset needs --read-data",
                                      "pgkeep verify --read-data --subset 5")};
-  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "verify", false);
+  if (repair && subset_percent != 100)
+    throw CommandError{Status::Error(ErrorCode::kUsage, "--repair reads every pack; --subset does not apply")};
+  auto opened = OpenRepositoryOrThrow(ctx, repair ? LockMode::kExclusive : LockMode::kShared,
+                                      repair ? "verify --repair" : "verify", false);
+  std::optional<RebuildReport> rebuilt;
+  if (repair) rebuilt = ValueOrThrow(RebuildIndex(*opened.repo, read_data));
+  // The verifier reports every problem it meets itself; the same problems
+  // as warnings would say everything twice.
+  opened.repo->set_warning_sink({});
   Verifier verifier(*opened.repo);
   VerifyReport report = ValueOrThrow(verifier.Run(read_data, subset_percent));
+  if (auto last_expire = ReadLastExpire(*opened.repo); !last_expire.ok())
+    report.warnings.push_back(last_expire.status().message() + " (a monitoring record; the next expire rewrites it)");
   // WAL: continuity per timeline for every database with physical backups,
   // and with --read-data every WAL object.
-  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots());
+  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots()).snapshots;
   std::set<std::string> physical;
   for (const auto& s : snapshots)
     if (IsPhysicalKind(s.kind)) physical.insert(SnapshotDatabase(s));
@@ -60,6 +72,18 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
               {"errors", report.errors},
               {"warnings", report.warnings}};
   out.text += timeline_text;
+  if (rebuilt) {
+    out.json["repair"] = {{"packs", rebuilt->packs},
+                          {"chunks", rebuilt->chunks},
+                          {"blobs_left_out", rebuilt->blobs_left_out},
+                          {"index_objects_written", rebuilt->index_objects_written},
+                          {"index_objects_removed", rebuilt->index_objects_removed},
+                          {"problems", rebuilt->problems}};
+    out.text += "index rebuilt from " + std::to_string(rebuilt->packs) + " pack(s): " +
+                std::to_string(rebuilt->chunks) + " chunk(s) in " + std::to_string(rebuilt->index_objects_written) +
+                " new index object(s), " + std::to_string(rebuilt->index_objects_removed) + " old one(s) removed\n";
+    for (const auto& p : rebuilt->problems) out.text += "repair: " + p + "\n";
+  }
   for (const auto& w : report.warnings) out.text += "warning: " + w + "\n";
   for (const auto& e : report.errors) out.text += "error: " + e + "\n";
   out.text += std::string(report.ok() ? "repository is healthy" : "repository has problems") +

@@ -42,6 +42,7 @@ OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password,
                                                   KeyCacheDir(opened.config), password.has_value()));
+  opened.repo->set_warning_sink(ctx.warn);
   return opened;
 }
 
@@ -53,6 +54,7 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   // password is set exactly when the configuration asks for encryption.
   opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password, password.has_value()));
+  opened.repo->set_warning_sink(ctx.warn);
   if (mode)
     opened.lock = ValueOrThrow(
         RepoLock::Acquire(*opened.storage, *ctx.clock, *mode, operation, ctx.lock_wait));

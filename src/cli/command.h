@@ -34,6 +34,9 @@ struct CommandContext {
   const Clock* clock = nullptr;
   // Opens the storage a repository config points at.
   std::function<Result<std::unique_ptr<Storage>>(const RepositoryConfig&)> open_storage;
+  // Receives warnings about damaged or unknown objects a command skipped
+  // (Repository::set_warning_sink); RunCli prints them. May be empty.
+  std::function<void(const std::string&)> warn;
 };
 
 // An opened repository with its storage and lock, released together.

@@ -70,6 +70,8 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db, int tim
 
 CommandOutput RunList(const CommandContext& ctx, const std::string& db);
 CommandOutput RunInfo(const CommandContext& ctx, const std::string& snapshot);
-CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent);
+// With `repair`: rebuilds the index from the packs first (repo/index_rebuild.h),
+// under the exclusive lock, then verifies.
+CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent, bool repair);
 
 }  // namespace pgkeep

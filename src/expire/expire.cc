@@ -21,8 +21,10 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
   ExpireReport report;
   report.dry_run = options.dry_run;
   report.time = repo.clock().NowSeconds();
-  auto snapshots = repo.ListSnapshots();
-  if (!snapshots.ok()) return snapshots.status();
+  auto listed = repo.ListSnapshots();
+  if (!listed.ok()) return listed.status();
+  const std::vector<Snapshot>* snapshots = &listed->snapshots;
+  for (const auto& d : listed->damaged) report.damaged_snapshots.push_back(d.name);
   auto pins = ReadPins(repo);
   if (!pins.ok()) return pins.status();
 
@@ -77,10 +79,22 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
   std::vector<Snapshot> kept;
   for (size_t i = 0; i < snapshots->size(); ++i)
     if (report.decisions[i].keep) kept.push_back((*snapshots)[i]);
-  auto collected = CollectGarbage(repo, kept, gc);
-  if (!collected.ok()) return collected.status();
-  report.gc = *collected;
+  if (!listed->damaged.empty()) {
+    report.gc_skipped = "garbage collection and WAL expiry skipped: " + listed->damaged.front().problem + " (" +
+                        std::to_string(listed->damaged.size()) +
+                        " damaged snapshot object(s); what they use is unknown, so nothing is garbage)";
+  } else {
+    auto collected = CollectGarbage(repo, kept, gc);
+    if (collected.ok()) {
+      report.gc = *collected;
+    } else if (collected.status().code() == ErrorCode::kCheckFailed) {
+      report.gc_skipped = collected.status().message() + "; " + collected.status().hint();
+    } else {
+      return collected.status();
+    }
+  }
   for (const auto& [name, db] : config.databases) {
+    if (!listed->damaged.empty()) break;
     if (db.method != "physical") continue;
     auto points = WalBackupPoints(kept, name);
     if (points.empty()) continue;

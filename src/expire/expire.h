@@ -9,6 +9,14 @@
 // database is deleted (wal/wal_timeline.h); a database without a kept
 // physical backup keeps all its WAL.
 //
+// Damage (see docs/repository-format.md, "Threat model and damage"): a
+// damaged snapshot object is kept and never expired, and since its chunks
+// and WAL needs are unknown, garbage collection and WAL expiry are skipped
+// while one exists; retention still expires intact snapshots (deleting a
+// snapshot object only drops references, never data another one uses). A
+// damaged pin holds (repo/pins.h). An incomplete index makes CollectGarbage
+// refuse. Either way ExpireReport::gc_skipped says why and `expire` exits 1.
+//
 // The caller holds the exclusive repository lock and has loaded the index.
 #pragma once
 
@@ -46,6 +54,10 @@ struct ExpireReport {
   std::vector<ExpireDecision> decisions;  // oldest first
   uint64_t expired = 0;
   GcReport gc;
+  // Why garbage collection (and with damaged snapshots, WAL expiry) did not
+  // run; empty when it did. Retention still applied to the intact snapshots.
+  std::string gc_skipped;
+  std::vector<std::string> damaged_snapshots;  // object names, kept as they are
   std::vector<WalExpiry> wal;
   int64_t time = 0;
 };

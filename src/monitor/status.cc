@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "expire/expire.h"
 #include "postgres/connection.h"
+#include "repo/layout.h"
 
 namespace pgkeep {
 
@@ -79,17 +80,49 @@ void AddWalReasons(const WalStatus& w, int64_t now, std::vector<std::string>& re
                       " failure(s) since the statistics were reset); see the server log");
 }
 
+// Damaged snapshot and index objects, and packs the index names that are
+// gone: any of it means some backup may not be restorable. Which backups is
+// left to `verify` (it reads every manifest); here only index objects are
+// read. Unknown names are warnings.
+std::vector<std::string> RepositoryDamage(const Repository& repo, const SnapshotList& listed,
+                                          const std::vector<ObjectInfo>& listing) {
+  std::vector<std::string> damage;
+  for (const auto& d : listed.damaged) damage.push_back(d.problem);
+  for (const auto& w : UnknownObjectWarnings(listing))
+    if (w.rfind("\"snapshots/", 0) != 0) repo.Warn(w);  // those are in listed.damaged already
+  auto index = repo.CheckIndex(listing);
+  if (!index.ok()) {
+    damage.push_back("cannot check the index: " + index.status().message());
+    return damage;
+  }
+  for (const auto& d : index->unreadable_index) damage.push_back(d.problem);
+  if (!index->missing_packs.empty()) {
+    std::string names;
+    for (size_t i = 0; i < index->missing_packs.size() && i < 5; ++i)
+      names += (i ? ", " : "") + ("\"" + index->missing_packs[i].name + "\"");
+    if (index->missing_packs.size() > 5) names += ", ...";
+    damage.push_back("the index names " + std::to_string(index->missing_packs.size()) +
+                     " pack(s) that are missing or short (" + names +
+                     "); backups using them cannot be restored; run \"pgkeep verify\"");
+  }
+  return damage;
+}
+
 }  // namespace
 
 Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
                                    const std::string& only_database) {
   StatusReport report;
   report.time = repo.clock().NowSeconds();
-  auto snapshots = repo.ListSnapshots();
-  if (!snapshots.ok()) return snapshots.status();
-  // One listing serves the repository's total and every database's WAL.
+  auto listed = repo.ListSnapshots();
+  if (!listed.ok()) return listed.status();
+  const std::vector<Snapshot>* snapshots = &listed->snapshots;
+  // One listing serves the repository's total, every database's WAL and the
+  // damage checks.
   auto listing = repo.storage().List("");
   if (!listing.ok()) return listing.status();
+  std::vector<std::string> damage = RepositoryDamage(repo, *listed, *listing);
+  if (!damage.empty()) report.repository.damaged = damage;
 
   for (const auto& [name, db] : config.databases) {
     if (!only_database.empty() && name != only_database) continue;
@@ -146,9 +179,11 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
   rs.snapshots = snapshots->size();
   for (const auto& o : *listing) rs.stored_bytes += o.size;
   rs.free_bytes = repo.storage().FreeBytes();
+  // Only a record for monitoring: damage there loses nothing, so it warns.
   auto last_expire = ReadLastExpire(repo);
-  if (!last_expire.ok()) return last_expire.status();
-  rs.last_expire = *last_expire;
+  if (last_expire.ok()) rs.last_expire = *last_expire;
+  else repo.Warn(last_expire.status().message() + "; shown as never");
+  for (const auto& d : rs.damaged) report.reasons.push_back("repository: " + d);
   report.healthy = report.reasons.empty();
   return report;
 }
@@ -236,7 +271,8 @@ nlohmann::json StatusToJson(const StatusReport& r) {
             {"snapshots", rs.snapshots},
             {"stored_bytes", rs.stored_bytes},
             {"free_bytes", rs.free_bytes >= 0 ? nlohmann::json(rs.free_bytes) : nlohmann::json()},
-            {"last_expire", rs.last_expire ? *rs.last_expire : nlohmann::json()}}}};
+            {"last_expire", rs.last_expire ? *rs.last_expire : nlohmann::json()},
+            {"damaged", rs.damaged}}}};
 }
 
 }  // namespace pgkeep

@@ -1,6 +1,7 @@
 // monitor/status.h — "are we safe right now?", per database and overall.
 //
-// Reads only snapshot metadata and the WAL listing (no data, no index), and
+// Reads snapshot metadata, the index objects (not the chunk index: only
+// which packs they name, to find missing ones) and the listing, and
 // asks each physical database's server for pg_stat_archiver, so it is cheap
 // enough to run every minute. The JSON shape (StatusToJson) is a contract documented in
 // docs/status.md: the daemon, dashboard and metrics read it.
@@ -72,6 +73,9 @@ struct RepositoryStatus {
   uint64_t stored_bytes = 0;
   int64_t free_bytes = -1;  // -1: unknown (object storage)
   std::optional<nlohmann::json> last_expire;
+  // Damaged snapshot or index objects, packs the index names that are gone:
+  // each makes the report unhealthy.
+  std::vector<std::string> damaged;
 };
 
 struct StatusReport {

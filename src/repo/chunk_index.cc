@@ -15,6 +15,13 @@ bool IdLess(const ChunkId& a, const ChunkId& b) {
 }
 }  // namespace
 
+bool ChunkIndex::NewestFirst(const Entry& a, const Entry& b) {
+  int c = std::memcmp(a.id.data(), b.id.data(), a.id.size());
+  if (c != 0) return c < 0;
+  if (a.pack != b.pack) return a.pack > b.pack;
+  return a.offset < b.offset;
+}
+
 uint32_t ChunkIndex::PackNumber(const ObjectId& pack) {
   auto [it, inserted] = pack_numbers_.try_emplace(pack, static_cast<uint32_t>(packs_.size()));
   if (inserted) packs_.push_back(pack);
@@ -56,13 +63,24 @@ void ChunkIndex::FinishLoad() {
   added_ = {};
   for (auto& [id, e] : recent_) sorted_.push_back(e);
   recent_.clear();
-  // In place (std::sort needs no buffer). Among equal ids any location will
-  // do: each holds the same content.
-  auto less = [](const Entry& a, const Entry& b) { return IdLess(a.id, b.id); };
-  std::sort(sorted_.begin(), sorted_.end(), less);
-  auto last = std::unique(sorted_.begin(), sorted_.end(),
-                          [](const Entry& a, const Entry& b) { return a.id == b.id; });
+  // In place (std::sort needs no buffer). Repeated ids stay: each names a
+  // copy, which may be the only intact one, and a collection must keep every
+  // pack holding one. The same entry listed twice (one pack named by two
+  // index objects) is a single copy, though.
+  std::sort(sorted_.begin(), sorted_.end(), NewestFirst);
+  auto last = std::unique(sorted_.begin(), sorted_.end(), [](const Entry& a, const Entry& b) {
+    return a.id == b.id && a.pack == b.pack && a.offset == b.offset;
+  });
   sorted_.erase(last, sorted_.end());
+  sorted_prefix_ = sorted_.size();
+}
+
+void ChunkIndex::DropPacks(const std::vector<bool>& dropped) {
+  auto gone = [&](const Entry& e) { return e.pack < dropped.size() && dropped[e.pack]; };
+  // Only the loaded prefix can hold them in practice, but a store session
+  // may have added to the others before a caller drops.
+  FinishLoad();
+  std::erase_if(sorted_, gone);
   sorted_prefix_ = sorted_.size();
 }
 
@@ -79,6 +97,21 @@ const ChunkIndex::Entry* ChunkIndex::Lookup(const ChunkId& id) const {
 }
 
 bool ChunkIndex::Contains(const ChunkId& id) const { return Lookup(id) != nullptr; }
+
+std::vector<ChunkLocation> ChunkIndex::FindAll(const ChunkId& id) const {
+  std::vector<ChunkLocation> out;
+  auto end = sorted_.begin() + static_cast<ptrdiff_t>(sorted_prefix_);
+  auto it = std::lower_bound(sorted_.begin(), end, id,
+                             [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
+  // This process's own copies are the newest.
+  auto a = std::lower_bound(added_.begin(), added_.end(), id,
+                            [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
+  if (a != added_.end() && a->id == id) out.push_back({packs_[a->pack], a->offset, a->length, a->raw_length});
+  if (auto r = recent_.find(id); r != recent_.end())
+    out.push_back({packs_[r->second.pack], r->second.offset, r->second.length, r->second.raw_length});
+  for (; it != end && it->id == id; ++it) out.push_back({packs_[it->pack], it->offset, it->length, it->raw_length});
+  return out;
+}
 
 std::optional<ChunkLocation> ChunkIndex::Find(const ChunkId& id) const {
   const Entry* e = Lookup(id);

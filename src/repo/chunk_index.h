@@ -12,6 +12,17 @@
 // chunks in under 600 MiB; at the default 1 MiB average chunk that indexes
 // ~9.5 TiB of unique data. Pack ids are kept once per pack, not per chunk.
 //
+// Repeated ids. Several index entries may name one chunk: old and new index
+// objects beside each other after an interrupted collection, a chunk stored
+// again because its pack went missing, an older index object replayed. All of
+// them are kept (each is a possible copy, and garbage collection must see
+// every pack that holds one); Find returns the newest, FindAll every one,
+// newest first. "Newest" is the highest pack number: packs are numbered in
+// the order they are first added, and Repository::LoadIndex adds index objects
+// oldest first, then this process's own packs. Entries of packs that turn
+// out missing or damaged are removed by DropPacks, so a lookup never answers
+// with a location that is known to be gone.
+//
 // On disk (index/<sha256>): an object-framed list of packs with their entries:
 //   index := "PGKIDX01" pack_count:u32 (pack_id[32] count:u32 entry*)*
 //
@@ -53,12 +64,19 @@ class ChunkIndex {
   // entries really arrive).
   void ReserveForLoad(size_t expected_entries);
   void AddLoadedPack(const IndexedPack& pack);
-  // Sorts what was loaded, drops duplicate ids, and moves entries added by
-  // AddPack into the sorted vector.
+  // Sorts what was loaded (repeated ids kept, newest first) and moves entries
+  // added by AddPack into the sorted vector.
   void FinishLoad();
+  // Forgets every entry in the packs whose number is set in `dropped`
+  // (indexed like packs()): their chunks count as absent from then on, so a
+  // store writes them again. The pack ids stay in packs().
+  void DropPacks(const std::vector<bool>& dropped);
 
   bool Contains(const ChunkId& id) const;
+  // The newest location of `id`.
   std::optional<ChunkLocation> Find(const ChunkId& id) const;
+  // Every location of `id`, newest first.
+  std::vector<ChunkLocation> FindAll(const ChunkId& id) const;
   size_t size() const { return sorted_prefix_ + added_.size() + recent_.size(); }
   // Entries the hash map holds (at least) before they are folded into a sorted vector.
   static constexpr size_t kRecentLimit = 1 << 16;
@@ -68,8 +86,8 @@ class ChunkIndex {
     return sorted_.capacity() * sizeof(Entry) + packs_.capacity() * sizeof(ObjectId) +
            added_.capacity() * sizeof(Entry) + recent_.size() * (sizeof(Entry) + 32);
   }
-  // Calls f(id, pack_number, offset, length, raw_length) for every entry;
-  // packs()[pack_number] is the pack's id.
+  // Calls f(id, pack_number, offset, length, raw_length) for every entry,
+  // repeated ids included; packs()[pack_number] is the pack's id.
   template <typename F>
   void ForEachEntry(F&& f) const {
     for (size_t i = 0; i < sorted_prefix_; ++i) {
@@ -91,6 +109,7 @@ class ChunkIndex {
     uint32_t raw_length;
   };
   static_assert(sizeof(Entry) == 48);
+  static bool NewestFirst(const Entry& a, const Entry& b);
   const Entry* Lookup(const ChunkId& id) const;
   void FoldRecent();
   uint32_t PackNumber(const ObjectId& pack);
@@ -98,7 +117,7 @@ class ChunkIndex {
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ChunkIdHash> pack_numbers_;
   std::vector<Entry> sorted_;
-  size_t sorted_prefix_ = 0;  // sorted_[0, sorted_prefix_) is sorted and unique
+  size_t sorted_prefix_ = 0;  // sorted_[0, sorted_prefix_) is sorted by id, then pack number descending
   std::vector<Entry> added_;  // sorted, unique, disjoint from sorted_: folded from recent_
   std::unordered_map<ChunkId, Entry, ChunkIdHash> recent_;
 };

@@ -54,25 +54,54 @@ TEST(ChunkIndexTest, EntriesWithImpossibleLengthsAreDamage) {
   EXPECT_TRUE(DecodeIndexFile(EncodeIndexFile({ok})).ok());
 }
 
-TEST(ChunkIndexTest, LoadedEntriesFindableAfterFinishAndFirstLocationWins) {
+TEST(ChunkIndexTest, LoadedEntriesFindableAfterFinishAndNewestLocationWins) {
   ChunkIndex index;
   index.ReserveForLoad(10);
   index.AddLoadedPack(MakePack(1, 0, 5));
-  index.AddLoadedPack(MakePack(2, 3, 5));  // ids 3 and 4 again, in another pack
+  index.AddLoadedPack(MakePack(2, 3, 5));  // ids 3 and 4 again, in a later pack
   EXPECT_FALSE(index.Contains(IdOf(0))) << "not findable before FinishLoad";
   index.FinishLoad();
-  EXPECT_EQ(index.size(), 8u);
+  EXPECT_EQ(index.size(), 10u) << "both copies of ids 3 and 4 are kept";
   EXPECT_EQ(index.pack_count(), 2u);
   auto loc = index.Find(IdOf(3));
   ASSERT_TRUE(loc);
-  EXPECT_EQ(loc->pack, IdOf(1'000'001));
+  EXPECT_EQ(loc->pack, IdOf(1'000'002)) << "the pack added last is the newest";
+  auto all = index.FindAll(IdOf(4));
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].pack, IdOf(1'000'002));
+  EXPECT_EQ(all[1].pack, IdOf(1'000'001));
   EXPECT_FALSE(index.Find(IdOf(99)));
   // Packs written later are findable at once, and survive a later FinishLoad.
   index.AddPack(MakePack(3, 50, 2));
   EXPECT_TRUE(index.Contains(IdOf(51)));
   index.FinishLoad();
   EXPECT_TRUE(index.Contains(IdOf(51)));
-  EXPECT_EQ(index.size(), 10u);
+  EXPECT_EQ(index.size(), 12u);
+}
+
+TEST(ChunkIndexTest, SamePackListedTwiceIsOneCopy) {
+  ChunkIndex index;
+  index.AddLoadedPack(MakePack(1, 0, 3));
+  index.AddLoadedPack(MakePack(1, 0, 3));  // an index object and its replayed copy
+  index.FinishLoad();
+  EXPECT_EQ(index.size(), 3u);
+  EXPECT_EQ(index.FindAll(IdOf(1)).size(), 1u);
+}
+
+TEST(ChunkIndexTest, DroppedPacksNoLongerAnswerButOtherCopiesDo) {
+  ChunkIndex index;
+  index.AddLoadedPack(MakePack(1, 0, 5));  // pack number 0
+  index.AddLoadedPack(MakePack(2, 3, 5));  // pack number 1: ids 3..7
+  index.FinishLoad();
+  index.DropPacks({false, true});
+  EXPECT_TRUE(index.Contains(IdOf(3))) << "the older copy still exists";
+  EXPECT_EQ(index.Find(IdOf(3))->pack, IdOf(1'000'001));
+  EXPECT_FALSE(index.Contains(IdOf(6))) << "its only copy was in the dropped pack";
+  EXPECT_EQ(index.size(), 5u);
+  EXPECT_EQ(index.pack_count(), 2u) << "pack ids stay known";
+  // A store adds the lost chunk again, and it is found where it now is.
+  index.AddPack(MakePack(3, 6, 1));
+  EXPECT_EQ(index.Find(IdOf(6))->pack, IdOf(1'000'003));
 }
 
 TEST(ChunkIndexTest, MemoryPerChunkIsBounded) {

@@ -4,6 +4,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "repo/layout.h"
 #include "repo/loader.h"
 #include "repo/pack.h"
 
@@ -23,6 +24,16 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
                                 const GcOptions& options) {
   GcReport report;
   Storage& storage = repo.storage();
+  const IndexProblems& problems = repo.index_problems();
+  if (!problems.empty()) {
+    const DamagedObject& first =
+        problems.unreadable_index.empty() ? problems.missing_packs.front() : problems.unreadable_index.front();
+    return Status::Error(ErrorCode::kCheckFailed,
+                         "garbage collection refused: " + first.problem + " (and " +
+                             std::to_string(problems.unreadable_index.size() + problems.missing_packs.size() - 1) +
+                             " more problem(s)); nothing was deleted",
+                         "run \"pgkeep verify\", then \"pgkeep verify --repair\" to rebuild the index");
+  }
 
   // Mark.
   std::unordered_set<ChunkId, ChunkIdHash> live;
@@ -34,7 +45,12 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
       manifest_chunks.insert(id);
     }
     auto files = loader.ReadManifest(s);
-    if (!files.ok()) return files.status().WithContext("garbage collection stopped before deleting any pack");
+    // Without the manifest the snapshot's chunks are unknown: nothing can be
+    // proven garbage.
+    if (!files.ok())
+      return Status::Error(ErrorCode::kCheckFailed,
+                           "garbage collection refused: " + files.status().message() + "; nothing was deleted",
+                           "run \"pgkeep verify\"");
     for (const auto& f : *files) live.insert(f.chunks.begin(), f.chunks.end());
   }
 
@@ -55,16 +71,19 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
   });
   for (const auto& id : live)
     if (!repo.index().Contains(id))
-      return Status::Error(ErrorCode::kCorrupt,
-                           "chunk " + HexEncode(id).substr(0, 16) + " is referenced but in no index",
-                           "run \"pgkeep verify\"; no pack or index was deleted");
+      return Status::Error(ErrorCode::kCheckFailed,
+                           "garbage collection refused: chunk " + HexEncode(id).substr(0, 16) +
+                               " is used by a kept backup but in no index; nothing was deleted",
+                           "run \"pgkeep verify\"; \"pgkeep verify --repair\" rebuilds the index from the packs");
 
   auto index_listing = storage.List(kIndexDir);
   if (!index_listing.ok()) return index_listing.status();
   auto pack_listing = storage.List(kDataDir);
   if (!pack_listing.ok()) return pack_listing.status();
   std::unordered_map<std::string, uint64_t> present;
-  for (const auto& o : *pack_listing) present[o.name] = o.size;
+  // Unknown names are not ours to delete (repo/layout.h).
+  for (const auto& o : *pack_listing)
+    if (IsPackObjectName(o.name)) present[o.name] = o.size;
 
   std::vector<size_t> dead, sparse;
   std::vector<IndexedPack> kept;
@@ -91,6 +110,7 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
   report.packs_deleted = dead.size();
   report.packs_repacked = sparse.size();
   report.leftovers_deleted = present.size();
+  std::erase_if(*index_listing, [](const ObjectInfo& o) { return !IsIndexObjectName(o.name); });
   report.index_objects_replaced = index_listing->size();
   if (options.dry_run) return report;
   bool nothing_to_do = dead.empty() && sparse.empty() && present.empty() && report.chunks_dead == 0;

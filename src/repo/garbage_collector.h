@@ -10,6 +10,20 @@
 //   3. delete the index objects that existed before
 //   4. delete dead packs, repacked packs and unindexed leftovers
 //
+// It deletes only what it has proven unreferenced, so it runs only on a
+// complete picture. Refused (kCheckFailed, nothing written or deleted) when:
+//   - an index object could not be read: the packs it names would look like
+//     leftovers, and deleting it would lose the only record of them;
+//   - a pack the index names is missing or short: the index is not what was
+//     written (a replayed older index object, a deleted pack), so which
+//     copies exist is not known; `verify --repair` rebuilds the index first;
+//   - a chunk a kept snapshot uses is in no index.
+// The caller must also not run it while a snapshot object is damaged (its
+// chunks are unknown, RunExpire skips it then). Repeated index entries for
+// one chunk (chunk_index.h) are copies: every pack holding a copy of a live
+// chunk counts as live and is kept. Unknown names under data/ and index/
+// (repo/layout.h) are never deleted.
+//
 // Requires the exclusive lock (no store may run meanwhile: it could be about
 // to reference a chunk being deleted) and repo.LoadIndex() done.
 #pragma once

@@ -123,18 +123,31 @@ Result<MasterKey> UnlockMasterKey(Storage& storage, const std::optional<std::str
   if (listing->empty())
     return Status::Error(ErrorCode::kRepoFormat,
                          "repository \"" + storage.Describe() + "\" has no key file");
-  Status last;
+  // Every file is tried: a stray or damaged file in keys/ must not lock the
+  // owner out while an intact key file is there (verify names the others).
+  Status damaged, wrong_password;
   for (const auto& object : *listing) {
     auto content = storage.GetAtMost(object.name, kMaxKeyFileSize);
-    if (!content.ok()) return content.status();
-    auto key = OpenKeyFile(object.name, *content, password);
+    Result<MasterKey> key = content.status();
+    if (content.ok()) {
+      try {
+        key = OpenKeyFile(object.name, *content, password);
+      } catch (const std::exception& e) {  // a known field of the wrong JSON type
+        key = Status::Error(ErrorCode::kRepoFormat, "key file \"" + object.name + "\" is damaged: " + e.what());
+      }
+    }
     if (key.ok()) return key;
-    last = key.status();
-    if (last.code() != ErrorCode::kAuth || !password) return last;
+    const Status& s = key.status();
+    if (s.code() == ErrorCode::kAuth && !password) return s;  // encrypted, but no password given
+    if (s.code() == ErrorCode::kAuth) wrong_password = s;
+    else if (damaged.ok()) damaged = s.code() == ErrorCode::kIo ? s.WithContext("key file \"" + object.name + "\"") : s;
   }
-  return Status::Error(ErrorCode::kAuth,
-                       "wrong password for repository \"" + storage.Describe() + "\"",
-                       "check PGKEEP_REPO_PASSWORD (or the file in repository.password_file)");
+  if (!wrong_password.ok() || damaged.ok())
+    return Status::Error(ErrorCode::kAuth,
+                         "wrong password for repository \"" + storage.Describe() + "\"" +
+                             (damaged.ok() ? "" : " (besides, " + damaged.message() + ")"),
+                         "check PGKEEP_REPO_PASSWORD (or the file in repository.password_file)");
+  return damaged;
 }
 
 }  // namespace pgkeep

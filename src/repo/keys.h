@@ -37,7 +37,10 @@ Result<std::string> SealKeyFile(const MasterKey& key, const std::optional<std::s
                                 const ScryptParams& params, int64_t created_unix);
 
 // Finds the key file that opens with `password` (nullopt for unencrypted
-// repositories). kAuth when none does; kRepoFormat when there is none.
+// repositories), trying every file under keys/: damaged or stray files are
+// skipped. kAuth when a file fails the password and none opens; otherwise
+// the first damage (kRepoFormat, kIo) naming its file; kRepoFormat when
+// keys/ is empty.
 Result<MasterKey> UnlockMasterKey(Storage& storage, const std::optional<std::string>& password);
 
 }  // namespace pgkeep

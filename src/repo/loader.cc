@@ -12,17 +12,28 @@ Loader::Loader(const Repository& repo, int threads)
       threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
 
 Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out) {
-  auto loc = repo.index().Find(id);
-  if (!loc)
+  auto locations = repo.index().FindAll(id);
+  if (locations.empty())
     return Status::Error(ErrorCode::kCorrupt, "chunk " + HexEncode(id) + " is not in any index");
-  std::string pack = PackObjectName(loc->pack);
-  auto stored = repo.storage().GetRange(pack, loc->offset, loc->length);
-  Status s = stored.ok() ? codec.Decode(*stored, id, loc->raw_length, out) : stored.status();
-  if (!s.ok())
-    return Status::Error(s.code() == ErrorCode::kNotFound ? ErrorCode::kCorrupt : s.code(),
-                         "chunk " + HexEncode(id).substr(0, 16) + " in pack \"" + pack +
-                             "\" at offset " + std::to_string(loc->offset) + ": " + s.message());
-  return Status::Ok();
+  // Several copies exist after a chunk was stored again (its pack went
+  // missing or was found damaged) or after an interrupted collection: a
+  // damaged copy must not fail a load that another copy can serve.
+  Status first;
+  for (const auto& loc : locations) {
+    std::string pack = PackObjectName(loc.pack);
+    auto stored = repo.storage().GetRange(pack, loc.offset, loc.length);
+    out.clear();
+    Status s = stored.ok() ? codec.Decode(*stored, id, loc.raw_length, out) : stored.status();
+    if (s.ok()) {
+      if (!first.ok()) repo.Warn(first.message() + "; another copy was used");
+      return Status::Ok();
+    }
+    if (first.ok())
+      first = Status::Error(s.code() == ErrorCode::kNotFound ? ErrorCode::kCorrupt : s.code(),
+                            "chunk " + HexEncode(id).substr(0, 16) + " in pack \"" + pack + "\" at offset " +
+                                std::to_string(loc.offset) + ": " + s.message());
+  }
+  return first;
 }
 
 Status Loader::LoadChunks(const std::vector<ChunkId>& chunks, ByteSink& sink) {

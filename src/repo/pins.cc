@@ -12,21 +12,36 @@ Result<std::map<std::string, Pin>> ReadPins(const Repository& repo) {
   auto codec = repo.NewCodec();
   for (const auto& object : *listing) {
     std::string id = object.name.substr(std::strlen(kPinsDir));
+    if (!IsValidSnapshotId(id)) {
+      repo.Warn("\"" + object.name + "\" is not a pin (unknown name); ignored");
+      continue;
+    }
+    Pin pin;
+    pin.snapshot = id;
+    auto damaged = [&](const std::string& why) {
+      repo.Warn("pin \"" + object.name + "\" is damaged (" + why + "); its backup is kept as if pinned until unpinned");
+      pin.note = "damaged pin";
+      pins[id] = pin;
+    };
     auto stored = repo.storage().GetAtMost(object.name, kMaxSmallObjectSize);
     if (!stored.ok()) {
       if (stored.status().code() == ErrorCode::kNotFound) continue;  // unpinned meanwhile
-      return stored.status();
+      damaged(stored.status().message());
+      continue;
     }
     auto plain = codec->DecodeObject(*stored, "pin/" + id);
-    if (!plain.ok()) return plain.status().WithContext("pin \"" + object.name + "\"");
+    if (!plain.ok()) {
+      damaged(plain.status().message());
+      continue;
+    }
     nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
-    if (j.is_discarded() || !j.is_object())
-      return Status::Error(ErrorCode::kCorrupt, "pin \"" + object.name + "\" is damaged");
-    Pin pin;
-    pin.snapshot = id;
+    if (j.is_discarded() || !j.is_object()) {
+      damaged("not a JSON object");
+      continue;
+    }
     if (j.contains("until") && j["until"].is_number_integer()) pin.until = j["until"].get<int64_t>();
-    pin.note = j.value("note", "");
-    pin.created = j.value("created", int64_t{0});
+    if (j.contains("note") && j["note"].is_string()) pin.note = j["note"].get<std::string>();
+    if (j.contains("created") && j["created"].is_number_integer()) pin.created = j["created"].get<int64_t>();
     pins[id] = pin;
   }
   return pins;

@@ -24,6 +24,11 @@ struct Pin {
 
 constexpr char kPinsDir[] = "pins/";
 
+// Every pin, keyed by snapshot id. A pin that cannot be read or decoded is
+// warned about and read as holding until unpinned: what it said is unknown,
+// and the safe reading of a damaged pin is that it keeps its snapshot. Names
+// that are not snapshot ids are warned about and ignored. Fails only when
+// the listing fails.
 Result<std::map<std::string, Pin>> ReadPins(const Repository& repo);
 Status WritePin(const Repository& repo, const Pin& pin);
 // Removing a pin that does not exist succeeds.

@@ -38,12 +38,16 @@ std::optional<LockInfo> ParseLock(const std::string& name, ByteView content) {
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   LockInfo info;
   info.name = name;
-  info.mode = j.value("mode", "") == "exclusive" ? LockMode::kExclusive : LockMode::kShared;
-  info.operation = j.value("operation", "");
-  info.pid = j.value("pid", 0);
-  info.hostname = j.value("hostname", "");
-  info.created = j.value("created", int64_t{0});
-  info.refreshed = j.value("refreshed", int64_t{0});
+  try {
+    info.mode = j.value("mode", "") == "exclusive" ? LockMode::kExclusive : LockMode::kShared;
+    info.operation = j.value("operation", "");
+    info.pid = j.value("pid", 0);
+    info.hostname = j.value("hostname", "");
+    info.created = j.value("created", int64_t{0});
+    info.refreshed = j.value("refreshed", int64_t{0});
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;  // a field of the wrong type: damaged, so ignored like unparsable text
+  }
   return info;
 }
 

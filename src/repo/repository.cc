@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_map>
 #include <nlohmann/json.hpp>
+
+#include "repo/layout.h"
 
 namespace pgkeep {
 
@@ -61,6 +64,22 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
   } catch (const nlohmann::json::exception& e) {
     return bad(e.what());
   }
+}
+
+// A pack ends with its trailer (at least a tag), the trailer length and the
+// end magic after its last blob.
+uint64_t PackBytesNeeded(uint64_t blob_end) { return blob_end + BlobCodec::kPlainTagSize + 4 + kMagicSize; }
+
+// Empty when the pack is there and long enough.
+std::string PackProblem(const std::string& name, const std::unordered_map<std::string, uint64_t>& present,
+                        uint64_t needed, uint64_t chunks) {
+  auto it = present.find(name);
+  if (it != present.end() && it->second >= needed) return "";
+  return "pack \"" + name + "\" named by the index is " +
+         (it == present.end() ? std::string("missing")
+                              : "shorter than its index says (" + std::to_string(it->second) + " bytes, at least " +
+                                    std::to_string(needed) + " expected)") +
+         "; its " + std::to_string(chunks) + " chunk(s) count as absent";
 }
 
 }  // namespace
@@ -171,8 +190,14 @@ Result<std::unique_ptr<Repository>> Repository::OpenWith(
 }
 
 Status Repository::LoadIndex() {
+  index_problems_ = {};
   auto listing = storage_.List(kIndexDir);
   if (!listing.ok()) return listing.status();
+  // Oldest first, so that pack numbers (and with them "newest copy wins",
+  // chunk_index.h) follow the order the index objects were written in.
+  std::sort(listing->begin(), listing->end(), [](const ObjectInfo& a, const ObjectInfo& b) {
+    return std::tie(a.modified, a.name) < std::tie(b.modified, b.name);
+  });
   auto codec = NewCodec();
   // An entry takes at least 36 stored bytes (its random 32-byte id does not
   // compress), so the objects' sizes bound the entry count from above and
@@ -189,9 +214,84 @@ Status Repository::LoadIndex() {
     stored += object.size;
   }
   index_.ReserveForLoad(stored / kMinStoredEntrySize + 1);
-  for (const auto& object : *listing) PGKEEP_RETURN_IF_ERROR(LoadIndexObject(object.name, *codec));
+  for (const auto& object : *listing) {
+    // Not pgkeep's (repo/layout.h): never read, never deleted, and no reason
+    // to stop a collection, which proves every live chunk is in a real one.
+    if (!IsIndexObjectName(object.name)) {
+      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      continue;
+    }
+    Status s = LoadIndexObject(object.name, *codec);
+    if (s.ok()) continue;
+    // One unreadable object must not blind the command: what it named is
+    // treated as absent (a store writes it again) and the object is kept.
+    std::string problem = s.message() + "; skipped";
+    index_problems_.unreadable_index.push_back({object.name, problem});
+    Warn(problem);
+  }
   index_.FinishLoad();
+  return DropMissingPacks();
+}
+
+Status Repository::DropMissingPacks() {
+  auto listing = storage_.List(kDataDir);
+  if (!listing.ok()) return listing.status();
+  std::unordered_map<std::string, uint64_t> present;
+  for (const auto& o : *listing) present[o.name] = o.size;
+  const auto& packs = index_.packs();
+  std::vector<uint64_t> needed(packs.size(), 0);
+  std::vector<uint64_t> chunks(packs.size(), 0);
+  index_.ForEachEntry([&](const ChunkId&, uint32_t pack, uint32_t offset, uint32_t length, uint32_t) {
+    needed[pack] = std::max(needed[pack], PackBytesNeeded(uint64_t{offset} + length));
+    ++chunks[pack];
+  });
+  std::vector<bool> dropped(packs.size(), false);
+  bool any = false;
+  for (size_t p = 0; p < packs.size(); ++p) {
+    if (chunks[p] == 0) continue;
+    std::string name = PackObjectName(packs[p]);
+    std::string problem = PackProblem(name, present, needed[p], chunks[p]);
+    if (problem.empty()) continue;
+    index_problems_.missing_packs.push_back({name, problem});
+    Warn(problem);
+    dropped[p] = any = true;
+  }
+  if (any) index_.DropPacks(dropped);
   return Status::Ok();
+}
+
+Result<IndexProblems> Repository::CheckIndex(const std::vector<ObjectInfo>& listing) const {
+  IndexProblems problems;
+  std::unordered_map<std::string, uint64_t> present;
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> expected;  // name -> (bytes needed, chunks)
+  auto codec = NewCodec();
+  for (const auto& o : listing) {
+    if (o.name.rfind(kDataDir, 0) == 0) present[o.name] = o.size;
+    if (!IsIndexObjectName(o.name)) continue;  // unknown names are warnings (UnknownObjectWarnings)
+    auto stored = storage_.Get(o.name);
+    auto plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
+    Result<std::vector<IndexedPack>> packs =
+        plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
+    if (!packs.ok()) packs = packs.status().WithContext("index \"" + o.name + "\"");
+    if (!packs.ok()) {
+      if (packs.status().code() != ErrorCode::kNotFound)  // collected meanwhile
+        problems.unreadable_index.push_back({o.name, packs.status().message()});
+      continue;
+    }
+    for (const auto& p : *packs) {
+      auto& [needed, chunks] = expected[PackObjectName(p.pack)];
+      for (const auto& e : p.entries) needed = std::max(needed, PackBytesNeeded(uint64_t{e.offset} + e.length));
+      chunks += p.entries.size();
+    }
+  }
+  for (const auto& [name, need] : expected) {
+    if (need.second == 0) continue;
+    std::string problem = PackProblem(name, present, need.first, need.second);
+    if (!problem.empty()) problems.missing_packs.push_back({name, problem});
+  }
+  std::sort(problems.missing_packs.begin(), problems.missing_packs.end(),
+            [](const DamagedObject& a, const DamagedObject& b) { return a.name < b.name; });
+  return problems;
 }
 
 Status Repository::LoadIndexObject(const std::string& name, BlobCodec& codec) {
@@ -205,20 +305,31 @@ Status Repository::LoadIndexObject(const std::string& name, BlobCodec& codec) {
   return Status::Ok();
 }
 
-Result<std::vector<Snapshot>> Repository::ListSnapshots() const {
+Result<SnapshotList> Repository::ListSnapshots() const {
   auto listing = storage_.List(kSnapshotsDir);
   if (!listing.ok()) return listing.status();
-  std::vector<Snapshot> out;
+  SnapshotList out;
   for (const auto& object : *listing) {
-    auto s = ReadSnapshot(object.name.substr(std::strlen(kSnapshotsDir)));
+    std::string id = object.name.substr(std::strlen(kSnapshotsDir));
+    // Not pgkeep's: a snapshot can only be decoded under its own id (the
+    // AAD), so nothing under another name can be one of ours.
+    if (!IsValidSnapshotId(id)) {
+      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      continue;
+    }
+    auto s = ReadSnapshot(id);
     // Expired between listing and reading (readers take no lock).
     if (!s.ok() && s.status().code() == ErrorCode::kNotFound) continue;
-    if (!s.ok()) return s.status();
-    out.push_back(std::move(*s));
+    if (!s.ok()) {
+      out.damaged.push_back({object.name, s.status().message() + "; skipped"});
+      continue;
+    }
+    out.snapshots.push_back(std::move(*s));
   }
+  for (const auto& d : out.damaged) Warn(d.problem);
   // Ids are only second-precise; the commit time orders snapshots taken
   // within one second, so "latest" is the one committed last.
-  std::sort(out.begin(), out.end(), [](const Snapshot& a, const Snapshot& b) {
+  std::sort(out.snapshots.begin(), out.snapshots.end(), [](const Snapshot& a, const Snapshot& b) {
     return std::tie(a.commit_micros, a.id) < std::tie(b.commit_micros, b.id);
   });
   return out;
@@ -228,9 +339,11 @@ Result<Snapshot> Repository::ReadSnapshot(const std::string& id) const {
   if (id == "latest") {
     auto all = ListSnapshots();
     if (!all.ok()) return all.status();
-    if (all->empty())
-      return Status::Error(ErrorCode::kNotFound, "the repository holds no snapshot yet");
-    return all->back();
+    if (all->snapshots.empty())
+      return Status::Error(ErrorCode::kNotFound,
+                           all->damaged.empty() ? "the repository holds no snapshot yet"
+                                                : "the repository holds no intact snapshot");
+    return all->snapshots.back();
   }
   if (!IsValidSnapshotId(id))
     return Status::Error(ErrorCode::kNotFound, "\"" + id + "\" is not a snapshot id",

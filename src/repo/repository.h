@@ -53,6 +53,28 @@ struct InitOptions {
   ScryptParams scrypt;
 };
 
+// An object that is listed but cannot be used: unreadable, failing its
+// checks, or not named like a pgkeep object. `problem` is a whole message
+// naming the object.
+struct DamagedObject {
+  std::string name;
+  std::string problem;
+};
+
+struct SnapshotList {
+  std::vector<Snapshot> snapshots;     // the intact ones, in commit order, oldest first
+  std::vector<DamagedObject> damaged;  // listed under snapshots/ but unusable
+};
+
+// What LoadIndex found wrong. With any of it the in-memory index is a subset
+// of what the repository may hold, which is safe for reading and storing
+// (a chunk not found is stored again) but not for deciding what is garbage.
+struct IndexProblems {
+  std::vector<DamagedObject> unreadable_index;  // index objects skipped
+  std::vector<DamagedObject> missing_packs;     // packs the index names that are absent or too short
+  bool empty() const { return unreadable_index.empty() && missing_packs.empty(); }
+};
+
 class Repository {
  public:
   // Creates a repository; kRepoExists if `storage` already holds anything.
@@ -74,8 +96,20 @@ class Repository {
                                                          const MasterKey& key,
                                                          std::optional<bool> expect_encrypted = std::nullopt);
 
-  // Reads every index object into index(). Damaged index objects fail it.
+  // Reads every index object into index(), oldest first (see ChunkIndex on
+  // repeated ids), then lists data/ and drops the entries of every pack
+  // that is missing or shorter than its entries reach: a store then treats
+  // those chunks as absent and writes them again, and a reader falls back to
+  // another copy if there is one. Index objects that cannot be read or
+  // decoded are skipped. Everything skipped or dropped is warned about and
+  // kept in index_problems(); files under index/ whose names are not index
+  // names are only warned about. Fails only when a listing fails.
   Status LoadIndex();
+  const IndexProblems& index_problems() const { return index_problems_; }
+  // What LoadIndex would find wrong, without building the index: decodes
+  // every index object and compares the packs they name with `listing` (of
+  // data/ or the whole repository). For status; warns about nothing.
+  Result<IndexProblems> CheckIndex(const std::vector<ObjectInfo>& listing) const;
   // Reads one index object (a name under index/) into index(); its entries
   // become findable after index().FinishLoad().
   Status LoadIndexObject(const std::string& name, BlobCodec& codec);
@@ -93,23 +127,36 @@ class Repository {
     return std::make_unique<BlobCodec>(key_, compression_level, compression_workers);
   }
 
-  // All snapshots in commit order, oldest first. Damaged ones fail the listing.
-  Result<std::vector<Snapshot>> ListSnapshots() const;
-  // `id` may be "latest". kNotFound names the id.
+  // Every snapshot, split into intact ones (commit order, oldest first) and
+  // damaged ones, each of which is also warned about. Fails only when the
+  // listing fails: one bad object must not hide the others.
+  Result<SnapshotList> ListSnapshots() const;
+  // `id` may be "latest": the newest intact snapshot. kNotFound names the id.
   Result<Snapshot> ReadSnapshot(const std::string& id) const;
   Status WriteSnapshot(const Snapshot& snapshot) const;
+
+  // Where warnings go (damaged or unknown objects that were skipped). The
+  // CLI prints them on stderr, or as "warnings" in JSON; without a sink
+  // they are dropped. Set once, before use.
+  void set_warning_sink(std::function<void(const std::string&)> sink) { warn_ = std::move(sink); }
+  void Warn(const std::string& message) const {
+    if (warn_) warn_(message);
+  }
 
  private:
   static Result<std::unique_ptr<Repository>> OpenWith(
       Storage& storage, const Clock& clock, std::optional<bool> expect_encrypted,
       const std::function<Result<MasterKey>(const RepoSettings&)>& unlock);
   Repository(Storage& storage, const Clock& clock, MasterKey key, RepoSettings settings);
+  Status DropMissingPacks();
 
   Storage& storage_;
   const Clock& clock_;
   MasterKey key_;
   RepoSettings settings_;
   ChunkIndex index_;
+  IndexProblems index_problems_;
+  std::function<void(const std::string&)> warn_;
   std::unique_ptr<Chunker> stream_chunker_;
   std::unique_ptr<Chunker> dump_chunker_;
 };

@@ -107,6 +107,41 @@ class RepositoryTest : public ::testing::Test {
   std::unique_ptr<PosixStorage> storage_;
 };
 
+TEST_F(RepositoryTest, StrayOrDamagedKeyFilesBesideAnIntactOneDoNotLockTheOwnerOut) {
+  ASSERT_TRUE(storage_->Put("keys/0000000000000000", AsBytes(std::string("{\"kdf\": 7}"))).ok());
+  ASSERT_TRUE(storage_->Put("keys/README", AsBytes(std::string("not a key"))).ok());
+  ASSERT_TRUE(storage_->Put("keys/ffffffffffffffff", AsBytes(std::string("{"))).ok());
+  auto repo = Repository::Open(*storage_, clock_, kPassword);
+  EXPECT_TRUE(repo.ok()) << repo.status().message();
+  auto wrong = Repository::Open(*storage_, clock_, std::string("nope"));
+  EXPECT_EQ(wrong.status().code(), ErrorCode::kAuth) << wrong.status().message();
+}
+
+TEST_F(RepositoryTest, DamagedSnapshotIsListedApartAndLatestIsTheNewestIntactOne) {
+  Bytes a = testing::MakeText(1000, 1), b = testing::MakeText(1000, 2);
+  auto first = Store(*storage_, {{"a", &a}});
+  clock_.Advance(1'000'000);
+  auto second = Store(*storage_, {{"b", &b}});
+  ASSERT_TRUE(first.ok() && second.ok());
+  std::string name = SnapshotObjectName(second->id);
+  Bytes bytes = *storage_->Get(name);
+  bytes[bytes.size() / 2] ^= 1;
+  ASSERT_TRUE(storage_->Put(name, bytes).ok());
+  ASSERT_TRUE(storage_->Put("snapshots/stray", AsBytes(std::string("x"))).ok());
+  auto repo = Open(*storage_);
+  std::vector<std::string> warned;
+  repo->set_warning_sink([&](const std::string& m) { warned.push_back(m); });
+  auto listed = repo->ListSnapshots();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->snapshots.size(), 1u);
+  EXPECT_EQ(listed->snapshots[0].id, first->id);
+  ASSERT_EQ(listed->damaged.size(), 1u) << "the stray file is only warned about";
+  EXPECT_EQ(listed->damaged[0].name, name);
+  EXPECT_EQ(warned.size(), 2u);
+  EXPECT_EQ(repo->ReadSnapshot("latest")->id, first->id);
+  EXPECT_EQ(repo->ReadSnapshot(second->id).status().code(), ErrorCode::kCorrupt);
+}
+
 TEST_F(RepositoryTest, RoundTripIsBitExactForEverySize) {
   for (size_t size : {size_t{0}, size_t{1}, size_t{8192}, size_t{100} << 20}) {
     SCOPED_TRACE(size);
@@ -222,7 +257,7 @@ TEST_F(RepositoryTest, FailedWritesNeverLeaveAVisibleHalfSnapshot) {
     EXPECT_EQ(s.status().code(), ErrorCode::kIo);
     EXPECT_NE(s.status().message().find("injected failure"), std::string::npos);
     auto repo = Open(*storage_);
-    EXPECT_TRUE(repo->ListSnapshots()->empty());
+    EXPECT_TRUE(repo->ListSnapshots()->snapshots.empty());
     EXPECT_TRUE(Verify(true).ok());
   }
   EXPECT_GE(failures, 4) << "packs, index and snapshot are separate writes";

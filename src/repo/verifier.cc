@@ -11,7 +11,11 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include <nlohmann/json.hpp>
+
+#include "repo/layout.h"
 #include "repo/loader.h"
+#include "repo/pins.h"
 
 namespace pgkeep {
 
@@ -21,6 +25,7 @@ struct PackCheck {
   std::string name;
   uint64_t size = 0;
   std::vector<PackEntry> entries;  // as the index describes them
+  std::string named_by;            // an index object naming it, for messages
 };
 
 }  // namespace
@@ -29,6 +34,32 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   VerifyReport report;
   Storage& storage = repo_.storage();
   auto codec = repo_.NewCodec();
+
+  // 0. Names that are not pgkeep's, key files that would not unlock, pins.
+  auto everything = storage.List("");
+  if (!everything.ok()) return everything.status();
+  report.warnings = UnknownObjectWarnings(*everything);
+  for (const auto& o : *everything) {
+    if (o.name.rfind(kLocksDir, 0) == 0 && IsKnownObjectName(o.name)) {
+      auto content = storage.Get(o.name);
+      if (content.ok() && nlohmann::json::parse(AsString(*content), nullptr, false).is_object()) continue;
+      if (!content.ok() && content.status().code() == ErrorCode::kNotFound) continue;  // released meanwhile
+      report.warnings.push_back("lock \"" + o.name + "\" is damaged or unreadable; it is ignored and never "
+                                "deleted (remove it once no pgkeep runs)");
+      continue;
+    }
+    if (o.name.rfind(kKeysDir, 0) != 0 || !IsKnownObjectName(o.name)) continue;
+    auto content = storage.Get(o.name);
+    nlohmann::json j = content.ok() ? nlohmann::json::parse(AsString(*content), nullptr, false) : nlohmann::json();
+    if (!j.is_object() || !j.contains("kdf") || !j["kdf"].is_string())
+      report.warnings.push_back("key file \"" + o.name + "\" is damaged or unreadable" +
+                                (content.ok() ? "" : " (" + content.status().message() + ")") +
+                                "; it is skipped when unlocking");
+  }
+  repo_.set_warning_sink([&report](const std::string& m) { report.errors.push_back(m); });
+  auto pins = ReadPins(repo_);  // damaged pins land in errors through the sink
+  repo_.set_warning_sink({});
+  if (!pins.ok()) report.errors.push_back(pins.status().message());
 
   // 1. Index objects; remember which index entries point into which pack.
   auto index_listing = storage.List(kIndexDir);
@@ -50,6 +81,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
       repo_.index().AddLoadedPack(p);
       auto& check = indexed[PackObjectName(p.pack)];
       check.name = PackObjectName(p.pack);
+      if (check.named_by.empty()) check.named_by = object.name;
       check.entries.insert(check.entries.end(), p.entries.begin(), p.entries.end());
     }
   }
@@ -65,10 +97,12 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
       report.warnings.push_back("pack \"" + name +
                                 "\" is in no index (left by an interrupted store or expire; unused, the next expire removes it)");
   std::vector<PackCheck*> to_read;
+  std::set<std::string> gone;  // missing or short: their chunks count as absent below
   for (auto& [name, check] : indexed) {
     auto it = present.find(name);
     if (it == present.end()) {
-      report.errors.push_back("pack \"" + name + "\" named by the index is missing");
+      report.errors.push_back("pack \"" + name + "\" named by index \"" + check.named_by + "\" is missing");
+      gone.insert(name);
       continue;
     }
     check.size = it->second;
@@ -78,9 +112,16 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
       if (uint64_t{e.offset} + e.length > check.size) {
         report.errors.push_back("pack \"" + name + "\" is shorter than its index says (offset " +
                                 std::to_string(e.offset) + ")");
+        gone.insert(name);
         break;
       }
     to_read.push_back(&check);
+  }
+
+  if (!gone.empty()) {
+    std::vector<bool> dropped(repo_.index().packs().size(), false);
+    for (size_t p = 0; p < dropped.size(); ++p) dropped[p] = gone.count(PackObjectName(repo_.index().packs()[p])) > 0;
+    repo_.index().DropPacks(dropped);
   }
 
   // 3. With --read-data: every byte of every indexed pack (or a random subset).
@@ -142,8 +183,9 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   if (!snap_listing.ok()) return snap_listing.status();
   Loader loader(repo_);
   for (const auto& object : *snap_listing) {
-    ++report.snapshots;
     std::string id = object.name.substr(std::strlen(kSnapshotsDir));
+    if (!IsValidSnapshotId(id)) continue;  // an unknown name: warned about in step 0
+    ++report.snapshots;
     auto snapshot = repo_.ReadSnapshot(id);
     if (!snapshot.ok()) {
       report.errors.push_back(snapshot.status().message());

@@ -7,7 +7,11 @@
 // damage is reported by pack and offset, with the snapshot files it affects.
 //
 // Packs that no index names are leftovers of interrupted stores: nothing
-// refers to them, so they are reported as warnings, not errors.
+// refers to them, so they are reported as warnings, not errors. So are
+// objects with unknown names and key files that do not parse. Damaged pins,
+// index and snapshot objects, and missing packs are errors; a snapshot whose
+// chunks were only in a missing pack is named with the files it loses.
+// Every problem is reported; none stops the run.
 #pragma once
 
 #include <string>

@@ -133,7 +133,7 @@ Result<Snapshot> FindLogicalSnapshot(const Repository& repo, const std::string& 
   }
   auto all = repo.ListSnapshots();
   if (!all.ok()) return all.status();
-  for (auto it = all->rbegin(); it != all->rend(); ++it)
+  for (auto it = all->snapshots.rbegin(); it != all->snapshots.rend(); ++it)
     if (it->kind == "logical" && (database.empty() || SnapshotDatabase(*it) == database)) return *it;
   if (database.empty()) return Status::Error(ErrorCode::kNotFound, "the repository holds no logical backup yet");
   return Status::Error(ErrorCode::kNotFound, "database \"" + database + "\" has no logical backup yet",

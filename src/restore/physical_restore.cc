@@ -541,7 +541,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   if (!wal_listing.ok()) return wal_listing.status();
   auto timelines = ReadTimelineReport(repo, db.name, *wal_listing);
   if (!timelines.ok()) return timelines.status();
-  auto chosen = ChooseBackup(*all, db.name, o, timelines->tree);
+  auto chosen = ChooseBackup(all->snapshots, db.name, o, timelines->tree);
   if (!chosen.ok()) return chosen.status();
   PhysicalRestoreResult result;
   result.backup = chosen->backup;
