@@ -24,10 +24,10 @@ std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& con
 
 namespace {
 
-// The key cache (repo/key_cache.h) lives in "keys/" beside the state database.
-std::string KeyCacheDir(const Config& config) {
-  // A relative path would land wherever the command runs: for archive_command
-  // that is the data directory, and the cache would be backed up. No cache then.
+// Where earlier versions kept the key cache file ("keys/" beside the state
+// database); OpenRepositoryCached deletes what it finds there.
+std::string LegacyKeyCacheDir(const Config& config) {
+  // With a relative path they wrote no cache file.
   const std::string& state = config.server.state;
   if (state.empty() || state[0] != '/') return "";
   return state.substr(0, state.rfind('/')) + "/keys";
@@ -40,8 +40,8 @@ OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   opened.config = LoadConfigOrThrow(ctx);
   auto password = RepositoryPasswordOrThrow(opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password,
-                                                  KeyCacheDir(opened.config), password.has_value()));
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, ctx.keyring,
+                                                  LegacyKeyCacheDir(opened.config), password.has_value()));
   opened.repo->set_warning_sink(ctx.warn);
   return opened;
 }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/keyring.h"
 #include "config/config.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
@@ -32,6 +33,9 @@ struct CommandContext {
   std::string config_path;
   std::chrono::seconds lock_wait{0};
   const Clock* clock = nullptr;
+  // Where wal-push and wal-fetch cache the unwrapped master key
+  // (repo/key_cache.h); null: no cache, every open pays for scrypt.
+  Keyring* keyring = nullptr;
   // Opens the storage a repository config points at.
   std::function<Result<std::unique_ptr<Storage>>(const RepositoryConfig&)> open_storage;
   // Receives warnings about damaged or unknown objects a command skipped

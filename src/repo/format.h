@@ -38,6 +38,9 @@ constexpr char kDataDir[] = "data/";
 constexpr char kIndexDir[] = "index/";
 constexpr char kSnapshotsDir[] = "snapshots/";
 constexpr char kLocksDir[] = "locks/";
+// Chunks verify found damaged (Repository::RecordDamagedChunks).
+constexpr char kDamagedDir[] = "state/damaged/";
+constexpr char kDamagedAad[] = "damaged chunks";
 // Associated data of index objects (their name is the hash of their bytes).
 constexpr char kIndexAad[] = "index";
 
@@ -65,6 +68,8 @@ constexpr uint64_t kMaxConfigObjectSize = 64 << 10;
 constexpr uint64_t kMaxKeyFileSize = 64 << 10;
 constexpr uint64_t kMaxSmallObjectSize = 1 << 20;  // locks, pins, cluster identities
 constexpr uint64_t kMaxSnapshotObjectSize = 64 << 20;
+constexpr uint64_t kMaxDamageRecordSize = 16 << 20;  // ~200 000 (pack, chunk) pairs
+constexpr size_t kMaxDamageRecords = 1000;
 // pack_size_mib is at most 256; a pack ends with the blob that crosses it
 // (at most a chunk, 4 MiB) and its trailer (45 bytes per blob).
 constexpr uint64_t kMaxPackObjectSize = 512u << 20;

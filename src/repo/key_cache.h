@@ -1,35 +1,49 @@
 // repo/key_cache.h — opening a repository without paying for scrypt each time.
 //
 // wal-push and wal-fetch run once per WAL segment; unwrapping the master key
-// with scrypt (~0.1 s, by design) would dominate them. The first run on a host
-// writes the unwrapped key to a cache file beside the state database, sealed
-// (AES-256-GCM) under HMAC-SHA-256(random salt, password): only someone who
-// has the password (which already sits on this host, in the environment or
-// password_file) can open it, and the repository itself stays scrypt-protected
-// wherever it is copied. A cache file that no longer opens the repository (new
-// password, other repository) is ignored and rewritten.
+// with scrypt (~0.1 s, by design) would dominate them. The first run writes
+// the unwrapped key into the user's kernel keyring (common/keyring.h), sealed
+// (AES-256-GCM) under HMAC-SHA-256(random salt, password), for 12 hours:
 //
-//   <cache_dir>/<first 32 hex of SHA-256(storage description)>.key, mode 0600
-//   {"version":1,"salt":"<hex>","sealed":"<hex>"}
+//   name  "pgkeep:repo-key:<first 32 hex of SHA-256(storage description)>"
+//   value 0x02 | salt (32 bytes) | sealed key (12-byte nonce, 96 bytes, 16-byte tag)
 //
-// Thread safety: functions keep no state; concurrent writers of one cache file
-// each rename a complete file into place.
+// Nothing is written to disk, so there is no cache file to steal and guess
+// the password against offline: whoever can read the keyring entry runs as
+// the same user on the same boot, and can read the password itself (its
+// environment or password_file). The repository stays scrypt-protected
+// wherever it is copied. Where the kernel keeps no keyring for us (some
+// containers), every open pays for scrypt. An entry that no longer opens the
+// repository (new password, other repository) is ignored and replaced.
+//
+// Earlier versions kept the sealed key in "<legacy_dir>/<32 hex>.key" under
+// the same, cheaply guessable, HMAC; such a file is deleted when found.
+//
+// Thread safety: functions keep no state.
 #pragma once
 
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "common/keyring.h"
 #include "repo/repository.h"
 
 namespace pgkeep {
 
-// Repository::Open through the cache in `cache_dir` (no cache when empty or
-// the repository is unencrypted). Cache problems are never errors: the slow
-// path runs and the cache is rewritten when possible.
+// How long a cached key lives in the keyring.
+inline constexpr int64_t kKeyCacheSeconds = 12 * 3600;
+
+// Repository::Open through the cache in `keyring` (no cache when null or the
+// repository is unencrypted). Cache problems are never errors: the slow path
+// runs and the cache is rewritten when possible. `legacy_dir` (may be empty)
+// is where an old cache file of this repository is removed from.
 Result<std::unique_ptr<Repository>> OpenRepositoryCached(Storage& storage, const Clock& clock,
                                                          const std::optional<std::string>& password,
-                                                         const std::string& cache_dir,
+                                                         Keyring* keyring, const std::string& legacy_dir,
                                                          std::optional<bool> expect_encrypted = std::nullopt);
+
+// The keyring entry name for the repository on `storage`.
+std::string KeyCacheName(const Storage& storage);
 
 }  // namespace pgkeep

@@ -1,14 +1,12 @@
 #include "repo/key_cache.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "storage/memory_storage.h"
 #include "support/process.h"
@@ -17,21 +15,16 @@ namespace pgkeep {
 namespace {
 
 const std::string kPassword = "correct horse battery staple";
-// The first 32 hex digits of SHA-256("memory"), MemoryStorage's description.
-const std::string kCacheFileName = "c064fbca9d9de8dd9bb0624984403b28.key";
+// "pgkeep:repo-key:" + the first 32 hex digits of SHA-256("memory"),
+// MemoryStorage's description.
+const std::string kEntryName = "pgkeep:repo-key:c064fbca9d9de8dd9bb0624984403b28";
+const std::string kLegacyFileName = "c064fbca9d9de8dd9bb0624984403b28.key";
 
 InitOptions CheapInit(bool encrypted = true) {
   InitOptions options;
   options.encrypted = encrypted;
   options.scrypt = ScryptParams{1 << 10, 8, 1};  // fast for tests
   return options;
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Names of the entries in `dir`; empty when it does not exist.
@@ -50,11 +43,15 @@ void DeleteKeyObjects(Storage& storage) {
   for (const auto& o : *keys) ASSERT_TRUE(storage.Delete(o.name).ok());
 }
 
+bool Contains(ByteView haystack, ByteView needle) {
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
+}
+
 class KeyCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
     root_ = testing::MakeTempDir("pgkeep-key-cache-");
-    cache_dir_ = root_ + "/cache";  // not there yet: the first open creates it
+    legacy_dir_ = root_ + "/keys";
     auto repo = Repository::Init(storage_, clock_, CheapInit(), kPassword);
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     repo_id_ = (*repo)->settings().id;
@@ -62,41 +59,40 @@ class KeyCacheTest : public ::testing::Test {
   }
   void TearDown() override { testing::RemoveTree(root_); }
 
-  std::string CacheFile() const { return cache_dir_ + "/" + kCacheFileName; }
+  Result<std::unique_ptr<Repository>> Open(Storage& storage, const std::string& password) {
+    return OpenRepositoryCached(storage, clock_, password, &keyring_, legacy_dir_);
+  }
+  Bytes Entry() const { return keyring_.Read(kEntryName).value_or(Bytes{}); }
 
   std::string root_;
-  std::string cache_dir_;
+  std::string legacy_dir_;
   ManualClock clock_;
   MemoryStorage storage_;
+  MemoryKeyring keyring_;
   std::string repo_id_;
   Bytes key_bytes_;
 };
 
-TEST_F(KeyCacheTest, FirstOpenWritesOnePrivateKeyFile) {
-  auto repo = OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_);
+TEST_F(KeyCacheTest, FirstOpenSealsTheKeyIntoTheKeyringAndWritesNoFile) {
+  EXPECT_EQ(KeyCacheName(storage_), kEntryName);
+  auto repo = Open(storage_, kPassword);
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   EXPECT_EQ((*repo)->settings().id, repo_id_);
   EXPECT_EQ(MasterKeyBytes((*repo)->key()), key_bytes_);
 
-  EXPECT_EQ(ListDir(cache_dir_), std::vector<std::string>{kCacheFileName});
-  struct stat st;
-  ASSERT_EQ(::stat(CacheFile().c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0600u);
-  ASSERT_EQ(::stat(cache_dir_.c_str(), &st), 0);
-  EXPECT_EQ(st.st_mode & 07777, 0700u);
-
-  // {"version":1,"salt":"<hex>","sealed":"<hex>"}, and the key is not in it.
-  nlohmann::json j = nlohmann::json::parse(ReadText(CacheFile()), nullptr, false);
-  ASSERT_TRUE(j.is_object());
-  EXPECT_EQ(j.value("version", 0), 1);
-  EXPECT_EQ(j.value("salt", "").size(), 64u);
-  EXPECT_GT(j.value("sealed", "").size(), 2 * key_bytes_.size());
-  EXPECT_EQ(ReadText(CacheFile()).find(HexEncode(key_bytes_)), std::string::npos);
+  // version 2 | 32-byte salt | nonce + 96 sealed bytes + tag; never the key in clear.
+  ASSERT_EQ(keyring_.size(), 1u);
+  const Bytes entry = Entry();
+  ASSERT_EQ(entry.size(), 1u + 32 + 12 + 96 + 16);
+  EXPECT_EQ(entry[0], 2);
+  EXPECT_FALSE(Contains(entry, key_bytes_));
+  EXPECT_FALSE(Contains(entry, ByteView(key_bytes_).first(32)));
+  EXPECT_TRUE(ListDir(root_).empty());  // nothing on disk to steal
 }
 
 TEST_F(KeyCacheTest, SecondOpenUsesTheCacheInsteadOfTheKeyFile) {
-  ASSERT_TRUE(OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_).ok());
-  const std::string cache = ReadText(CacheFile());
+  ASSERT_TRUE(Open(storage_, kPassword).ok());
+  const Bytes entry = Entry();
 
   // Without keys/ only the cached key can open the repository.
   DeleteKeyObjects(storage_);
@@ -104,128 +100,149 @@ TEST_F(KeyCacheTest, SecondOpenUsesTheCacheInsteadOfTheKeyFile) {
   ASSERT_FALSE(plain.ok());
   EXPECT_EQ(plain.status().code(), ErrorCode::kRepoFormat);
 
-  auto repo = OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_);
+  auto repo = Open(storage_, kPassword);
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   EXPECT_EQ((*repo)->settings().id, repo_id_);
   EXPECT_EQ(MasterKeyBytes((*repo)->key()), key_bytes_);
   EXPECT_TRUE((*repo)->key().encrypted);
-  EXPECT_EQ(ReadText(CacheFile()), cache);  // used, not rewritten
-  EXPECT_EQ(ListDir(cache_dir_), std::vector<std::string>{kCacheFileName});
+  EXPECT_EQ(Entry(), entry);  // used, not rewritten
 }
 
 TEST_F(KeyCacheTest, WrongPasswordIsRefusedDespiteTheCache) {
-  ASSERT_TRUE(OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_).ok());
-  const std::string cache = ReadText(CacheFile());
+  ASSERT_TRUE(Open(storage_, kPassword).ok());
+  const Bytes entry = Entry();
 
-  auto repo = OpenRepositoryCached(storage_, clock_, std::string("wrong password"), cache_dir_);
+  auto repo = Open(storage_, "wrong password");
   ASSERT_FALSE(repo.ok());
   EXPECT_EQ(repo.status().code(), ErrorCode::kAuth);
-  EXPECT_EQ(ReadText(CacheFile()), cache);
-}
+  EXPECT_EQ(Entry(), entry);
 
-TEST_F(KeyCacheTest, WrongPasswordCannotUseTheCacheEvenWithoutKeyFiles) {
-  ASSERT_TRUE(OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_).ok());
   DeleteKeyObjects(storage_);
-  auto repo = OpenRepositoryCached(storage_, clock_, std::string("wrong password"), cache_dir_);
-  ASSERT_FALSE(repo.ok());
-  EXPECT_EQ(repo.status().code(), ErrorCode::kRepoFormat);  // no key file left to try
+  auto without_keys = Open(storage_, "wrong password");
+  ASSERT_FALSE(without_keys.ok());
+  EXPECT_EQ(without_keys.status().code(), ErrorCode::kRepoFormat);  // no key file left to try
 }
 
-TEST_F(KeyCacheTest, CacheOfAnotherRepositoryIsIgnoredAndRewritten) {
+TEST_F(KeyCacheTest, CacheOfAnotherRepositoryIsIgnoredAndReplaced) {
   // Both MemoryStorages describe themselves as "memory", so they share one
-  // cache file name: exactly the "other repository at the same place" case.
+  // entry name: exactly the "other repository at the same place" case.
   MemoryStorage other;
   auto created = Repository::Init(other, clock_, CheapInit(), kPassword);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   const std::string other_id = (*created)->settings().id;
-  const Bytes other_key = MasterKeyBytes((*created)->key());
   ASSERT_NE(other_id, repo_id_);
 
-  ASSERT_TRUE(OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_).ok());
-  const std::string first_cache = ReadText(CacheFile());
+  ASSERT_TRUE(Open(storage_, kPassword).ok());
+  const Bytes first_entry = Entry();
 
-  auto repo = OpenRepositoryCached(other, clock_, kPassword, cache_dir_);
+  auto repo = Open(other, kPassword);
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   EXPECT_EQ((*repo)->settings().id, other_id);
-  EXPECT_EQ(MasterKeyBytes((*repo)->key()), other_key);
-  EXPECT_NE(ReadText(CacheFile()), first_cache);
-  EXPECT_EQ(ListDir(cache_dir_), std::vector<std::string>{kCacheFileName});
+  EXPECT_NE(Entry(), first_entry);
+  EXPECT_EQ(keyring_.size(), 1u);
 
-  // The cache now holds the other repository's key: it opens that one
+  // The entry now holds the other repository's key: it opens that one
   // without key files, and no longer the first.
   DeleteKeyObjects(other);
-  auto again = OpenRepositoryCached(other, clock_, kPassword, cache_dir_);
+  auto again = Open(other, kPassword);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ((*again)->settings().id, other_id);
   DeleteKeyObjects(storage_);
-  auto first = OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_);
+  auto first = Open(storage_, kPassword);
   ASSERT_FALSE(first.ok());
   EXPECT_EQ(first.status().code(), ErrorCode::kRepoFormat);
 }
 
-TEST_F(KeyCacheTest, DamagedCacheIsIgnoredAndRewritten) {
-  for (const std::string garbage : {"", "not json", "{\"version\":2}", "{\"version\":1,\"salt\":\"zz\",\"sealed\":\"00\"}",
-                                    "{\"version\":1,\"salt\":\"00\",\"sealed\":\"0000000000000000\"}"}) {
-    SCOPED_TRACE(garbage);
-    ASSERT_TRUE(std::filesystem::create_directories(cache_dir_) || std::filesystem::is_directory(cache_dir_));
-    std::ofstream(CacheFile(), std::ios::trunc) << garbage;
-    auto repo = OpenRepositoryCached(storage_, clock_, kPassword, cache_dir_);
+TEST_F(KeyCacheTest, DamagedEntryIsIgnoredAndReplaced) {
+  Bytes valid_but_v1 = Bytes(1 + 32 + 12 + 96 + 16, 0);
+  valid_but_v1[0] = 1;
+  for (const Bytes& garbage : {Bytes{}, Bytes{2}, Bytes(33, 2), Bytes(300, 2), valid_but_v1}) {
+    SCOPED_TRACE(garbage.size());
+    ASSERT_TRUE(keyring_.Write(kEntryName, garbage, 60));
+    auto repo = Open(storage_, kPassword);
     ASSERT_TRUE(repo.ok()) << repo.status().ToString();
     EXPECT_EQ((*repo)->settings().id, repo_id_);
-    nlohmann::json j = nlohmann::json::parse(ReadText(CacheFile()), nullptr, false);
-    ASSERT_TRUE(j.is_object());
-    EXPECT_EQ(j.value("version", 0), 1);
+    const Bytes entry = Entry();
+    ASSERT_EQ(entry.size(), 1u + 32 + 12 + 96 + 16);
+    EXPECT_EQ(entry[0], 2);
   }
 }
 
-TEST_F(KeyCacheTest, UnusableCacheDirectoryIsNotAnError) {
-  std::ofstream(root_ + "/file") << "x";
-  const std::string cache_dir = root_ + "/file/cache";  // under a regular file
-  auto repo = OpenRepositoryCached(storage_, clock_, kPassword, cache_dir);
-  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-  EXPECT_EQ((*repo)->settings().id, repo_id_);
-  EXPECT_EQ(ListDir(root_), std::vector<std::string>{"file"});
-}
-
-TEST_F(KeyCacheTest, EmptyCacheDirectoryMeansNoCache) {
-  auto repo = OpenRepositoryCached(storage_, clock_, kPassword, "");
-  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
-  EXPECT_EQ((*repo)->settings().id, repo_id_);
+TEST_F(KeyCacheTest, WithoutAKeyringEveryOpenPaysForScryptAndNothingIsWritten) {
+  keyring_.set_unavailable(true);
+  for (int i = 0; i < 2; ++i) {
+    auto repo = Open(storage_, kPassword);
+    ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+    EXPECT_EQ((*repo)->settings().id, repo_id_);
+  }
+  EXPECT_EQ(keyring_.size(), 0u);
   EXPECT_TRUE(ListDir(root_).empty());
-  EXPECT_FALSE(std::filesystem::exists("/" + kCacheFileName));
-  EXPECT_FALSE(std::filesystem::exists(kCacheFileName));
 
-  // And so nothing to fall back on without key files.
+  auto repo = OpenRepositoryCached(storage_, clock_, kPassword, nullptr, legacy_dir_);
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   DeleteKeyObjects(storage_);
-  auto without_keys = OpenRepositoryCached(storage_, clock_, kPassword, "");
-  ASSERT_FALSE(without_keys.ok());
+  auto without_keys = OpenRepositoryCached(storage_, clock_, kPassword, nullptr, legacy_dir_);
+  ASSERT_FALSE(without_keys.ok());  // and so nothing to fall back on without key files
   EXPECT_EQ(without_keys.status().code(), ErrorCode::kRepoFormat);
 }
 
-class KeyCacheUnencryptedTest : public ::testing::Test {
- protected:
-  void SetUp() override { root_ = testing::MakeTempDir("pgkeep-key-cache-"); }
-  void TearDown() override { testing::RemoveTree(root_); }
+TEST_F(KeyCacheTest, AnOldCacheFileIsDeleted) {
+  // Earlier versions left the sealed key in a file: a stolen copy allowed
+  // cheap offline guessing of the password. The first open removes it.
+  std::filesystem::create_directories(legacy_dir_);
+  std::ofstream(legacy_dir_ + "/" + kLegacyFileName) << R"({"version":1,"salt":"00","sealed":"00"})";
+  ASSERT_TRUE(Open(storage_, kPassword).ok());
+  EXPECT_TRUE(ListDir(root_).empty());
 
-  std::string root_;
-};
+  // Only that file: whatever else the folder holds stays, and so does the folder.
+  std::filesystem::create_directories(legacy_dir_);
+  std::ofstream(legacy_dir_ + "/" + kLegacyFileName) << "x";
+  std::ofstream(legacy_dir_ + "/notes.txt") << "mine";
+  ASSERT_TRUE(Open(storage_, kPassword).ok());
+  EXPECT_EQ(ListDir(legacy_dir_), std::vector<std::string>{"notes.txt"});
+}
 
-TEST_F(KeyCacheUnencryptedTest, WritesNoCache) {
-  const std::string cache_dir = root_ + "/cache";
+TEST(KeyCacheUnencryptedTest, WritesNoCache) {
   ManualClock clock;
   MemoryStorage storage;
+  MemoryKeyring keyring;
   auto created = Repository::Init(storage, clock, CheapInit(/*encrypted=*/false), std::nullopt);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
 
-  auto repo = OpenRepositoryCached(storage, clock, std::nullopt, cache_dir);
+  auto repo = OpenRepositoryCached(storage, clock, std::nullopt, &keyring, "");
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   EXPECT_FALSE((*repo)->key().encrypted);
   // A password configured for an unencrypted repository changes nothing.
-  auto with_password = OpenRepositoryCached(storage, clock, kPassword, cache_dir);
+  auto with_password = OpenRepositoryCached(storage, clock, kPassword, &keyring, "");
   ASSERT_TRUE(with_password.ok()) << with_password.status().ToString();
   EXPECT_FALSE((*with_password)->key().encrypted);
+  EXPECT_EQ(keyring.size(), 0u);
+}
 
-  EXPECT_TRUE(ListDir(root_).empty());
+// The real kernel keyring: what one process stores, another process of the
+// same user reads; nobody reads it back after Remove.
+TEST(KernelKeyringTest, ValuesOutliveTheProcessAndCanBeRemoved) {
+  KernelKeyring keyring;
+  const std::string name = "pgkeep:test:" + std::to_string(::getpid());
+  const Bytes value = RandomBytes(145);
+  if (!keyring.Write(name, value, 60)) GTEST_SKIP() << "this kernel keeps no user keyring for us";
+  EXPECT_EQ(keyring.Read(name), value);
+
+  const Bytes replaced = RandomBytes(145);
+  ASSERT_TRUE(keyring.Write(name, replaced, 60));
+  EXPECT_EQ(keyring.Read(name), replaced);
+
+  // Another process (keyctl_search from scratch) finds it too.
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(KernelKeyring().Read(name) == replaced ? 0 : 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  keyring.Remove(name);
+  EXPECT_FALSE(keyring.Read(name).has_value());
+  EXPECT_FALSE(keyring.Write(name, Bytes(Keyring::kMaxValueSize + 1, 0), 60));
+  EXPECT_FALSE(keyring.Read(name).has_value());
 }
 
 }  // namespace

@@ -40,6 +40,7 @@ bool IsKnownObjectName(const std::string& name) {
   if (StartsWith(name, kIndexDir)) return IsIndexObjectName(name);
   if (StartsWith(name, kSnapshotsDir)) return IsValidSnapshotId(tail(kSnapshotsDir));
   if (StartsWith(name, "pins/")) return IsValidSnapshotId(tail("pins/"));
+  if (StartsWith(name, kDamagedDir)) return IsLowerHex(tail(kDamagedDir), 64);
   if (StartsWith(name, "state/")) return name == "state/last-expire";
   if (StartsWith(name, "wal/")) {
     auto slash = name.find('/', 4);

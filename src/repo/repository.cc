@@ -230,7 +230,73 @@ Status Repository::LoadIndex() {
     Warn(problem);
   }
   index_.FinishLoad();
-  return DropMissingPacks();
+  PGKEEP_RETURN_IF_ERROR(DropMissingPacks());
+  return LoadDamageRecords();
+}
+
+bool Repository::HasIntactCopy(const ChunkId& id) const {
+  if (damaged_chunks_.empty()) return index_.Contains(id);
+  for (const auto& location : index_.FindAll(id))
+    if (!damaged_chunks_.count(DamagedChunk{location.pack, id})) return true;
+  return false;
+}
+
+Status Repository::RecordDamagedChunks(const std::vector<DamagedChunk>& found) const {
+  if (found.empty()) return Status::Ok();
+  nlohmann::json chunks = nlohmann::json::array();
+  for (const auto& d : found) chunks.push_back({HexEncode(d.pack), HexEncode(d.chunk)});
+  nlohmann::json record = {{"version", 1}, {"found", FormatIsoTime(clock_.NowSeconds())}, {"chunks", chunks}};
+  Bytes stored = NewCodec()->EncodeObject(AsBytes(record.dump()), kDamagedAad);
+  return storage_.Put(kDamagedDir + HexEncode(Sha256(stored)), stored);
+}
+
+Status Repository::LoadDamageRecords() {
+  auto listing = storage_.List(kDamagedDir);
+  if (!listing.ok()) return listing.status();
+  auto codec = NewCodec();
+  size_t read = 0;
+  for (const auto& object : *listing) {
+    if (!IsKnownObjectName(object.name)) {
+      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      continue;
+    }
+    if (++read > kMaxDamageRecords) {
+      Warn("more than " + std::to_string(kMaxDamageRecords) + " damage records under " + kDamagedDir +
+           "; the rest are ignored (run \"pgkeep verify --read-data --repair\")");
+      break;
+    }
+    // A record that cannot be read only costs deduplication its knowledge
+    // of damage; verify --read-data finds the damage again.
+    auto problem = [&](const std::string& what) {
+      Warn("damage record \"" + object.name + "\" " + what + "; ignored");
+    };
+    auto stored = storage_.GetAtMost(object.name, kMaxDamageRecordSize);
+    if (!stored.ok()) {
+      problem("cannot be read: " + stored.status().message());
+      continue;
+    }
+    auto plain = codec->DecodeObject(*stored, kDamagedAad);
+    if (!plain.ok()) {
+      problem("is damaged: " + plain.status().message());
+      continue;
+    }
+    nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
+    if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("chunks") || !j["chunks"].is_array()) {
+      problem("is not a damage record");
+      continue;
+    }
+    for (const auto& pair : j["chunks"]) {
+      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) continue;
+      auto pack = HexDecode(pair[0].get<std::string>());
+      auto chunk = HexDecode(pair[1].get<std::string>());
+      if (!pack || !chunk || pack->size() != sizeof(ObjectId) || chunk->size() != sizeof(ChunkId)) continue;
+      DamagedChunk d;
+      std::copy(pack->begin(), pack->end(), d.pack.begin());
+      std::copy(chunk->begin(), chunk->end(), d.chunk.begin());
+      damaged_chunks_.insert(d);
+    }
+  }
+  return Status::Ok();
 }
 
 Status Repository::DropMissingPacks() {

@@ -18,7 +18,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "codec/chunker.h"
@@ -75,6 +77,13 @@ struct IndexProblems {
   bool empty() const { return unreadable_index.empty() && missing_packs.empty(); }
 };
 
+// One copy of a chunk that failed to decode: the pack that holds it and its id.
+struct DamagedChunk {
+  ObjectId pack;
+  ChunkId chunk;
+  bool operator<(const DamagedChunk& o) const { return std::tie(pack, chunk) < std::tie(o.pack, o.chunk); }
+};
+
 class Repository {
  public:
   // Creates a repository; kRepoExists if `storage` already holds anything.
@@ -103,8 +112,20 @@ class Repository {
   // another copy if there is one. Index objects that cannot be read or
   // decoded are skipped. Everything skipped or dropped is warned about and
   // kept in index_problems(); files under index/ whose names are not index
-  // names are only warned about. Fails only when a listing fails.
+  // names are only warned about. Then reads the damage records
+  // (RecordDamagedChunks). Fails only when a listing fails.
   Status LoadIndex();
+  // Whether the index holds a copy of `id` that no damage record names: a
+  // store writes a chunk again unless it does.
+  bool HasIntactCopy(const ChunkId& id) const;
+  // Remembers copies of chunks found damaged (verify --read-data) in a new
+  // object under state/damaged/, so that every later store writes those
+  // chunks again instead of referencing the damaged copies. Records are
+  // never rewritten; a record naming a pack that is gone is harmless.
+  Status RecordDamagedChunks(const std::vector<DamagedChunk>& found) const;
+  // Reads the damage records (LoadIndex does this); unreadable ones are warned about.
+  Status LoadDamageRecords();
+  const std::set<DamagedChunk>& damaged_chunks() const { return damaged_chunks_; }
   const IndexProblems& index_problems() const { return index_problems_; }
   // What LoadIndex would find wrong, without building the index: decodes
   // every index object and compares the packs they name with `listing` (of
@@ -156,6 +177,7 @@ class Repository {
   RepoSettings settings_;
   ChunkIndex index_;
   IndexProblems index_problems_;
+  std::set<DamagedChunk> damaged_chunks_;
   std::function<void(const std::string&)> warn_;
   std::unique_ptr<Chunker> stream_chunker_;
   std::unique_ptr<Chunker> dump_chunker_;

@@ -236,6 +236,73 @@ TEST_F(RepositoryTest, FlippedByteIsNamedAndOtherFilesStillLoad) {
   EXPECT_NE(broken.status().message().find(pack), std::string::npos) << broken.status().message();
 }
 
+// A chunk verify found damaged is never deduplicated against again: the
+// next backup of the same data stores it anew and restores, verify then
+// blames only the old backup, and the damage is recorded once.
+TEST_F(RepositoryTest, ChunksFoundDamagedAreStoredAgainByTheNextBackup) {
+  Bytes a = testing::MakeText(3 << 20, 31), b = testing::MakeText(3 << 20, 32);
+  auto first = Store(*storage_, {{"a", &a}, {"b", &b}});
+  ASSERT_TRUE(first.ok());
+  auto repo = Open(*storage_);
+  Loader loader(*repo);
+  auto files = *loader.ReadManifest(*first);
+  auto loc = *repo->index().Find(files[1].chunks[0]);
+  {
+    std::fstream f(dir_ + "/" + PackObjectName(loc.pack), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(loc.offset + 100);
+    char ch;
+    f.get(ch);
+    f.seekp(loc.offset + 100);
+    f.put(static_cast<char>(ch ^ 0x40));
+  }
+  // Before any verify nothing knows: the same data deduplicates completely.
+  auto blind = Store(*storage_, {{"b", &b}});
+  ASSERT_TRUE(blind.ok());
+  EXPECT_EQ(Load(blind->id, "b").status().code(), ErrorCode::kCorrupt);
+
+  VerifyReport report = Verify(true);
+  ASSERT_FALSE(report.ok());
+  std::string warnings;
+  for (const auto& w : report.warnings) warnings += w + "\n";
+  EXPECT_NE(warnings.find("recorded 1 damaged chunk(s) under state/damaged/"), std::string::npos) << warnings;
+  auto records = storage_->List(kDamagedDir);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+
+  // The next backup of the same data writes that chunk again, and restores.
+  auto after = Store(*storage_, {{"b", &b}});
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  auto loaded = Load(after->id, "b");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+  EXPECT_TRUE(*loaded == b);
+  // Once stored again, the intact copy is the one every reader finds.
+  auto reopened = Open(*storage_);
+  EXPECT_TRUE(reopened->HasIntactCopy(files[1].chunks[0]));
+  EXPECT_EQ(reopened->damaged_chunks().size(), 1u);
+
+  // verify still names the damaged pack, but no longer the backups whose
+  // chunk now has an intact copy; it records nothing twice.
+  report = Verify(true);
+  std::string all;
+  for (const auto& e : report.errors) all += e + "\n";
+  EXPECT_NE(all.find("pack \"" + PackObjectName(loc.pack) + "\" at offset"), std::string::npos) << all;
+  EXPECT_EQ(all.find("snapshot \"" + after->id + "\""), std::string::npos) << all;
+  records = storage_->List(kDamagedDir);
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 1u);
+
+  // A damage record that cannot be read is a warning, never a failure.
+  ASSERT_TRUE(storage_->Put(std::string(kDamagedDir) + std::string(64, 'a'), AsBytes("junk")).ok());
+  std::vector<std::string> seen;
+  auto fresh = Repository::Open(*storage_, clock_, kPassword);
+  ASSERT_TRUE(fresh.ok());
+  (*fresh)->set_warning_sink([&](const std::string& w) { seen.push_back(w); });
+  ASSERT_TRUE((*fresh)->LoadIndex().ok());
+  EXPECT_EQ((*fresh)->damaged_chunks().size(), 1u);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_NE(seen[0].find("damage record \"state/damaged/aaaa"), std::string::npos) << seen[0];
+}
+
 TEST_F(RepositoryTest, FailedWritesNeverLeaveAVisibleHalfSnapshot) {
   Bytes data = testing::MakeText(6 << 20, 21);
   StoreOptions small_packs;

@@ -141,7 +141,7 @@ void StoreSession::WorkerLoopBody() {
       bool fresh;
       {
         std::lock_guard lock(index_mu_);
-        fresh = !repo_.index().Contains(id) && in_flight_.insert(id).second;
+        fresh = !repo_.HasIntactCopy(id) && in_flight_.insert(id).second;
       }
       if (!fresh) continue;
       if (job->type == BlobType::kData) ++new_chunks_;

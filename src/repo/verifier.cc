@@ -22,6 +22,7 @@ namespace pgkeep {
 namespace {
 
 struct PackCheck {
+  ObjectId id{};
   std::string name;
   uint64_t size = 0;
   std::vector<PackEntry> entries;  // as the index describes them
@@ -80,6 +81,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
     for (const auto& p : *packs) {
       repo_.index().AddLoadedPack(p);
       auto& check = indexed[PackObjectName(p.pack)];
+      check.id = p.pack;
       check.name = PackObjectName(p.pack);
       if (check.named_by.empty()) check.named_by = object.name;
       check.entries.insert(check.entries.end(), p.entries.begin(), p.entries.end());
@@ -125,7 +127,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   }
 
   // 3. With --read-data: every byte of every indexed pack (or a random subset).
-  std::set<ChunkId> damaged;
+  std::set<DamagedChunk> damaged;
   if (read_data && subset_percent < 100) {
     std::mt19937_64 rng(std::random_device{}());
     std::vector<PackCheck*> chosen;
@@ -143,7 +145,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
       for (size_t i; (i = next++) < to_read.size();) {
         const PackCheck& check = *to_read[i];
         std::vector<std::string> errors;
-        std::vector<ChunkId> bad_chunks;
+        std::vector<DamagedChunk> bad_chunks;
         // Packs are read whole; one larger than any pack pgkeep writes is
         // refused by its size rather than allocated (GetAtMost).
         auto bytes = storage.GetAtMost(check.name, kMaxPackObjectSize);
@@ -162,7 +164,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
             if (!s.ok()) {
               errors.push_back("pack \"" + check.name + "\" at offset " + std::to_string(e.offset) +
                                " (chunk " + HexEncode(e.id).substr(0, 16) + "): " + s.message());
-              bad_chunks.push_back(e.id);
+              bad_chunks.push_back({check.id, e.id});
             }
           }
         }
@@ -196,11 +198,18 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
       report.errors.push_back(files.status().message());
       continue;
     }
+    // Bad: every copy the index knows is damaged (another copy may be
+    // intact: a store after the damage was recorded wrote it again).
+    auto intact = [&](const ChunkId& c) {
+      for (const auto& location : repo_.index().FindAll(c))
+        if (!damaged.count(DamagedChunk{location.pack, c})) return true;
+      return false;
+    };
     for (const auto& f : *files) {
       size_t missing = 0, bad = 0;
       for (const auto& c : f.chunks) {
         if (!repo_.index().Contains(c)) ++missing;
-        else if (damaged.count(c)) ++bad;
+        else if (!damaged.empty() && !intact(c)) ++bad;
       }
       if (missing)
         report.errors.push_back("snapshot \"" + id + "\" file \"" + f.path + "\": " +
@@ -209,6 +218,22 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
         report.errors.push_back("snapshot \"" + id + "\" file \"" + f.path + "\": " +
                                 std::to_string(bad) + " damaged chunk(s); it cannot be restored");
     }
+  }
+
+  // 5. Remember what was found damaged, so the next store writes it again.
+  if (!damaged.empty()) {
+    PGKEEP_RETURN_IF_ERROR(repo_.LoadDamageRecords());
+    std::vector<DamagedChunk> fresh;
+    for (const auto& d : damaged)
+      if (!repo_.damaged_chunks().count(d)) fresh.push_back(d);
+    Status s = repo_.RecordDamagedChunks(fresh);
+    if (!s.ok())
+      report.warnings.push_back("could not record the damaged chunks (" + s.message() +
+                                "); until it is, new backups may reference them");
+    else if (!fresh.empty())
+      report.warnings.push_back("recorded " + std::to_string(fresh.size()) +
+                                " damaged chunk(s) under " + kDamagedDir +
+                                ": from now on every backup stores those chunks again");
   }
   return report;
 }

@@ -12,6 +12,12 @@
 // index and snapshot objects, and missing packs are errors; a snapshot whose
 // chunks were only in a missing pack is named with the files it loses.
 // Every problem is reported; none stops the run.
+//
+// Copies of chunks found damaged are recorded in the repository (a new
+// object under state/damaged/, Repository::RecordDamagedChunks): every later
+// store writes those chunks again instead of deduplicating against the
+// damaged copy, so backups taken after a verify that found damage restore.
+// A file counts as damaged only when every copy of one of its chunks is.
 #pragma once
 
 #include <string>
