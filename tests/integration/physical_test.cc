@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -36,6 +38,11 @@ using testing::RunProcess;
 constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
 
 std::string OsUser() { return geteuid() == 0 ? "postgres" : ""; }
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 void ChownToOsUser(const std::string& path) {
   if (OsUser().empty()) return;
@@ -396,6 +403,44 @@ TEST_F(PhysicalTest, WalPushIsIdempotentAndRefusesDifferentContent) {
   EXPECT_NE(other.err.find("belongs to PostgreSQL cluster"), std::string::npos) << other.err;
   // restore_command contract: exit 1 when absent.
   EXPECT_EQ(Pgkeep({"wal-fetch", "--db", "main", "0000000100000000000000FD", *suite_dir_ + "/x"}).exit_code, 1);
+}
+
+// Two archivers (a primary and a copy someone left archiving) push one new WAL
+// name with different contents at the same instant: exactly one wins, the
+// other fails loudly, and the archive holds the winner's bytes.
+TEST_F(PhysicalTest, RacingPushesOfDifferentContentLetExactlyOneWin) {
+  std::string seg = Json({"check", "--db", "main"})["segment"];
+  std::string original = *suite_dir_ + "/race-" + seg;
+  ASSERT_EQ(Pgkeep({"wal-fetch", "--db", "main", seg, original}).exit_code, 0);
+  for (int round = 0; round < 6; ++round) {
+    char name[32];
+    std::snprintf(name, sizeof name, "0000000100000000000000%02X", 0xE0 + round);
+    std::string dir = *suite_dir_ + "/race-" + std::to_string(round);
+    std::vector<std::string> paths;
+    for (int writer = 0; writer < 2; ++writer) {
+      std::filesystem::create_directories(dir + "/" + std::to_string(writer));
+      paths.push_back(dir + "/" + std::to_string(writer) + "/" + name);
+      std::filesystem::copy_file(original, paths.back());
+      std::fstream f(paths.back(), std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(200000);
+      f.write(writer == 0 ? "writer A" : "writer B", 8);
+    }
+    ChownToOsUser(*suite_dir_);
+    ProcessResult results[2];
+    std::thread a([&] { results[0] = Pgkeep({"wal-push", "--db", "main", paths[0]}); });
+    std::thread b([&] { results[1] = Pgkeep({"wal-push", "--db", "main", paths[1]}); });
+    a.join();
+    b.join();
+    int winners = (results[0].exit_code == 0) + (results[1].exit_code == 0);
+    ASSERT_EQ(winners, 1) << name << ": " << results[0].err << " / " << results[1].err;
+    int winner = results[0].exit_code == 0 ? 0 : 1;
+    const ProcessResult& loser = results[1 - winner];
+    EXPECT_EQ(loser.exit_code, 15) << loser.err;
+    EXPECT_NE(loser.err.find("already archived"), std::string::npos) << loser.err;
+    std::string fetched = dir + "/fetched";
+    ASSERT_EQ(Pgkeep({"wal-fetch", "--db", "main", name, fetched}).exit_code, 0);
+    EXPECT_EQ(ReadFile(fetched), ReadFile(paths[winner])) << name;
+  }
 }
 
 TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
