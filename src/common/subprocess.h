@@ -33,8 +33,13 @@ struct SubprocessOptions {
 
 class Subprocess {
  public:
-  // kTool if the program cannot be started.
+  // kTool if the program cannot be started. Starts it through a PosixEnv;
+  // code that has an Env calls Env::StartProcess instead.
   static Result<std::unique_ptr<Subprocess>> Start(const SubprocessOptions& options);
+  // Takes over a started child (Env implementations call this): `stdout_fd`
+  // (-1 when not captured) and `stderr_fd` are the read ends of its pipes,
+  // now owned by the Subprocess, which collects standard error from here on.
+  static std::unique_ptr<Subprocess> Adopt(pid_t pid, int stdout_fd, int stderr_fd, std::string program);
   // Kills (SIGKILL) and reaps the child if it still runs.
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;
