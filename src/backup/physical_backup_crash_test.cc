@@ -126,8 +126,10 @@ TEST(CrashTest, PhysicalBackupStoreSurvivesACrashAtEverySyncPoint) {
           EXPECT_EQ(regular, trees[pgdata].size());
         }
       });
-  EXPECT_GT(points, 10);
-  EXPECT_EQ(done.size(), 2u) << "the run without a crash backed up both";
+  if (!::testing::Test::HasFailure()) {  // else the failed crash point says it all
+    EXPECT_GT(points, 10);
+    EXPECT_EQ(done.size(), 2u) << "the run without a crash backed up both";
+  }
   testing::RemoveTree(root);
 }
 

@@ -117,8 +117,10 @@ TEST(CrashTest, StoreSurvivesACrashAtEverySyncPoint) {
         }
       },
       [&] { h.ExpectSurvivors(done); });
-  EXPECT_GT(points, 10) << "two snapshots of several packs sync more often than that";
-  EXPECT_EQ(done.size(), 3u) << "the run without a crash stored both";
+  if (!::testing::Test::HasFailure()) {  // else the failed crash point says it all
+    EXPECT_GT(points, 10) << "two snapshots of several packs sync more often than that";
+    EXPECT_EQ(done.size(), 3u) << "the run without a crash stored both";
+  }
 }
 
 }  // namespace

@@ -84,8 +84,10 @@ TEST(WalCrashTest, PushSurvivesACrashAtEverySyncPoint) {
           EXPECT_TRUE(*data == segments[name]) << name << " differs";
         }
       });
-  EXPECT_GE(points, 6) << "three pushes sync at least twice each";
-  EXPECT_EQ(pushed.size(), 3u) << "the run without a crash pushed every file";
+  if (!::testing::Test::HasFailure()) {  // else the failed crash point says it all
+    EXPECT_GE(points, 6) << "three pushes sync at least twice each";
+    EXPECT_EQ(pushed.size(), 3u) << "the run without a crash pushed every file";
+  }
   testing::RemoveTree(root);
 }
 
