@@ -1,5 +1,6 @@
 #include "common/file_io.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -9,21 +10,33 @@ Status ErrnoError(const std::string& what, const std::string& path) {
   return OsError(what, path, errno);
 }
 
-Result<Bytes> ReadWholeFile(Env& env, const std::string& path) {
+Result<Bytes> ReadWholeFile(Env& env, const std::string& path, uint64_t max_size) {
   auto file = env.NewReadableFile(path);
   if (!file.ok()) {
     if (file.status().os_error() == ENOENT)
-      return Status::Error(ErrorCode::kNotFound, "file \"" + path + "\" does not exist");
+      return Status::Error(ErrorCode::kNotFound, "file \"" + path + "\" does not exist")
+          .WithOsError(ENOENT);
     return file.status();
   }
-  Bytes data(static_cast<size_t>((*file)->Size()));
+  // Read to the end, not to the size stat reported: a pipe or /proc file
+  // reports 0.
+  uint64_t expected = (*file)->Size();
+  Bytes data(static_cast<size_t>(std::min(expected, max_size) + 1));
   size_t done = 0;
-  while (done < data.size()) {
-    auto n = (*file)->ReadAt(done, data.data() + done, data.size() - done);
+  for (;;) {
+    if (done == data.size()) data.resize(data.size() * 2);
+    auto n = (*file)->Read(data.data() + done, data.size() - done);
     if (!n.ok()) return n.status();
-    if (*n == 0) return Status::Error(ErrorCode::kIo, "\"" + path + "\" shrank while being read");
+    if (*n == 0) break;
     done += *n;
+    if (done > max_size)
+      return Status::Error(ErrorCode::kIo, "\"" + path + "\" is larger than " +
+                                               std::to_string(max_size) + " bytes")
+          .WithOsError(EFBIG);
   }
+  if (done < expected)
+    return Status::Error(ErrorCode::kIo, "\"" + path + "\" shrank while being read");
+  data.resize(done);
   return data;
 }
 

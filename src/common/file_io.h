@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 
@@ -21,8 +22,10 @@ namespace pgkeep {
 // else kIo. Call right after the failing system call.
 Status ErrnoError(const std::string& what, const std::string& path);
 
-// The whole file; kNotFound when it does not exist.
-Result<Bytes> ReadWholeFile(Env& env, const std::string& path);
+// The whole file, read to its end; kNotFound (os_error ENOENT) when it does
+// not exist, kIo with os_error EFBIG when it holds more than `max_size` bytes
+// (found out before more than that is read).
+Result<Bytes> ReadWholeFile(Env& env, const std::string& path, uint64_t max_size = UINT64_MAX);
 
 enum class Publish {
   kReplace,   // rename(2) over `path`

@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include "common/file_io.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -735,19 +737,12 @@ void ReadDocument(const Value& root, Checker& checker, Config& config) {
 // Whole-file read with errno-based messages; `limit` guards against pointing
 // a *_file key at a device or a huge file by mistake.
 Result<std::string> ReadSmallFile(Env& env, const std::string& path, size_t limit) {
-  auto file = env.NewReadableFile(path);
-  if (!file.ok()) return Status::Error(ErrorCode::kIo, std::strerror(file.status().os_error()));
-  std::string data;
-  uint8_t buf[8192];
-  for (;;) {
-    auto n = (*file)->Read(buf, sizeof buf);
-    if (!n.ok()) return Status::Error(ErrorCode::kIo, std::strerror(n.status().os_error()));
-    if (*n == 0) return data;
-    data.append(reinterpret_cast<const char*>(buf), *n);
-    if (data.size() > limit) {
-      return Status::Error(ErrorCode::kIo, "larger than " + std::to_string(limit >> 10) + " KiB");
-    }
-  }
+  auto data = ReadWholeFile(env, path, limit);
+  if (data.ok()) return std::string(AsString(*data));
+  int err = data.status().os_error();
+  if (err == EFBIG)
+    return Status::Error(ErrorCode::kIo, "larger than " + std::to_string(limit >> 10) + " KiB");
+  return Status::Error(ErrorCode::kIo, err != 0 ? std::strerror(err) : data.status().message());
 }
 
 }  // namespace
