@@ -1,7 +1,5 @@
 #include "common/subprocess.h"
 
-#include "common/env.h"
-
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,11 +16,6 @@ constexpr size_t kStderrKeep = 64 * 1024;
 constexpr size_t kStderrHead = 16 * 1024;
 
 }  // namespace
-
-Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& options) {
-  PosixEnv env;  // stateless; callers with an Env use Env::StartProcess
-  return env.StartProcess(options);
-}
 
 std::unique_ptr<Subprocess> Subprocess::Adopt(pid_t pid, int stdout_fd, int stderr_fd,
                                               std::string program) {
