@@ -34,7 +34,8 @@ struct CommandContext {
   std::string config_path;
   std::chrono::seconds lock_wait{0};
   const Clock* clock = nullptr;
-  // Files, child processes, monotonic time and sleeping (common/env.h).
+  // Files, child processes, monotonic time and sleeping (common/env.h);
+  // required: main() sets a PosixEnv, tests an EnvWrapper or FaultEnv.
   Env* env = nullptr;
   // Where wal-push and wal-fetch cache the unwrapped master key
   // (repo/key_cache.h); null: no cache, every open pays for scrypt.
