@@ -79,6 +79,7 @@ TEST(ExpireCrashTest, ExpireSurvivesACrashAtEverySyncPoint) {
   ASSERT_EQ(expired.size(), 3u);
 
   bool finished = false;  // RunExpire returned Ok before the crash
+  int64_t finished_at = 0;
   int points = testing::CrashAtEverySyncPoint(
       env, seed, work,
       [&](Env& fault) {
@@ -89,6 +90,7 @@ TEST(ExpireCrashTest, ExpireSurvivesACrashAtEverySyncPoint) {
         ASSERT_TRUE((*repo)->LoadIndex().ok());
         auto report = RunExpire(**repo, config, ExpireOptions{});
         finished = report.ok();
+        if (finished) finished_at = report->time;
       },
       [&] {
         PosixStorage storage(env, work);
@@ -112,6 +114,10 @@ TEST(ExpireCrashTest, ExpireSurvivesACrashAtEverySyncPoint) {
         if (finished) {
           for (const auto& id : expired)
             EXPECT_FALSE((*repo)->ReadSnapshot(id).ok()) << id << " was expired, yet came back";
+          auto last = ReadLastExpire(**repo);
+          ASSERT_TRUE(last.ok()) << last.status().ToString();
+          ASSERT_TRUE(last->has_value()) << "expire returned, but its record is gone";
+          EXPECT_EQ((**last).value("time", int64_t{0}), finished_at) << (**last).dump();
         }
       });
   if (!::testing::Test::HasFailure()) {  // else the failed crash point says it all
