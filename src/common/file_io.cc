@@ -30,8 +30,8 @@ Result<Bytes> ReadWholeFile(Env& env, const std::string& path, uint64_t max_size
     if (*n == 0) break;
     done += *n;
     if (done > max_size)
-      return Status::Error(ErrorCode::kIo, "\"" + path + "\" is larger than " +
-                                               std::to_string(max_size) + " bytes")
+      return Status::Error(ErrorCode::kIo,
+                           "\"" + path + "\" is larger than " + std::to_string(max_size) + " bytes")
           .WithOsError(EFBIG);
   }
   if (done < expected)
