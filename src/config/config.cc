@@ -1,7 +1,5 @@
 #include "config/config.h"
 
-#include "common/file_io.h"
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -19,6 +17,8 @@
 
 #include <libpq-fe.h>
 #include <sys/stat.h>
+
+#include "common/file_io.h"
 
 namespace pgkeep {
 

@@ -1,6 +1,5 @@
 #include "repo/key_cache.h"
 
-#include <unistd.h>
 
 namespace pgkeep {
 

@@ -1,6 +1,5 @@
 #include "restore/logical_restore.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
