@@ -55,6 +55,20 @@ Status CreateDirectories(Env& env, const std::string& path, mode_t mode) {
   return made;
 }
 
+Result<std::string> CreateUniqueDirectory(Env& env, const std::string& prefix, mode_t mode) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  Status last;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string path = prefix;
+    uint64_t r = env.Random64();
+    for (int i = 0; i < 6; ++i, r /= 62) path += kChars[r % 62];
+    last = env.CreateDir(path, mode);
+    if (last.ok()) return path;
+    if (last.os_error() != EEXIST) break;
+  }
+  return last;
+}
+
 Status WriteFileDurably(Env& env, const std::string& path, ByteView data, const DurableWrite& how) {
   return WriteFileDurably(
       env, path, [&](ByteSink& sink) { return sink.Write(data); }, how);

@@ -59,6 +59,10 @@ Status WriteFileAtomically(Env& env, const std::string& path, ByteView data, mod
 // `path` and every missing parent (mkdir -p), as std::filesystem does it.
 Status CreateDirectories(Env& env, const std::string& path, mode_t mode);
 
+// A new directory "<prefix><6 random letters or digits>" (as mkdtemp(3)
+// makes them); its path. Fails with the last error when none could be made.
+Result<std::string> CreateUniqueDirectory(Env& env, const std::string& prefix, mode_t mode);
+
 // fsync of the directory holding `path`.
 Status SyncParentDirectory(Env& env, const std::string& path);
 

@@ -228,10 +228,10 @@ Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseCon
   auto pg_ctl = FindPgTool("pg_ctl", major, bin);
   if (!pg_ctl.ok()) return pg_ctl.status();
 
-  char tmpl[] = "/tmp/pgkeep-restore-XXXXXX";
-  if (!::mkdtemp(tmpl)) return ErrnoError("create", "/tmp/pgkeep-restore-*");
-  std::string run_dir = tmpl;
-  if (owner.change && ::chown(run_dir.c_str(), owner.uid, owner.gid) != 0) return ErrnoError("chown", run_dir);
+  auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
+  if (!made.ok()) return OsError("create", "/tmp/pgkeep-restore-*", made.status().os_error());
+  std::string run_dir = *made;
+  if (owner.change) PGKEEP_RETURN_IF_ERROR(env.SetOwner(run_dir, owner.uid, owner.gid));
   result.server_log = run_dir + "/server.log";
   int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
   result.port = port;
