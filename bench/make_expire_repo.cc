@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   }
   int snapshots = argc > 3 ? std::atoi(argv[3]) : 1000;
   int chunks = argc > 4 ? std::atoi(argv[4]) : 1000;
-  PosixStorage storage(argv[1]);
+  PosixEnv env;
+  PosixStorage storage(env, argv[1]);
   SystemClock clock;
   InitOptions init;
   init.cdc = CdcParams{512, 1024, 4096};

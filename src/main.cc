@@ -1,12 +1,16 @@
-// pgkeep's entry point: wires the real clock, keyring and storage drivers into the CLI.
+// pgkeep's entry point: wires the real Env, clock, keyring and storage drivers into the CLI.
 #include "cli/app.h"
 
 int main(int argc, char** argv) {
+  pgkeep::PosixEnv env;
   pgkeep::SystemClock clock;
   pgkeep::CommandContext ctx;
   pgkeep::KernelKeyring keyring;
+  ctx.env = &env;
   ctx.clock = &clock;
   ctx.keyring = &keyring;
-  ctx.open_storage = pgkeep::OpenConfiguredStorage;
+  ctx.open_storage = [&env](const pgkeep::RepositoryConfig& config) {
+    return pgkeep::OpenConfiguredStorage(env, config);
+  };
   return pgkeep::RunCli(argc, argv, std::move(ctx));
 }

@@ -1,9 +1,5 @@
 #include "backup/data_directory.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -26,56 +22,54 @@ std::string_view BaseName(std::string_view path) {
 }
 
 struct Walker {
+  Env& env;
   std::vector<DataDirEntry>* out;
   std::vector<Tablespace>* tablespaces;
 
   Status Walk(const std::string& abs, const std::string& rel) {
-    DIR* dir = ::opendir(abs.c_str());
-    if (!dir) {
-      if (errno == ENOENT && !rel.empty()) return Status::Ok();  // vanished meanwhile
-      return Status::Error(ErrorCode::kIo, "cannot read directory \"" + abs + "\": " + std::strerror(errno));
+    auto listed = env.ListDir(abs);
+    if (!listed.ok()) {
+      int err = listed.status().os_error();
+      if (err == ENOENT && !rel.empty()) return Status::Ok();  // vanished meanwhile
+      return Status::Error(ErrorCode::kIo, "cannot read directory \"" + abs + "\": " + std::strerror(err));
     }
-    std::vector<std::string> names;
-    while (dirent* d = ::readdir(dir)) {
-      std::string name = d->d_name;
-      if (name != "." && name != "..") names.push_back(name);
-    }
-    ::closedir(dir);
+    std::vector<std::string> names = std::move(*listed);
     std::sort(names.begin(), names.end());
     for (const auto& name : names) {
       std::string child_rel = rel.empty() ? name : rel + "/" + name;
       std::string child_abs = abs + "/" + name;
       if (ExcludedFromBackup(child_rel)) continue;
-      struct stat st;
-      if (::lstat(child_abs.c_str(), &st) != 0) {
-        if (errno == ENOENT) continue;
-        return Status::Error(ErrorCode::kIo, "cannot stat \"" + child_abs + "\": " + std::strerror(errno));
+      auto st = env.Stat(child_abs, /*follow_symlinks=*/false);
+      if (!st.ok()) {
+        if (st.status().os_error() == ENOENT) continue;
+        return Status::Error(ErrorCode::kIo, "cannot stat \"" + child_abs + "\": " +
+                                                 std::strerror(st.status().os_error()));
       }
-      bool tablespace_link = S_ISLNK(st.st_mode) && rel == "pg_tblspc";
+      bool is_link = st->type == FileType::kSymlink;
+      bool tablespace_link = is_link && rel == "pg_tblspc";
       // Only tablespaces and a relocated pg_wal are PostgreSQL's links; any
       // other link leads outside the cluster (as BASE_BACKUP, not followed).
-      if (S_ISLNK(st.st_mode) && !tablespace_link && child_rel != "pg_wal" && child_rel != "pg_xlog") continue;
-      if (S_ISLNK(st.st_mode)) {
+      if (is_link && !tablespace_link && child_rel != "pg_wal" && child_rel != "pg_xlog") continue;
+      if (is_link) {
         // pg_wal (initdb -X) and tablespaces may be symlinks: follow them.
-        char target[4096];
-        ssize_t n = ::readlink(child_abs.c_str(), target, sizeof target - 1);
-        if (n < 0 || ::stat(child_abs.c_str(), &st) != 0) {
+        auto target = env.ReadSymlink(child_abs);
+        if (target.ok()) st = env.Stat(child_abs);
+        if (!target.ok() || !st.ok()) {
           // A tablespace we cannot reach would be missing from the backup.
+          int err = target.ok() ? st.status().os_error() : target.status().os_error();
           if (tablespace_link)
             return Status::Error(ErrorCode::kIo, "cannot reach tablespace \"" + child_abs + "\": " +
-                                                     std::strerror(errno));
+                                                     std::strerror(err));
           continue;
         }
-        target[n] = 0;
-        if (tablespace_link) tablespaces->push_back({name, target});
+        if (tablespace_link) tablespaces->push_back({name, *target});
       }
-      if (S_ISDIR(st.st_mode)) {
-        out->push_back({child_rel, child_abs, true, st.st_mode & 07777u, 0, st.st_mtime});
+      if (st->type == FileType::kDirectory) {
+        out->push_back({child_rel, child_abs, true, st->mode & 07777u, 0, st->modified});
         if (ContentsExcludedFromBackup(child_rel)) continue;
         PGKEEP_RETURN_IF_ERROR(Walk(child_abs, child_rel));
-      } else if (S_ISREG(st.st_mode)) {
-        out->push_back({child_rel, child_abs, false, st.st_mode & 07777u,
-                        static_cast<uint64_t>(st.st_size), st.st_mtime});
+      } else if (st->type == FileType::kRegular) {
+        out->push_back({child_rel, child_abs, false, st->mode & 07777u, st->size, st->modified});
       }
       // Sockets, FIFOs and devices have no place in a data directory: skipped.
     }
@@ -99,17 +93,16 @@ bool ExcludedFromBackup(std::string_view path) {
   return false;
 }
 
-Result<std::vector<DataDirEntry>> ListDataDirectory(const std::string& pgdata,
+Result<std::vector<DataDirEntry>> ListDataDirectory(Env& env, const std::string& pgdata,
                                                    std::vector<Tablespace>* tablespaces) {
-  struct stat st;
-  if (::stat(pgdata.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-      ::access((pgdata + "/PG_VERSION").c_str(), R_OK) != 0)
+  auto st = env.Stat(pgdata);
+  if (!st.ok() || st->type != FileType::kDirectory || !env.NewReadableFile(pgdata + "/PG_VERSION").ok())
     return Status::Error(ErrorCode::kConfig,
                          "pgdata \"" + pgdata + "\" is not a readable PostgreSQL data directory",
                          "pgdata must be the server's data_directory, readable by the user running "
                          "pgkeep (usually postgres); omit it to back up over the replication protocol");
   std::vector<DataDirEntry> out;
-  Walker w{&out, tablespaces};
+  Walker w{env, &out, tablespaces};
   PGKEEP_RETURN_IF_ERROR(w.Walk(pgdata, ""));
   return out;
 }

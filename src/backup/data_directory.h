@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace pgkeep {
@@ -43,7 +44,7 @@ struct Tablespace {
 
 // Every entry a backup takes, parents before their children.
 // kConfig when `pgdata` is not a readable directory.
-Result<std::vector<DataDirEntry>> ListDataDirectory(const std::string& pgdata,
+Result<std::vector<DataDirEntry>> ListDataDirectory(Env& env, const std::string& pgdata,
                                                    std::vector<Tablespace>* tablespaces);
 
 }  // namespace pgkeep

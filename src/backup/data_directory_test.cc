@@ -132,6 +132,7 @@ class ListDataDirectoryTest : public ::testing::Test {
   }
 
   std::string root_;
+  PosixEnv env_;
   std::string pgdata_;
   std::string tablespace_;
 };
@@ -139,7 +140,7 @@ class ListDataDirectoryTest : public ::testing::Test {
 TEST_F(ListDataDirectoryTest, ListsWhatABackupTakes) {
   BuildCluster();
   std::vector<Tablespace> tablespaces;
-  auto entries = ListDataDirectory(pgdata_, &tablespaces);
+  auto entries = ListDataDirectory(env_, pgdata_, &tablespaces);
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
 
   std::vector<std::pair<std::string, bool>> got;  // path, is_dir
@@ -170,7 +171,7 @@ TEST_F(ListDataDirectoryTest, ListsWhatABackupTakes) {
 TEST_F(ListDataDirectoryTest, ParentsComeBeforeChildren) {
   BuildCluster();
   std::vector<Tablespace> tablespaces;
-  auto entries = ListDataDirectory(pgdata_, &tablespaces);
+  auto entries = ListDataDirectory(env_, pgdata_, &tablespaces);
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
   std::set<std::string> seen_dirs;
   for (const auto& e : *entries) {
@@ -185,7 +186,7 @@ TEST_F(ListDataDirectoryTest, ParentsComeBeforeChildren) {
 TEST_F(ListDataDirectoryTest, RecordsWhereToReadAndFileAttributes) {
   BuildCluster();
   std::vector<Tablespace> tablespaces;
-  auto entries = ListDataDirectory(pgdata_, &tablespaces);
+  auto entries = ListDataDirectory(env_, pgdata_, &tablespaces);
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
   auto find = [&](const std::string& path) -> const DataDirEntry* {
     for (const auto& e : *entries)
@@ -221,7 +222,7 @@ TEST_F(ListDataDirectoryTest, WithoutTablespacesReportsNone) {
   WriteFile(pgdata_ + "/PG_VERSION", "15\n");
   MakeDir(pgdata_ + "/pg_tblspc");
   std::vector<Tablespace> tablespaces;
-  auto entries = ListDataDirectory(pgdata_, &tablespaces);
+  auto entries = ListDataDirectory(env_, pgdata_, &tablespaces);
   ASSERT_TRUE(entries.ok()) << entries.status().ToString();
   ASSERT_EQ(entries->size(), 2u);
   EXPECT_EQ((*entries)[0].path, "PG_VERSION");
@@ -236,7 +237,7 @@ TEST_F(ListDataDirectoryTest, RefusesWhatIsNotADataDirectory) {
   for (const std::string& path : {pgdata_, root_ + "/missing", root_ + "/plain-file"}) {
     SCOPED_TRACE(path);
     std::vector<Tablespace> tablespaces;
-    auto entries = ListDataDirectory(path, &tablespaces);
+    auto entries = ListDataDirectory(env_, path, &tablespaces);
     ASSERT_FALSE(entries.ok());
     EXPECT_EQ(entries.status().code(), ErrorCode::kConfig);
     EXPECT_EQ(entries.status().message(),

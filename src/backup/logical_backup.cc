@@ -20,12 +20,12 @@ Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
 }
 
 // Streams `argv`'s standard output into the session as file `name`.
-Result<FileEntry> StoreProgramOutput(StoreSession& session, const Chunker& chunker,
+Result<FileEntry> StoreProgramOutput(Env& env, StoreSession& session, const Chunker& chunker,
                                      const std::vector<std::string>& argv, const std::string& name,
                                      const std::string& what, const std::vector<std::string>& drop_env) {
   SubprocessOptions process{argv, {}, true, ""};
   process.drop_env = drop_env;
-  auto proc = Subprocess::Start(process);
+  auto proc = env.StartProcess(process);
   if (!proc.ok()) return proc.status();
   FileEntry meta;
   meta.path = name;
@@ -43,7 +43,7 @@ Result<FileEntry> StoreProgramOutput(StoreSession& session, const Chunker& chunk
 
 }  // namespace
 
-Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
+Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
                                   const LogicalBackupOptions& options) {
   const std::string what = "database \"" + db.name + "\"";
   auto conn = ConnectPostgres(db.conninfo, what);
@@ -76,7 +76,7 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   const std::string dump_name = db.name + ".dump";
-  auto dump = StoreProgramOutput(session, repo.dump_chunker(), argv, dump_name, "pg_dump", options.child_env_drop);
+  auto dump = StoreProgramOutput(env, session, repo.dump_chunker(), argv, dump_name, "pg_dump", options.child_env_drop);
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
@@ -97,7 +97,7 @@ Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
     if (!pg_dumpall.ok()) return pg_dumpall.status();
     globals_name = "globals.sql";
     auto globals = StoreProgramOutput(
-        session, repo.dump_chunker(),
+        env, session, repo.dump_chunker(),
         {pg_dumpall->path, "--globals-only", "--no-role-passwords", "--no-password",
          "--dbname=" + db.conninfo},
         globals_name, "pg_dumpall --globals-only", options.child_env_drop);

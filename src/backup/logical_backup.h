@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "config/config.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
@@ -33,7 +34,7 @@ constexpr char kMetaRowCounts[] = "row_counts";
 constexpr char kMetaDumpFile[] = "dump_file";
 constexpr char kMetaGlobalsFile[] = "globals_file";
 
-Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
+Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
                                   const LogicalBackupOptions& options);
 
 }  // namespace pgkeep

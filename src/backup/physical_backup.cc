@@ -1,6 +1,5 @@
 #include "backup/physical_backup.h"
 
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,12 +81,14 @@ Result<uint64_t> ParseLsnOrFail(const std::optional<std::string>& text, const st
 }
 
 // Reads pg_control's first field: the system identifier of the cluster in `pgdata`.
-Result<uint64_t> LocalSystemId(const std::string& pgdata) {
-  std::string path = pgdata + "/global/pg_control";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<uint64_t> LocalSystemId(Env& env, const std::string& pgdata) {
   uint64_t id = 0;
-  bool ok = fd >= 0 && ::read(fd, &id, sizeof id) == static_cast<ssize_t>(sizeof id);
-  if (fd >= 0) ::close(fd);
+  auto file = env.NewReadableFile(pgdata + "/global/pg_control");
+  bool ok = false;
+  if (file.ok()) {
+    auto n = (*file)->ReadAt(0, reinterpret_cast<uint8_t*>(&id), sizeof id);
+    ok = n.ok() && *n == sizeof id;
+  }
   if (!ok)
     return Status::Error(ErrorCode::kConfig,
                          "pgdata \"" + pgdata + "\" has no readable global/pg_control",
@@ -95,7 +96,7 @@ Result<uint64_t> LocalSystemId(const std::string& pgdata) {
   return id;
 }
 
-Status StoreLocalFiles(const std::vector<DataDirEntry>& entries, FileStorer& storer, int threads,
+Status StoreLocalFiles(Env& env, const std::vector<DataDirEntry>& entries, FileStorer& storer, int threads,
                        std::vector<FileEntry>& files) {
   // Biggest files first, so two threads finish together.
   std::vector<size_t> order(entries.size());
@@ -119,23 +120,24 @@ Status StoreLocalFiles(const std::vector<DataDirEntry>& entries, FileStorer& sto
         slots[order[k]] = DirectoryEntry(e.path, e.mode, e.mtime);
         continue;
       }
-      int fd = ::open(e.abs_path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        if (errno == ENOENT) continue;  // dropped since listed: WAL replay knows
+      auto file = env.NewReadableFile(e.abs_path);
+      if (!file.ok()) {
+        if (file.status().os_error() == ENOENT) continue;  // dropped since listed: WAL replay knows
         std::lock_guard lock(error_mu);
-        error = Status::Error(ErrorCode::kIo, "cannot open \"" + e.abs_path + "\": " + std::strerror(errno));
+        error = Status::Error(ErrorCode::kIo, "cannot open \"" + e.abs_path + "\": " +
+                                                  std::strerror(file.status().os_error()));
         return;
       }
-      FdSource source(fd, e.abs_path);
+      ReadableFile& source = **file;
       FileEntry meta;
       meta.path = e.path;
       meta.mode = e.mode;
       meta.mtime = e.mtime;
-      auto reread = [fd](uint64_t page, uint8_t* out) {
-        return ::pread(fd, out, 8192, static_cast<off_t>(page * 8192)) == 8192;
+      auto reread = [&source](uint64_t page, uint8_t* out) {
+        auto n = source.ReadAt(page * 8192, out, 8192);
+        return n.ok() && *n == 8192;
       };
       auto stored = storer.Store(source, std::move(meta), reread);
-      ::close(fd);
       if (!stored.ok()) {
         std::lock_guard lock(error_mu);
         if (error.ok()) error = stored.status();
@@ -172,7 +174,7 @@ uint32_t TimelineFromLabel(const std::string& label) {
   return pos == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(label.c_str() + pos + 16, nullptr, 10));
 }
 
-Status AcquireLocal(Repository& repo, PgConnection& pg, const DatabaseConfig& db, const std::string& label,
+Status AcquireLocal(Env& env, Repository& repo, PgConnection& pg, const DatabaseConfig& db, const std::string& label,
                     bool checksums, StoreSession& session, const Chunker& chunker,
                     const PhysicalBackupOptions& options, Acquired& out) {
   auto started = pg.Query("SELECT pg_backup_start($1, true)::text", {label});
@@ -181,11 +183,10 @@ Status AcquireLocal(Repository& repo, PgConnection& pg, const DatabaseConfig& db
   if (!start_lsn.ok()) return start_lsn.status();
   out.start_lsn = *start_lsn;
 
-  auto entries = ListDataDirectory(db.pgdata, &out.tablespaces);
-  if (!entries.ok()) return entries.status();
-  FileStorer storer(session, chunker, checksums, out.start_lsn);
-  PGKEEP_RETURN_IF_ERROR(StoreLocalFiles(*entries, storer, options.read_threads, out.files));
-  out.pages = storer.TakeStats();
+  auto files = StoreDataDirectory(env, session, chunker, db.pgdata, checksums, out.start_lsn,
+                                  options.read_threads, &out.tablespaces, &out.pages);
+  if (!files.ok()) return files.status();
+  out.files = std::move(*files);
 
   auto stopped = pg.Query("SELECT lsn::text, labelfile, spcmapfile FROM pg_backup_stop(false)");
   if (!stopped.ok()) return stopped.status();
@@ -268,24 +269,38 @@ std::optional<Snapshot> LatestPhysical(const std::vector<Snapshot>& all, const s
 
 }  // namespace
 
-Status WaitForArchivedWal(Repository& repo, const std::string& db, const std::string& name,
+Result<std::vector<FileEntry>> StoreDataDirectory(Env& env, StoreSession& session,
+                                                  const Chunker& chunker, const std::string& pgdata,
+                                                  bool checksums, uint64_t start_lsn, int threads,
+                                                  std::vector<Tablespace>* tablespaces,
+                                                  PageCheckStats* pages) {
+  auto entries = ListDataDirectory(env, pgdata, tablespaces);
+  if (!entries.ok()) return entries.status();
+  FileStorer storer(session, chunker, checksums, start_lsn);
+  std::vector<FileEntry> files;
+  PGKEEP_RETURN_IF_ERROR(StoreLocalFiles(env, *entries, storer, threads, files));
+  *pages = storer.TakeStats();
+  return files;
+}
+
+Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db, const std::string& name,
                           int timeout_seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  int64_t deadline = env.MonotonicMicros() + int64_t{timeout_seconds} * 1000000;
   for (;;) {
     auto exists = repo.storage().Exists(WalObjectName(db, name));
     if (!exists.ok()) return exists.status();
     if (*exists) return Status::Ok();
-    if (std::chrono::steady_clock::now() >= deadline)
+    if (env.MonotonicMicros() >= deadline)
       return Status::Error(ErrorCode::kCheckFailed,
                            "WAL segment " + name + " did not reach the repository within " +
                                std::to_string(timeout_seconds) + " s",
                            "archive_command is failing or slow: see the server log and SELECT * FROM "
                            "pg_stat_archiver");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    env.SleepForMicros(100 * 1000);
   }
 }
 
-Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseConfig& db,
+Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options) {
   const std::string what = "database \"" + db.name + "\"";
   auto conn = ConnectPostgres(db.conninfo, what);
@@ -313,7 +328,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseC
                          what + " uses wal_segment_size " + iv[4].value_or("?") + " and block_size " +
                              iv[5].value_or("?") + "; pgkeep supports 16MB and 8192");
   if (!db.pgdata.empty()) {
-    auto local = LocalSystemId(db.pgdata);
+    auto local = LocalSystemId(env, db.pgdata);
     if (!local.ok()) return local.status();
     if (*local != system_id)
       return Status::Error(ErrorCode::kConfig,
@@ -349,12 +364,12 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseC
   Acquired got;
   Status acquired = db.pgdata.empty()
                         ? AcquireStream(db, what, label, system_id, checksums, session, chunker, got)
-                        : AcquireLocal(repo, pg, db, label, checksums, session, chunker, options, got);
+                        : AcquireLocal(env, repo, pg, db, label, checksums, session, chunker, options, got);
   if (!acquired.ok()) return acquired.WithContext("backup of " + what);
   const int64_t consistent_micros = repo.clock().NowMicros();  // recovery targets must come later
 
   std::string stop_segment = WalSegmentNameForLsn(got.timeline, got.stop_lsn - 1);
-  PGKEEP_RETURN_IF_ERROR(WaitForArchivedWal(repo, db.name, stop_segment, options.wal_wait_seconds)
+  PGKEEP_RETURN_IF_ERROR(WaitForArchivedWal(env, repo, db.name, stop_segment, options.wal_wait_seconds)
                              .WithContext("backup of " + what));
   snapshot.stop_time = repo.clock().NowSeconds();
 

@@ -23,6 +23,9 @@
 #include <string>
 #include <vector>
 
+#include "backup/data_directory.h"
+#include "backup/page_verify.h"
+#include "common/env.h"
 #include "config/config.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
@@ -43,12 +46,21 @@ struct PhysicalBackupResult {
   std::vector<std::string> warnings;  // corrupt pages, "incr" without a parent
 };
 
-Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseConfig& db,
+Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options);
+
+// Step 2 for a local data directory, without PostgreSQL: stores every file
+// ListDataDirectory names in `session` (pages checked against `start_lsn`
+// when `checksums`) with `threads` readers. The caller commits.
+Result<std::vector<FileEntry>> StoreDataDirectory(Env& env, StoreSession& session,
+                                                  const Chunker& chunker, const std::string& pgdata,
+                                                  bool checksums, uint64_t start_lsn, int threads,
+                                                  std::vector<Tablespace>* tablespaces,
+                                                  PageCheckStats* pages);
 
 // Waits until WAL file `name` of `db` is in the repository. kCheckFailed
 // after `timeout_seconds`, naming the segment.
-Status WaitForArchivedWal(Repository& repo, const std::string& db, const std::string& name,
+Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db, const std::string& name,
                           int timeout_seconds);
 
 }  // namespace pgkeep

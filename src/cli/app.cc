@@ -77,8 +77,9 @@ void PrintError(const Status& status, bool json, const std::vector<std::string>&
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> OpenConfiguredStorage(const RepositoryConfig& config) {
-  if (config.type == "posix") return std::unique_ptr<Storage>(std::make_unique<PosixStorage>(config.path));
+Result<std::unique_ptr<Storage>> OpenConfiguredStorage(Env& env, const RepositoryConfig& config) {
+  if (config.type == "posix")
+    return std::unique_ptr<Storage>(std::make_unique<PosixStorage>(env, config.path));
   return Status::Error(ErrorCode::kConfig,
                        "repository.type \"" + config.type + "\" is not available in this build",
                        "use type = \"posix\"");

@@ -10,6 +10,6 @@ namespace pgkeep {
 int RunCli(int argc, char** argv, CommandContext ctx);
 
 // The storage driver for a repository config (posix today).
-Result<std::unique_ptr<Storage>> OpenConfiguredStorage(const RepositoryConfig& config);
+Result<std::unique_ptr<Storage>> OpenConfiguredStorage(Env& env, const RepositoryConfig& config);
 
 }  // namespace pgkeep

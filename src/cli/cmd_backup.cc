@@ -21,16 +21,16 @@ StoreOptions BackupStoreOptions(const Config& config, const DatabaseConfig& db) 
 
 CommandOutput RunPhysical(const CommandContext& ctx, OpenedRepository& opened, const DatabaseConfig& db,
                           const BackupArgs& args, const std::string& type) {
-  auto started = std::chrono::steady_clock::now();
+  int64_t started = ctx.env->MonotonicMicros();
   PhysicalBackupOptions options;
   options.type = type;
   options.label = args.label;
   options.store = BackupStoreOptions(opened.config, db);
   options.config_path = opened.config.source;
-  PhysicalBackupResult r = ValueOrThrow(RunPhysicalBackup(*opened.repo, db, options));
+  PhysicalBackupResult r = ValueOrThrow(RunPhysicalBackup(*ctx.env, *opened.repo, db, options));
   const Snapshot& s = r.snapshot;
   if (args.pin) ThrowIfError(WritePin(*opened.repo, Pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()}));
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   CommandOutput out;
   out.json = {{"ok", true},
               {"backup", SnapshotToJson(s, false)},
@@ -71,17 +71,17 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
                                                              : "use --type logical, or leave --type out")};
   ThrowIfError(opened.repo->LoadIndex());  // only once the request is known to be good
   if (physical_type) return RunPhysical(ctx, opened, db, args, type);
-  auto started = std::chrono::steady_clock::now();
+  int64_t started = ctx.env->MonotonicMicros();
   LogicalBackupOptions options;
   options.label = args.label;
   options.store = BackupStoreOptions(opened.config, db);
   options.child_env_drop = SecretEnvNames(opened.config);
-  Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, db, options));
+  Snapshot s = ValueOrThrow(RunLogicalBackup(*ctx.env, *opened.repo, db, options));
   if (args.pin) {
     Pin pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()};
     ThrowIfError(WritePin(*opened.repo, pin));
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
 
   CommandOutput out;
   out.json = {{"ok", true}, {"backup", SnapshotToJson(s, false)}, {"pinned", args.pin}, {"seconds", seconds}};

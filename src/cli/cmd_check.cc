@@ -36,12 +36,12 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
 
   // A restore point guarantees the segment has WAL in it, so the switch
   // really completes one (as on an idle server it otherwise would not).
-  auto started = std::chrono::steady_clock::now();
+  int64_t started = ctx.env->MonotonicMicros();
   ThrowIfError(pg->Exec("SELECT pg_create_restore_point('pgkeep check')"));
   auto switched = ValueOrThrow(pg->Query("SELECT pg_walfile_name(pg_switch_wal())"));
   std::string segment = switched.rows.at(0).values.at(0).value_or("");
-  ThrowIfError(WaitForArchivedWal(*opened.repo, db.name, segment, timeout_seconds));
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  ThrowIfError(WaitForArchivedWal(*ctx.env, *opened.repo, db.name, segment, timeout_seconds));
+  double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   char detail[160];
   std::snprintf(detail, sizeof detail, "%s reached the repository %.1f s after the switch", segment.c_str(), seconds);
   passed("archiving", detail);

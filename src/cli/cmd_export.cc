@@ -12,7 +12,7 @@ CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const 
   Snapshot s = !db.empty() || id == "latest" ? ValueOrThrow(FindLogicalSnapshot(*opened.repo, db, id))
                                              : ValueOrThrow(opened.repo->ReadSnapshot(id));
   ThrowIfError(opened.repo->LoadIndex());
-  ThrowIfError(ExportLogicalDump(*opened.repo, s, file));
+  ThrowIfError(ExportLogicalDump(*ctx.env, *opened.repo, s, file));
   CommandOutput out;
   out.json = {{"ok", true}, {"backup", s.id}, {"file", file}, {"bytes", s.stats.bytes}};
   out.text = "exported " + s.id + " to " + file + " (" + FormatBytes(s.stats.bytes) +

@@ -4,7 +4,7 @@ namespace pgkeep {
 
 CommandOutput RunInit(const CommandContext& ctx) {
   Config config = LoadConfigOrThrow(ctx);
-  auto password = RepositoryPasswordOrThrow(config.repository);
+  auto password = RepositoryPasswordOrThrow(*ctx.env, config.repository);
   auto storage = ValueOrThrow(ctx.open_storage(config.repository));
   InitOptions options;
   options.encrypted = config.repository.encryption != "none";

@@ -1,10 +1,8 @@
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cstring>
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "common/file_io.h"
 #include "repo/loader.h"
 
 namespace pgkeep {
@@ -19,24 +17,22 @@ bool IsSafeRelativePath(const std::string& path) {
   return true;
 }
 
-Status LoadToFile(Loader& loader, const FileEntry& file, const std::string& dir) {
+Status LoadToFile(Env& env, Loader& loader, const FileEntry& file, const std::string& dir) {
   if (!IsSafeRelativePath(file.path))
     return Status::Error(ErrorCode::kCorrupt, "unsafe path \"" + file.path + "\" in snapshot");
   std::filesystem::path target = std::filesystem::path(dir) / file.path;
-  std::error_code ec;
-  std::filesystem::create_directories(target.parent_path(), ec);
-  if (ec) return Status::Error(ErrorCode::kIo, "cannot create \"" + target.parent_path().string() + "\": " + ec.message());
-  int fd = ::open(target.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, file.mode & 07777);
-  if (fd < 0)
-    return Status::Error(errno == EEXIST ? ErrorCode::kUsage : ErrorCode::kIo,
-                         "cannot create \"" + target.string() + "\": " + std::strerror(errno),
-                         errno == EEXIST ? "load into an empty directory" : "");
-  FdSink sink(fd, target.string());
-  Status s = loader.LoadFile(file, sink);
-  if (s.ok() && ::fsync(fd) != 0)
-    s = Status::Error(ErrorCode::kIo, "cannot fsync \"" + target.string() + "\": " + std::strerror(errno));
-  ::close(fd);
-  if (!s.ok()) ::unlink(target.c_str());  // never leave a partial file that looks restored
+  Status made = CreateDirectories(env, target.parent_path().string(), 0777);
+  if (!made.ok())
+    return Status::Error(ErrorCode::kIo, "cannot create \"" + target.parent_path().string() +
+                                             "\": " + std::strerror(made.os_error()));
+  // In place, removed on failure: never a partial file that looks restored.
+  Status s = WriteFileDurably(
+      env, target.string(), [&](ByteSink& sink) { return loader.LoadFile(file, sink); },
+      {.temp_mode = OpenMode::kExclusive,
+       .mode = static_cast<mode_t>(file.mode & 07777),
+       .publish = Publish::kInPlace});
+  if (s.os_error() == EEXIST)
+    return Status::Error(ErrorCode::kUsage, s.message(), "load into an empty directory");
   return s;
 }
 
@@ -78,7 +74,7 @@ CommandOutput RunLoad(const CommandContext& ctx, const LoadArgs& args) {
       FdSink sink(STDOUT_FILENO, "standard output");
       s = loader.LoadFile(f, sink);
     } else {
-      s = LoadToFile(loader, f, args.to_dir);
+      s = LoadToFile(*ctx.env, loader, f, args.to_dir);
     }
     if (s.ok()) {
       loaded.push_back({{"path", f.path}, {"size", f.size}});

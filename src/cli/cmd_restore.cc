@@ -17,8 +17,8 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   PhysicalRestoreOptions options = args.physical;
   options.backup = args.options.backup;
   if (args.jobs_given) options.threads = args.options.jobs;
-  ThrowIfError(CheckPhysicalRestoreRequest(options));  // before anything is opened
-  auto started = std::chrono::steady_clock::now();
+  ThrowIfError(CheckPhysicalRestoreRequest(*ctx.env, options));  // before anything is opened
+  int64_t started = ctx.env->MonotonicMicros();
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", false);
   const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
   if (db.method != "physical")
@@ -31,8 +31,8 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   for (auto& name : SecretEnvNames(opened.config))
     if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
   ThrowIfError(opened.repo->LoadIndex());
-  PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*opened.repo, db, options));
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*ctx.env, *opened.repo, db, options));
+  double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   CommandOutput out;
   out.json = {{"ok", true},
               {"backup", SnapshotToJson(r.backup, false)},
@@ -92,7 +92,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
     if (!db && options.target_conninfo.empty())
       throw CommandError{Status::Error(ErrorCode::kUsage, "restoring a file needs a server",
                                        "pass --db NAME or --target-conninfo CONNINFO")};
-    report = ValueOrThrow(RunLogicalRestore(nullptr, db, options));
+    report = ValueOrThrow(RunLogicalRestore(*ctx.env, nullptr, db, options));
   } else {
     if (args.db.empty())
       throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required",
@@ -101,7 +101,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
     const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
     options.child_env_drop = SecretEnvNames(opened.config);
     ThrowIfError(opened.repo->LoadIndex());
-    report = ValueOrThrow(RunLogicalRestore(opened.repo.get(), &db, options));
+    report = ValueOrThrow(RunLogicalRestore(*ctx.env, opened.repo.get(), &db, options));
   }
 
   nlohmann::json tables = nlohmann::json::array();

@@ -79,7 +79,7 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "store", false);
   if (!args.db.empty()) (void)DatabaseOrThrow(opened.config, args.db);
   ThrowIfError(opened.repo->LoadIndex());
-  auto started = std::chrono::steady_clock::now();
+  int64_t started = ctx.env->MonotonicMicros();
   Snapshot snapshot;
   snapshot.start_time = ctx.clock->NowSeconds();
   snapshot.id = NewSnapshotId(snapshot.start_time);
@@ -94,22 +94,24 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
   StoreSession session(*opened.repo, options);
   std::vector<FileEntry> files;
   for (const auto& input : inputs) {
-    int fd = input.source == "-" ? STDIN_FILENO : ::open(input.source.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      throw CommandError{Status::Error(ErrorCode::kIo, "cannot open \"" + input.source +
-                                                           "\": " + std::strerror(errno))};
     FileEntry meta;
     meta.path = input.name;
-    struct stat st;
-    if (fd != STDIN_FILENO && ::fstat(fd, &st) == 0) {
-      meta.mode = st.st_mode & 07777;
-      meta.mtime = st.st_mtime;
-    } else {
-      meta.mtime = ctx.clock->NowSeconds();
+    meta.mtime = ctx.clock->NowSeconds();
+    FdSource stdin_source(STDIN_FILENO, "standard input");
+    std::unique_ptr<ReadableFile> file;
+    if (input.source != "-") {
+      auto opened_file = ctx.env->NewReadableFile(input.source);
+      if (!opened_file.ok())
+        throw CommandError{Status::Error(ErrorCode::kIo, "cannot open \"" + input.source + "\": " +
+                                                             std::strerror(opened_file.status().os_error()))};
+      file = std::move(*opened_file);
+      if (auto info = ctx.env->Stat(input.source); info.ok()) {
+        meta.mode = info->mode & 07777;
+        meta.mtime = info->modified;
+      }
     }
-    FdSource source(fd, input.source == "-" ? "standard input" : input.source);
+    ByteSource& source = file ? static_cast<ByteSource&>(*file) : stdin_source;
     auto stored = session.StoreStream(source, opened.repo->stream_chunker(), meta);
-    if (fd != STDIN_FILENO) ::close(fd);
     FileEntry entry = ValueOrThrow(std::move(stored));
     // An empty pipe is what a failed pg_dump upstream looks like: storing it
     // would list a "backup" that restores nothing.
@@ -120,7 +122,7 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
   }
   snapshot = ValueOrThrow(session.Commit(snapshot, files));
   double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      (ctx.env->MonotonicMicros() - started) / 1e6;
 
   const SnapshotStats& st = snapshot.stats;
   CommandOutput out;

@@ -15,7 +15,7 @@ CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const
     throw CommandError{Status::Error(ErrorCode::kUsage,
                                      "database \"" + db + "\" has method = \"" + config.method + "\"",
                                      "WAL archiving is for method = \"physical\" databases")};
-  auto pushed = ValueOrThrow(PushWalFile(*opened.repo, db, path, opened.config.repository.wal_compression_level));
+  auto pushed = ValueOrThrow(PushWalFile(*ctx.env, *opened.repo, db, path, opened.config.repository.wal_compression_level));
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   CommandOutput out;
   out.json = {{"ok", true},
@@ -34,7 +34,7 @@ CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, cons
                           const std::string& dest) {
   auto opened = OpenRepositoryForWalOrThrow(ctx);
   (void)DatabaseOrThrow(opened.config, db);
-  Status fetched = FetchWalFile(*opened.repo, db, name, dest);
+  Status fetched = FetchWalFile(*ctx.env, *opened.repo, db, name, dest);
   // PostgreSQL asks for files that do not exist yet (the next segment, a
   // newer timeline's history) to learn where recovery ends: exit 1, as
   // restore_command must, and no error code that reads like a failure.

@@ -15,11 +15,11 @@ const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& n
                                                  : "configured databases: " + known)};
 }
 
-Config LoadConfigOrThrow(const CommandContext& ctx) { return ValueOrThrow(LoadConfig(ctx.config_path)); }
+Config LoadConfigOrThrow(const CommandContext& ctx) { return ValueOrThrow(LoadConfig(*ctx.env, ctx.config_path)); }
 
-std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config) {
+std::optional<std::string> RepositoryPasswordOrThrow(Env& env, const RepositoryConfig& config) {
   if (config.encryption == "none") return std::nullopt;
-  return ValueOrThrow(ResolveSecret(config.password_env, config.password_file, "repository password"));
+  return ValueOrThrow(ResolveSecret(env, config.password_env, config.password_file, "repository password"));
 }
 
 namespace {
@@ -38,9 +38,9 @@ std::string LegacyKeyCacheDir(const Config& config) {
 OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   OpenedRepository opened;
   opened.config = LoadConfigOrThrow(ctx);
-  auto password = RepositoryPasswordOrThrow(opened.config.repository);
+  auto password = RepositoryPasswordOrThrow(*ctx.env, opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  opened.repo = ValueOrThrow(OpenRepositoryCached(*opened.storage, *ctx.clock, password, ctx.keyring,
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*ctx.env, *opened.storage, *ctx.clock, password, ctx.keyring,
                                                   LegacyKeyCacheDir(opened.config), password.has_value()));
   opened.repo->set_warning_sink(ctx.warn);
   return opened;
@@ -50,7 +50,7 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
                                        const std::string& operation, bool load_index) {
   OpenedRepository opened;
   opened.config = LoadConfigOrThrow(ctx);
-  auto password = RepositoryPasswordOrThrow(opened.config.repository);
+  auto password = RepositoryPasswordOrThrow(*ctx.env, opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   // password is set exactly when the configuration asks for encryption.
   opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password, password.has_value()));

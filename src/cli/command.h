@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/env.h"
 #include "common/keyring.h"
 #include "config/config.h"
 #include "repo/repo_lock.h"
@@ -33,6 +34,9 @@ struct CommandContext {
   std::string config_path;
   std::chrono::seconds lock_wait{0};
   const Clock* clock = nullptr;
+  // Files, child processes, monotonic time and sleeping (common/env.h);
+  // required: main() sets a PosixEnv, tests an EnvWrapper or FaultEnv.
+  Env* env = nullptr;
   // Where wal-push and wal-fetch cache the unwrapped master key
   // (repo/key_cache.h); null: no cache, every open pays for scrypt.
   Keyring* keyring = nullptr;
@@ -66,6 +70,6 @@ OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx);
 const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);
 
 // The repository password per config; nullopt when encryption = "none".
-std::optional<std::string> RepositoryPasswordOrThrow(const RepositoryConfig& config);
+std::optional<std::string> RepositoryPasswordOrThrow(Env& env, const RepositoryConfig& config);
 
 }  // namespace pgkeep

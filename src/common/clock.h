@@ -1,4 +1,7 @@
-// common/clock.h — the time source, injected so tests can use a manual clock.
+// common/clock.h — the time source, injected so tests can use a manual clock
+// whose sleeping only moves it forward (no test waits for time to pass).
+// Code that has an Env (common/env.h) may use its time instead; code that
+// only has a repository (repo/) uses the repository's Clock.
 #pragma once
 
 #include <atomic>
@@ -13,11 +16,17 @@ class Clock {
   // Microseconds since the Unix epoch, UTC. Thread-safe.
   virtual int64_t NowMicros() const = 0;
   int64_t NowSeconds() const { return NowMicros() / 1000000; }
+  // Never goes backwards; for durations and deadlines. Thread-safe.
+  virtual int64_t MonotonicMicros() const = 0;
+  // Blocks the calling thread for `micros` (a ManualClock advances instead).
+  virtual void SleepForMicros(int64_t micros) const = 0;
 };
 
 class SystemClock final : public Clock {
  public:
   int64_t NowMicros() const override;
+  int64_t MonotonicMicros() const override;
+  void SleepForMicros(int64_t micros) const override;
 };
 
 // A clock that moves only when told to; for tests.
@@ -25,11 +34,14 @@ class ManualClock final : public Clock {
  public:
   explicit ManualClock(int64_t micros = 1'700'000'000'000'000) : now_(micros) {}
   int64_t NowMicros() const override { return now_.load(); }
+  int64_t MonotonicMicros() const override { return now_.load(); }
+  // Returns at once, the clock moved `micros` on.
+  void SleepForMicros(int64_t micros) const override { now_ += micros > 0 ? micros : 0; }
   void Advance(int64_t micros) { now_ += micros; }
   void Set(int64_t micros) { now_ = micros; }
 
  private:
-  std::atomic<int64_t> now_;
+  mutable std::atomic<int64_t> now_;
 };
 
 // "2026-11-23T05:09:38Z" (seconds precision, UTC).

@@ -1,74 +1,120 @@
 #include "common/file_io.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include "common/stream.h"
 
 namespace pgkeep {
 
 Status ErrnoError(const std::string& what, const std::string& path) {
-  int e = errno;
-  return Status::Error(e == ENOSPC || e == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIo,
-                       "cannot " + what + " \"" + path + "\": " + std::strerror(e));
+  return OsError(what, path, errno);
 }
 
-Result<Bytes> ReadWholeFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return Status::Error(ErrorCode::kNotFound, "file \"" + path + "\" does not exist");
-    return ErrnoError("open", path);
+Result<Bytes> ReadWholeFile(Env& env, const std::string& path, uint64_t max_size) {
+  auto file = env.NewReadableFile(path);
+  if (!file.ok()) {
+    if (file.status().os_error() == ENOENT)
+      return Status::Error(ErrorCode::kNotFound, "file \"" + path + "\" does not exist")
+          .WithOsError(ENOENT);
+    return file.status();
   }
-  struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    Status s = ErrnoError("stat", path);
-    ::close(fd);
-    return s;
-  }
-  Bytes data(static_cast<size_t>(st.st_size));
+  // Read to the end, not to the size stat reported: a pipe or /proc file
+  // reports 0.
+  uint64_t expected = (*file)->Size();
+  Bytes data(static_cast<size_t>(std::min(expected, max_size) + 1));
   size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::read(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      Status s = n == 0 ? Status::Error(ErrorCode::kIo, "\"" + path + "\" shrank while being read")
-                        : ErrnoError("read", path);
-      ::close(fd);
-      return s;
-    }
-    done += static_cast<size_t>(n);
+  for (;;) {
+    if (done == data.size()) data.resize(data.size() * 2);
+    auto n = (*file)->Read(data.data() + done, data.size() - done);
+    if (!n.ok()) return n.status();
+    if (*n == 0) break;
+    done += *n;
+    if (done > max_size)
+      return Status::Error(ErrorCode::kIo,
+                           "\"" + path + "\" is larger than " + std::to_string(max_size) + " bytes")
+          .WithOsError(EFBIG);
   }
-  ::close(fd);
+  if (done < expected)
+    return Status::Error(ErrorCode::kIo, "\"" + path + "\" shrank while being read");
+  data.resize(done);
   return data;
 }
 
-Status SyncDirectory(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open directory", path);
-  int rc = ::fsync(fd);
-  Status s = rc == 0 ? Status::Ok() : ErrnoError("sync directory", path);
-  ::close(fd);
-  return s;
+Status SyncParentDirectory(Env& env, const std::string& path) {
+  size_t slash = path.rfind('/');
+  return env.SyncDir(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }
 
-Status WriteFileAtomically(const std::string& path, ByteView data, mode_t mode) {
-  std::string tmp = path + ".pgkeep-tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError("create", tmp);
-  Status s = FdSink(fd, tmp).Write(data);
-  if (s.ok() && ::fsync(fd) != 0) s = ErrnoError("sync", tmp);
-  ::close(fd);
-  if (s.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) s = ErrnoError("rename into", path);
+Status CreateDirectories(Env& env, const std::string& path, mode_t mode) {
+  if (path.empty() || env.Stat(path).ok()) return Status::Ok();
+  size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0)
+    PGKEEP_RETURN_IF_ERROR(CreateDirectories(env, path.substr(0, slash), mode));
+  Status made = env.CreateDir(path, mode);
+  if (!made.ok() && made.os_error() == EEXIST) return Status::Ok();
+  return made;
+}
+
+Result<std::string> CreateUniqueDirectory(Env& env, const std::string& prefix, mode_t mode) {
+  static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  Status last;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string path = prefix;
+    uint64_t r = env.Random64();
+    for (int i = 0; i < 6; ++i, r /= 62) path += kChars[r % 62];
+    last = env.CreateDir(path, mode);
+    if (last.ok()) return path;
+    if (last.os_error() != EEXIST) break;
+  }
+  return last;
+}
+
+Status WriteFileDurably(Env& env, const std::string& path, ByteView data, const DurableWrite& how) {
+  return WriteFileDurably(
+      env, path, [&](ByteSink& sink) { return sink.Write(data); }, how);
+}
+
+Status WriteFileDurably(Env& env, const std::string& path,
+                        const std::function<Status(ByteSink&)>& produce, const DurableWrite& how) {
+  if (how.publish == Publish::kInPlace) {
+    auto file = env.NewWritableFile(path, how.temp_mode, how.mode);
+    if (!file.ok()) return file.status();
+    Status s = produce(**file);
+    if (s.ok()) s = (*file)->Sync();
+    Status closed = (*file)->Close();
+    if (s.ok()) s = closed;
+    if (!s.ok()) {
+      (void)env.RemoveFile(path);
+      return s;
+    }
+    return SyncParentDirectory(env, path);
+  }
+  auto file = env.NewWritableFile(how.temp, how.temp_mode, how.mode);
+  if (!file.ok()) return file.status();
+  Status s = produce(**file);
+  if (s.ok()) s = (*file)->Sync();
+  Status closed = (*file)->Close();
+  if (s.ok()) s = closed;
+  if (s.ok() && how.publish == Publish::kReplace) s = env.RenameFile(how.temp, path);
+  if (s.ok() && how.publish == Publish::kIfAbsent) {
+    // link(2) fails when the name exists, atomically: of two writers racing
+    // for one name exactly one wins, and the loser never replaces the
+    // winner's file (rename would, silently).
+    s = env.LinkFile(how.temp, path);
+    if (!s.ok() && s.os_error() == EEXIST)
+      s = Status::Error(ErrorCode::kConflict, "file \"" + path + "\" already exists")
+              .WithOsError(EEXIST);
+    (void)env.RemoveFile(how.temp);
+  }
   if (!s.ok()) {
-    ::unlink(tmp.c_str());
+    (void)env.RemoveFile(how.temp);
     return s;
   }
-  size_t slash = path.rfind('/');
-  return SyncDirectory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+  return SyncParentDirectory(env, path);
+}
+
+Status WriteFileAtomically(Env& env, const std::string& path, ByteView data, mode_t mode) {
+  return WriteFileDurably(env, path, data, {.temp = path + ".pgkeep-tmp", .mode = mode});
 }
 
 }  // namespace pgkeep

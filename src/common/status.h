@@ -55,11 +55,18 @@ class [[nodiscard]] Status {
   ErrorCode code() const { return code_; }
   const std::string& message() const { return message_; }
   const std::string& hint() const { return hint_; }
+  // The errno behind an operating-system failure (common/env.h), else 0.
+  int os_error() const { return os_error_; }
+  Status WithOsError(int err) const {
+    Status s = *this;
+    s.os_error_ = err;
+    return s;
+  }
 
   // Prefixes context to the message: "reading snapshot x: <old message>".
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
-    return Error(code_, context + ": " + message_, hint_);
+    return Error(code_, context + ": " + message_, hint_).WithOsError(os_error_);
   }
   // "message" or "message\nHINT: hint"; what the CLI prints.
   std::string ToString() const;
@@ -68,6 +75,7 @@ class [[nodiscard]] Status {
   ErrorCode code_ = ErrorCode::kOk;
   std::string message_;
   std::string hint_;
+  int os_error_ = 0;
 };
 
 template <typename T>

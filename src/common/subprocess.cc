@@ -9,77 +9,26 @@
 #include <cerrno>
 #include <cstring>
 
-extern char** environ;
-
 namespace pgkeep {
 
 namespace {
 constexpr size_t kStderrKeep = 64 * 1024;
 constexpr size_t kStderrHead = 16 * 1024;
 
-std::string_view EnvName(std::string_view entry) { return entry.substr(0, entry.find('=')); }
 }  // namespace
 
-Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& options) {
-  if (options.argv.empty()) return Status::Error(ErrorCode::kInternal, "empty argv");
+std::unique_ptr<Subprocess> Subprocess::Adopt(pid_t pid, int stdout_fd, int stderr_fd,
+                                              std::string program) {
   std::unique_ptr<Subprocess> p(new Subprocess());
-  p->program_ = options.argv[0];
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  if ((options.capture_stdout && pipe2(out, O_CLOEXEC) != 0) || pipe2(err, O_CLOEXEC) != 0)
-    return Status::Error(ErrorCode::kTool, "cannot create a pipe: " + std::string(std::strerror(errno)));
-  int in = ::open(options.stdin_file.empty() ? "/dev/null" : options.stdin_file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (in < 0) {
-    Status s = Status::Error(ErrorCode::kIo, "cannot open \"" + options.stdin_file + "\": " + std::strerror(errno));
-    for (int fd : {out[0], out[1], err[0], err[1]})
-      if (fd >= 0) ::close(fd);
-    return s;
-  }
-  int devnull = options.capture_stdout ? -1 : ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-  // Everything the child needs is prepared before fork: after it, only
-  // async-signal-safe calls are allowed.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e) {
-    std::string entry = *e;
-    bool overridden = false;
-    for (const auto& extra : options.extra_env)
-      if (EnvName(entry) == EnvName(extra)) overridden = true;
-    for (const auto& name : options.drop_env)
-      if (EnvName(entry) == name) overridden = true;
-    if (!overridden) env_strings.push_back(entry);
-  }
-  env_strings.insert(env_strings.end(), options.extra_env.begin(), options.extra_env.end());
-  std::vector<char*> envp, argv;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> args = options.argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = fork();
-  if (pid < 0) return Status::Error(ErrorCode::kTool, "cannot fork: " + std::string(std::strerror(errno)));
-  if (pid == 0) {
-    dup2(in, STDIN_FILENO);
-    dup2(options.capture_stdout ? out[1] : devnull, STDOUT_FILENO);
-    dup2(err[1], STDERR_FILENO);
-    execve(argv[0], argv.data(), envp.data());
-    const char msg[] = "cannot execute program\n";
-    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
-    _exit(127);
-  }
-  ::close(in);
-  if (devnull >= 0) ::close(devnull);
-  if (options.capture_stdout) ::close(out[1]);
-  ::close(err[1]);
+  p->program_ = std::move(program);
   p->pid_ = pid;
-  p->stdout_fd_ = out[0];
-  p->stdout_source_ = FdSource(out[0], p->program_ + " output");
-  int err_fd = err[0];
+  p->stdout_fd_ = stdout_fd;
+  p->stdout_source_ = FdSource(stdout_fd, p->program_ + " output");
   Subprocess* raw = p.get();
-  p->stderr_reader_ = std::thread([raw, err_fd] {
+  p->stderr_reader_ = std::thread([raw, stderr_fd] {
     char buf[4096];
     for (;;) {
-      ssize_t n = ::read(err_fd, buf, sizeof buf);
+      ssize_t n = ::read(stderr_fd, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       if (raw->stderr_head_.size() < kStderrHead)
@@ -87,7 +36,7 @@ Result<std::unique_ptr<Subprocess>> Subprocess::Start(const SubprocessOptions& o
       raw->stderr_.append(buf, static_cast<size_t>(n));
       if (raw->stderr_.size() > 2 * kStderrKeep) raw->stderr_.erase(0, raw->stderr_.size() - kStderrKeep);
     }
-    ::close(err_fd);
+    ::close(stderr_fd);
   });
   return p;
 }

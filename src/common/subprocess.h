@@ -1,4 +1,5 @@
-// common/subprocess.h — running an external program (pg_dump, pg_restore)
+// common/subprocess.h — a running external program (pg_dump, pg_restore),
+// started by Env::StartProcess (common/env.h),
 // with its standard output streamed to us.
 //
 // No shell is involved: argv goes to execve as is (argv[0] must be a path),
@@ -33,8 +34,13 @@ struct SubprocessOptions {
 
 class Subprocess {
  public:
-  // kTool if the program cannot be started.
-  static Result<std::unique_ptr<Subprocess>> Start(const SubprocessOptions& options);
+  // Children are started by Env::StartProcess (common/env.h), which calls
+  // Adopt; kTool there if the program cannot be started.
+  //
+  // Takes over a started child (Env implementations call this): `stdout_fd`
+  // (-1 when not captured) and `stderr_fd` are the read ends of its pipes,
+  // now owned by the Subprocess, which collects standard error from here on.
+  static std::unique_ptr<Subprocess> Adopt(pid_t pid, int stdout_fd, int stderr_fd, std::string program);
   // Kills (SIGKILL) and reaps the child if it still runs.
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/bytes.h"
+#include "common/env.h"
 
 namespace pgkeep {
 namespace {
@@ -83,7 +84,7 @@ TEST(FirstErrorLinesTest, StaysBoundedAndValidUtf8) {
 
 TEST(SubprocessTest, ErrorSummaryFindsTheFirstErrorEvenAfterMuchOutput) {
   // The first error, then more than the kept tail of further output.
-  auto p = Subprocess::Start({{"/bin/sh", "-c",
+  auto p = PosixEnv().StartProcess({{"/bin/sh", "-c",
                                "echo 'pg_restore: error: first cause' >&2; "
                                "i=0; while [ $i -lt 3000 ]; do echo 'pg_restore: error: later noise line' >&2; "
                                "i=$((i+1)); done; exit 1"},
@@ -100,7 +101,7 @@ TEST(SubprocessTest, ChildDoesNotInheritDroppedSecrets) {
   ::setenv("PGPASSWORD", "libpq-needs-this", 1);
   SubprocessOptions options{{"/usr/bin/env"}, {}, true, ""};
   options.drop_env = {"PGKEEP_TEST_REPO_SECRET", "PGKEEP_REPO_PASSWORD"};
-  auto p = Subprocess::Start(options);
+  auto p = PosixEnv().StartProcess(options);
   ASSERT_TRUE(p.ok()) << p.status().message();
   std::string out;
   char buf[4096];

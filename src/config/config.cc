@@ -18,6 +18,8 @@
 #include <libpq-fe.h>
 #include <sys/stat.h>
 
+#include "common/file_io.h"
+
 namespace pgkeep {
 
 namespace {
@@ -734,19 +736,13 @@ void ReadDocument(const Value& root, Checker& checker, Config& config) {
 
 // Whole-file read with errno-based messages; `limit` guards against pointing
 // a *_file key at a device or a huge file by mistake.
-Result<std::string> ReadSmallFile(const std::string& path, size_t limit) {
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) return Status::Error(ErrorCode::kIo, std::strerror(errno));
-  std::string data;
-  char buf[8192];
-  while (size_t n = std::fread(buf, 1, sizeof buf, f.get())) {
-    data.append(buf, n);
-    if (data.size() > limit) {
-      return Status::Error(ErrorCode::kIo, "larger than " + std::to_string(limit >> 10) + " KiB");
-    }
-  }
-  if (std::ferror(f.get())) return Status::Error(ErrorCode::kIo, std::strerror(errno));
-  return data;
+Result<std::string> ReadSmallFile(Env& env, const std::string& path, size_t limit) {
+  auto data = ReadWholeFile(env, path, limit);
+  if (data.ok()) return std::string(AsString(*data));
+  int err = data.status().os_error();
+  if (err == EFBIG)
+    return Status::Error(ErrorCode::kIo, "larger than " + std::to_string(limit >> 10) + " KiB");
+  return Status::Error(ErrorCode::kIo, err != 0 ? std::strerror(err) : data.status().message());
 }
 
 }  // namespace
@@ -807,13 +803,13 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
   return config;
 }
 
-Result<Config> LoadConfig(const std::string& explicit_path) {
+Result<Config> LoadConfig(Env& env, const std::string& explicit_path) {
   std::string path = explicit_path;
   if (path.empty()) {
-    const char* env = std::getenv("PGKEEP_CONFIG");
-    path = (env != nullptr && *env != '\0') ? env : kDefaultConfigPath;
+    const char* from_env = std::getenv("PGKEEP_CONFIG");
+    path = (from_env != nullptr && *from_env != '\0') ? from_env : kDefaultConfigPath;
   }
-  auto text = ReadSmallFile(path, kMaxConfigBytes);
+  auto text = ReadSmallFile(env, path, kMaxConfigBytes);
   if (!text.ok()) {
     return ConfigError("cannot read config file " + Quote(path) + ": " + text.status().message(),
                        "pass --config FILE or set PGKEEP_CONFIG");
@@ -821,7 +817,7 @@ Result<Config> LoadConfig(const std::string& explicit_path) {
   return ParseConfig(*text, path);
 }
 
-Result<std::string> ResolveSecret(const std::string& env_name, const std::string& file_path,
+Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const std::string& file_path,
                                   const std::string& what) {
   if (env_name.empty() && file_path.empty()) {
     return ConfigError(what + ": no environment variable or file configured",
@@ -842,7 +838,7 @@ Result<std::string> ResolveSecret(const std::string& env_name, const std::string
     }
     return std::string(value);
   }
-  auto data = ReadSmallFile(file_path, kMaxSecretBytes);
+  auto data = ReadSmallFile(env, file_path, kMaxSecretBytes);
   if (!data.ok()) {
     return Status::Error(
         ErrorCode::kAuth,

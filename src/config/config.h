@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace pgkeep {
@@ -170,7 +171,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
 // Reads and parses the configuration file: `explicit_path` if non-empty, else
 // $PGKEEP_CONFIG if set and non-empty, else /etc/pgkeep/pgkeep.toml.
 // Failure: kConfig, including for a missing or unreadable file.
-Result<Config> LoadConfig(const std::string& explicit_path);
+Result<Config> LoadConfig(Env& env, const std::string& explicit_path);
 
 // Returns the secret held by environment variable `env_name` (must be set and
 // non-empty) or, if `env_name` is empty, the contents of `file_path` with one
@@ -179,7 +180,7 @@ Result<Config> LoadConfig(const std::string& explicit_path);
 // Failure: kConfig when neither or both sources are given; kAuth when the
 // variable is unset or empty, or the file is unreadable, too large or empty.
 // Messages name the variable or file, never the value.
-Result<std::string> ResolveSecret(const std::string& env_name, const std::string& file_path,
+Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const std::string& file_path,
                                   const std::string& what);
 
 // Names of the environment variables that hold secrets pgkeep may read:

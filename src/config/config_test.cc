@@ -13,6 +13,7 @@
 
 namespace pgkeep {
 namespace {
+PosixEnv test_env;  // config files are real files in a temporary directory
 
 // The example from PRODUCT.md, "Configuration shape", verbatim.
 constexpr char kProductExample[] = R"(
@@ -452,7 +453,7 @@ class TempFile {
 
 TEST(LoadConfigTest, ExplicitPath) {
   TempFile file(kRepo);
-  auto config = LoadConfig(file.path());
+  auto config = LoadConfig(test_env, file.path());
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->source, file.path());
   EXPECT_EQ(config->repository.path, "/r");
@@ -460,7 +461,7 @@ TEST(LoadConfigTest, ExplicitPath) {
 
 TEST(LoadConfigTest, ErrorsNameTheFile) {
   TempFile file(kRepo + "pth = \"/x\"\n");
-  auto config = LoadConfig(file.path());
+  auto config = LoadConfig(test_env, file.path());
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(), file.path() + ":3: unknown key \"repository.pth\"");
 }
@@ -468,14 +469,14 @@ TEST(LoadConfigTest, ErrorsNameTheFile) {
 TEST(LoadConfigTest, EnvironmentVariable) {
   TempFile file(kRepo);
   setenv("PGKEEP_CONFIG", file.path().c_str(), 1);
-  auto config = LoadConfig("");
+  auto config = LoadConfig(test_env, "");
   unsetenv("PGKEEP_CONFIG");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   EXPECT_EQ(config->source, file.path());
 }
 
 TEST(LoadConfigTest, MissingFile) {
-  auto config = LoadConfig("/nonexistent/pgkeep.toml");
+  auto config = LoadConfig(test_env, "/nonexistent/pgkeep.toml");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().code(), ErrorCode::kConfig);
   EXPECT_EQ(config.status().message(),
@@ -484,14 +485,14 @@ TEST(LoadConfigTest, MissingFile) {
 }
 
 TEST(LoadConfigTest, DirectoryIsNotAFile) {
-  auto config = LoadConfig("/tmp");
+  auto config = LoadConfig(test_env, "/tmp");
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(), "cannot read config file \"/tmp\": Is a directory");
 }
 
 TEST(ResolveSecretTest, FromEnvironment) {
   setenv("PGKEEP_TEST_SECRET", "s3cret", 1);
-  auto secret = ResolveSecret("PGKEEP_TEST_SECRET", "", "repository password");
+  auto secret = ResolveSecret(test_env, "PGKEEP_TEST_SECRET", "", "repository password");
   unsetenv("PGKEEP_TEST_SECRET");
   ASSERT_TRUE(secret.ok()) << secret.status().ToString();
   EXPECT_EQ(secret.value(), "s3cret");
@@ -499,7 +500,7 @@ TEST(ResolveSecretTest, FromEnvironment) {
 
 TEST(ResolveSecretTest, MissingEnvironmentVariable) {
   unsetenv("PGKEEP_TEST_UNSET");
-  auto secret = ResolveSecret("PGKEEP_TEST_UNSET", "", "repository password");
+  auto secret = ResolveSecret(test_env, "PGKEEP_TEST_UNSET", "", "repository password");
   ASSERT_FALSE(secret.ok());
   EXPECT_EQ(secret.status().code(), ErrorCode::kAuth);
   EXPECT_EQ(secret.status().message(),
@@ -509,7 +510,7 @@ TEST(ResolveSecretTest, MissingEnvironmentVariable) {
 
 TEST(ResolveSecretTest, EmptyEnvironmentVariable) {
   setenv("PGKEEP_TEST_EMPTY", "", 1);
-  auto secret = ResolveSecret("PGKEEP_TEST_EMPTY", "", "api key \"ops\"");
+  auto secret = ResolveSecret(test_env, "PGKEEP_TEST_EMPTY", "", "api key \"ops\"");
   unsetenv("PGKEEP_TEST_EMPTY");
   ASSERT_FALSE(secret.ok());
   EXPECT_EQ(secret.status().message(),
@@ -518,30 +519,30 @@ TEST(ResolveSecretTest, EmptyEnvironmentVariable) {
 
 TEST(ResolveSecretTest, FromFileStripsOneNewline) {
   TempFile file("s3cret\n\n");
-  auto secret = ResolveSecret("", file.path(), "repository password");
+  auto secret = ResolveSecret(test_env, "", file.path(), "repository password");
   ASSERT_TRUE(secret.ok()) << secret.status().ToString();
   EXPECT_EQ(secret.value(), "s3cret\n");
 
   TempFile crlf("s3cret\r\n");
-  EXPECT_EQ(ResolveSecret("", crlf.path(), "x").value(), "s3cret");
+  EXPECT_EQ(ResolveSecret(test_env, "", crlf.path(), "x").value(), "s3cret");
   TempFile bare("s3cret");
-  EXPECT_EQ(ResolveSecret("", bare.path(), "x").value(), "s3cret");
+  EXPECT_EQ(ResolveSecret(test_env, "", bare.path(), "x").value(), "s3cret");
 }
 
 TEST(ResolveSecretTest, FileErrors) {
-  auto missing = ResolveSecret("", "/nonexistent/pw", "repository password");
+  auto missing = ResolveSecret(test_env, "", "/nonexistent/pw", "repository password");
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), ErrorCode::kAuth);
   EXPECT_EQ(missing.status().message(),
             "repository password: cannot read file \"/nonexistent/pw\": No such file or directory");
 
   TempFile empty("\n");
-  auto e = ResolveSecret("", empty.path(), "repository password");
+  auto e = ResolveSecret(test_env, "", empty.path(), "repository password");
   ASSERT_FALSE(e.ok());
   EXPECT_EQ(e.status().message(), "repository password: file \"" + empty.path() + "\" is empty");
 
   TempFile huge(std::string(65 * 1024, 'x'));
-  auto h = ResolveSecret("", huge.path(), "repository password");
+  auto h = ResolveSecret(test_env, "", huge.path(), "repository password");
   ASSERT_FALSE(h.ok());
   EXPECT_EQ(h.status().message(),
             "repository password: cannot read file \"" + huge.path() + "\": larger than 64 KiB");
@@ -549,13 +550,13 @@ TEST(ResolveSecretTest, FileErrors) {
 }
 
 TEST(ResolveSecretTest, NeitherOrBothSources) {
-  auto neither = ResolveSecret("", "", "repository password");
+  auto neither = ResolveSecret(test_env, "", "", "repository password");
   ASSERT_FALSE(neither.ok());
   EXPECT_EQ(neither.status().code(), ErrorCode::kConfig);
   EXPECT_EQ(neither.status().message(),
             "repository password: no environment variable or file configured");
 
-  auto both = ResolveSecret("E", "/f", "repository password");
+  auto both = ResolveSecret(test_env, "E", "/f", "repository password");
   ASSERT_FALSE(both.ok());
   EXPECT_EQ(both.status().code(), ErrorCode::kConfig);
   EXPECT_EQ(both.status().message(),
@@ -566,7 +567,7 @@ TEST(ResolveSecretTest, RefusesAFileOthersCanRead) {
   TempFile file("s3cret\n");
   for (mode_t mode : {0644, 0640, 0604}) {
     ASSERT_EQ(chmod(file.path().c_str(), mode), 0);
-    auto secret = ResolveSecret("", file.path(), "repository password");
+    auto secret = ResolveSecret(test_env, "", file.path(), "repository password");
     ASSERT_FALSE(secret.ok()) << mode;
     EXPECT_EQ(secret.status().code(), ErrorCode::kConfig);
     EXPECT_NE(secret.status().message().find("is readable by group or others"), std::string::npos)
@@ -576,7 +577,7 @@ TEST(ResolveSecretTest, RefusesAFileOthersCanRead) {
   }
   for (mode_t mode : {0600, 0400}) {
     ASSERT_EQ(chmod(file.path().c_str(), mode), 0);
-    EXPECT_TRUE(ResolveSecret("", file.path(), "x").ok()) << mode;
+    EXPECT_TRUE(ResolveSecret(test_env, "", file.path(), "x").ok()) << mode;
   }
 }
 

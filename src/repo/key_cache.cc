@@ -1,6 +1,5 @@
 #include "repo/key_cache.h"
 
-#include <unistd.h>
 
 namespace pgkeep {
 
@@ -49,21 +48,21 @@ void WriteCache(const Storage& storage, Keyring& keyring, const std::string& pas
 }
 
 // The file an earlier version left; it is as sensitive as a leaked HMAC.
-void RemoveLegacyCache(const Storage& storage, const std::string& dir) {
+void RemoveLegacyCache(Env& env, const Storage& storage, const std::string& dir) {
   if (dir.empty()) return;
   const std::string path = dir + "/" + StorageHash(storage) + ".key";
-  if (::unlink(path.c_str()) == 0) ::rmdir(dir.c_str());  // only if now empty
+  if (env.RemoveFile(path).ok()) (void)env.RemoveDir(dir);  // only if now empty
 }
 
 }  // namespace
 
 std::string KeyCacheName(const Storage& storage) { return "pgkeep:repo-key:" + StorageHash(storage); }
 
-Result<std::unique_ptr<Repository>> OpenRepositoryCached(Storage& storage, const Clock& clock,
+Result<std::unique_ptr<Repository>> OpenRepositoryCached(Env& env, Storage& storage, const Clock& clock,
                                                          const std::optional<std::string>& password,
                                                          Keyring* keyring, const std::string& legacy_dir,
                                                          std::optional<bool> expect_encrypted) {
-  RemoveLegacyCache(storage, legacy_dir);
+  RemoveLegacyCache(env, storage, legacy_dir);
   if (!password || keyring == nullptr) return Repository::Open(storage, clock, password, expect_encrypted);
   if (auto key = ReadCache(storage, *keyring, *password)) {
     auto repo = Repository::OpenWithKey(storage, clock, *key, expect_encrypted);

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 
+#include "common/env.h"
 #include "common/keyring.h"
 #include "repo/repository.h"
 
@@ -38,7 +39,7 @@ inline constexpr int64_t kKeyCacheSeconds = 12 * 3600;
 // repository is unencrypted). Cache problems are never errors: the slow path
 // runs and the cache is rewritten when possible. `legacy_dir` (may be empty)
 // is where an old cache file of this repository is removed from.
-Result<std::unique_ptr<Repository>> OpenRepositoryCached(Storage& storage, const Clock& clock,
+Result<std::unique_ptr<Repository>> OpenRepositoryCached(Env& env, Storage& storage, const Clock& clock,
                                                          const std::optional<std::string>& password,
                                                          Keyring* keyring, const std::string& legacy_dir,
                                                          std::optional<bool> expect_encrypted = std::nullopt);

@@ -60,10 +60,11 @@ class KeyCacheTest : public ::testing::Test {
   void TearDown() override { testing::RemoveTree(root_); }
 
   Result<std::unique_ptr<Repository>> Open(Storage& storage, const std::string& password) {
-    return OpenRepositoryCached(storage, clock_, password, &keyring_, legacy_dir_);
+    return OpenRepositoryCached(env_, storage, clock_, password, &keyring_, legacy_dir_);
   }
   Bytes Entry() const { return keyring_.Read(kEntryName).value_or(Bytes{}); }
 
+  PosixEnv env_;
   std::string root_;
   std::string legacy_dir_;
   ManualClock clock_;
@@ -178,10 +179,10 @@ TEST_F(KeyCacheTest, WithoutAKeyringEveryOpenPaysForScryptAndNothingIsWritten) {
   EXPECT_EQ(keyring_.size(), 0u);
   EXPECT_TRUE(ListDir(root_).empty());
 
-  auto repo = OpenRepositoryCached(storage_, clock_, kPassword, nullptr, legacy_dir_);
+  auto repo = OpenRepositoryCached(env_, storage_, clock_, kPassword, nullptr, legacy_dir_);
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   DeleteKeyObjects(storage_);
-  auto without_keys = OpenRepositoryCached(storage_, clock_, kPassword, nullptr, legacy_dir_);
+  auto without_keys = OpenRepositoryCached(env_, storage_, clock_, kPassword, nullptr, legacy_dir_);
   ASSERT_FALSE(without_keys.ok());  // and so nothing to fall back on without key files
   EXPECT_EQ(without_keys.status().code(), ErrorCode::kRepoFormat);
 }
@@ -203,17 +204,18 @@ TEST_F(KeyCacheTest, AnOldCacheFileIsDeleted) {
 }
 
 TEST(KeyCacheUnencryptedTest, WritesNoCache) {
+  PosixEnv env;
   ManualClock clock;
   MemoryStorage storage;
   MemoryKeyring keyring;
   auto created = Repository::Init(storage, clock, CheapInit(/*encrypted=*/false), std::nullopt);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
 
-  auto repo = OpenRepositoryCached(storage, clock, std::nullopt, &keyring, "");
+  auto repo = OpenRepositoryCached(env, storage, clock, std::nullopt, &keyring, "");
   ASSERT_TRUE(repo.ok()) << repo.status().ToString();
   EXPECT_FALSE((*repo)->key().encrypted);
   // A password configured for an unencrypted repository changes nothing.
-  auto with_password = OpenRepositoryCached(storage, clock, kPassword, &keyring, "");
+  auto with_password = OpenRepositoryCached(env, storage, clock, kPassword, &keyring, "");
   ASSERT_TRUE(with_password.ok()) << with_password.status().ToString();
   EXPECT_FALSE((*with_password)->key().encrypted);
   EXPECT_EQ(keyring.size(), 0u);

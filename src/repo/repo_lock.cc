@@ -84,7 +84,7 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Storage& storage, const Cloc
                                                     std::chrono::seconds wait) {
   std::string name = std::string(kLocksDir) + HexEncode(RandomBytes(8));
   int64_t created = clock.NowSeconds();
-  auto deadline = std::chrono::steady_clock::now() + wait;
+  int64_t deadline = clock.MonotonicMicros() + wait.count() * 1000000;
   for (;;) {
     PGKEEP_RETURN_IF_ERROR(storage.Put(name, AsBytes(LockJson(mode, operation, created, created))));
     auto conflict = FindConflict(storage, clock, name, mode);
@@ -94,7 +94,7 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Storage& storage, const Cloc
     }
     if (!*conflict) break;
     (void)storage.Delete(name);
-    if (std::chrono::steady_clock::now() >= deadline) {
+    if (clock.MonotonicMicros() >= deadline) {
       const LockInfo& other = **conflict;
       return Status::Error(
           ErrorCode::kLocked,
@@ -105,7 +105,7 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Storage& storage, const Cloc
           "wait for it to finish or retry with --lock-wait SECONDS; if that process is gone, "
           "remove \"" + other.name + "\"");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    clock.SleepForMicros(500 * 1000);
   }
   // Leftovers of writers that died are garbage now that we hold a lock.
   (void)storage.CleanupTemporary();

@@ -27,7 +27,7 @@ class RepositoryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("pgkeep-repo-");
-    storage_ = std::make_unique<PosixStorage>(dir_);
+    storage_ = std::make_unique<PosixStorage>(env_, dir_);
     InitOptions options;
     options.scrypt = ScryptParams{1 << 10, 8, 1};  // fast for tests; the format records it
     auto repo = Repository::Init(*storage_, clock_, options, kPassword);
@@ -104,6 +104,7 @@ class RepositoryTest : public ::testing::Test {
 
   ManualClock clock_;
   std::string dir_;
+  PosixEnv env_;
   std::unique_ptr<PosixStorage> storage_;
 };
 
@@ -337,7 +338,8 @@ TEST_F(RepositoryTest, FailedWritesNeverLeaveAVisibleHalfSnapshot) {
 
 TEST(UnencryptedRepositoryTest, RoundTripsAndStillChecksumsEverything) {
   std::string dir = testing::MakeTempDir("pgkeep-plain-");
-  PosixStorage storage(dir);
+  PosixEnv env;
+  PosixStorage storage(env, dir);
   ManualClock clock;
   InitOptions options;
   options.encrypted = false;
@@ -375,7 +377,8 @@ TEST(UnencryptedRepositoryTest, RoundTripsAndStillChecksumsEverything) {
 TEST(EncryptionMismatchTest, RefusedInBothDirectionsBeforeAnythingIsWritten) {
   for (bool repo_encrypted : {false, true}) {
     std::string dir = testing::MakeTempDir("pgkeep-mismatch-");
-    PosixStorage storage(dir);
+    PosixEnv env;
+    PosixStorage storage(env, dir);
     ManualClock clock;
     InitOptions options;
     options.encrypted = repo_encrypted;

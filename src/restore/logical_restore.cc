@@ -1,6 +1,5 @@
 #include "restore/logical_restore.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
 #include "codec/crypto.h"
+#include "common/file_io.h"
 #include "repo/loader.h"
 
 namespace pgkeep {
@@ -21,13 +21,14 @@ namespace {
 
 enum class DumpFormat { kArchive, kTar, kPlainSql };
 
-Result<DumpFormat> DetectFormat(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return Status::Error(ErrorCode::kNotFound, "cannot open \"" + path + "\": " + std::strerror(errno));
+Result<DumpFormat> DetectFormat(Env& env, const std::string& path) {
+  auto file = env.NewReadableFile(path);
+  if (!file.ok())
+    return Status::Error(ErrorCode::kNotFound, "cannot open \"" + path + "\": " +
+                                                   std::strerror(file.status().os_error()));
   char head[512] = {0};
-  ssize_t n = ::read(fd, head, sizeof head);
-  ::close(fd);
+  auto got = (*file)->ReadAt(0, reinterpret_cast<uint8_t*>(head), sizeof head);
+  ssize_t n = got.ok() ? static_cast<ssize_t>(*got) : -1;
   if (n >= 5 && std::memcmp(head, "PGDMP", 5) == 0) return DumpFormat::kArchive;
   if (n >= 262 && std::memcmp(head + 257, "ustar", 5) == 0) return DumpFormat::kTar;
   return DumpFormat::kPlainSql;
@@ -36,34 +37,43 @@ Result<DumpFormat> DetectFormat(const std::string& path) {
 // Removes the staged dump when the restore is done, whatever happens.
 class TempFile {
  public:
-  static Result<TempFile> Create(const std::string& dir) {
+  static Result<std::unique_ptr<TempFile>> Create(Env& env, const std::string& dir) {
     std::string base = dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : dir;
-    std::string path = base + "/pgkeep-restore-XXXXXX";
-    int fd = ::mkstemp(path.data());
-    if (fd < 0)
-      return Status::Error(ErrorCode::kIo, "cannot create a staging file in \"" + base + "\": " + std::strerror(errno),
-                           "pass --temp-dir with room for the dump");
-    return TempFile(path, fd);
+    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    Status last;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+      std::string path = base + "/pgkeep-restore-";
+      uint64_t r = env.Random64();
+      for (int i = 0; i < 6; ++i, r /= 62) path += kChars[r % 62];
+      auto file = env.NewWritableFile(path, OpenMode::kExclusive, 0600);
+      if (file.ok()) return std::unique_ptr<TempFile>(new TempFile(env, path, std::move(*file)));
+      last = file.status();
+      if (last.os_error() != EEXIST) break;
+    }
+    return Status::Error(ErrorCode::kIo, "cannot create a staging file in \"" + base + "\": " +
+                                             std::strerror(last.os_error()),
+                         "pass --temp-dir with room for the dump");
   }
-  TempFile(TempFile&& o) noexcept : path_(std::move(o.path_)), fd_(o.fd_) { o.fd_ = -1; o.path_.clear(); }
   ~TempFile() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!path_.empty()) ::unlink(path_.c_str());
+    (void)file_->Close();
+    (void)env_.RemoveFile(path_);
   }
   const std::string& path() const { return path_; }
-  int fd() const { return fd_; }
+  WritableFile& file() { return *file_; }
 
  private:
-  TempFile(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+  TempFile(Env& env, std::string path, std::unique_ptr<WritableFile> file)
+      : env_(env), path_(std::move(path)), file_(std::move(file)) {}
+  Env& env_;
   std::string path_;
-  int fd_;
+  std::unique_ptr<WritableFile> file_;
 };
 
-Status RunTool(const std::vector<std::string>& argv, const std::string& what,
+Status RunTool(Env& env, const std::vector<std::string>& argv, const std::string& what,
                const std::vector<std::string>& drop_env) {
   SubprocessOptions options{argv, {}, false, ""};
   options.drop_env = drop_env;
-  auto proc = Subprocess::Start(options);
+  auto proc = env.StartProcess(options);
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code == 0) return Status::Ok();
@@ -78,7 +88,7 @@ Status RunTool(const std::vector<std::string>& argv, const std::string& what,
                        hint);
 }
 
-Result<uint64_t> CountArchiveObjects(const std::string& pg_restore, const std::string& file,
+Result<uint64_t> CountArchiveObjects(Env& env, const std::string& pg_restore, const std::string& file,
                                      const std::vector<std::string>& filters,
                                      const std::vector<std::string>& drop_env) {
   std::vector<std::string> argv = {pg_restore, "--list"};
@@ -86,7 +96,7 @@ Result<uint64_t> CountArchiveObjects(const std::string& pg_restore, const std::s
   argv.push_back(file);
   SubprocessOptions options{argv, {}, true, ""};
   options.drop_env = drop_env;
-  auto proc = Subprocess::Start(options);
+  auto proc = env.StartProcess(options);
   if (!proc.ok()) return proc.status();
   uint64_t objects = 0;
   Bytes buf(1 << 16);
@@ -151,32 +161,26 @@ static Status LoadDump(const Repository& repo, const Snapshot& snapshot, ByteSin
   return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot.id + "\" lacks its dump file \"" + name + "\"");
 }
 
-Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const std::string& path) {
+Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snapshot,
+                         const std::string& path) {
   if (snapshot.kind != "logical")
     return Status::Error(ErrorCode::kUsage, "snapshot \"" + snapshot.id + "\" is not a logical backup",
                          "only logical backups export as pg_dump files");
   // A unique temporary name: a killed export never blocks the next one.
   std::string temp = path + ".pgkeep-partial-" + HexEncode(RandomBytes(4));
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return Status::Error(ErrorCode::kIo, "cannot create \"" + path + "\": " + std::strerror(errno));
-  FdSink sink(fd, path);
-  Status s = LoadDump(repo, snapshot, sink);
-  if (s.ok() && ::fsync(fd) != 0)
-    s = Status::Error(ErrorCode::kIo, "cannot fsync \"" + temp + "\": " + std::strerror(errno));
-  ::close(fd);
-  // link() refuses an existing target: an export never overwrites a file.
-  if (s.ok() && ::link(temp.c_str(), path.c_str()) != 0)
-    s = Status::Error(errno == EEXIST ? ErrorCode::kUsage : ErrorCode::kIo,
-                      "cannot create \"" + path + "\": " + std::strerror(errno),
-                      errno == EEXIST ? "choose a new file name" : "");
-  ::unlink(temp.c_str());
+  // kIfAbsent links: an export never overwrites a file.
+  Status s = WriteFileDurably(
+      env, path, [&](ByteSink& sink) { return LoadDump(repo, snapshot, sink); },
+      {.temp = temp, .temp_mode = OpenMode::kExclusive, .mode = 0600, .publish = Publish::kIfAbsent});
+  if (s.code() == ErrorCode::kConflict)
+    return Status::Error(ErrorCode::kUsage, "cannot create \"" + path + "\": " + std::strerror(EEXIST),
+                         "choose a new file name");
   return s;
 }
 
-Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const DatabaseConfig* db,
+Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, const DatabaseConfig* db,
                                                const LogicalRestoreOptions& options) {
-  auto started = std::chrono::steady_clock::now();
+  int64_t started = env.MonotonicMicros();
   LogicalRestoreReport report;
   report.database = options.into_database;
   if (options.into_database.empty())
@@ -199,7 +203,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
 
   // The source: a snapshot staged to a file, or the user's file.
   std::optional<Snapshot> snapshot;
-  std::optional<TempFile> staged;
+  std::unique_ptr<TempFile> staged;
   std::string file = options.from_file;
   if (file.empty()) {
     auto s = FindLogicalSnapshot(*repo, db->name, options.backup);
@@ -209,7 +213,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   } else {
     report.source = file;
   }
-  auto format = file.empty() ? Result<DumpFormat>(DumpFormat::kArchive) : DetectFormat(file);
+  auto format = file.empty() ? Result<DumpFormat>(DumpFormat::kArchive) : DetectFormat(env, file);
   if (!format.ok()) return format.status();
   if (*format == DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty()))
     return Status::Error(ErrorCode::kUsage, "\"" + file + "\" is a plain SQL dump; --schema and --table need an archive",
@@ -218,11 +222,10 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   if (snapshot) {
     // Staged before the target is touched: a damaged chunk or a full temp
     // disk must not cost the user an existing database (--clean).
-    auto temp = TempFile::Create(options.temp_dir);
+    auto temp = TempFile::Create(env, options.temp_dir);
     if (!temp.ok()) return temp.status();
-    staged.emplace(std::move(*temp));
-    FdSink sink(staged->fd(), staged->path());
-    PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, sink));
+    staged = std::move(*temp);
+    PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, staged->file()));
     file = staged->path();
   }
   std::optional<PgTool> psql;
@@ -236,7 +239,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   if (*format != DumpFormat::kPlainSql) {
     // Counted before anything is touched: a selection that matches nothing
     // would "succeed" with an empty database.
-    auto selected = CountArchiveObjects(pg_restore->path, file, filters, options.child_env_drop);
+    auto selected = CountArchiveObjects(env, pg_restore->path, file, filters, options.child_env_drop);
     if (!selected.ok()) return selected.status();
     report.objects = *selected;
     if (*selected == 0 && !filters.empty())
@@ -273,14 +276,14 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
         if (s != "public") PGKEEP_RETURN_IF_ERROR((*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s)));
     }
     if (*format == DumpFormat::kPlainSql)
-      return RunTool({psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+      return RunTool(env, {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
                       "-f", file, "--dbname=" + *into},
                      "psql", options.child_env_drop);
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     argv.insert(argv.end(), filters.begin(), filters.end());
     argv.push_back(file);
-    return RunTool(argv, "pg_restore", options.child_env_drop);
+    return RunTool(env, argv, "pg_restore", options.child_env_drop);
   };
   // Only the custom format restores in parallel.
   int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
@@ -335,7 +338,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     for (const auto& c : report.tables) found = found || c.table == name;
     if (!found) report.mismatches.push_back(name + ": in the backup (" + count.dump() + " rows) but not restored");
   }
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  report.seconds = (env.MonotonicMicros() - started) / 1e6;
   return report;
 }
 

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "config/config.h"
 #include "repo/repository.h"
 
@@ -60,11 +61,11 @@ struct LogicalRestoreReport {
 
 // `repo` and `db` may be null only with options.from_file (then
 // options.target_conninfo is required).
-Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const DatabaseConfig* db,
+Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, const DatabaseConfig* db,
                                                const LogicalRestoreOptions& options);
 
 // Writes the dump of a logical snapshot to `path` (created, never overwritten).
-Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const std::string& path);
+Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snapshot, const std::string& path);
 
 // Finds the logical snapshot `id` ("latest": the newest of `database`, or
 // of any database when `database` is empty).

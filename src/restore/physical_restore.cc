@@ -1,6 +1,5 @@
 #include "restore/physical_restore.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
@@ -12,7 +11,6 @@
 #include <chrono>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <map>
 #include <mutex>
 #include <regex>
@@ -49,23 +47,15 @@ std::string FormatMicrosUtc(int64_t micros) {
 }
 
 // Empty or absent: fine. Anything else is refused.
-Result<bool> DirectoryIsEmpty(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
-    if (errno == ENOENT) return true;
-    if (errno == ENOTDIR) return Usage("\"" + dir + "\" is not a directory");
-    return ErrnoError("open directory", dir);
+Result<bool> DirectoryIsEmpty(Env& env, const std::string& dir) {
+  auto names = env.ListDir(dir);
+  if (!names.ok()) {
+    int err = names.status().os_error();
+    if (err == ENOENT) return true;
+    if (err == ENOTDIR) return Usage("\"" + dir + "\" is not a directory");
+    return OsError("open directory", dir, err);
   }
-  bool empty = true;
-  while (dirent* e = ::readdir(d)) {
-    std::string n = e->d_name;
-    if (n != "." && n != "..") {
-      empty = false;
-      break;
-    }
-  }
-  ::closedir(d);
-  return empty;
+  return names->empty();
 }
 
 // A postgresql.conf string: quotes doubled, backslashes too (the lexer reads
@@ -95,13 +85,13 @@ struct Owner {
   std::string name;
 };
 
-Owner ChooseOwner(const std::string& pgdata) {
+Owner ChooseOwner(Env& env, const std::string& pgdata) {
   Owner o;
   if (::geteuid() != 0) return o;
-  struct stat st;
-  if (::stat(pgdata.c_str(), &st) == 0 && st.st_uid != 0) {
-    o = {true, st.st_uid, st.st_gid, ""};
-    if (passwd* pw = ::getpwuid(st.st_uid)) o.name = pw->pw_name;
+  auto st = env.Stat(pgdata);
+  if (st.ok() && st->uid != 0) {
+    o = {true, st->uid, st->gid, ""};
+    if (passwd* pw = ::getpwuid(st->uid)) o.name = pw->pw_name;
     return o;
   }
   if (passwd* pw = ::getpwnam("postgres")) return {true, pw->pw_uid, pw->pw_gid, "postgres"};
@@ -110,47 +100,37 @@ Owner ChooseOwner(const std::string& pgdata) {
 
 class Writer {
  public:
-  explicit Writer(const Owner& owner) : owner_(owner) {}
+  Writer(Env& env, const Owner& owner) : env_(env), owner_(owner) {}
 
   Status MakeDir(const std::string& path, uint32_t mode) {
-    if (::mkdir(path.c_str(), mode & 07777u) != 0 && errno != EEXIST) return ErrnoError("create directory", path);
-    ::chmod(path.c_str(), mode & 07777u);
+    Status made = env_.CreateDir(path, mode & 07777u);
+    if (!made.ok() && made.os_error() != EEXIST) return made;
+    (void)env_.SetPermissions(path, mode & 07777u);
     return Own(path);
   }
   Status Own(const std::string& path) {
-    if (owner_.change && ::lchown(path.c_str(), owner_.uid, owner_.gid) != 0) return ErrnoError("chown", path);
+    if (owner_.change) return env_.SetOwner(path, owner_.uid, owner_.gid);
     return Status::Ok();
   }
   Status WriteFile(Loader& loader, const FileEntry& f, const std::string& path) {
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoError("create", path);
-    FdSink sink(fd, path);
-    Status s = loader.LoadFile(f, sink);
-    if (s.ok() && ::fchmod(fd, f.mode & 07777u) != 0) s = ErrnoError("chmod", path);
-    if (s.ok() && owner_.change && ::fchown(fd, owner_.uid, owner_.gid) != 0) s = ErrnoError("chown", path);
-    if (s.ok()) {
-      struct timespec times[2] = {{f.mtime, 0}, {f.mtime, 0}};
-      ::futimens(fd, times);
-      // Start writeback now; a syncfs waits for all of it at the end,
-      // so no thread sits in fsync while others could be decoding.
-      ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-    }
-    ::close(fd);
+    auto file = env_.NewWritableFile(path, OpenMode::kExclusive, 0600);
+    if (!file.ok()) return file.status();
+    Status s = loader.LoadFile(f, **file);
+    // Start writeback now; a syncfs waits for all of it at the end,
+    // so no thread sits in fsync while others could be decoding.
+    if (s.ok()) (*file)->StartWriteback();
+    Status closed = (*file)->Close();
+    if (s.ok()) s = closed;
+    if (s.ok()) s = env_.SetPermissions(path, f.mode & 07777u);
+    if (s.ok() && owner_.change) s = env_.SetOwner(path, owner_.uid, owner_.gid);
+    if (s.ok()) (void)env_.SetModifiedTime(path, f.mtime);
     return s;
   }
 
  private:
+  Env& env_;
   const Owner& owner_;
 };
-
-// Waits until everything written to the file system holding `path` is durable.
-Status SyncFileSystem(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open directory", path);
-  Status s = ::syncfs(fd) == 0 ? Status::Ok() : ErrnoError("sync the file system of", path);
-  ::close(fd);
-  return s;
-}
 
 // Where a snapshot path goes: tablespace files to their recorded location.
 struct PathMap {
@@ -195,11 +175,11 @@ std::string WithoutEarlierRecoverySettings(const std::string& text) {
 
 namespace {
 
-Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
+Status WriteRecoverySettings(Env& env, const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
                              const PhysicalRestoreResult& result, const std::string& target_line, int64_t now) {
   const Snapshot& backup = result.backup;
   std::string conf = o.pgdata + "/postgresql.auto.conf";
-  auto restored = ReadWholeFile(conf);
+  auto restored = ReadWholeFile(env, conf);
   if (!restored.ok() && restored.status().code() != ErrorCode::kNotFound) return restored.status();
   std::ostringstream text;
   text << WithoutEarlierRecoverySettings(restored.ok() ? std::string(AsString(*restored)) : "");
@@ -213,15 +193,16 @@ Status WriteRecoverySettings(const PhysicalRestoreOptions& o, const DatabaseConf
   if (!result.archiving) text << "archive_mode = 'off'\n";
   if (o.port > 0) text << "port = " << o.port << "\n";
   std::string signal = o.pgdata + "/recovery.signal";
-  PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(conf, AsBytes(text.str()), 0600));
-  PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(signal, {}, 0600));
+  PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(env, conf, AsBytes(text.str()), 0600));
+  PGKEEP_RETURN_IF_ERROR(WriteFileAtomically(env, signal, {}, 0600));
   for (const std::string& path : {conf, signal})
-    if (owner.change && ::chown(path.c_str(), owner.uid, owner.gid) != 0) return ErrnoError("chown", path);
+    if (owner.change) PGKEEP_RETURN_IF_ERROR(env.SetOwner(path, owner.uid, owner.gid));
   return Status::Ok();
 }
 
-std::string LogTail(const std::string& path, int lines) {
-  std::ifstream in(path);
+std::string LogTail(Env& env, const std::string& path, int lines) {
+  auto log = ReadWholeFile(env, path);
+  std::istringstream in(log.ok() ? std::string(AsString(*log)) : "");
   std::vector<std::string> all;
   for (std::string l; std::getline(in, l);) all.push_back(l);
   std::string out;
@@ -230,14 +211,15 @@ std::string LogTail(const std::string& path, int lines) {
   return out;
 }
 
-pid_t PostmasterPid(const std::string& pgdata) {
-  std::ifstream in(pgdata + "/postmaster.pid");
+pid_t PostmasterPid(Env& env, const std::string& pgdata) {
+  auto text = ReadWholeFile(env, pgdata + "/postmaster.pid");
+  std::istringstream in(text.ok() ? std::string(AsString(*text)) : "");
   long pid = 0;
   in >> pid;
   return static_cast<pid_t>(pid);
 }
 
-Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
+Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
                     const Snapshot& backup, PhysicalRestoreResult& result) {
   int major = backup.meta.value("server_version_num", 150000) / 10000;
   std::string bin = db.pg_bin;
@@ -246,10 +228,10 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
   auto pg_ctl = FindPgTool("pg_ctl", major, bin);
   if (!pg_ctl.ok()) return pg_ctl.status();
 
-  char tmpl[] = "/tmp/pgkeep-restore-XXXXXX";
-  if (!::mkdtemp(tmpl)) return ErrnoError("create", "/tmp/pgkeep-restore-*");
-  std::string run_dir = tmpl;
-  if (owner.change && ::chown(run_dir.c_str(), owner.uid, owner.gid) != 0) return ErrnoError("chown", run_dir);
+  auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
+  if (!made.ok()) return OsError("create", "/tmp/pgkeep-restore-*", made.status().os_error());
+  std::string run_dir = *made;
+  if (owner.change) PGKEEP_RETURN_IF_ERROR(env.SetOwner(run_dir, owner.uid, owner.gid));
   result.server_log = run_dir + "/server.log";
   int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
   result.port = port;
@@ -267,13 +249,13 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
     argv.push_back(a);
   SubprocessOptions process{argv, {}, false, ""};
   process.drop_env = o.child_env_drop;
-  auto proc = Subprocess::Start(process);
+  auto proc = env.StartProcess(process);
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code != 0) {
     // pg_ctl itself only says the server did not start; why is in its log.
     std::string why = (*proc)->ErrorSummary();
-    auto log = ReadWholeFile(result.server_log);
+    auto log = ReadWholeFile(env, result.server_log);
     std::string from_log = log.ok() ? FirstErrorLines(std::string(AsString(*log))) : "";
     if (!from_log.empty()) why = from_log;
     return Status::Error(ErrorCode::kTool, "pg_ctl start failed (exit " + std::to_string(code) + "): " + why,
@@ -284,14 +266,14 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
   auto conninfo = ConninfoWith(db.conninfo, {{"host", run_dir}, {"port", std::to_string(port)},
                                              {"dbname", "postgres"}, {"hostaddr", ""}});
   if (!conninfo.ok()) return conninfo.status();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.start_timeout_seconds);
-  auto grace = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    pid_t pid = PostmasterPid(o.pgdata);
-    if ((pid <= 0 && std::chrono::steady_clock::now() > grace) || (pid > 0 && ::kill(pid, 0) != 0))
+  int64_t deadline = env.MonotonicMicros() + int64_t{o.start_timeout_seconds} * 1000000;
+  int64_t grace = env.MonotonicMicros() + 30 * 1000000;
+  while (env.MonotonicMicros() < deadline) {
+    env.SleepForMicros(300 * 1000);
+    pid_t pid = PostmasterPid(env, o.pgdata);
+    if ((pid <= 0 && env.MonotonicMicros() > grace) || (pid > 0 && !env.ProcessExists(pid)))
       return Status::Error(ErrorCode::kPostgres,
-                           "the restored server stopped during recovery: " + LogTail(result.server_log, 3),
+                           "the restored server stopped during recovery: " + LogTail(env, result.server_log, 3),
                            "full log: " + result.server_log);
     if (pid <= 0) continue;
     auto conn = ConnectPostgres(*conninfo, "the restored server", 2);
@@ -355,7 +337,7 @@ Result<TargetTime> ParseTargetTime(const std::string& text) {
   return TargetTime{micros, FormatMicrosUtc(micros)};
 }
 
-Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& o) {
+Status CheckPhysicalRestoreRequest(Env& env, const PhysicalRestoreOptions& o) {
   int targets = !o.target_time.empty() + !o.target_lsn.empty() + !o.target_name.empty() + !o.target.empty();
   if (targets > 1)
     return Usage("give at most one of --target-time, --target-lsn, --target-name and --target");
@@ -371,7 +353,7 @@ Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& o) {
     return Usage("--target-lsn \"" + o.target_lsn + "\" is not an LSN", "write it as PostgreSQL does: 0/3000028");
   if (o.pgdata.empty()) return Usage("--pgdata DIR is required for a physical restore");
   if (o.pgdata[0] != '/') return Usage("--pgdata must be an absolute path, not \"" + o.pgdata + "\"");
-  auto empty = DirectoryIsEmpty(o.pgdata);
+  auto empty = DirectoryIsEmpty(env, o.pgdata);
   if (!empty.ok()) return empty.status();
   if (!*empty)
     return Usage("--pgdata \"" + o.pgdata + "\" is not empty",
@@ -532,9 +514,9 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
   return choice;
 }
 
-Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
+Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& o) {
-  PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(o));
+  PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(env, o));
   auto all = repo.ListSnapshots();
   if (!all.ok()) return all.status();
   auto wal_listing = repo.storage().List(WalPrefix(db.name));
@@ -566,7 +548,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   auto files = manifest_loader.ReadManifest(result.backup);
   if (!files.ok()) return files.status();
 
-  Owner owner = ChooseOwner(o.pgdata);
+  Owner owner = ChooseOwner(env, o.pgdata);
   PathMap map{o.pgdata, {}};
   for (const auto& t : result.backup.meta.value(kMetaTablespaces, nlohmann::json::array()))
     map.tablespaces[t.value("oid", "")] = t.value("location", "");
@@ -578,14 +560,14 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
     map.tablespaces[oid] = dir;
   }
   for (const auto& [oid, location] : map.tablespaces) {
-    auto empty = DirectoryIsEmpty(location);
+    auto empty = DirectoryIsEmpty(env, location);
     if (!empty.ok()) return empty.status();
     if (!*empty)
       return Usage("tablespace " + oid + " location \"" + location + "\" is not empty",
                    "restore it elsewhere with --tablespace-map " + oid + "=DIR, or empty that directory");
   }
 
-  Writer writer(owner);
+  Writer writer(env, owner);
   PGKEEP_RETURN_IF_ERROR(writer.MakeDir(o.pgdata, 0700));
   std::vector<const FileEntry*> regular;
   for (const auto& f : *files) {
@@ -597,7 +579,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
         // A streamed backup may list a tablespace before pg_tblspc itself.
         PGKEEP_RETURN_IF_ERROR(writer.MakeDir(o.pgdata + "/pg_tblspc", 0700));
         std::string link = o.pgdata + "/" + f.path;
-        if (::symlink(dest.c_str(), link.c_str()) != 0) return ErrnoError("create symlink", link);
+        PGKEEP_RETURN_IF_ERROR(env.CreateSymlink(dest, link));
         PGKEEP_RETURN_IF_ERROR(writer.Own(link));
       }
     } else if (f.path != "tablespace_map" || map.tablespaces.empty()) {
@@ -637,13 +619,14 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   }
   for (const auto& f : *files) {
     std::string unused;
-    if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(SyncDirectory(map.Map(f.path, &unused)));
+    if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(env.SyncDir(map.Map(f.path, &unused)));
   }
-  PGKEEP_RETURN_IF_ERROR(SyncDirectory(o.pgdata));
-  PGKEEP_RETURN_IF_ERROR(SyncFileSystem(o.pgdata));
-  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncFileSystem(location));
-  PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result, target_line, repo.clock().NowSeconds()));
-  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
+  PGKEEP_RETURN_IF_ERROR(env.SyncDir(o.pgdata));
+  PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(o.pgdata));
+  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(location));
+  PGKEEP_RETURN_IF_ERROR(
+      WriteRecoverySettings(env, o, db, owner, result, target_line, repo.clock().NowSeconds()));
+  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(env, o, db, owner, result.backup, result));
   return result;
 }
 

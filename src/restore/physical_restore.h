@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "config/config.h"
 #include "repo/repository.h"
 #include "wal/timeline_history.h"
@@ -99,7 +100,7 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
 // `configured` (same directory, after resolving symlinks).
 bool IsInPlaceRestore(const std::string& pgdata, const std::string& configured);
 
-Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
+Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& options);
 
 // postgresql.auto.conf `text` without the recovery settings an earlier
@@ -109,6 +110,6 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
 std::string WithoutEarlierRecoverySettings(const std::string& text);
 
 // Step 1 on its own, before the repository is opened: kUsage naming the problem.
-Status CheckPhysicalRestoreRequest(const PhysicalRestoreOptions& options);
+Status CheckPhysicalRestoreRequest(Env& env, const PhysicalRestoreOptions& options);
 
 }  // namespace pgkeep

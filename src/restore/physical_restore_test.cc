@@ -418,15 +418,16 @@ class CheckPhysicalRestoreRequestTest : public ::testing::Test {
     return o;
   }
 
+  PosixEnv env_;
   std::string dir_;
 };
 
 TEST_F(CheckPhysicalRestoreRequestTest, AcceptsAnAbsentOrEmptyDirectory) {
   PhysicalRestoreOptions o = Valid();
-  Status s = CheckPhysicalRestoreRequest(o);
+  Status s = CheckPhysicalRestoreRequest(env_, o);
   EXPECT_TRUE(s.ok()) << s.ToString();
   o.pgdata = dir_;  // exists, empty
-  s = CheckPhysicalRestoreRequest(o);
+  s = CheckPhysicalRestoreRequest(env_, o);
   EXPECT_TRUE(s.ok()) << s.ToString();
 }
 
@@ -440,7 +441,7 @@ TEST_F(CheckPhysicalRestoreRequestTest, AcceptsOneTargetOfEachKind) {
        }) {
     PhysicalRestoreOptions o = Valid();
     set(o);
-    Status s = CheckPhysicalRestoreRequest(o);
+    Status s = CheckPhysicalRestoreRequest(env_, o);
     EXPECT_TRUE(s.ok()) << s.ToString();
   }
 }
@@ -486,7 +487,7 @@ TEST_F(CheckPhysicalRestoreRequestTest, RefusesBadRequests) {
     SCOPED_TRACE(c.what);
     PhysicalRestoreOptions o = Valid();
     c.set(o, dir_);
-    Status s = CheckPhysicalRestoreRequest(o);
+    Status s = CheckPhysicalRestoreRequest(env_, o);
     EXPECT_EQ(s.code(), ErrorCode::kUsage);
     std::string want = c.message.empty() ? "--pgdata \"" + dir_ + "\" is not empty" : c.message;
     EXPECT_EQ(s.message(), want);
@@ -497,7 +498,7 @@ TEST_F(CheckPhysicalRestoreRequestTest, NonEmptyDirectoryHintSaysWhy) {
   std::ofstream(dir_ + "/postgresql.conf") << "";
   PhysicalRestoreOptions o = Valid();
   o.pgdata = dir_;
-  Status s = CheckPhysicalRestoreRequest(o);
+  Status s = CheckPhysicalRestoreRequest(env_, o);
   EXPECT_EQ(s.code(), ErrorCode::kUsage);
   EXPECT_EQ(s.hint(), "restore into a new or empty directory; pgkeep never overwrites a data directory");
 }

@@ -10,19 +10,19 @@
 
 #include <sys/types.h>
 
-#include <functional>
 #include <string>
 
+#include "common/env.h"
+#include "common/file_io.h"
 #include "storage/storage.h"
 
 namespace pgkeep {
 
 class PosixStorage final : public Storage {
  public:
-  // The write(2) to use; tests inject short writes and ENOSPC through it.
-  using WriteFn = std::function<ssize_t(int fd, const void* buf, size_t n)>;
-
-  explicit PosixStorage(std::string root, WriteFn write_fn = nullptr);
+  // Every file operation goes through `env`, which must outlive the storage;
+  // tests inject short writes, ENOSPC and crashes through it.
+  PosixStorage(Env& env, std::string root);
 
   StorageFeatures Features() const override { return {.ranged_get = true, .local = true}; }
   std::string Describe() const override { return root_; }
@@ -38,13 +38,12 @@ class PosixStorage final : public Storage {
   int64_t FreeBytes() override;
 
  private:
-  enum class Publish { kReplace, kIfAbsent };
   Status Write(const std::string& name, ByteView data, Publish publish);
   std::string PathOf(const std::string& name) const { return root_ + "/" + name; }
   Status EnsureDirectory(const std::string& dir);
 
+  Env& env_;
   std::string root_;
-  WriteFn write_;
   std::string temp_tag_;  // ".tmp.<host>.<pid>." identifying this writer
 };
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "common/fault_env.h"
 #include "storage/fault_storage.h"
 #include "storage/memory_storage.h"
 #include "support/process.h"
@@ -36,11 +37,12 @@ class PosixStorageTest : public ::testing::Test {
     std::sort(out.begin(), out.end());
     return out;
   }
+  PosixEnv env_;
   std::string dir_;
 };
 
 TEST_F(PosixStorageTest, PutGetRangeListDeleteExists) {
-  PosixStorage s(dir_);
+  PosixStorage s(env_, dir_);
   ASSERT_TRUE(s.Put("data/ab/abcd", AsBytes("0123456789")).ok());
   ASSERT_TRUE(s.Put("snapshots/one", AsBytes("")).ok());
   EXPECT_EQ(AsString(*s.Get("data/ab/abcd")), "0123456789");
@@ -56,40 +58,39 @@ TEST_F(PosixStorageTest, PutGetRangeListDeleteExists) {
   EXPECT_EQ(AllFiles(), std::vector<std::string>{"data/ab/abcd"}) << "no temporary file left";
 }
 
-TEST_F(PosixStorageTest, ShortWritesAreCompleted) {
-  PosixStorage s(dir_, [](int fd, const void* buf, size_t n) {
-    return ::write(fd, buf, std::min<size_t>(n, 7));  // the kernel may always do this
-  });
-  std::string data(1000, 'z');
-  ASSERT_TRUE(s.Put("obj", AsBytes(data)).ok());
-  EXPECT_EQ(AsString(*s.Get("obj")), data);
-}
-
 TEST_F(PosixStorageTest, NoSpaceFailsCleanlyAndKeepsTheOldObject) {
-  PosixStorage good(dir_);
+  PosixStorage good(env_, dir_);
   ASSERT_TRUE(good.Put("locks/x", AsBytes("old")).ok());
-  int calls = 0;
-  PosixStorage full(dir_, [&](int fd, const void* buf, size_t n) -> ssize_t {
-    if (++calls > 1) {
-      errno = ENOSPC;
-      return -1;
-    }
-    return ::write(fd, buf, std::min<size_t>(n, 2));
-  });
+  FaultEnv fault(env_);
+  fault.FailNth(FaultOp::kWrite, 1, ENOSPC);  // writes half, then the disk is full
+  PosixStorage full(fault, dir_);
   Status st = full.Put("locks/x", AsBytes("new content"));
   EXPECT_EQ(st.code(), ErrorCode::kNoSpace);
   EXPECT_NE(st.message().find("No space left on device"), std::string::npos) << st.message();
+  EXPECT_EQ(st.hint(), "free space on the repository file system");
   EXPECT_EQ(AsString(*good.Get("locks/x")), "old");
   EXPECT_EQ(AllFiles(), std::vector<std::string>{"locks/x"});
 }
 
+// Dies as soon as it has created a file: a writer killed mid-Put.
+class DieAfterCreateEnv final : public EnvWrapper {
+ public:
+  using EnvWrapper::EnvWrapper;
+  Result<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& path, OpenMode mode,
+                                                        mode_t perms) override {
+    auto file = target().NewWritableFile(path, mode, perms);
+    _exit(file.ok() ? 0 : 2);
+  }
+};
+
 TEST_F(PosixStorageTest, CleanupRemovesOnlyDeadWritersTemporaries) {
-  PosixStorage s(dir_);
+  PosixStorage s(env_, dir_);
   ASSERT_TRUE(s.Put("data/aa/x", AsBytes("x")).ok());
   // A writer that died: run a child that leaves a temp file, then exits.
   pid_t child = fork();
   if (child == 0) {
-    PosixStorage c(dir_, [](int, const void*, size_t) -> ssize_t { _exit(0); });
+    DieAfterCreateEnv dying(env_);
+    PosixStorage c(dying, dir_);
     (void)c.Put("data/aa/y", AsBytes("y"));
     _exit(1);
   }
@@ -106,7 +107,7 @@ TEST_F(PosixStorageTest, CleanupRemovesOnlyDeadWritersTemporaries) {
 }
 
 TEST_F(PosixStorageTest, FaultStorageFailsNthPutWithoutWriting) {
-  PosixStorage base(dir_);
+  PosixStorage base(env_, dir_);
   FaultStorage s(base);
   s.FailNthPut(2);
   EXPECT_TRUE(s.Put("a", AsBytes("1")).ok());
@@ -125,7 +126,7 @@ namespace pgkeep {
 namespace {
 
 TEST_F(PosixStorageTest, PutIfAbsentLetsExactlyOneOfRacingWritersWin) {
-  PosixStorage storage(dir_);
+  PosixStorage storage(env_, dir_);
   for (int round = 0; round < 40; ++round) {
     std::string name = "wal/x/obj" + std::to_string(round);
     std::vector<Status> results(2);
@@ -146,7 +147,7 @@ TEST_F(PosixStorageTest, PutIfAbsentLetsExactlyOneOfRacingWritersWin) {
 }
 
 TEST_F(PosixStorageTest, PutIfAbsentNeverReplaces) {
-  PosixStorage storage(dir_);
+  PosixStorage storage(env_, dir_);
   ASSERT_TRUE(storage.Put("a/b", AsBytes("first")).ok());
   Status again = storage.PutIfAbsent("a/b", AsBytes("second"));
   EXPECT_EQ(again.code(), ErrorCode::kConflict);

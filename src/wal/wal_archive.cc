@@ -85,14 +85,14 @@ Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t sy
   return CheckClusterIdentity(repo, db, system_id, source);
 }
 
-Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const std::string& path,
+Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string& db, const std::string& path,
                                   int compression_level) {
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   auto kind = ClassifyWalFileName(name);
   if (!kind)
     return Status::Error(ErrorCode::kUsage, "\"" + name + "\" is not a WAL file name",
                          "archive_command passes %p, the path of a file under pg_wal");
-  auto data = ReadWholeFile(path);
+  auto data = ReadWholeFile(env, path);
   if (!data.ok()) return data.status();
   if (*kind == WalFileKind::kSegment) {
     auto sysid = SegmentSystemId(*data, name);
@@ -158,7 +158,7 @@ Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const
   return result;
 }
 
-Status FetchWalFile(Repository& repo, const std::string& db, const std::string& name,
+Status FetchWalFile(Env& env, Repository& repo, const std::string& db, const std::string& name,
                     const std::string& dest) {
   if (!ClassifyWalFileName(name))
     return Status::Error(ErrorCode::kUsage, "\"" + name + "\" is not a WAL file name",
@@ -173,7 +173,7 @@ Status FetchWalFile(Repository& repo, const std::string& db, const std::string& 
   }
   auto plain = repo.NewCodec()->DecodeObject(*stored, object);
   if (!plain.ok()) return plain.status().WithContext("WAL object \"" + object + "\"");
-  return WriteFileAtomically(dest, *plain, 0600);
+  return WriteFileAtomically(env, dest, *plain, 0600);
 }
 
 Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db, uint64_t* bytes_read) {

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "repo/repository.h"
 
 namespace pgkeep {
@@ -39,12 +40,12 @@ struct WalPushResult {
 
 // Archives the file at `path` (its base name must be a WAL file name).
 // kUsage for a name PostgreSQL never archives; kConflict as described above.
-Result<WalPushResult> PushWalFile(Repository& repo, const std::string& db, const std::string& path,
+Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string& db, const std::string& path,
                                   int compression_level);
 
 // Writes WAL file `name` to `dest` (through a temporary file and rename).
 // kNotFound when the repository does not have it.
-Status FetchWalFile(Repository& repo, const std::string& db, const std::string& name,
+Status FetchWalFile(Env& env, Repository& repo, const std::string& db, const std::string& name,
                     const std::string& dest);
 
 // The system identifier recorded for `db`, nullopt when nothing was archived

@@ -31,7 +31,7 @@ class WalArchiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = testing::MakeTempDir("pgkeep-wal-archive-");
-    storage_ = std::make_unique<PosixStorage>(dir_ + "/repo");
+    storage_ = std::make_unique<PosixStorage>(env_, dir_ + "/repo");
     InitOptions init;
     init.encrypted = false;
     repo_ = std::move(*Repository::Init(*storage_, clock_, init, std::nullopt));
@@ -47,6 +47,7 @@ class WalArchiveTest : public ::testing::Test {
 
   std::string dir_;
   ManualClock clock_;
+  PosixEnv env_;
   std::unique_ptr<PosixStorage> storage_;
   std::unique_ptr<Repository> repo_;
 };
@@ -59,8 +60,8 @@ TEST_F(WalArchiveTest, RacingPushesOfDifferentContentNeverBothSucceed) {
     std::string a = WriteFile("a", name, Segment(42, 'a'));
     std::string b = WriteFile("b", name, Segment(42, 'b'));
     Result<WalPushResult> ra = Status::Ok(), rb = Status::Ok();
-    std::thread ta([&] { ra = PushWalFile(*repo_, "main", a, 1); });
-    std::thread tb([&] { rb = PushWalFile(*repo_, "main", b, 1); });
+    std::thread ta([&] { ra = PushWalFile(env_, *repo_, "main", a, 1); });
+    std::thread tb([&] { rb = PushWalFile(env_, *repo_, "main", b, 1); });
     ta.join();
     tb.join();
     ASSERT_NE(ra.ok(), rb.ok()) << (ra.ok() ? "" : ra.status().ToString()) << (rb.ok() ? "" : rb.status().ToString());
@@ -68,7 +69,7 @@ TEST_F(WalArchiveTest, RacingPushesOfDifferentContentNeverBothSucceed) {
     EXPECT_EQ(lost.code(), ErrorCode::kConflict);
     EXPECT_NE(lost.message().find("already archived for database \"main\" with different content"), std::string::npos);
     std::string fetched = dir_ + "/fetched-" + name;
-    ASSERT_TRUE(FetchWalFile(*repo_, "main", name, fetched).ok());
+    ASSERT_TRUE(FetchWalFile(env_, *repo_, "main", name, fetched).ok());
     std::ifstream in(fetched, std::ios::binary);
     in.seekg(100);
     EXPECT_EQ(in.get(), ra.ok() ? 'a' : 'b');
@@ -80,8 +81,8 @@ TEST_F(WalArchiveTest, RacingPushesOfTheSameContentBothSucceed) {
   std::string a = WriteFile("a", name, Segment(42, 'x'));
   std::string b = WriteFile("b", name, Segment(42, 'x'));
   Result<WalPushResult> ra = Status::Ok(), rb = Status::Ok();
-  std::thread ta([&] { ra = PushWalFile(*repo_, "main", a, 1); });
-  std::thread tb([&] { rb = PushWalFile(*repo_, "main", b, 1); });
+  std::thread ta([&] { ra = PushWalFile(env_, *repo_, "main", a, 1); });
+  std::thread tb([&] { rb = PushWalFile(env_, *repo_, "main", b, 1); });
   ta.join();
   tb.join();
   ASSERT_TRUE(ra.ok()) << ra.status().ToString();
@@ -93,11 +94,11 @@ TEST_F(WalArchiveTest, TimelineReportDrawsTheTreeAndFindsTwoWriters) {
   // Timeline 1 throughout; timeline 2 forked from it at 0/5000000 (a copy)
   // and archived beside it; timeline 1 kept archiving long after.
   for (int seg = 1; seg <= 8; ++seg)
-    ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1).ok());
-  ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("c", "00000002.history", AsBytes("1\t0/5000000\tbefore 2026-12-05 10:00:00+00\n")), 1).ok());
+    ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1).ok());
+  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("c", "00000002.history", AsBytes("1\t0/5000000\tbefore 2026-12-05 10:00:00+00\n")), 1).ok());
   for (int seg = 5; seg <= 6; ++seg)
-    ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("c", WalSegmentName(2, seg), Segment(42, 'c')), 1).ok());
-  ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("c", "00000003.history", AsBytes("garbage\n")), 1).ok());
+    ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("c", WalSegmentName(2, seg), Segment(42, 'c')), 1).ok());
+  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("c", "00000003.history", AsBytes("garbage\n")), 1).ok());
   auto listing = storage_->List(WalPrefix("main"));
   ASSERT_TRUE(listing.ok());
   // Archive times: timeline 1's segments 1..8 at 1000+seg*100, the copy's
@@ -135,9 +136,9 @@ TEST_F(WalArchiveTest, ASwitchoverIsNotTwoWriters) {
   // The old primary's last segment arrives a few seconds after the new
   // timeline's history file: within the grace, not a second writer.
   for (int seg = 1; seg <= 3; ++seg)
-    ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1).ok());
-  ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("p", "00000002.history", AsBytes("1\t0/3000000\tno recovery target specified\n")), 1).ok());
-  ASSERT_TRUE(PushWalFile(*repo_, "main", WriteFile("p", WalSegmentName(2, 3), Segment(42, 'q')), 1).ok());
+    ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1).ok());
+  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", "00000002.history", AsBytes("1\t0/3000000\tno recovery target specified\n")), 1).ok());
+  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(2, 3), Segment(42, 'q')), 1).ok());
   auto listing = storage_->List(WalPrefix("main"));
   ASSERT_TRUE(listing.ok());
   for (auto& o : *listing) {

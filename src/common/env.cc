@@ -1,0 +1,328 @@
+// The real Env: the one place (with common/clock.cc) that calls the
+// operating system for files, processes, time and randomness.
+#include "common/env.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <thread>
+
+extern char** environ;
+
+namespace pgkeep {
+
+Status OsError(const std::string& what, const std::string& path, int err) {
+  ErrorCode code = err == ENOSPC || err == EDQUOT ? ErrorCode::kNoSpace : ErrorCode::kIo;
+  return Status::Error(code, "cannot " + what + " \"" + path + "\": " + std::strerror(err))
+      .WithOsError(err);
+}
+
+namespace {
+
+Status LastError(const std::string& what, const std::string& path) {
+  return OsError(what, path, errno);
+}
+
+class PosixWritableFile final : public WritableFile {
+ public:
+  PosixWritableFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixWritableFile() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Status Write(ByteView data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return LastError("write", path_);
+      if (n == 0) return OsError("write", path_, EIO);
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+  Status Sync() override {
+    if (::fsync(fd_) != 0) return LastError("fsync", path_);
+    return Status::Ok();
+  }
+  void StartWriteback() override { ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }
+  Status Close() override {
+    if (fd_ < 0) return Status::Ok();
+    int rc = ::close(fd_);
+    fd_ = -1;
+    if (rc != 0) return LastError("close", path_);
+    return Status::Ok();
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class PosixReadableFile final : public ReadableFile {
+ public:
+  PosixReadableFile(int fd, std::string path, uint64_t size)
+      : fd_(fd), path_(std::move(path)), size_(size) {}
+  ~PosixReadableFile() override { ::close(fd_); }
+  Result<size_t> Read(uint8_t* buf, size_t n) override {
+    for (;;) {
+      ssize_t got = ::read(fd_, buf, n);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return LastError("read", path_);
+      return static_cast<size_t>(got);
+    }
+  }
+  Result<size_t> ReadAt(uint64_t offset, uint8_t* buf, size_t n) override {
+    for (;;) {
+      ssize_t got = ::pread(fd_, buf, n, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return LastError("read", path_);
+      return static_cast<size_t>(got);
+    }
+  }
+  uint64_t Size() const override { return size_; }
+
+ private:
+  int fd_;
+  std::string path_;
+  uint64_t size_;
+};
+
+FileType TypeOf(mode_t mode) {
+  if (S_ISREG(mode)) return FileType::kRegular;
+  if (S_ISDIR(mode)) return FileType::kDirectory;
+  if (S_ISLNK(mode)) return FileType::kSymlink;
+  return FileType::kOther;
+}
+
+std::string_view EnvName(std::string_view entry) { return entry.substr(0, entry.find('=')); }
+
+}  // namespace
+
+Result<std::unique_ptr<WritableFile>> PosixEnv::NewWritableFile(const std::string& path,
+                                                                OpenMode mode, mode_t perms) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+  if (mode == OpenMode::kTruncate) flags |= O_TRUNC;
+  if (mode == OpenMode::kExclusive) flags |= O_EXCL;
+  if (mode == OpenMode::kAppend) flags |= O_APPEND;
+  int fd = ::open(path.c_str(), flags, perms);
+  if (fd < 0) return LastError("create", path);
+  return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));
+}
+
+Result<std::unique_ptr<ReadableFile>> PosixEnv::NewReadableFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return LastError("open", path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    Status s = LastError("stat", path);
+    ::close(fd);
+    return s;
+  }
+  return std::unique_ptr<ReadableFile>(
+      std::make_unique<PosixReadableFile>(fd, path, static_cast<uint64_t>(st.st_size)));
+}
+
+Status PosixEnv::RenameFile(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return LastError("rename", from);
+  return Status::Ok();
+}
+
+Status PosixEnv::LinkFile(const std::string& from, const std::string& to) {
+  if (::link(from.c_str(), to.c_str()) != 0) return LastError("link", to);
+  return Status::Ok();
+}
+
+Status PosixEnv::RemoveFile(const std::string& path) {
+  if (::unlink(path.c_str()) != 0) return LastError("remove", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::RemoveDir(const std::string& path) {
+  if (::rmdir(path.c_str()) != 0) return LastError("remove directory", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::CreateDir(const std::string& path, mode_t perms) {
+  if (::mkdir(path.c_str(), perms) != 0) return LastError("create directory", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::CreateSymlink(const std::string& target, const std::string& path) {
+  if (::symlink(target.c_str(), path.c_str()) != 0) return LastError("create symlink", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::SyncDir(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return LastError("open directory", path);
+  int rc = ::fsync(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return OsError("fsync directory", path, saved);
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> PosixEnv::ListDir(const std::string& path) {
+  DIR* d = ::opendir(path.c_str());
+  if (!d) return LastError("list directory", path);
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  int saved = errno;
+  ::closedir(d);
+  if (saved != 0) return OsError("list directory", path, saved);
+  return names;
+}
+
+Result<FileInfo> PosixEnv::Stat(const std::string& path, bool follow_symlinks) {
+  struct stat st;
+  int rc = follow_symlinks ? ::stat(path.c_str(), &st) : ::lstat(path.c_str(), &st);
+  if (rc != 0) return LastError("stat", path);
+  return FileInfo{TypeOf(st.st_mode),
+                  static_cast<uint64_t>(st.st_size),
+                  static_cast<int64_t>(st.st_mtime),
+                  st.st_mode,
+                  st.st_uid,
+                  st.st_gid};
+}
+
+Result<std::string> PosixEnv::ReadSymlink(const std::string& path) {
+  std::string buf(4096, '\0');
+  ssize_t n = ::readlink(path.c_str(), buf.data(), buf.size());
+  if (n < 0) return LastError("read symlink", path);
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+
+Result<int64_t> PosixEnv::FreeBytes(const std::string& path) {
+  struct statvfs vfs;
+  if (::statvfs(path.c_str(), &vfs) != 0) return LastError("stat file system of", path);
+  return static_cast<int64_t>(vfs.f_bavail) * static_cast<int64_t>(vfs.f_frsize);
+}
+
+Status PosixEnv::SetPermissions(const std::string& path, mode_t mode) {
+  if (::chmod(path.c_str(), mode) != 0) return LastError("chmod", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::SetOwner(const std::string& path, uid_t uid, gid_t gid) {
+  if (::lchown(path.c_str(), uid, gid) != 0) return LastError("chown", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::SetModifiedTime(const std::string& path, int64_t unix_seconds) {
+  struct timespec times[2] = {{unix_seconds, 0}, {unix_seconds, 0}};
+  if (::utimensat(AT_FDCWD, path.c_str(), times, 0) != 0) return LastError("set the time of", path);
+  return Status::Ok();
+}
+
+Status PosixEnv::SyncFileSystem(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return LastError("open directory", path);
+  int rc = ::syncfs(fd);
+  int saved = errno;
+  ::close(fd);
+  if (rc != 0) return OsError("sync the file system of", path, saved);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Subprocess>> PosixEnv::StartProcess(const SubprocessOptions& options) {
+  if (options.argv.empty()) return Status::Error(ErrorCode::kInternal, "empty argv");
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if ((options.capture_stdout && pipe2(out, O_CLOEXEC) != 0) || pipe2(err, O_CLOEXEC) != 0)
+    return Status::Error(ErrorCode::kTool,
+                         "cannot create a pipe: " + std::string(std::strerror(errno)));
+  int in = ::open(options.stdin_file.empty() ? "/dev/null" : options.stdin_file.c_str(),
+                  O_RDONLY | O_CLOEXEC);
+  if (in < 0) {
+    Status s = Status::Error(ErrorCode::kIo,
+                             "cannot open \"" + options.stdin_file + "\": " + std::strerror(errno));
+    for (int fd : {out[0], out[1], err[0], err[1]})
+      if (fd >= 0) ::close(fd);
+    return s;
+  }
+  int devnull = options.capture_stdout ? -1 : ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+  // Everything the child needs is prepared before fork: after it, only
+  // async-signal-safe calls are allowed.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) {
+    std::string entry = *e;
+    bool overridden = false;
+    for (const auto& extra : options.extra_env)
+      if (EnvName(entry) == EnvName(extra)) overridden = true;
+    for (const auto& name : options.drop_env)
+      if (EnvName(entry) == name) overridden = true;
+    if (!overridden) env_strings.push_back(entry);
+  }
+  env_strings.insert(env_strings.end(), options.extra_env.begin(), options.extra_env.end());
+  std::vector<char*> envp, argv;
+  for (auto& s : env_strings) envp.push_back(s.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = options.argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  pid_t pid = fork();
+  if (pid < 0)
+    return Status::Error(ErrorCode::kTool, "cannot fork: " + std::string(std::strerror(errno)));
+  if (pid == 0) {
+    dup2(in, STDIN_FILENO);
+    dup2(options.capture_stdout ? out[1] : devnull, STDOUT_FILENO);
+    dup2(err[1], STDERR_FILENO);
+    execve(argv[0], argv.data(), envp.data());
+    const char msg[] = "cannot execute program\n";
+    (void)!write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(127);
+  }
+  ::close(in);
+  if (devnull >= 0) ::close(devnull);
+  if (options.capture_stdout) ::close(out[1]);
+  ::close(err[1]);
+  return Subprocess::Adopt(pid, out[0], err[0], options.argv[0]);
+}
+
+bool PosixEnv::ProcessExists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
+
+pid_t PosixEnv::ProcessId() { return ::getpid(); }
+
+std::string PosixEnv::HostName() {
+  char host[256] = {0};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+int64_t PosixEnv::NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t PosixEnv::MonotonicMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void PosixEnv::SleepForMicros(int64_t micros) {
+  if (micros > 0) std::this_thread::sleep_for(std::chrono::microseconds(micros));
+}
+
+uint64_t PosixEnv::Random64() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  return rng();
+}
+
+}  // namespace pgkeep

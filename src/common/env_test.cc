@@ -1,0 +1,96 @@
+#include "common/env.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "common/file_io.h"
+#include "support/process.h"
+
+namespace pgkeep {
+namespace {
+
+class PosixEnvTest : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_ = testing::MakeTempDir("pgkeep-env-"); }
+  void TearDown() override { testing::RemoveTree(dir_); }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  PosixEnv env_;
+  std::string dir_;
+};
+
+TEST_F(PosixEnvTest, FailuresNameThePathAndKeepTheErrno) {
+  struct Case {
+    const char* what;
+    Status status;
+    int err;
+    std::string message;
+  };
+  ASSERT_TRUE(WriteFileAtomically(env_, Path("f"), AsBytes("x"), 0600).ok());
+  const std::vector<Case> cases = {
+      {"open missing", env_.NewReadableFile(Path("missing")).status(), ENOENT,
+       "cannot open \"" + Path("missing") + "\": No such file or directory"},
+      {"exclusive create of an existing file",
+       env_.NewWritableFile(Path("f"), OpenMode::kExclusive, 0600).status(), EEXIST,
+       "cannot create \"" + Path("f") + "\": File exists"},
+      {"link onto an existing name", env_.LinkFile(Path("f"), Path("f")), EEXIST,
+       "cannot link \"" + Path("f") + "\": File exists"},
+      {"remove missing", env_.RemoveFile(Path("missing")), ENOENT,
+       "cannot remove \"" + Path("missing") + "\": No such file or directory"},
+      {"list a file", env_.ListDir(Path("f")).status(), ENOTDIR,
+       "cannot list directory \"" + Path("f") + "\": Not a directory"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    EXPECT_EQ(c.status.code(), ErrorCode::kIo);
+    EXPECT_EQ(c.status.os_error(), c.err);
+    EXPECT_EQ(c.status.message(), c.message);
+  }
+}
+
+TEST_F(PosixEnvTest, FilesDirectoriesAndLinks) {
+  ASSERT_TRUE(env_.CreateDir(Path("d"), 0700).ok());
+  ASSERT_TRUE(WriteFileAtomically(env_, Path("d/a"), AsBytes("hello"), 0640).ok());
+  ASSERT_TRUE(env_.LinkFile(Path("d/a"), Path("d/b")).ok());
+  ASSERT_TRUE(env_.RenameFile(Path("d/b"), Path("d/c")).ok());
+  auto names = env_.ListDir(Path("d"));
+  ASSERT_TRUE(names.ok());
+  std::sort(names->begin(), names->end());
+  EXPECT_EQ(*names, (std::vector<std::string>{"a", "c"})) << "no temporary file left";
+  auto info = env_.Stat(Path("d/c"), /*follow_symlinks=*/true);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->type, FileType::kRegular);
+  EXPECT_EQ(info->size, 5u);
+  EXPECT_EQ(info->mode & 07777, 0640u);
+  ASSERT_TRUE(env_.CreateSymlink("d/c", Path("link")).ok());
+  EXPECT_EQ(env_.Stat(Path("link"), /*follow_symlinks=*/false)->type, FileType::kSymlink);
+  EXPECT_EQ(*env_.ReadSymlink(Path("link")), "d/c");
+  auto data = ReadWholeFile(env_, Path("link"));
+  ASSERT_TRUE(data.ok());
+  EXPECT_EQ(AsString(*data), "hello");
+  EXPECT_EQ(ReadWholeFile(env_, Path("link"), 4).status().os_error(), EFBIG);
+  EXPECT_FALSE(env_.RemoveDir(Path("d")).ok()) << "not empty";
+  EXPECT_GT(*env_.FreeBytes(dir_), 0);
+}
+
+TEST_F(PosixEnvTest, RunsAProgramAndReadsItsOutput) {
+  auto proc = env_.StartProcess({{"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}});
+  ASSERT_TRUE(proc.ok()) << proc.status().ToString();
+  uint8_t buf[64];
+  auto n = (*proc)->Stdout().Read(buf, sizeof buf);
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), *n), "out\n");
+  EXPECT_EQ((*proc)->Wait(), 3);
+  EXPECT_EQ((*proc)->StderrText(), "err\n");
+  EXPECT_TRUE(env_.ProcessExists(env_.ProcessId()));
+}
+
+TEST_F(PosixEnvTest, MonotonicTimeMovesWithSleep) {
+  int64_t before = env_.MonotonicMicros();
+  env_.SleepForMicros(2000);
+  EXPECT_GE(env_.MonotonicMicros() - before, 2000);
+}
+
+}  // namespace
+}  // namespace pgkeep
