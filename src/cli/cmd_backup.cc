@@ -4,6 +4,7 @@
 #include "backup/logical_backup.h"
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
+#include "config/secrets.h"
 #include "repo/pins.h"
 
 namespace pgkeep {
