@@ -7,11 +7,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "backup/logical_backup.h"
-#include "backup/table_scope.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
+#include "postgres/table_scope.h"
 #include "codec/crypto.h"
 #include "repo/loader.h"
 
