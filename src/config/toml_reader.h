@@ -27,7 +27,7 @@ using Value = toml::basic_value<toml::discard_comments, std::map, std::vector>;
 // A kConfig error.
 Status ConfigError(std::string message, std::string hint = {});
 
-// "\"s\"".
+// `s` in double quotes, as messages show names and values.
 std::string Quote(std::string_view s);
 
 // "a string", "an integer", ...: the type of `v` as messages name it.
