@@ -10,8 +10,8 @@ namespace pgkeep {
 // `store --db`); retention, status and `list --db` group by it.
 constexpr char kMetaDatabase[] = "database";
 // Backups of both methods.
-constexpr char kMetaServerVersion[] = "server_version";         // "15.4"
-constexpr char kMetaServerVersionNum[] = "server_version_num";  // 150004
+constexpr char kMetaServerVersion[] = "server_version";         // the server's version text
+constexpr char kMetaServerVersionNum[] = "server_version_num";  // 150018 for 15.18
 
 // A physical snapshot (kinds "full" and "incr"), written by
 // backup/physical_backup.
