@@ -26,9 +26,4 @@ Result<ArchivingSettings> ReadArchivingSettings(PgConnection& pg);
 Status CheckArchivingSettings(const ArchivingSettings& s, const std::string& db_name,
                               const std::string& suggested_command);
 
-// The archive_command (and restore_command) pgkeep suggests: this binary with
-// `config_path`, both absolute.
-std::string PgkeepCommandLine(const std::string& config_path, const std::string& verb,
-                              const std::string& db_name, const std::string& args);
-
 }  // namespace pgkeep

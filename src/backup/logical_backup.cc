@@ -2,11 +2,11 @@
 
 #include <map>
 
-#include "backup/table_scope.h"
 #include "common/host.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
+#include "postgres/table_scope.h"
 
 namespace pgkeep {
 
@@ -67,7 +67,7 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConf
   std::string pg_snapshot = *exported->rows[0].values[0];
   std::string dbname = *exported->rows[0].values[1];
 
-  TableScope scope(db);
+  TableScope scope(db.schemas, db.tables, db.exclude_schemas, db.exclude_tables);
   std::vector<std::string> argv = {pg_dump->path, "--format=custom", "--compress=0",
                                    "--no-password", "--snapshot=" + pg_snapshot,
                                    "--dbname=" + db.conninfo};
@@ -106,12 +106,12 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConf
   }
 
   snapshot.meta = {{kMetaDatabase, db.name},
-                   {"dbname", dbname},
-                   {"server_version", *exported->rows[0].values[2]},
-                   {"server_version_num", pg.ServerVersionNum()},
-                   {"pg_dump", pg_dump->version_text},
-                   {"format", "custom"},
-                   {"scope",
+                   {kMetaDbname, dbname},
+                   {kMetaServerVersion, *exported->rows[0].values[2]},
+                   {kMetaServerVersionNum, pg.ServerVersionNum()},
+                   {kMetaPgDump, pg_dump->version_text},
+                   {kMetaFormat, "custom"},
+                   {kMetaScope,
                     {{"schemas", db.schemas},
                      {"tables", db.tables},
                      {"exclude_schemas", db.exclude_schemas},

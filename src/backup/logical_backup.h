@@ -28,12 +28,6 @@ struct LogicalBackupOptions {
   std::vector<std::string> child_env_drop;  // secrets pg_dump and pg_dumpall must not inherit (SecretEnvNames)
 };
 
-// Metadata keys of a logical snapshot (Snapshot::meta), documented in
-// docs/repository-format.md.
-constexpr char kMetaRowCounts[] = "row_counts";
-constexpr char kMetaDumpFile[] = "dump_file";
-constexpr char kMetaGlobalsFile[] = "globals_file";
-
 Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
                                   const LogicalBackupOptions& options);
 

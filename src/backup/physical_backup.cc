@@ -17,6 +17,7 @@
 #include "common/host.h"
 #include "postgres/connection.h"
 #include "postgres/replication.h"
+#include "wal/archive_command.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_names.h"
 
@@ -388,8 +389,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const
   nlohmann::json tablespaces = nlohmann::json::array();
   for (const auto& t : got.tablespaces) tablespaces.push_back({{"oid", t.oid}, {"location", t.location}});
   snapshot.meta = {{kMetaDatabase, db.name},
-                   {"method", db.pgdata.empty() ? "stream" : "local"},
-                   {"parent", parent},
+                   {kMetaMethod, db.pgdata.empty() ? "stream" : "local"},
+                   {kMetaParent, parent},
                    {kMetaStartLsn, FormatLsn(got.start_lsn)},
                    {kMetaStopLsn, FormatLsn(got.stop_lsn)},
                    {kMetaTimeline, got.timeline},
@@ -397,12 +398,12 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const
                    {kMetaStopWal, stop_segment},
                    {kMetaStopMicros, consistent_micros},
                    {kMetaSystemId, std::to_string(system_id)},
-                   {"server_version", iv[3].value_or("")},
-                   {"server_version_num", pg.ServerVersionNum()},
+                   {kMetaServerVersion, iv[3].value_or("")},
+                   {kMetaServerVersionNum, pg.ServerVersionNum()},
                    {kMetaPort, iv[2].value_or("")},
-                   {"data_checksums", checksums},
-                   {"pages_checked", got.pages.pages_checked},
-                   {"corrupt_page_count", got.pages.corrupt.size()},
+                   {kMetaDataChecksums, checksums},
+                   {kMetaPagesChecked, got.pages.pages_checked},
+                   {kMetaCorruptPageCount, got.pages.corrupt.size()},
                    {kMetaCorruptPages, corrupt},
                    {kMetaTablespaces, tablespaces}};
   auto committed = session.Commit(snapshot, got.files);

@@ -4,6 +4,7 @@
 #include "backup/logical_backup.h"
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
+#include "config/secrets.h"
 #include "repo/pins.h"
 
 namespace pgkeep {
@@ -41,15 +42,15 @@ CommandOutput RunPhysical(const CommandContext& ctx, OpenedRepository& opened, c
   std::snprintf(line, sizeof line, "%.1f s", seconds);
   const auto& m = s.meta;
   out.text = s.kind + " backup " + s.id + " of database \"" + db.name + "\" done in " + line + " (" +
-             m.value("method", "") + " files)\n" + "  WAL:     " + m.value(kMetaStartLsn, "") + " .. " +
+             m.value(kMetaMethod, "") + " files)\n" + "  WAL:     " + m.value(kMetaStartLsn, "") + " .. " +
              m.value(kMetaStopLsn, "") + " on timeline " + std::to_string(m.value(kMetaTimeline, 0)) +
-             " (" + m.value("start_wal", "") + " .. " + m.value("stop_wal", "") + ")\n" +
+             " (" + m.value(kMetaStartWal, "") + " .. " + m.value(kMetaStopWal, "") + ")\n" +
              "  read:    " + FormatBytes(s.stats.bytes) + " in " + std::to_string(s.stats.files) + " files\n" +
              "  added:   " + FormatBytes(s.stats.stored_bytes) + " stored (" + std::to_string(s.stats.new_chunks) +
              " of " + std::to_string(s.stats.chunks) + " blocks were new)\n" + "  pages:   " +
-             (m.value("data_checksums", false)
-                  ? std::to_string(m.value("pages_checked", uint64_t{0})) + " checksums verified, " +
-                        std::to_string(m.value("corrupt_page_count", uint64_t{0})) + " corrupt"
+             (m.value(kMetaDataChecksums, false)
+                  ? std::to_string(m.value(kMetaPagesChecked, uint64_t{0})) + " checksums verified, " +
+                        std::to_string(m.value(kMetaCorruptPageCount, uint64_t{0})) + " corrupt"
                   : std::string("the cluster has no data checksums (initdb --data-checksums)")) +
              "\n" + (args.pin ? "  pinned:  until unpinned (pgkeep unpin " + s.id + ")\n" : "");
   for (const auto& w : r.warnings) out.text += "warning: " + w + "\n";
@@ -91,7 +92,7 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   char line[160];
   std::snprintf(line, sizeof line, "%.1f s", seconds);
   out.text = "logical backup " + s.id + " of database \"" + db.name + "\" done in " + line + "\n" +
-             "  dump:    " + FormatBytes(s.stats.bytes) + " from " + s.meta.value("pg_dump", "pg_dump") +
+             "  dump:    " + FormatBytes(s.stats.bytes) + " from " + s.meta.value(kMetaPgDump, "pg_dump") +
              "\n  tables:  " + std::to_string(counts.size()) + " (" + std::to_string(rows) +
              " rows counted in the dump's snapshot)\n  added:   " + FormatBytes(s.stats.stored_bytes) +
              " stored (" + std::to_string(s.stats.new_chunks) + " of " + std::to_string(s.stats.chunks) +

@@ -6,6 +6,7 @@
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
 #include "postgres/connection.h"
+#include "wal/archive_command.h"
 #include "wal/wal_archive.h"
 
 namespace pgkeep {

@@ -15,16 +15,16 @@ namespace {
 
 std::string PhysicalDetails(const Snapshot& s) {
   const auto& m = s.meta;
-  std::string text = "  database: " + m.value(kMetaDatabase, "") + " (" + m.value("method", "") +
-                     " files; PostgreSQL " + std::to_string(m.value("server_version_num", 0) / 10000) +
+  std::string text = "  database: " + m.value(kMetaDatabase, "") + " (" + m.value(kMetaMethod, "") +
+                     " files; PostgreSQL " + std::to_string(m.value(kMetaServerVersionNum, 0) / 10000) +
                      ", system " + m.value(kMetaSystemId, "") + ")\n" + "  WAL:      " +
                      m.value(kMetaStartLsn, "") + " .. " + m.value(kMetaStopLsn, "") + " on timeline " +
-                     std::to_string(m.value(kMetaTimeline, 0)) + " (" + m.value("start_wal", "") + " .. " +
-                     m.value("stop_wal", "") + ")\n";
-  if (!m.value("parent", "").empty()) text += "  parent:   " + m.value("parent", "") + "\n";
-  if (m.value("data_checksums", false)) {
-    text += "  pages:    " + std::to_string(m.value("pages_checked", uint64_t{0})) + " checksums verified, " +
-            std::to_string(m.value("corrupt_page_count", uint64_t{0})) + " corrupt\n";
+                     std::to_string(m.value(kMetaTimeline, 0)) + " (" + m.value(kMetaStartWal, "") + " .. " +
+                     m.value(kMetaStopWal, "") + ")\n";
+  if (!m.value(kMetaParent, "").empty()) text += "  parent:   " + m.value(kMetaParent, "") + "\n";
+  if (m.value(kMetaDataChecksums, false)) {
+    text += "  pages:    " + std::to_string(m.value(kMetaPagesChecked, uint64_t{0})) + " checksums verified, " +
+            std::to_string(m.value(kMetaCorruptPageCount, uint64_t{0})) + " corrupt\n";
     for (const auto& c : m.value(kMetaCorruptPages, nlohmann::json::array()))
       text += "    corrupt: " + c.value("file", "") + " block " + std::to_string(c.value("block", 0)) + "\n";
   } else {

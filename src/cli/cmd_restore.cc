@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "config/secrets.h"
 #include "restore/logical_restore.h"
 
 namespace pgkeep {

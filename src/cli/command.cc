@@ -1,5 +1,6 @@
 #include "cli/command.h"
 
+#include "config/secrets.h"
 #include "repo/key_cache.h"
 
 namespace pgkeep {

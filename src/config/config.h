@@ -1,5 +1,6 @@
-// config/config.h — the pgkeep configuration file: its shape, parsing,
-// validation, and the resolution of secrets it refers to.
+// config/config.h — the pgkeep configuration file: its shape, parsing and
+// validation (the schema). The TOML reading underneath is toml_reader.h's;
+// resolving the secrets the file refers to is secrets.h's.
 //
 // The key names are a public contract (docs/PRODUCT.md, "Configuration
 // shape"). Parsing is all-or-nothing: ParseConfig either returns a Config that
@@ -172,23 +173,6 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
 // $PGKEEP_CONFIG if set and non-empty, else /etc/pgkeep/pgkeep.toml.
 // Failure: kConfig, including for a missing or unreadable file.
 Result<Config> LoadConfig(Env& env, const std::string& explicit_path);
-
-// Returns the secret held by environment variable `env_name` (must be set and
-// non-empty) or, if `env_name` is empty, the contents of `file_path` with one
-// trailing newline removed (must be non-empty, at most 64 KiB). `what` names
-// the secret in messages ("repository password").
-// Failure: kConfig when neither or both sources are given; kAuth when the
-// variable is unset or empty, or the file is unreadable, too large or empty.
-// Messages name the variable or file, never the value.
-Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const std::string& file_path,
-                                  const std::string& what);
-
-// Names of the environment variables that hold secrets pgkeep may read:
-// PGKEEP_REPO_PASSWORD and every *_env key of `config` (repository password,
-// S3 credentials, API and internal keys). Programs pgkeep runs (pg_dump,
-// pg_restore, psql, pg_ctl) are started without them; libpq's own variables
-// (PGPASSWORD, PGPASSFILE, ...) are not among them.
-std::vector<std::string> SecretEnvNames(const Config& config);
 
 // Parses a duration: a non-negative integer followed by one unit, s, m, h, d
 // or w ("30s", "90m", "36h", "7d", "2w"). Returns seconds.

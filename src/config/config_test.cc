@@ -1,4 +1,5 @@
 #include "config/config.h"
+#include "config/secrets.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

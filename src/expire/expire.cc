@@ -14,7 +14,6 @@
 namespace pgkeep {
 
 namespace {
-constexpr char kLastExpireObject[] = "state/last-expire";
 }
 
 Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const ExpireOptions& options) {
@@ -70,7 +69,7 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
     // Snapshots first: once one is gone, what only it used is garbage.
     for (const auto& d : report.decisions) {
       if (d.keep) continue;
-      PGKEEP_RETURN_IF_ERROR(repo.storage().Delete(SnapshotObjectName(d.id)));
+      PGKEEP_RETURN_IF_ERROR(repo.DeleteSnapshot(d.id));
       if (pins->count(d.id)) PGKEEP_RETURN_IF_ERROR(RemovePin(repo, d.id));
     }
   }
@@ -115,22 +114,21 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
                               {"expired", report.expired},
                               {"bytes_freed", report.gc.bytes_freed},
                               {"packs_deleted", report.gc.packs_deleted + report.gc.packs_repacked}};
-    Bytes stored = repo.NewCodec()->EncodeObject(AsBytes(summary.dump()), kLastExpireObject);
-    PGKEEP_RETURN_IF_ERROR(repo.storage().Put(kLastExpireObject, stored));
+    PGKEEP_RETURN_IF_ERROR(repo.WriteStateObject(kLastExpireState, AsBytes(summary.dump())));
   }
   return report;
 }
 
 Result<std::optional<nlohmann::json>> ReadLastExpire(const Repository& repo) {
-  auto stored = repo.storage().GetAtMost(kLastExpireObject, kMaxSmallObjectSize);
-  if (!stored.ok()) {
-    if (stored.status().code() == ErrorCode::kNotFound) return std::optional<nlohmann::json>();
-    return stored.status();
+  auto plain = repo.ReadStateObject(kLastExpireState);
+  if (!plain.ok()) {
+    if (plain.status().code() == ErrorCode::kNotFound) return std::optional<nlohmann::json>();
+    return plain.status();
   }
-  auto plain = repo.NewCodec()->DecodeObject(*stored, kLastExpireObject);
-  if (!plain.ok()) return plain.status().WithContext("\"" + std::string(kLastExpireObject) + "\"");
   nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
-  if (j.is_discarded()) return Status::Error(ErrorCode::kCorrupt, "\"state/last-expire\" is damaged");
+  if (j.is_discarded()) {
+    return Status::Error(ErrorCode::kCorrupt, "\"" + StateObjectName(kLastExpireState) + "\" is damaged");
+  }
   return std::optional<nlohmann::json>(j);
 }
 

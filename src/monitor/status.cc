@@ -89,7 +89,7 @@ std::vector<std::string> RepositoryDamage(const Repository& repo, const Snapshot
   std::vector<std::string> damage;
   for (const auto& d : listed.damaged) damage.push_back(d.problem);
   for (const auto& w : UnknownObjectWarnings(listing))
-    if (w.rfind("\"snapshots/", 0) != 0) repo.Warn(w);  // those are in listed.damaged already
+    if (w.rfind("\"" + std::string(kSnapshotsDir), 0) != 0) repo.Warn(w);  // those are in listed.damaged already
   auto index = repo.CheckIndex(listing);
   if (!index.ok()) {
     damage.push_back("cannot check the index: " + index.status().message());

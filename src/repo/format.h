@@ -38,6 +38,16 @@ constexpr char kDataDir[] = "data/";
 constexpr char kIndexDir[] = "index/";
 constexpr char kSnapshotsDir[] = "snapshots/";
 constexpr char kLocksDir[] = "locks/";
+// Every object name in the repository is composed here (or in a function
+// built on these), so the namespace can be read in one place; the grammar is
+// in docs/repository-format.md and checked by layout.h.
+constexpr char kPinsDir[] = "pins/";
+// WAL of each configured database: "wal/<database>/..." (wal/wal_archive.h
+// owns the names inside).
+constexpr char kWalDir[] = "wal/";
+// Small records of what operations did (Repository::ReadStateObject).
+constexpr char kStateDir[] = "state/";
+constexpr char kLastExpireState[] = "last-expire";  // expire's summary of its last run
 // Chunks verify found damaged (Repository::RecordDamagedChunks).
 constexpr char kDamagedDir[] = "state/damaged/";
 constexpr char kDamagedAad[] = "damaged chunks";
@@ -50,6 +60,12 @@ inline std::string PackObjectName(const ObjectId& id) {
 }
 inline std::string IndexObjectName(const ObjectId& id) { return kIndexDir + HexEncode(id); }
 inline std::string SnapshotObjectName(const std::string& id) { return kSnapshotsDir + id; }
+inline std::string PinObjectName(const std::string& snapshot_id) { return kPinsDir + snapshot_id; }
+inline std::string StateObjectName(const std::string& name) { return kStateDir + name; }
+// "wal/<database>/": the prefix of every WAL object of one database.
+inline std::string WalPrefix(const std::string& db) { return kWalDir + db + "/"; }
+// The identity of the cluster whose WAL a database's archive holds.
+inline std::string WalClusterObjectName(const std::string& db) { return WalPrefix(db) + "cluster"; }
 
 // Pack file framing.
 constexpr char kPackMagic[] = "PGKPACK1";

@@ -39,12 +39,13 @@ bool IsKnownObjectName(const std::string& name) {
   if (StartsWith(name, kDataDir)) return IsPackObjectName(name);
   if (StartsWith(name, kIndexDir)) return IsIndexObjectName(name);
   if (StartsWith(name, kSnapshotsDir)) return IsValidSnapshotId(tail(kSnapshotsDir));
-  if (StartsWith(name, "pins/")) return IsValidSnapshotId(tail("pins/"));
+  if (StartsWith(name, kPinsDir)) return IsValidSnapshotId(tail(kPinsDir));
   if (StartsWith(name, kDamagedDir)) return IsLowerHex(tail(kDamagedDir), 64);
-  if (StartsWith(name, "state/")) return name == "state/last-expire";
-  if (StartsWith(name, "wal/")) {
-    auto slash = name.find('/', 4);
-    return slash != std::string::npos && slash > 4 && slash + 1 < name.size();
+  if (StartsWith(name, kStateDir)) return name == StateObjectName(kLastExpireState);
+  if (StartsWith(name, kWalDir)) {
+    const size_t begin = std::strlen(kWalDir);
+    auto slash = name.find('/', begin);
+    return slash != std::string::npos && slash > begin && slash + 1 < name.size();
   }
   return false;
 }

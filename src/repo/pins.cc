@@ -54,11 +54,11 @@ Status WritePin(const Repository& repo, const Pin& pin) {
                       {"note", pin.note},
                       {"created", pin.created}};
   Bytes stored = repo.NewCodec()->EncodeObject(AsBytes(j.dump()), "pin/" + pin.snapshot);
-  return repo.storage().Put(kPinsDir + pin.snapshot, stored);
+  return repo.storage().Put(PinObjectName(pin.snapshot), stored);
 }
 
 Status RemovePin(const Repository& repo, const std::string& snapshot) {
-  return repo.storage().Delete(kPinsDir + snapshot);
+  return repo.storage().Delete(PinObjectName(snapshot));
 }
 
 }  // namespace pgkeep

@@ -22,8 +22,6 @@ struct Pin {
   bool HoldsAt(int64_t now) const { return !until || *until > now; }
 };
 
-constexpr char kPinsDir[] = "pins/";
-
 // Every pin, keyed by snapshot id. A pin that cannot be read or decoded is
 // warned about and read as holding until unpinned: what it said is unknown,
 // and the safe reading of a damaged pin is that it keeps its snapshot. Names

@@ -438,4 +438,22 @@ Status Repository::WriteSnapshot(const Snapshot& snapshot) const {
   return storage_.Put(SnapshotObjectName(snapshot.id), stored);
 }
 
+Status Repository::DeleteSnapshot(const std::string& id) const {
+  return storage_.Delete(SnapshotObjectName(id));
+}
+
+Result<Bytes> Repository::ReadStateObject(const std::string& name) const {
+  const std::string object = StateObjectName(name);
+  auto stored = storage_.GetAtMost(object, kMaxSmallObjectSize);
+  if (!stored.ok()) return stored.status();
+  auto plain = NewCodec()->DecodeObject(*stored, object);
+  if (!plain.ok()) return plain.status().WithContext("\"" + object + "\"");
+  return plain;
+}
+
+Status Repository::WriteStateObject(const std::string& name, ByteView plaintext) const {
+  const std::string object = StateObjectName(name);
+  return storage_.Put(object, NewCodec()->EncodeObject(plaintext, object));
+}
+
 }  // namespace pgkeep

@@ -155,6 +155,16 @@ class Repository {
   // `id` may be "latest": the newest intact snapshot. kNotFound names the id.
   Result<Snapshot> ReadSnapshot(const std::string& id) const;
   Status WriteSnapshot(const Snapshot& snapshot) const;
+  // Removes snapshot `id`'s object (not its pin, nor the data only it used:
+  // that is garbage collection's). Failure: the storage's.
+  Status DeleteSnapshot(const std::string& id) const;
+
+  // State objects, "state/<name>" (format.h names them): small encrypted
+  // records of what an operation did, at most kMaxSmallObjectSize. Read
+  // returns the plaintext; kNotFound when there is none, the codec's error
+  // (naming the object) when it cannot be decrypted. Write replaces it.
+  Result<Bytes> ReadStateObject(const std::string& name) const;
+  Status WriteStateObject(const std::string& name, ByteView plaintext) const;
 
   // Where warnings go (damaged or unknown objects that were skipped). The
   // CLI prints them on stderr, or as "warnings" in JSON; without a sink

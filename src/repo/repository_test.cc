@@ -143,6 +143,41 @@ TEST_F(RepositoryTest, DamagedSnapshotIsListedApartAndLatestIsTheNewestIntactOne
   EXPECT_EQ(repo->ReadSnapshot(second->id).status().code(), ErrorCode::kCorrupt);
 }
 
+TEST_F(RepositoryTest, DeleteSnapshotRemovesOnlyItsObject) {
+  Bytes data = testing::MakeText(100000, 1);
+  auto kept = Store(*storage_, {{"a", &data}});
+  ASSERT_TRUE(kept.ok()) << kept.status().message();
+  clock_.Advance(1000000);
+  auto gone = Store(*storage_, {{"a", &data}});
+  ASSERT_TRUE(gone.ok()) << gone.status().message();
+  auto repo = Open(*storage_);
+  ASSERT_TRUE(repo->DeleteSnapshot(gone->id).ok());
+  EXPECT_EQ(repo->ReadSnapshot(gone->id).status().code(), ErrorCode::kNotFound);
+  auto listed = repo->ListSnapshots();
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->snapshots.size(), 1u);
+  EXPECT_EQ(listed->snapshots[0].id, kept->id);
+  EXPECT_EQ(Load(kept->id, "a").value(), data);  // the shared chunks stay
+}
+
+TEST_F(RepositoryTest, StateObjectsRoundTripSealedUnderTheirName) {
+  auto repo = Open(*storage_);
+  EXPECT_EQ(repo->ReadStateObject(kLastExpireState).status().code(), ErrorCode::kNotFound);
+  ASSERT_TRUE(repo->WriteStateObject(kLastExpireState, AsBytes("{\"expired\":2}")).ok());
+  auto read = repo->ReadStateObject(kLastExpireState);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_EQ(AsString(*read), "{\"expired\":2}");
+  // Stored sealed at "state/last-expire", never as plaintext.
+  auto stored = storage_->Get("state/last-expire");
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(AsString(*stored).find("expired"), std::string::npos);
+  // A record copied to another name does not decode there.
+  ASSERT_TRUE(storage_->Put("state/other", *stored).ok());
+  auto moved = repo->ReadStateObject("other");
+  ASSERT_FALSE(moved.ok());
+  EXPECT_NE(moved.status().message().find("\"state/other\""), std::string::npos) << moved.status().message();
+}
+
 TEST_F(RepositoryTest, RoundTripIsBitExactForEverySize) {
   for (size_t size : {size_t{0}, size_t{1}, size_t{8192}, size_t{100} << 20}) {
     SCOPED_TRACE(size);

@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "repo/format.h"
+#include "repo/snapshot_meta.h"
 
 namespace pgkeep {
 
@@ -46,24 +47,8 @@ struct Snapshot {
   std::vector<ChunkId> manifest;  // chunks of the JSON-lines file list
 };
 
-// meta key naming the configured database a snapshot belongs to (backups,
-// and `store --db`); retention, status and `list --db` group by it.
-constexpr char kMetaDatabase[] = "database";
 inline std::string SnapshotDatabase(const Snapshot& s) { return s.meta.value(kMetaDatabase, ""); }
 
-// Metadata keys of a physical snapshot (kinds "full" and "incr"), written by
-// backup/physical_backup and read by restore, expire, status and verify;
-// documented in docs/physical-backups.md.
-constexpr char kMetaStartLsn[] = "start_lsn";
-constexpr char kMetaStopLsn[] = "stop_lsn";
-constexpr char kMetaTimeline[] = "timeline";
-constexpr char kMetaStartWal[] = "start_wal";  // segment holding the start LSN
-constexpr char kMetaStopWal[] = "stop_wal";    // last segment the backup needs
-constexpr char kMetaSystemId[] = "system_identifier";
-constexpr char kMetaStopMicros[] = "stop_micros";  // when it became consistent
-constexpr char kMetaTablespaces[] = "tablespaces";
-constexpr char kMetaCorruptPages[] = "corrupt_pages";
-constexpr char kMetaPort[] = "port";
 inline bool IsPhysicalKind(const std::string& kind) { return kind == "full" || kind == "incr"; }
 
 std::string NewSnapshotId(int64_t unix_seconds);

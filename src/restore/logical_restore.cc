@@ -6,11 +6,10 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "backup/logical_backup.h"
-#include "backup/table_scope.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
+#include "postgres/table_scope.h"
 #include "codec/crypto.h"
 #include "common/file_io.h"
 #include "repo/loader.h"

@@ -17,13 +17,13 @@
 #include <sstream>
 #include <thread>
 
-#include "backup/archiving.h"
 #include "common/file_io.h"
-#include "backup/physical_backup.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
 #include "postgres/pg_tools.h"
 #include "repo/loader.h"
+#include "repo/snapshot_meta.h"
+#include "wal/archive_command.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_names.h"
 
@@ -221,7 +221,7 @@ pid_t PostmasterPid(Env& env, const std::string& pgdata) {
 
 Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
                     const Snapshot& backup, PhysicalRestoreResult& result) {
-  int major = backup.meta.value("server_version_num", 150000) / 10000;
+  int major = backup.meta.value(kMetaServerVersionNum, 150000) / 10000;
   std::string bin = db.pg_bin;
   std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
   if (bin.empty() && ::access((versioned + "/pg_ctl").c_str(), X_OK) == 0) bin = versioned;

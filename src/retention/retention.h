@@ -4,9 +4,9 @@
 //
 // ApplyRetention is a function of its arguments only: the clock is the `now`
 // argument, the backups are given, nothing is deleted here. Its only contact
-// with the outside world is reading the system time zone database
-// (/usr/share/zoneinfo, read-only, no environment variables) when
-// rules.timezone is not "UTC". No global state: safe to call from any thread.
+// with the outside world is reading the system time zone database through
+// common/time_zone.h (read-only, no environment variables) when
+// rules.timezone is not "UTC". Safe to call from any thread.
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,6 @@ constexpr size_t kSysIdOffset = 24;       // xlp_sysid in the long page header
 constexpr size_t kSegSizeOffset = 32;     // xlp_seg_size
 constexpr uint16_t kLongHeaderFlag = 0x0002;
 
-std::string ClusterObject(const std::string& db) { return WalPrefix(db) + "cluster"; }
 
 template <typename T>
 T Load(const Bytes& data, size_t offset) {
@@ -42,24 +41,22 @@ Result<uint64_t> SegmentSystemId(const Bytes& data, const std::string& name) {
 
 }  // namespace
 
-std::string WalPrefix(const std::string& db) { return "wal/" + db + "/"; }
-
 std::string WalObjectName(const std::string& db, const std::string& file_name) {
   if (ClassifyWalFileName(file_name) == WalFileKind::kHistory) return WalPrefix(db) + file_name;
   return WalPrefix(db) + file_name.substr(0, 16) + "/" + file_name;
 }
 
 Result<std::optional<uint64_t>> ReadClusterIdentity(Repository& repo, const std::string& db) {
-  auto stored = repo.storage().Get(ClusterObject(db));
+  auto stored = repo.storage().Get(WalClusterObjectName(db));
   if (!stored.ok()) {
     if (stored.status().code() == ErrorCode::kNotFound) return std::optional<uint64_t>();
     return stored.status();
   }
-  auto plain = repo.NewCodec()->DecodeObject(*stored, ClusterObject(db));
-  if (!plain.ok()) return plain.status().WithContext("\"" + ClusterObject(db) + "\"");
+  auto plain = repo.NewCodec()->DecodeObject(*stored, WalClusterObjectName(db));
+  if (!plain.ok()) return plain.status().WithContext("\"" + WalClusterObjectName(db) + "\"");
   nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
   if (!j.is_object() || !j.contains("system_identifier"))
-    return Status::Error(ErrorCode::kRepoFormat, "\"" + ClusterObject(db) + "\" is damaged");
+    return Status::Error(ErrorCode::kRepoFormat, "\"" + WalClusterObjectName(db) + "\" is damaged");
   return std::optional<uint64_t>(std::stoull(j["system_identifier"].get<std::string>()));
 }
 
@@ -78,8 +75,8 @@ Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t sy
   }
   nlohmann::json j = {{"system_identifier", std::to_string(system_id)},
                       {"recorded", repo.clock().NowSeconds()}};
-  Bytes sealed = repo.NewCodec()->EncodeObject(AsBytes(j.dump()), ClusterObject(db));
-  Status put = repo.storage().PutIfAbsent(ClusterObject(db), sealed);
+  Bytes sealed = repo.NewCodec()->EncodeObject(AsBytes(j.dump()), WalClusterObjectName(db));
+  Status put = repo.storage().PutIfAbsent(WalClusterObjectName(db), sealed);
   if (put.code() != ErrorCode::kConflict) return put;
   // Another process recorded an identity first: it must be this one.
   return CheckClusterIdentity(repo, db, system_id, source);

@@ -28,8 +28,9 @@
 
 namespace pgkeep {
 
+// "wal/<db>/<first 16 hex>/<segment>" or "wal/<db>/<history file>", under
+// the prefix repo/format.h gives (WalPrefix).
 std::string WalObjectName(const std::string& db, const std::string& file_name);
-std::string WalPrefix(const std::string& db);
 
 struct WalPushResult {
   bool already_archived = false;  // an identical copy was there

@@ -1,4 +1,5 @@
-// backup/table_scope.h — which tables a logical backup covers, decided the way
+// postgres/table_scope.h — which tables a logical backup covers (and a logical
+// restore may select), decided the way
 // pg_dump decides it for --schema/--table/--exclude-* patterns (the subset
 // pgkeep supports: exact names with * and ? wildcards; a table pattern may
 // be qualified "schema.table").
@@ -7,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
 #include "postgres/connection.h"
 
 namespace pgkeep {
@@ -20,11 +20,13 @@ struct QualifiedTable {
 
 class TableScope {
  public:
-  explicit TableScope(const DatabaseConfig& db)
-      : schemas_(db.schemas), tables_(db.tables), exclude_schemas_(db.exclude_schemas),
-        exclude_tables_(db.exclude_tables) {}
-  TableScope(std::vector<std::string> schemas, std::vector<std::string> tables)
-      : schemas_(std::move(schemas)), tables_(std::move(tables)) {}
+  // The lists of a [database.NAME] table: schemas, tables, exclude_schemas,
+  // exclude_tables (config.h); empty include lists mean "everything".
+  TableScope(std::vector<std::string> schemas, std::vector<std::string> tables,
+             std::vector<std::string> exclude_schemas = {},
+             std::vector<std::string> exclude_tables = {})
+      : schemas_(std::move(schemas)), tables_(std::move(tables)),
+        exclude_schemas_(std::move(exclude_schemas)), exclude_tables_(std::move(exclude_tables)) {}
 
   bool Includes(const QualifiedTable& t) const;
   // pg_dump / pg_restore arguments expressing the same scope.

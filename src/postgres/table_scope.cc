@@ -1,4 +1,4 @@
-#include "backup/table_scope.h"
+#include "postgres/table_scope.h"
 
 namespace pgkeep {
 
