@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "common/bytes.h"
+#include "common/env.h"
 #include "common/file_io.h"
 
 // date 3.0.1's ptz.h names `hh_mm_ss` unqualified under `using namespace
@@ -76,7 +77,11 @@ Result<TimeZone> TimeZone::Load(const std::string& name) {
   }
   rules->last_transition = rules->zone->get_info(date::sys_days{date::year{9999} / 12 / 31}).begin;
   std::string path = std::string(kZoneInfoDir) + "/" + name;
-  auto file = ReadWholeFile(path);
+  // The system's tz database is read straight from disk, as the date library
+  // reads it (date::locate_zone above): a fixed system resource, not data a
+  // test needs to replace. TZif files are a few KiB.
+  PosixEnv env;
+  auto file = ReadWholeFile(env, path, 1 << 20);
   if (!file.ok()) {
     return Status::Error(ErrorCode::kConfig,
                          "time zone \"" + name + "\": " + file.status().message(),
