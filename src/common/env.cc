@@ -161,14 +161,24 @@ Status PosixEnv::CreateSymlink(const std::string& target, const std::string& pat
   return Status::Ok();
 }
 
-Status PosixEnv::SyncDir(const std::string& path) {
+namespace {
+
+// Opens directory `path`, applies `sync` (fsync or syncfs) to it and closes it;
+// `what` names the step in the error.
+Status SyncThroughDirectory(const std::string& path, int (*sync)(int), const char* what) {
   int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return LastError("open directory", path);
-  int rc = ::fsync(fd);
+  int rc = sync(fd);
   int saved = errno;
   ::close(fd);
-  if (rc != 0) return OsError("fsync directory", path, saved);
+  if (rc != 0) return OsError(what, path, saved);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status PosixEnv::SyncDir(const std::string& path) {
+  return SyncThroughDirectory(path, ::fsync, "fsync directory");
 }
 
 Result<std::vector<std::string>> PosixEnv::ListDir(const std::string& path) {
@@ -229,13 +239,7 @@ Status PosixEnv::SetModifiedTime(const std::string& path, int64_t unix_seconds) 
 }
 
 Status PosixEnv::SyncFileSystem(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return LastError("open directory", path);
-  int rc = ::syncfs(fd);
-  int saved = errno;
-  ::close(fd);
-  if (rc != 0) return OsError("sync the file system of", path, saved);
-  return Status::Ok();
+  return SyncThroughDirectory(path, ::syncfs, "sync the file system of");
 }
 
 Result<std::unique_ptr<Subprocess>> PosixEnv::StartProcess(const SubprocessOptions& options) {
