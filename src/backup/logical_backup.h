@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
 
@@ -33,7 +34,8 @@ constexpr char kMetaRowCounts[] = "row_counts";
 constexpr char kMetaDumpFile[] = "dump_file";
 constexpr char kMetaGlobalsFile[] = "globals_file";
 
-Result<Snapshot> RunLogicalBackup(Repository& repo, const DatabaseConfig& db,
+// The connection, pg_dump and pg_dumpall come from `connector`.
+Result<Snapshot> RunLogicalBackup(Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                   const LogicalBackupOptions& options);
 
 }  // namespace pgkeep

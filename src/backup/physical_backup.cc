@@ -17,7 +17,7 @@
 #include "backup/tar_reader.h"
 #include "common/host.h"
 #include "postgres/connection.h"
-#include "postgres/replication.h"
+#include "postgres/pg_connector.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_names.h"
 
@@ -202,12 +202,12 @@ Status AcquireLocal(Repository& repo, PgConnection& pg, const DatabaseConfig& db
   return Status::Ok();
 }
 
-Status AcquireStream(const DatabaseConfig& db, const std::string& what, const std::string& label,
-                     uint64_t system_id, bool checksums, StoreSession& session, const Chunker& chunker,
-                     Acquired& out) {
-  auto stream = BaseBackupStream::Start(db.conninfo, what, label);
+Status AcquireStream(PgConnector& connector, const DatabaseConfig& db, const std::string& what,
+                     const std::string& label, uint64_t system_id, bool checksums, StoreSession& session,
+                     const Chunker& chunker, Acquired& out) {
+  auto stream = connector.StartBaseBackup(db.conninfo, what, label);
   if (!stream.ok()) return stream.status();
-  BaseBackupStream& s = **stream;
+  BaseBackupSource& s = **stream;
   if (s.system_identifier() != system_id)
     return Status::Error(ErrorCode::kPostgres,
                          "the replication connection of " + what + " reaches another cluster (" +
@@ -285,10 +285,10 @@ Status WaitForArchivedWal(Repository& repo, const std::string& db, const std::st
   }
 }
 
-Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseConfig& db,
+Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options) {
   const std::string what = "database \"" + db.name + "\"";
-  auto conn = ConnectPostgres(db.conninfo, what);
+  auto conn = connector.Connect(db.conninfo, what);
   if (!conn.ok()) return conn.status();
   PgConnection& pg = **conn;
   if (pg.ServerVersionNum() < 150000)
@@ -348,7 +348,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseC
   const std::string label = "pgkeep " + snapshot.id;
   Acquired got;
   Status acquired = db.pgdata.empty()
-                        ? AcquireStream(db, what, label, system_id, checksums, session, chunker, got)
+                        ? AcquireStream(connector, db, what, label, system_id, checksums, session, chunker, got)
                         : AcquireLocal(repo, pg, db, label, checksums, session, chunker, options, got);
   if (!acquired.ok()) return acquired.WithContext("backup of " + what);
   const int64_t consistent_micros = repo.clock().NowMicros();  // recovery targets must come later

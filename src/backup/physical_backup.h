@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
 
@@ -43,7 +44,8 @@ struct PhysicalBackupResult {
   std::vector<std::string> warnings;  // corrupt pages, "incr" without a parent
 };
 
-Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, const DatabaseConfig& db,
+// Every connection and the base backup stream come from `connector`.
+Result<PhysicalBackupResult> RunPhysicalBackup(Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options);
 
 // Waits until WAL file `name` of `db` is in the repository. kCheckFailed

@@ -27,7 +27,7 @@ CommandOutput RunPhysical(const CommandContext& ctx, OpenedRepository& opened, c
   options.label = args.label;
   options.store = BackupStoreOptions(opened.config, db);
   options.config_path = opened.config.source;
-  PhysicalBackupResult r = ValueOrThrow(RunPhysicalBackup(*opened.repo, db, options));
+  PhysicalBackupResult r = ValueOrThrow(RunPhysicalBackup(*opened.repo, *ctx.pg, db, options));
   const Snapshot& s = r.snapshot;
   if (args.pin) ThrowIfError(WritePin(*opened.repo, Pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()}));
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -76,7 +76,7 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   options.label = args.label;
   options.store = BackupStoreOptions(opened.config, db);
   options.child_env_drop = SecretEnvNames(opened.config);
-  Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, db, options));
+  Snapshot s = ValueOrThrow(RunLogicalBackup(*opened.repo, *ctx.pg, db, options));
   if (args.pin) {
     Pin pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()};
     ThrowIfError(WritePin(*opened.repo, pin));

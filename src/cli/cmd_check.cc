@@ -5,7 +5,6 @@
 #include "backup/archiving.h"
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
-#include "postgres/connection.h"
 #include "wal/wal_archive.h"
 
 namespace pgkeep {
@@ -20,7 +19,7 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
     out.text += "ok    " + name + ": " + detail + "\n";
   };
   out.text = "repository: " + opened.storage->Describe() + "\n";
-  auto pg = ValueOrThrow(ConnectPostgres(db.conninfo, "database \"" + db.name + "\""));
+  auto pg = ValueOrThrow(ctx.pg->Connect(db.conninfo, "database \"" + db.name + "\""));
   passed("connection", pg->Describe() + " (PostgreSQL " + std::to_string(pg->ServerVersionNum() / 10000) + ")");
   if (db.method == "logical") {
     out.json = {{"ok", true}, {"database", db.name}, {"checks", checks}};

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/keyring.h"
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
 #include "storage/storage.h"
@@ -33,6 +34,9 @@ struct CommandContext {
   std::string config_path;
   std::chrono::seconds lock_wait{0};
   const Clock* clock = nullptr;
+  // Every PostgreSQL connection, base backup stream and client program
+  // (pg_dump, pg_restore, pg_ctl) goes through it; required.
+  PgConnector* pg = nullptr;
   // Where wal-push and wal-fetch cache the unwrapped master key
   // (repo/key_cache.h); null: no cache, every open pays for scrypt.
   Keyring* keyring = nullptr;

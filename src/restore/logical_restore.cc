@@ -9,9 +9,8 @@
 
 #include "backup/logical_backup.h"
 #include "backup/table_scope.h"
-#include "common/subprocess.h"
 #include "postgres/connection.h"
-#include "postgres/pg_tools.h"
+#include "postgres/pg_connector.h"
 #include "codec/crypto.h"
 #include "repo/loader.h"
 
@@ -59,11 +58,9 @@ class TempFile {
   int fd_;
 };
 
-Status RunTool(const std::vector<std::string>& argv, const std::string& what,
+Status RunTool(PgConnector& connector, const std::vector<std::string>& argv, const std::string& what,
                const std::vector<std::string>& drop_env) {
-  SubprocessOptions options{argv, {}, false, ""};
-  options.drop_env = drop_env;
-  auto proc = Subprocess::Start(options);
+  auto proc = connector.RunTool(PgToolCommand{argv, false, drop_env});
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code == 0) return Status::Ok();
@@ -78,15 +75,13 @@ Status RunTool(const std::vector<std::string>& argv, const std::string& what,
                        hint);
 }
 
-Result<uint64_t> CountArchiveObjects(const std::string& pg_restore, const std::string& file,
+Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& pg_restore, const std::string& file,
                                      const std::vector<std::string>& filters,
                                      const std::vector<std::string>& drop_env) {
   std::vector<std::string> argv = {pg_restore, "--list"};
   argv.insert(argv.end(), filters.begin(), filters.end());
   argv.push_back(file);
-  SubprocessOptions options{argv, {}, true, ""};
-  options.drop_env = drop_env;
-  auto proc = Subprocess::Start(options);
+  auto proc = connector.RunTool(PgToolCommand{argv, true, drop_env});
   if (!proc.ok()) return proc.status();
   uint64_t objects = 0;
   Bytes buf(1 << 16);
@@ -174,8 +169,8 @@ Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const
   return s;
 }
 
-Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const DatabaseConfig* db,
-                                               const LogicalRestoreOptions& options) {
+Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, PgConnector& connector,
+                                               const DatabaseConfig* db, const LogicalRestoreOptions& options) {
   auto started = std::chrono::steady_clock::now();
   LogicalRestoreReport report;
   report.database = options.into_database;
@@ -191,10 +186,10 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
 
   auto admin_info = ConninfoWithDbname(target, "postgres");
   if (!admin_info.ok()) return admin_info.status();
-  auto admin = ConnectPostgres(*admin_info, what);
+  auto admin = connector.Connect(*admin_info, what);
   if (!admin.ok()) return admin.status();
   int server_major = (*admin)->ServerVersionNum() / 10000;
-  auto pg_restore = FindPgTool("pg_restore", server_major, db ? db->pg_bin : "");
+  auto pg_restore = connector.FindTool("pg_restore", server_major, db ? db->pg_bin : "");
   if (!pg_restore.ok()) return pg_restore.status();
 
   // The source: a snapshot staged to a file, or the user's file.
@@ -227,7 +222,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   }
   std::optional<PgTool> psql;
   if (*format == DumpFormat::kPlainSql) {
-    auto found = FindPgTool("psql", server_major, db ? db->pg_bin : "");
+    auto found = connector.FindTool("psql", server_major, db ? db->pg_bin : "");
     if (!found.ok()) return found.status();
     psql = *found;
   }
@@ -236,7 +231,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   if (*format != DumpFormat::kPlainSql) {
     // Counted before anything is touched: a selection that matches nothing
     // would "succeed" with an empty database.
-    auto selected = CountArchiveObjects(pg_restore->path, file, filters, options.child_env_drop);
+    auto selected = CountArchiveObjects(connector, pg_restore->path, file, filters, options.child_env_drop);
     if (!selected.ok()) return selected.status();
     report.objects = *selected;
     if (*selected == 0 && !filters.empty())
@@ -264,7 +259,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
     if (*format != DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty())) {
       // pg_restore --schema restores what is in a schema but not the schema
       // itself; create the selected schemas first.
-      auto conn = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+      auto conn = connector.Connect(*into, "database \"" + options.into_database + "\"");
       if (!conn.ok()) return conn.status();
       std::vector<std::string> schemas = options.schemas;
       for (const auto& t : options.tables)
@@ -273,14 +268,14 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
         if (s != "public") PGKEEP_RETURN_IF_ERROR((*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s)));
     }
     if (*format == DumpFormat::kPlainSql)
-      return RunTool({psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+      return RunTool(connector, {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
                       "-f", file, "--dbname=" + *into},
                      "psql", options.child_env_drop);
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     argv.insert(argv.end(), filters.begin(), filters.end());
     argv.push_back(file);
-    return RunTool(argv, "pg_restore", options.child_env_drop);
+    return RunTool(connector, argv, "pg_restore", options.child_env_drop);
   };
   // Only the custom format restores in parallel.
   int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
@@ -309,7 +304,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const Dat
   }
 
   // Count what arrived and compare with what the backup recorded.
-  auto check = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+  auto check = connector.Connect(*into, "database \"" + options.into_database + "\"");
   if (!check.ok()) return check.status();
   auto tables = ListUserTables(**check);
   if (!tables.ok()) return tables.status();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 
 namespace pgkeep {
@@ -59,9 +60,10 @@ struct LogicalRestoreReport {
 };
 
 // `repo` and `db` may be null only with options.from_file (then
-// options.target_conninfo is required).
-Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, const DatabaseConfig* db,
-                                               const LogicalRestoreOptions& options);
+// options.target_conninfo is required). Connections, pg_restore and psql
+// come from `connector`.
+Result<LogicalRestoreReport> RunLogicalRestore(const Repository* repo, PgConnector& connector,
+                                               const DatabaseConfig* db, const LogicalRestoreOptions& options);
 
 // Writes the dump of a logical snapshot to `path` (created, never overwritten).
 Status ExportLogicalDump(const Repository& repo, const Snapshot& snapshot, const std::string& path);

@@ -24,7 +24,7 @@
 #include "backup/physical_backup.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
-#include "postgres/pg_tools.h"
+#include "postgres/pg_connector.h"
 #include "repo/loader.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_names.h"
@@ -237,13 +237,13 @@ pid_t PostmasterPid(const std::string& pgdata) {
   return static_cast<pid_t>(pid);
 }
 
-Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
-                    const Snapshot& backup, PhysicalRestoreResult& result) {
+Status StartAndWait(PgConnector& connector, const PhysicalRestoreOptions& o, const DatabaseConfig& db,
+                    const Owner& owner, const Snapshot& backup, PhysicalRestoreResult& result) {
   int major = backup.meta.value("server_version_num", 150000) / 10000;
   std::string bin = db.pg_bin;
   std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
   if (bin.empty() && ::access((versioned + "/pg_ctl").c_str(), X_OK) == 0) bin = versioned;
-  auto pg_ctl = FindPgTool("pg_ctl", major, bin);
+  auto pg_ctl = connector.FindTool("pg_ctl", major, bin);
   if (!pg_ctl.ok()) return pg_ctl.status();
 
   char tmpl[] = "/tmp/pgkeep-restore-XXXXXX";
@@ -265,9 +265,7 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
         std::string("-o"), "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
         std::string("start")})
     argv.push_back(a);
-  SubprocessOptions process{argv, {}, false, ""};
-  process.drop_env = o.child_env_drop;
-  auto proc = Subprocess::Start(process);
+  auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code != 0) {
@@ -294,7 +292,7 @@ Status StartAndWait(const PhysicalRestoreOptions& o, const DatabaseConfig& db, c
                            "the restored server stopped during recovery: " + LogTail(result.server_log, 3),
                            "full log: " + result.server_log);
     if (pid <= 0) continue;
-    auto conn = ConnectPostgres(*conninfo, "the restored server", 2);
+    auto conn = connector.Connect(*conninfo, "the restored server", 2);
     if (!conn.ok()) continue;  // still starting, or not accepting connections during recovery
     auto r = (*conn)->Query(
         "SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text, "
@@ -532,7 +530,7 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
   return choice;
 }
 
-Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
+Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& o) {
   PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(o));
   auto all = repo.ListSnapshots();
@@ -643,7 +641,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const Databas
   PGKEEP_RETURN_IF_ERROR(SyncFileSystem(o.pgdata));
   for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(SyncFileSystem(location));
   PGKEEP_RETURN_IF_ERROR(WriteRecoverySettings(o, db, owner, result, target_line, repo.clock().NowSeconds()));
-  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(o, db, owner, result.backup, result));
+  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(connector, o, db, owner, result.backup, result));
   return result;
 }
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "wal/timeline_history.h"
 
@@ -99,7 +100,8 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
 // `configured` (same directory, after resolving symlinks).
 bool IsInPlaceRestore(const std::string& pgdata, const std::string& configured);
 
-Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, const DatabaseConfig& db,
+// pg_ctl and the connections to the started server come from `connector`.
+Result<PhysicalRestoreResult> RunPhysicalRestore(Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& options);
 
 // postgresql.auto.conf `text` without the recovery settings an earlier
