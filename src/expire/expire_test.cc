@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "repo/pins.h"
 #include "support/memory_repo.h"
 
@@ -56,22 +58,25 @@ class ExpireTest : public ::testing::Test {
 
 TEST_F(ExpireTest, WithinKeepsWhatIsYoungEnoughAtTheTimeOfTheRun) {
   Configure(RetentionConfig{.within = "2d", .min_keep = 1});
-  std::vector<std::string> ids = DailyBackups(4);  // taken 4, 3, 2 and 1 days ago
+  std::vector<std::string> ids = DailyBackups(3);  // taken 3, 2 and 1 days ago
+  mem_.AdvanceSeconds(-kDay / 2);                  // now 2.5, 1.5 and 0.5 days ago
   ExpireReport r = Expire();
   EXPECT_EQ(r.time, mem_.clock().NowSeconds());
-  EXPECT_EQ(Deleted(r), (std::vector<std::string>{ids[0], ids[1]}));
-  EXPECT_EQ(r.expired, 2u);
-  EXPECT_EQ(mem_.SnapshotIds(), (std::vector<std::string>{ids[2], ids[3]}));
-  EXPECT_GT(r.gc.bytes_freed, 0u) << "what only the expired backups used is freed";
+  EXPECT_EQ(Deleted(r), std::vector<std::string>{ids[0]});
+  EXPECT_EQ(r.expired, 1u);
+  EXPECT_EQ(mem_.SnapshotIds(), (std::vector<std::string>{ids[1], ids[2]}));
+  EXPECT_GT(r.gc.bytes_freed, 0u) << "what only the expired backup used is freed";
 
-  // Nothing changes until time passes.
+  // Nothing changes until time passes; exactly 2 days old is outside "2d".
   EXPECT_TRUE(Deleted(Expire()).empty());
-  mem_.AdvanceSeconds(kDay);
-  EXPECT_EQ(Deleted(Expire()), std::vector<std::string>{ids[2]});
+  mem_.AdvanceSeconds(kDay / 2 - 1);
+  EXPECT_TRUE(Deleted(Expire()).empty());
+  mem_.AdvanceSeconds(1);
+  EXPECT_EQ(Deleted(Expire()), std::vector<std::string>{ids[1]});
   // min_keep holds the last one however old it gets.
   mem_.AdvanceSeconds(365 * kDay);
   EXPECT_TRUE(Deleted(Expire()).empty());
-  EXPECT_EQ(mem_.SnapshotIds(), std::vector<std::string>{ids[3]});
+  EXPECT_EQ(mem_.SnapshotIds(), std::vector<std::string>{ids[2]});
 }
 
 TEST_F(ExpireTest, LastKeepsTheNewestWhateverTheTime) {
@@ -115,11 +120,10 @@ TEST_F(ExpireTest, SnapshotsOfNoConfiguredDatabaseAreKept) {
   std::vector<std::string> ids = DailyBackups(2);
   ExpireReport r = Expire();
   EXPECT_EQ(Deleted(r), std::vector<std::string>{ids[0]});
-  for (const auto& d : r.decisions) {
-    if (d.id == plain) EXPECT_EQ(d.reasons, std::vector<std::string>{"not a database backup"});
-    if (d.id == gone)
-      EXPECT_EQ(d.reasons, std::vector<std::string>{"database not in the configuration"});
-  }
+  std::map<std::string, std::vector<std::string>> reasons;
+  for (const auto& d : r.decisions) reasons[d.id] = d.reasons;
+  EXPECT_EQ(reasons[plain], std::vector<std::string>{"not a database backup"});
+  EXPECT_EQ(reasons[gone], std::vector<std::string>{"database not in the configuration"});
 }
 
 TEST_F(ExpireTest, TheLastRunIsRecordedForStatus) {
