@@ -131,6 +131,7 @@ TEST_F(StatusTest, AMuchSmallerBackupIsSuspicious) {
                                      "(293.0 KiB vs 976.6 KiB)"});
   EXPECT_TRUE(r.databases[0].size_anomaly->suspicious);
 
+  mem_.AdvanceSeconds(kHour);  // "last" is the one committed last
   mem_.StoreSnapshot("files", "logical", Data(1000000, 10));
   EXPECT_TRUE(Report(config).healthy);
 }
