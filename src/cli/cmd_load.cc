@@ -69,6 +69,7 @@ CommandOutput RunLoad(const CommandContext& ctx, const LoadArgs& args) {
                                      "choose one with --file PATH")};
 
   CommandOutput out;
+  out.data_on_stdout = args.to_stdout;
   auto& loaded = out.json["loaded"] = nlohmann::json::array();
   auto& failed = out.json["failed"] = nlohmann::json::array();
   uint64_t bytes = 0;

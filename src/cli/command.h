@@ -27,6 +27,8 @@ struct CommandOutput {
   nlohmann::json json = nlohmann::json::object();
   std::string text;
   ErrorCode result = ErrorCode::kOk;  // non-ok: the command ran but found problems
+  // Standard output carried data (load --stdout): the report goes to stderr.
+  bool data_on_stdout = false;
 };
 
 // Everything that varies between runs, injected by main() or by tests.

@@ -1,4 +1,5 @@
-// cli/commands.h — one function per command; each lives in cmd_<name>.cc.
+// cli/commands.h — one function per command; each lives in cmd_<name>.cc and
+// is reached through the table in cli/command_table.cc.
 #pragma once
 
 #include <string>
