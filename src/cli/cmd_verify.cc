@@ -1,12 +1,10 @@
-#include <set>
-
+// verify: the repository's objects (repo/verifier.h), then its WAL
+// (wal/wal_verify.h); renders both as one report.
 #include "cli/commands.h"
 #include "expire/expire.h"
 #include "repo/index_rebuild.h"
 #include "repo/verifier.h"
-#include "wal/timeline_history.h"
-#include "wal/wal_archive.h"
-#include "wal/wal_timeline.h"
+#include "wal/wal_verify.h"
 
 namespace pgkeep {
 
@@ -27,35 +25,19 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
   VerifyReport report = ValueOrThrow(verifier.Run(read_data, subset_percent));
   if (auto last_expire = ReadLastExpire(*opened.repo); !last_expire.ok())
     report.warnings.push_back(last_expire.status().message() + " (a monitoring record; the next expire rewrites it)");
-  // WAL: continuity per timeline for every database with physical backups,
+  // WAL: timelines and continuity for every database with physical backups,
   // and with --read-data every WAL object.
   auto snapshots = ValueOrThrow(opened.repo->ListSnapshots()).snapshots;
-  std::set<std::string> physical;
-  for (const auto& s : snapshots)
-    if (IsPhysicalKind(s.kind)) physical.insert(SnapshotDatabase(s));
-  uint64_t wal_segments = 0;
+  WalVerifyReport wal = ValueOrThrow(VerifyWal(*opened.repo, snapshots, read_data));
+  report.bytes_read += wal.bytes_read;
+  for (auto& e : wal.errors) report.errors.push_back(std::move(e));
+  for (auto& w : wal.warnings) report.warnings.push_back(std::move(w));
+  const uint64_t wal_segments = wal.segments;
   nlohmann::json timelines = nlohmann::json::object();
   std::string timeline_text;
-  for (const auto& db : physical) {
-    auto wal_listing = ValueOrThrow(opened.repo->storage().List(WalPrefix(db)));
-    TimelineReport tree = ValueOrThrow(ReadTimelineReport(*opened.repo, db, wal_listing));
-    for (const auto& d : tree.damaged) report.errors.push_back("database \"" + db + "\": " + d);
-    for (const auto& c : tree.concurrent)
-      report.warnings.push_back("database \"" + db + "\": timeline " + std::to_string(c.older) +
-                                " received WAL until " + FormatIsoTime(c.older_last_archived) + ", after timeline " +
-                                std::to_string(c.newer) + " appeared at " + FormatIsoTime(c.newer_first_archived) +
-                                ": two servers archived at once");
+  for (const auto& [db, tree] : wal.timelines) {
     timelines[db] = TimelinesToJson(tree);
     timeline_text += "timelines of database \"" + db + "\":\n" + FormatTimelineTree(tree, "  ");
-    auto segments = ArchivedSegmentsIn(wal_listing, db);
-    wal_segments += segments.size();
-    WalAnalysis wal = AnalyzeWal(std::move(segments), WalBackupPoints(snapshots, db));
-    for (const auto& g : wal.gaps)
-      report.errors.push_back("WAL gap in database \"" + db + "\", timeline " + std::to_string(g.timeline) + ": " +
-                              g.first_missing + (g.count > 1 ? " .. " + g.last_missing : "") + " (" +
-                              std::to_string(g.count) + " segment(s)) missing; recovery cannot pass it");
-    if (read_data)
-      for (auto& p : ValueOrThrow(CheckWalObjects(*opened.repo, db, &report.bytes_read))) report.errors.push_back(p);
   }
   CommandOutput out;
   out.json = {{"ok", report.ok()},
