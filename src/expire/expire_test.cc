@@ -126,6 +126,17 @@ TEST_F(ExpireTest, SnapshotsOfNoConfiguredDatabaseAreKept) {
   EXPECT_EQ(reasons[gone], std::vector<std::string>{"database not in the configuration"});
 }
 
+TEST_F(ExpireTest, ReportsItsSteps) {
+  Configure(RetentionConfig{.last = 1, .min_keep = 1});
+  DailyBackups(2);
+  mem_.Reopen();
+  std::vector<std::string> steps;
+  ExpireOptions options;
+  options.progress = [&steps](const std::string& step) { steps.push_back(step); };
+  ASSERT_TRUE(RunExpire(mem_.repo(), config_, options).ok());
+  EXPECT_EQ(steps, (std::vector<std::string>{"applying retention", "collecting garbage"}));
+}
+
 TEST_F(ExpireTest, TheLastRunIsRecordedForStatus) {
   Configure(RetentionConfig{.last = 1, .min_keep = 1});
   DailyBackups(2);
