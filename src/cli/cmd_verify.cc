@@ -1,41 +1,25 @@
-// verify: the repository's objects (repo/verifier.h), then its WAL
-// (wal/wal_verify.h); renders both as one report.
+// verify: parses, calls VerifyRepository (monitor/verify.h), renders the report.
 #include "cli/commands.h"
-#include "expire/expire.h"
-#include "repo/index_rebuild.h"
-#include "repo/verifier.h"
-#include "wal/wal_verify.h"
+#include "monitor/verify.h"
 
 namespace pgkeep {
 
-CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent, bool repair) {
-  if (subset_percent != 100 && !read_data)
-    throw CommandError{Status::Error(ErrorCode::kUsage, "--subset needs --read-data",
-                                     "pgkeep verify --read-data --subset 5")};
-  if (repair && subset_percent != 100)
-    throw CommandError{Status::Error(ErrorCode::kUsage, "--repair reads every pack; --subset does not apply")};
+CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent,
+                        bool repair) {
+  VerifyOptions options;
+  options.read_data = read_data;
+  options.subset_percent = subset_percent;
+  options.repair = repair;
+  ThrowIfError(CheckVerifyRequest(options));
   auto opened = OpenRepositoryOrThrow(ctx, repair ? LockMode::kExclusive : LockMode::kShared,
                                       repair ? "verify --repair" : "verify", false);
-  std::optional<RebuildReport> rebuilt;
-  if (repair) rebuilt = ValueOrThrow(RebuildIndex(*opened.repo, read_data));
-  // The verifier reports every problem it meets itself; the same problems
-  // as warnings would say everything twice.
-  opened.repo->set_warning_sink({});
-  Verifier verifier(*opened.repo);
-  VerifyReport report = ValueOrThrow(verifier.Run(read_data, subset_percent));
-  if (auto last_expire = ReadLastExpire(*opened.repo); !last_expire.ok())
-    report.warnings.push_back(last_expire.status().message() + " (a monitoring record; the next expire rewrites it)");
-  // WAL: timelines and continuity for every database with physical backups,
-  // and with --read-data every WAL object.
-  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots()).snapshots;
-  WalVerifyReport wal = ValueOrThrow(VerifyWal(*opened.repo, snapshots, read_data));
-  report.bytes_read += wal.bytes_read;
-  for (auto& e : wal.errors) report.errors.push_back(std::move(e));
-  for (auto& w : wal.warnings) report.warnings.push_back(std::move(w));
-  const uint64_t wal_segments = wal.segments;
+  VerifyResult result = ValueOrThrow(VerifyRepository(*opened.repo, options));
+  const VerifyReport& report = result.repository;
+  const std::optional<RebuildReport>& rebuilt = result.rebuilt;
+  const uint64_t wal_segments = result.wal.segments;
   nlohmann::json timelines = nlohmann::json::object();
   std::string timeline_text;
-  for (const auto& [db, tree] : wal.timelines) {
+  for (const auto& [db, tree] : result.wal.timelines) {
     timelines[db] = TimelinesToJson(tree);
     timeline_text += "timelines of database \"" + db + "\":\n" + FormatTimelineTree(tree, "  ");
   }
@@ -61,9 +45,10 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
                           {"index_objects_written", rebuilt->index_objects_written},
                           {"index_objects_removed", rebuilt->index_objects_removed},
                           {"problems", rebuilt->problems}};
-    out.text += "index rebuilt from " + std::to_string(rebuilt->packs) + " pack(s): " +
-                std::to_string(rebuilt->chunks) + " chunk(s) in " + std::to_string(rebuilt->index_objects_written) +
-                " new index object(s), " + std::to_string(rebuilt->index_objects_removed) + " old one(s) removed\n";
+    out.text += "index rebuilt from " + std::to_string(rebuilt->packs) +
+                " pack(s): " + std::to_string(rebuilt->chunks) + " chunk(s) in " +
+                std::to_string(rebuilt->index_objects_written) + " new index object(s), " +
+                std::to_string(rebuilt->index_objects_removed) + " old one(s) removed\n";
     for (const auto& p : rebuilt->problems) out.text += "repair: " + p + "\n";
   }
   for (const auto& w : report.warnings) out.text += "warning: " + w + "\n";
@@ -73,9 +58,10 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
               std::to_string(report.packs) + " pack(s), " + std::to_string(report.chunks) +
               " chunk(s), " + std::to_string(wal_segments) + " WAL segment(s)" +
               (read_data ? ", " + FormatBytes(report.bytes_read) + " read and checked" +
-                               (subset_percent < 100 ? " (" + std::to_string(report.packs_read) + " packs, a " +
-                                                           std::to_string(subset_percent) + "% sample)"
-                                                     : "")
+                               (subset_percent < 100
+                                    ? " (" + std::to_string(report.packs_read) + " packs, a " +
+                                          std::to_string(subset_percent) + "% sample)"
+                                    : "")
                          : "") +
               (report.ok() ? "" : ", " + std::to_string(report.errors.size()) + " error(s)") + "\n";
   if (!report.ok()) out.result = ErrorCode::kCheckFailed;
