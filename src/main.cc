@@ -1,4 +1,5 @@
-// pgkeep's entry point: wires the real Env, clock, keyring and storage drivers into the CLI.
+// pgkeep's entry point: wires the real Env, clock, keyring, PostgreSQL
+// connector and storage drivers into the CLI.
 #include "cli/app.h"
 
 int main(int argc, char** argv) {
@@ -7,7 +8,9 @@ int main(int argc, char** argv) {
   pgkeep::CommandContext ctx;
   pgkeep::KernelKeyring keyring;
   ctx.env = &env;
+  pgkeep::LibpqConnector pg(env);
   ctx.clock = &clock;
+  ctx.pg = &pg;
   ctx.keyring = &keyring;
   ctx.open_storage = [&env](const pgkeep::RepositoryConfig& config) {
     return pgkeep::OpenConfiguredStorage(env, config);

@@ -2,17 +2,15 @@
 
 #include <map>
 
-#include "common/host.h"
-#include "common/subprocess.h"
 #include "postgres/connection.h"
-#include "postgres/pg_tools.h"
+#include "postgres/pg_connector.h"
 #include "postgres/table_scope.h"
 
 namespace pgkeep {
 
 namespace {
 
-Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
+Status ToolFailed(const PgToolProcess& p, const std::string& what, int code) {
   std::string last = p.ErrorSummary();
   return Status::Error(ErrorCode::kTool,
                        what + " failed (exit " + std::to_string(code) + ")" +
@@ -20,12 +18,10 @@ Status ToolFailed(const Subprocess& p, const std::string& what, int code) {
 }
 
 // Streams `argv`'s standard output into the session as file `name`.
-Result<FileEntry> StoreProgramOutput(Env& env, StoreSession& session, const Chunker& chunker,
+Result<FileEntry> StoreProgramOutput(PgConnector& connector, StoreSession& session, const Chunker& chunker,
                                      const std::vector<std::string>& argv, const std::string& name,
                                      const std::string& what, const std::vector<std::string>& drop_env) {
-  SubprocessOptions process{argv, {}, true, ""};
-  process.drop_env = drop_env;
-  auto proc = env.StartProcess(process);
+  auto proc = connector.RunTool(PgToolCommand{argv, true, drop_env});
   if (!proc.ok()) return proc.status();
   FileEntry meta;
   meta.path = name;
@@ -43,14 +39,14 @@ Result<FileEntry> StoreProgramOutput(Env& env, StoreSession& session, const Chun
 
 }  // namespace
 
-Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
+Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                   const LogicalBackupOptions& options) {
   const std::string what = "database \"" + db.name + "\"";
-  auto conn = ConnectPostgres(db.conninfo, what);
+  auto conn = connector.Connect(db.conninfo, what);
   if (!conn.ok()) return conn.status();
   PgConnection& pg = **conn;
   int server_major = pg.ServerVersionNum() / 10000;
-  auto pg_dump = FindPgTool("pg_dump", server_major, db.pg_bin);
+  auto pg_dump = connector.FindTool("pg_dump", server_major, db.pg_bin);
   if (!pg_dump.ok()) return pg_dump.status();
 
   Snapshot snapshot;
@@ -58,7 +54,7 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConf
   snapshot.id = NewSnapshotId(snapshot.start_time);
   snapshot.kind = "logical";
   snapshot.label = options.label;
-  snapshot.hostname = Hostname();
+  snapshot.hostname = env.HostName();
 
   // The exported snapshot pins what pg_dump sees and what we count.
   PGKEEP_RETURN_IF_ERROR(pg.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"));
@@ -76,7 +72,7 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConf
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   const std::string dump_name = db.name + ".dump";
-  auto dump = StoreProgramOutput(env, session, repo.dump_chunker(), argv, dump_name, "pg_dump", options.child_env_drop);
+  auto dump = StoreProgramOutput(connector, session, repo.dump_chunker(), argv, dump_name, "pg_dump", options.child_env_drop);
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
@@ -93,11 +89,11 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConf
 
   std::string globals_name;
   if (db.globals) {
-    auto pg_dumpall = FindPgTool("pg_dumpall", server_major, db.pg_bin);
+    auto pg_dumpall = connector.FindTool("pg_dumpall", server_major, db.pg_bin);
     if (!pg_dumpall.ok()) return pg_dumpall.status();
     globals_name = "globals.sql";
     auto globals = StoreProgramOutput(
-        env, session, repo.dump_chunker(),
+        connector, session, repo.dump_chunker(),
         {pg_dumpall->path, "--globals-only", "--no-role-passwords", "--no-password",
          "--dbname=" + db.conninfo},
         globals_name, "pg_dumpall --globals-only", options.child_env_drop);

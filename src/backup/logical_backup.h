@@ -17,6 +17,7 @@
 
 #include "common/env.h"
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
 
@@ -28,7 +29,8 @@ struct LogicalBackupOptions {
   std::vector<std::string> child_env_drop;  // secrets pg_dump and pg_dumpall must not inherit (SecretEnvNames)
 };
 
-Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
+// The connection, pg_dump and pg_dumpall come from `connector`.
+Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                                   const LogicalBackupOptions& options);
 
 }  // namespace pgkeep

@@ -14,9 +14,8 @@
 #include "backup/data_directory.h"
 #include "backup/page_verify.h"
 #include "backup/tar_reader.h"
-#include "common/host.h"
 #include "postgres/connection.h"
-#include "postgres/replication.h"
+#include "postgres/pg_connector.h"
 #include "wal/archive_command.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_names.h"
@@ -204,12 +203,12 @@ Status AcquireLocal(Env& env, Repository& repo, PgConnection& pg, const Database
   return Status::Ok();
 }
 
-Status AcquireStream(const DatabaseConfig& db, const std::string& what, const std::string& label,
-                     uint64_t system_id, bool checksums, StoreSession& session, const Chunker& chunker,
-                     Acquired& out) {
-  auto stream = BaseBackupStream::Start(db.conninfo, what, label);
+Status AcquireStream(PgConnector& connector, const DatabaseConfig& db, const std::string& what,
+                     const std::string& label, uint64_t system_id, bool checksums, StoreSession& session,
+                     const Chunker& chunker, Acquired& out) {
+  auto stream = connector.StartBaseBackup(db.conninfo, what, label);
   if (!stream.ok()) return stream.status();
-  BaseBackupStream& s = **stream;
+  BaseBackupSource& s = **stream;
   if (s.system_identifier() != system_id)
     return Status::Error(ErrorCode::kPostgres,
                          "the replication connection of " + what + " reaches another cluster (" +
@@ -301,10 +300,11 @@ Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db, con
   }
 }
 
-Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
+Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgConnector& connector,
+                                               const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options) {
   const std::string what = "database \"" + db.name + "\"";
-  auto conn = ConnectPostgres(db.conninfo, what);
+  auto conn = connector.Connect(db.conninfo, what);
   if (!conn.ok()) return conn.status();
   PgConnection& pg = **conn;
   if (pg.ServerVersionNum() < 150000)
@@ -315,7 +315,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const
   auto settings = ReadArchivingSettings(pg);
   if (!settings.ok()) return settings.status();
   PGKEEP_RETURN_IF_ERROR(CheckArchivingSettings(
-      *settings, db.name, PgkeepCommandLine(options.config_path, "wal-push", db.name, "%p")));
+      *settings, db.name, PgkeepCommandLine(env, options.config_path, "wal-push", db.name, "%p")));
   auto info = pg.Query(
       "SELECT system_identifier::text, current_setting('data_checksums'), current_setting('port'), "
       "version(), current_setting('wal_segment_size'), current_setting('block_size') "
@@ -345,7 +345,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const
   snapshot.id = NewSnapshotId(snapshot.start_time);
   snapshot.kind = options.type;
   snapshot.label = options.label;
-  snapshot.hostname = Hostname();
+  snapshot.hostname = env.HostName();
   std::string parent;
   if (options.type == "incr") {
     auto all = repo.ListSnapshots();
@@ -364,7 +364,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const
   const std::string label = "pgkeep " + snapshot.id;
   Acquired got;
   Status acquired = db.pgdata.empty()
-                        ? AcquireStream(db, what, label, system_id, checksums, session, chunker, got)
+                        ? AcquireStream(connector, db, what, label, system_id, checksums, session, chunker, got)
                         : AcquireLocal(env, repo, pg, db, label, checksums, session, chunker, options, got);
   if (!acquired.ok()) return acquired.WithContext("backup of " + what);
   const int64_t consistent_micros = repo.clock().NowMicros();  // recovery targets must come later

@@ -27,6 +27,7 @@
 #include "backup/page_verify.h"
 #include "common/env.h"
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
 
@@ -46,7 +47,9 @@ struct PhysicalBackupResult {
   std::vector<std::string> warnings;  // corrupt pages, "incr" without a parent
 };
 
-Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, const DatabaseConfig& db,
+// Every connection and the base backup stream come from `connector`.
+Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgConnector& connector,
+                                               const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options);
 
 // Step 2 for a local data directory, without PostgreSQL: stores every file

@@ -1,14 +1,12 @@
-#include <chrono>
+// backup: parses, calls BackupDatabase (backup/backup.h), renders the result.
 #include <cstdio>
 
+#include "backup/backup.h"
 #include "backup/logical_backup.h"
-#include "backup/physical_backup.h"
 #include "cli/commands.h"
 #include "config/secrets.h"
-#include "repo/pins.h"
 
 namespace pgkeep {
-
 
 namespace {
 
@@ -20,40 +18,60 @@ StoreOptions BackupStoreOptions(const Config& config, const DatabaseConfig& db) 
   return store;
 }
 
-CommandOutput RunPhysical(const CommandContext& ctx, OpenedRepository& opened, const DatabaseConfig& db,
-                          const BackupArgs& args, const std::string& type) {
-  int64_t started = ctx.env->MonotonicMicros();
-  PhysicalBackupOptions options;
-  options.type = type;
-  options.label = args.label;
-  options.store = BackupStoreOptions(opened.config, db);
-  options.config_path = opened.config.source;
-  PhysicalBackupResult r = ValueOrThrow(RunPhysicalBackup(*ctx.env, *opened.repo, db, options));
+std::string Seconds(double seconds) {
+  char line[64];
+  std::snprintf(line, sizeof line, "%.1f s", seconds);
+  return line;
+}
+
+std::string PinnedLine(const BackupResult& r) {
+  return r.pinned ? "  pinned:  until unpinned (pgkeep unpin " + r.snapshot.id + ")\n" : "";
+}
+
+CommandOutput RenderPhysical(const DatabaseConfig& db, const BackupResult& r) {
   const Snapshot& s = r.snapshot;
-  if (args.pin) ThrowIfError(WritePin(*opened.repo, Pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()}));
-  double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   CommandOutput out;
   out.json = {{"ok", true},
               {"backup", SnapshotToJson(s, false)},
-              {"pinned", args.pin},
+              {"pinned", r.pinned},
               {"warnings", r.warnings},
-              {"seconds", seconds}};
-  char line[160];
-  std::snprintf(line, sizeof line, "%.1f s", seconds);
+              {"seconds", r.seconds}};
   const auto& m = s.meta;
-  out.text = s.kind + " backup " + s.id + " of database \"" + db.name + "\" done in " + line + " (" +
-             m.value(kMetaMethod, "") + " files)\n" + "  WAL:     " + m.value(kMetaStartLsn, "") + " .. " +
-             m.value(kMetaStopLsn, "") + " on timeline " + std::to_string(m.value(kMetaTimeline, 0)) +
-             " (" + m.value(kMetaStartWal, "") + " .. " + m.value(kMetaStopWal, "") + ")\n" +
-             "  read:    " + FormatBytes(s.stats.bytes) + " in " + std::to_string(s.stats.files) + " files\n" +
-             "  added:   " + FormatBytes(s.stats.stored_bytes) + " stored (" + std::to_string(s.stats.new_chunks) +
-             " of " + std::to_string(s.stats.chunks) + " blocks were new)\n" + "  pages:   " +
-             (m.value(kMetaDataChecksums, false)
-                  ? std::to_string(m.value(kMetaPagesChecked, uint64_t{0})) + " checksums verified, " +
-                        std::to_string(m.value(kMetaCorruptPageCount, uint64_t{0})) + " corrupt"
-                  : std::string("the cluster has no data checksums (initdb --data-checksums)")) +
-             "\n" + (args.pin ? "  pinned:  until unpinned (pgkeep unpin " + s.id + ")\n" : "");
+  out.text =
+      s.kind + " backup " + s.id + " of database \"" + db.name + "\" done in " + Seconds(r.seconds) +
+      " (" + m.value(kMetaMethod, "") + " files)\n" + "  WAL:     " + m.value(kMetaStartLsn, "") +
+      " .. " + m.value(kMetaStopLsn, "") + " on timeline " +
+      std::to_string(m.value(kMetaTimeline, 0)) + " (" + m.value(kMetaStartWal, "") + " .. " +
+      m.value(kMetaStopWal, "") + ")\n" + "  read:    " + FormatBytes(s.stats.bytes) + " in " +
+      std::to_string(s.stats.files) + " files\n" +
+      "  added:   " + FormatBytes(s.stats.stored_bytes) + " stored (" +
+      std::to_string(s.stats.new_chunks) + " of " + std::to_string(s.stats.chunks) +
+      " blocks were new)\n" + "  pages:   " +
+      (m.value(kMetaDataChecksums, false)
+           ? std::to_string(m.value(kMetaPagesChecked, uint64_t{0})) + " checksums verified, " +
+                 std::to_string(m.value(kMetaCorruptPageCount, uint64_t{0})) + " corrupt"
+           : std::string("the cluster has no data checksums (initdb --data-checksums)")) +
+      "\n" + PinnedLine(r);
   for (const auto& w : r.warnings) out.text += "warning: " + w + "\n";
+  return out;
+}
+
+CommandOutput RenderLogical(const DatabaseConfig& db, const BackupResult& r) {
+  const Snapshot& s = r.snapshot;
+  CommandOutput out;
+  out.json = {{"ok", true},
+              {"backup", SnapshotToJson(s, false)},
+              {"pinned", r.pinned},
+              {"seconds", r.seconds}};
+  const auto& counts = s.meta[kMetaRowCounts];
+  uint64_t rows = 0;
+  for (auto& [table, n] : counts.items()) rows += n.get<uint64_t>();
+  out.text = "logical backup " + s.id + " of database \"" + db.name + "\" done in " +
+             Seconds(r.seconds) + "\n" + "  dump:    " + FormatBytes(s.stats.bytes) + " from " +
+             s.meta.value(kMetaPgDump, "pg_dump") + "\n  tables:  " + std::to_string(counts.size()) +
+             " (" + std::to_string(rows) + " rows counted in the dump's snapshot)\n  added:   " +
+             FormatBytes(s.stats.stored_bytes) + " stored (" + std::to_string(s.stats.new_chunks) +
+             " of " + std::to_string(s.stats.chunks) + " chunks were new)\n" + PinnedLine(r);
   return out;
 }
 
@@ -62,42 +80,17 @@ CommandOutput RunPhysical(const CommandContext& ctx, OpenedRepository& opened, c
 CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "backup", false);
   const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
-  std::string type = args.type.empty() ? (db.method == "logical" ? "logical" : "full") : args.type;
-  bool physical_type = type == "full" || type == "incr";
-  if (physical_type != (db.method == "physical"))
-    throw CommandError{Status::Error(ErrorCode::kUsage,
-                                     "--type " + type + " does not apply to database \"" + db.name +
-                                         "\", which has method = \"" + db.method + "\"",
-                                     db.method == "physical" ? "use --type full or --type incr"
-                                                             : "use --type logical, or leave --type out")};
-  ThrowIfError(opened.repo->LoadIndex());  // only once the request is known to be good
-  if (physical_type) return RunPhysical(ctx, opened, db, args, type);
-  int64_t started = ctx.env->MonotonicMicros();
-  LogicalBackupOptions options;
+  BackupOptions options;
+  options.type = ValueOrThrow(ResolveBackupType(db, args.type));
   options.label = args.label;
+  options.pin = args.pin;
+  options.note = args.note;
   options.store = BackupStoreOptions(opened.config, db);
+  options.config_path = opened.config.source;
   options.child_env_drop = SecretEnvNames(opened.config);
-  Snapshot s = ValueOrThrow(RunLogicalBackup(*ctx.env, *opened.repo, db, options));
-  if (args.pin) {
-    Pin pin{s.id, std::nullopt, args.note, ctx.clock->NowSeconds()};
-    ThrowIfError(WritePin(*opened.repo, pin));
-  }
-  double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
-
-  CommandOutput out;
-  out.json = {{"ok", true}, {"backup", SnapshotToJson(s, false)}, {"pinned", args.pin}, {"seconds", seconds}};
-  const auto& counts = s.meta[kMetaRowCounts];
-  uint64_t rows = 0;
-  for (auto& [table, n] : counts.items()) rows += n.get<uint64_t>();
-  char line[160];
-  std::snprintf(line, sizeof line, "%.1f s", seconds);
-  out.text = "logical backup " + s.id + " of database \"" + db.name + "\" done in " + line + "\n" +
-             "  dump:    " + FormatBytes(s.stats.bytes) + " from " + s.meta.value(kMetaPgDump, "pg_dump") +
-             "\n  tables:  " + std::to_string(counts.size()) + " (" + std::to_string(rows) +
-             " rows counted in the dump's snapshot)\n  added:   " + FormatBytes(s.stats.stored_bytes) +
-             " stored (" + std::to_string(s.stats.new_chunks) + " of " + std::to_string(s.stats.chunks) +
-             " chunks were new)\n" + (args.pin ? "  pinned:  until unpinned (pgkeep unpin " + s.id + ")\n" : "");
-  return out;
+  ThrowIfError(opened.repo->LoadIndex());  // only once the request is known to be good
+  BackupResult r = ValueOrThrow(BackupDatabase(*ctx.env, *opened.repo, *ctx.pg, db, options));
+  return options.type == "logical" ? RenderLogical(db, r) : RenderPhysical(db, r);
 }
 
 }  // namespace pgkeep

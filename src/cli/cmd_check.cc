@@ -5,7 +5,6 @@
 #include "backup/archiving.h"
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
-#include "postgres/connection.h"
 #include "wal/archive_command.h"
 #include "wal/wal_archive.h"
 
@@ -21,7 +20,7 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
     out.text += "ok    " + name + ": " + detail + "\n";
   };
   out.text = "repository: " + opened.storage->Describe() + "\n";
-  auto pg = ValueOrThrow(ConnectPostgres(db.conninfo, "database \"" + db.name + "\""));
+  auto pg = ValueOrThrow(ctx.pg->Connect(db.conninfo, "database \"" + db.name + "\""));
   passed("connection", pg->Describe() + " (PostgreSQL " + std::to_string(pg->ServerVersionNum() / 10000) + ")");
   if (db.method == "logical") {
     out.json = {{"ok", true}, {"database", db.name}, {"checks", checks}};
@@ -30,7 +29,7 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
   }
   auto settings = ValueOrThrow(ReadArchivingSettings(*pg));
   ThrowIfError(CheckArchivingSettings(settings, db.name,
-                                      PgkeepCommandLine(opened.config.source, "wal-push", db.name, "%p")));
+                                      PgkeepCommandLine(*ctx.env, opened.config.source, "wal-push", db.name, "%p")));
   passed("wal_level", settings.wal_level);
   passed("archive_mode", settings.archive_mode);
   passed("archive_command", settings.archive_command);

@@ -32,7 +32,7 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   for (auto& name : SecretEnvNames(opened.config))
     if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
   ThrowIfError(opened.repo->LoadIndex());
-  PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*ctx.env, *opened.repo, db, options));
+  PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*ctx.env, *opened.repo, *ctx.pg, db, options));
   double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   CommandOutput out;
   out.json = {{"ok", true},
@@ -93,7 +93,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
     if (!db && options.target_conninfo.empty())
       throw CommandError{Status::Error(ErrorCode::kUsage, "restoring a file needs a server",
                                        "pass --db NAME or --target-conninfo CONNINFO")};
-    report = ValueOrThrow(RunLogicalRestore(*ctx.env, nullptr, db, options));
+    report = ValueOrThrow(RunLogicalRestore(*ctx.env, nullptr, *ctx.pg, db, options));
   } else {
     if (args.db.empty())
       throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required",
@@ -102,7 +102,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
     const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
     options.child_env_drop = SecretEnvNames(opened.config);
     ThrowIfError(opened.repo->LoadIndex());
-    report = ValueOrThrow(RunLogicalRestore(*ctx.env, opened.repo.get(), &db, options));
+    report = ValueOrThrow(RunLogicalRestore(*ctx.env, opened.repo.get(), *ctx.pg, &db, options));
   }
 
   nlohmann::json tables = nlohmann::json::array();

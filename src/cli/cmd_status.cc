@@ -6,7 +6,7 @@ namespace pgkeep {
 CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
   auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "status", false);
   if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
-  StatusReport r = ValueOrThrow(ComputeStatus(*opened.repo, opened.config, db));
+  StatusReport r = ValueOrThrow(ComputeStatus(*opened.repo, *ctx.pg, opened.config, db));
   CommandOutput out;
   out.json = StatusToJson(r);
   out.json["ok"] = r.healthy;

@@ -1,61 +1,27 @@
-#include <set>
-
+// verify: parses, calls VerifyRepository (monitor/verify.h), renders the report.
 #include "cli/commands.h"
-#include "expire/expire.h"
-#include "repo/index_rebuild.h"
-#include "repo/verifier.h"
-#include "wal/timeline_history.h"
-#include "wal/wal_archive.h"
-#include "wal/wal_timeline.h"
+#include "monitor/verify.h"
 
 namespace pgkeep {
 
-CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent, bool repair) {
-  if (subset_percent != 100 && !read_data)
-    throw CommandError{Status::Error(ErrorCode::kUsage, "--subset needs --read-data",
-                                     "pgkeep verify --read-data --subset 5")};
-  if (repair && subset_percent != 100)
-    throw CommandError{Status::Error(ErrorCode::kUsage, "--repair reads every pack; --subset does not apply")};
+CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_percent,
+                        bool repair) {
+  VerifyOptions options;
+  options.read_data = read_data;
+  options.subset_percent = subset_percent;
+  options.repair = repair;
+  ThrowIfError(CheckVerifyRequest(options));
   auto opened = OpenRepositoryOrThrow(ctx, repair ? LockMode::kExclusive : LockMode::kShared,
                                       repair ? "verify --repair" : "verify", false);
-  std::optional<RebuildReport> rebuilt;
-  if (repair) rebuilt = ValueOrThrow(RebuildIndex(*opened.repo, read_data));
-  // The verifier reports every problem it meets itself; the same problems
-  // as warnings would say everything twice.
-  opened.repo->set_warning_sink({});
-  Verifier verifier(*opened.repo);
-  VerifyReport report = ValueOrThrow(verifier.Run(read_data, subset_percent));
-  if (auto last_expire = ReadLastExpire(*opened.repo); !last_expire.ok())
-    report.warnings.push_back(last_expire.status().message() + " (a monitoring record; the next expire rewrites it)");
-  // WAL: continuity per timeline for every database with physical backups,
-  // and with --read-data every WAL object.
-  auto snapshots = ValueOrThrow(opened.repo->ListSnapshots()).snapshots;
-  std::set<std::string> physical;
-  for (const auto& s : snapshots)
-    if (IsPhysicalKind(s.kind)) physical.insert(SnapshotDatabase(s));
-  uint64_t wal_segments = 0;
+  VerifyResult result = ValueOrThrow(VerifyRepository(*ctx.env, *opened.repo, options));
+  const VerifyReport& report = result.repository;
+  const std::optional<RebuildReport>& rebuilt = result.rebuilt;
+  const uint64_t wal_segments = result.wal.segments;
   nlohmann::json timelines = nlohmann::json::object();
   std::string timeline_text;
-  for (const auto& db : physical) {
-    auto wal_listing = ValueOrThrow(opened.repo->storage().List(WalPrefix(db)));
-    TimelineReport tree = ValueOrThrow(ReadTimelineReport(*opened.repo, db, wal_listing));
-    for (const auto& d : tree.damaged) report.errors.push_back("database \"" + db + "\": " + d);
-    for (const auto& c : tree.concurrent)
-      report.warnings.push_back("database \"" + db + "\": timeline " + std::to_string(c.older) +
-                                " received WAL until " + FormatIsoTime(c.older_last_archived) + ", after timeline " +
-                                std::to_string(c.newer) + " appeared at " + FormatIsoTime(c.newer_first_archived) +
-                                ": two servers archived at once");
+  for (const auto& [db, tree] : result.wal.timelines) {
     timelines[db] = TimelinesToJson(tree);
     timeline_text += "timelines of database \"" + db + "\":\n" + FormatTimelineTree(tree, "  ");
-    auto segments = ArchivedSegmentsIn(wal_listing, db);
-    wal_segments += segments.size();
-    WalAnalysis wal = AnalyzeWal(std::move(segments), WalBackupPoints(snapshots, db));
-    for (const auto& g : wal.gaps)
-      report.errors.push_back("WAL gap in database \"" + db + "\", timeline " + std::to_string(g.timeline) + ": " +
-                              g.first_missing + (g.count > 1 ? " .. " + g.last_missing : "") + " (" +
-                              std::to_string(g.count) + " segment(s)) missing; recovery cannot pass it");
-    if (read_data)
-      for (auto& p : ValueOrThrow(CheckWalObjects(*opened.repo, db, &report.bytes_read))) report.errors.push_back(p);
   }
   CommandOutput out;
   out.json = {{"ok", report.ok()},
@@ -79,9 +45,10 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
                           {"index_objects_written", rebuilt->index_objects_written},
                           {"index_objects_removed", rebuilt->index_objects_removed},
                           {"problems", rebuilt->problems}};
-    out.text += "index rebuilt from " + std::to_string(rebuilt->packs) + " pack(s): " +
-                std::to_string(rebuilt->chunks) + " chunk(s) in " + std::to_string(rebuilt->index_objects_written) +
-                " new index object(s), " + std::to_string(rebuilt->index_objects_removed) + " old one(s) removed\n";
+    out.text += "index rebuilt from " + std::to_string(rebuilt->packs) +
+                " pack(s): " + std::to_string(rebuilt->chunks) + " chunk(s) in " +
+                std::to_string(rebuilt->index_objects_written) + " new index object(s), " +
+                std::to_string(rebuilt->index_objects_removed) + " old one(s) removed\n";
     for (const auto& p : rebuilt->problems) out.text += "repair: " + p + "\n";
   }
   for (const auto& w : report.warnings) out.text += "warning: " + w + "\n";
@@ -91,9 +58,10 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
               std::to_string(report.packs) + " pack(s), " + std::to_string(report.chunks) +
               " chunk(s), " + std::to_string(wal_segments) + " WAL segment(s)" +
               (read_data ? ", " + FormatBytes(report.bytes_read) + " read and checked" +
-                               (subset_percent < 100 ? " (" + std::to_string(report.packs_read) + " packs, a " +
-                                                           std::to_string(subset_percent) + "% sample)"
-                                                     : "")
+                               (subset_percent < 100
+                                    ? " (" + std::to_string(report.packs_read) + " packs, a " +
+                                          std::to_string(subset_percent) + "% sample)"
+                                    : "")
                          : "") +
               (report.ok() ? "" : ", " + std::to_string(report.errors.size()) + " error(s)") + "\n";
   if (!report.ok()) out.result = ErrorCode::kCheckFailed;

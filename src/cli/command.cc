@@ -58,7 +58,7 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
   opened.repo->set_warning_sink(ctx.warn);
   if (mode)
     opened.lock = ValueOrThrow(
-        RepoLock::Acquire(*opened.storage, *ctx.clock, *mode, operation, ctx.lock_wait));
+        RepoLock::Acquire(*ctx.env, *opened.storage, *ctx.clock, *mode, operation, ctx.lock_wait));
   if (load_index) ThrowIfError(opened.repo->LoadIndex());
   return opened;
 }

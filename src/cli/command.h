@@ -17,6 +17,7 @@
 #include "common/env.h"
 #include "common/keyring.h"
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
 #include "storage/storage.h"
@@ -27,6 +28,8 @@ struct CommandOutput {
   nlohmann::json json = nlohmann::json::object();
   std::string text;
   ErrorCode result = ErrorCode::kOk;  // non-ok: the command ran but found problems
+  // Standard output carried data (load --stdout): the report goes to stderr.
+  bool data_on_stdout = false;
 };
 
 // Everything that varies between runs, injected by main() or by tests.
@@ -37,6 +40,9 @@ struct CommandContext {
   // Files, child processes, monotonic time and sleeping (common/env.h);
   // required: main() sets a PosixEnv, tests an EnvWrapper or FaultEnv.
   Env* env = nullptr;
+  // Every PostgreSQL connection, base backup stream and client program
+  // (pg_dump, pg_restore, pg_ctl) goes through it; required.
+  PgConnector* pg = nullptr;
   // Where wal-push and wal-fetch cache the unwrapped master key
   // (repo/key_cache.h); null: no cache, every open pays for scrypt.
   Keyring* keyring = nullptr;

@@ -1,4 +1,5 @@
-// cli/commands.h — one function per command; each lives in cmd_<name>.cc.
+// cli/commands.h — one function per command; each lives in cmd_<name>.cc and
+// is reached through the table in cli/command_table.cc.
 #pragma once
 
 #include <string>
@@ -59,8 +60,6 @@ struct PinArgs {
   bool unpin = false;
 };
 CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args);
-// "2026-12-01" or "2026-12-01T10:00:00Z" (UTC) as unix seconds.
-Result<int64_t> ParseDate(const std::string& text);
 
 
 CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const std::string& path);

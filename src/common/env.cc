@@ -4,12 +4,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <mutex>
@@ -306,6 +309,63 @@ std::string PosixEnv::HostName() {
   char host[256] = {0};
   gethostname(host, sizeof host - 1);
   return host;
+}
+
+Result<std::string> PosixEnv::ExecutablePath() {
+  char path[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", path, sizeof path - 1);
+  if (n <= 0) return OsError("read the link", "/proc/self/exe", errno);
+  return std::string(path, static_cast<size_t>(n));
+}
+
+bool PosixEnv::IsExecutable(const std::string& path) { return ::access(path.c_str(), X_OK) == 0; }
+
+std::optional<std::string> PosixEnv::GetEnvVar(const std::string& name) {
+  const char* value = std::getenv(name.c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+uid_t PosixEnv::EffectiveUserId() { return ::geteuid(); }
+
+namespace {
+
+// getpwnam_r/getpwuid_r into an account; nullopt when there is none.
+template <typename Lookup>
+std::optional<UserAccount> FindAccount(Lookup lookup) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (lookup(&entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr)
+    return std::nullopt;
+  return UserAccount{found->pw_uid, found->pw_gid, found->pw_name};
+}
+
+}  // namespace
+
+std::optional<UserAccount> PosixEnv::FindUser(const std::string& name) {
+  return FindAccount([&](passwd* e, char* b, size_t n, passwd** r) {
+    return ::getpwnam_r(name.c_str(), e, b, n, r);
+  });
+}
+
+std::optional<UserAccount> PosixEnv::FindUserById(uid_t uid) {
+  return FindAccount(
+      [&](passwd* e, char* b, size_t n, passwd** r) { return ::getpwuid_r(uid, e, b, n, r); });
+}
+
+Result<std::string> PosixEnv::RealPath(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (real == nullptr) return OsError("resolve", path, errno);
+  std::string out(real);
+  std::free(real);
+  return out;
+}
+
+Result<std::string> PosixEnv::CurrentDirectory() {
+  char path[PATH_MAX];
+  if (::getcwd(path, sizeof path) == nullptr) return OsError("read the current directory", ".", errno);
+  return std::string(path);
 }
 
 int64_t PosixEnv::NowMicros() {

@@ -25,6 +25,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,13 @@ enum class OpenMode {
 };
 
 enum class FileType { kRegular, kDirectory, kSymlink, kOther };
+
+// A local user account (getpwnam(3)).
+struct UserAccount {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string name;
+};
 
 struct FileInfo {
   FileType type = FileType::kOther;
@@ -114,6 +122,21 @@ class Env {
   virtual bool ProcessExists(pid_t pid) = 0;
   virtual pid_t ProcessId() = 0;
   virtual std::string HostName() = 0;
+  // This program's own executable, resolved (/proc/self/exe).
+  virtual Result<std::string> ExecutablePath() = 0;
+  // Whether `path` is a file this process may execute (access(2), X_OK).
+  virtual bool IsExecutable(const std::string& path) = 0;
+  // A variable of this process's environment; nullopt when unset.
+  virtual std::optional<std::string> GetEnvVar(const std::string& name) = 0;
+
+  // Identity and paths.
+  virtual uid_t EffectiveUserId() = 0;
+  // nullopt when there is no such account.
+  virtual std::optional<UserAccount> FindUser(const std::string& name) = 0;
+  virtual std::optional<UserAccount> FindUserById(uid_t uid) = 0;
+  // `path` absolute, with symlinks, "." and ".." resolved (realpath(3)).
+  virtual Result<std::string> RealPath(const std::string& path) = 0;
+  virtual Result<std::string> CurrentDirectory() = 0;
 
   // Time and randomness.
   // Wall clock, microseconds since the Unix epoch.
@@ -150,6 +173,14 @@ class PosixEnv final : public Env {
   bool ProcessExists(pid_t pid) override;
   pid_t ProcessId() override;
   std::string HostName() override;
+  Result<std::string> ExecutablePath() override;
+  bool IsExecutable(const std::string& path) override;
+  std::optional<std::string> GetEnvVar(const std::string& name) override;
+  uid_t EffectiveUserId() override;
+  std::optional<UserAccount> FindUser(const std::string& name) override;
+  std::optional<UserAccount> FindUserById(uid_t uid) override;
+  Result<std::string> RealPath(const std::string& path) override;
+  Result<std::string> CurrentDirectory() override;
   int64_t NowMicros() override;
   int64_t MonotonicMicros() override;
   void SleepForMicros(int64_t micros) override;
@@ -211,6 +242,18 @@ class EnvWrapper : public Env {
   bool ProcessExists(pid_t pid) override { return target_.ProcessExists(pid); }
   pid_t ProcessId() override { return target_.ProcessId(); }
   std::string HostName() override { return target_.HostName(); }
+  Result<std::string> ExecutablePath() override { return target_.ExecutablePath(); }
+  bool IsExecutable(const std::string& path) override { return target_.IsExecutable(path); }
+  std::optional<std::string> GetEnvVar(const std::string& name) override {
+    return target_.GetEnvVar(name);
+  }
+  uid_t EffectiveUserId() override { return target_.EffectiveUserId(); }
+  std::optional<UserAccount> FindUser(const std::string& name) override {
+    return target_.FindUser(name);
+  }
+  std::optional<UserAccount> FindUserById(uid_t uid) override { return target_.FindUserById(uid); }
+  Result<std::string> RealPath(const std::string& path) override { return target_.RealPath(path); }
+  Result<std::string> CurrentDirectory() override { return target_.CurrentDirectory(); }
   int64_t NowMicros() override { return target_.NowMicros(); }
   int64_t MonotonicMicros() override { return target_.MonotonicMicros(); }
   void SleepForMicros(int64_t micros) override { target_.SleepForMicros(micros); }

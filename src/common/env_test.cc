@@ -92,5 +92,38 @@ TEST_F(PosixEnvTest, MonotonicTimeMovesWithSleep) {
   EXPECT_GE(env_.MonotonicMicros() - before, 2000);
 }
 
+TEST_F(PosixEnvTest, IdentityPathsAndTheEnvironment) {
+  auto exe = env_.ExecutablePath();
+  ASSERT_TRUE(exe.ok()) << exe.status().ToString();
+  EXPECT_NE(exe->find("pgkeep_unit_tests"), std::string::npos) << *exe;
+  EXPECT_TRUE(env_.IsExecutable(*exe));
+  EXPECT_FALSE(env_.IsExecutable(Path("missing")));
+
+  ::setenv("PGKEEP_ENV_TEST_VAR", "value", 1);
+  EXPECT_EQ(env_.GetEnvVar("PGKEEP_ENV_TEST_VAR"), std::optional<std::string>("value"));
+  ::unsetenv("PGKEEP_ENV_TEST_VAR");
+  EXPECT_EQ(env_.GetEnvVar("PGKEEP_ENV_TEST_VAR"), std::nullopt);
+
+  auto root = env_.FindUserById(0);
+  ASSERT_TRUE(root.has_value());
+  EXPECT_EQ(root->name, "root");
+  auto by_name = env_.FindUser("root");
+  ASSERT_TRUE(by_name.has_value());
+  EXPECT_EQ(by_name->uid, 0u);
+  EXPECT_FALSE(env_.FindUser("no-such-user-pgkeep").has_value());
+
+  ASSERT_TRUE(env_.CreateDir(Path("a"), 0700).ok());
+  ASSERT_TRUE(env_.CreateSymlink(Path("a"), Path("link")).ok());
+  auto real = env_.RealPath(Path("link") + "/../a/.");
+  ASSERT_TRUE(real.ok()) << real.status().ToString();
+  EXPECT_EQ(*real, *env_.RealPath(Path("a")));
+  auto missing = env_.RealPath(Path("missing"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().os_error(), ENOENT);
+  auto cwd = env_.CurrentDirectory();
+  ASSERT_TRUE(cwd.ok());
+  EXPECT_EQ(cwd->front(), '/');
+}
+
 }  // namespace
 }  // namespace pgkeep

@@ -411,8 +411,8 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
 Result<Config> LoadConfig(Env& env, const std::string& explicit_path) {
   std::string path = explicit_path;
   if (path.empty()) {
-    const char* from_env = std::getenv("PGKEEP_CONFIG");
-    path = (from_env != nullptr && *from_env != '\0') ? from_env : kDefaultConfigPath;
+    std::optional<std::string> from_env = env.GetEnvVar("PGKEEP_CONFIG");
+    path = from_env && !from_env->empty() ? *from_env : kDefaultConfigPath;
   }
   auto text = config_internal::ReadSmallFile(env, path, kMaxConfigBytes);
   if (!text.ok()) {

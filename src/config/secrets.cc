@@ -32,14 +32,14 @@ Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const s
                        "keep only one of them");
   }
   if (!env_name.empty()) {
-    const char* value = std::getenv(env_name.c_str());
-    if (value == nullptr || *value == '\0') {
+    std::optional<std::string> value = env.GetEnvVar(env_name);
+    if (!value || value->empty()) {
       return Status::Error(ErrorCode::kAuth,
                            what + ": environment variable " + Quote(env_name) +
-                               (value == nullptr ? " is not set" : " is empty"),
+                               (!value ? " is not set" : " is empty"),
                            "export " + env_name + " before running pgkeep");
     }
-    return std::string(value);
+    return *value;
   }
   auto data = ReadSmallFile(env, file_path, kMaxSecretBytes);
   if (!data.ok()) {
@@ -50,10 +50,10 @@ Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const s
   }
   // Like ssh with private keys: a secret others on the host can read is no
   // secret, and saying nothing would let it stay that way.
-  struct stat st;
-  if (::stat(file_path.c_str(), &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+  auto info = env.Stat(file_path);
+  if (info.ok() && (info->mode & (S_IRGRP | S_IROTH)) != 0) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(info->mode & 07777));
     return ConfigError(
         what + ": file " + Quote(file_path) + " is readable by group or others (mode " + mode + ")",
         "chmod 600 " + file_path);

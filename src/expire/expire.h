@@ -20,6 +20,7 @@
 // The caller holds the exclusive repository lock and has loaded the index.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ struct ExpireReport {
 struct ExpireOptions {
   bool dry_run = false;
   GcOptions gc;
+  // Steps as they start ("applying retention", "collecting garbage", "expiring
+  // WAL of database \"main\""), for a log or a progress display. May be empty.
+  std::function<void(const std::string& step)> progress;
 };
 
 Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const ExpireOptions& options);

@@ -5,7 +5,7 @@
 #include "common/bytes.h"
 #include "common/clock.h"
 #include "expire/expire.h"
-#include "postgres/connection.h"
+#include "postgres/pg_connector.h"
 #include "repo/layout.h"
 
 namespace pgkeep {
@@ -18,9 +18,9 @@ std::string Hours(int64_t seconds) {
   return std::to_string(seconds / 3600) + "h" + (seconds % 3600 ? std::to_string(seconds % 3600 / 60) + "m" : "");
 }
 
-ArchiverStatus AskArchiver(const DatabaseConfig& db) {
+ArchiverStatus AskArchiver(PgConnector& connector, const DatabaseConfig& db) {
   ArchiverStatus a;
-  auto pg = ConnectPostgres(db.conninfo, "database \"" + db.name + "\"", 5);
+  auto pg = connector.Connect(db.conninfo, "database \"" + db.name + "\"", 5);
   if (!pg.ok()) {
     a.error = pg.status().message();
     return a;
@@ -44,7 +44,7 @@ ArchiverStatus AskArchiver(const DatabaseConfig& db) {
   return a;
 }
 
-Result<WalStatus> WalStatusOf(const Repository& repo, const std::vector<ObjectInfo>& listing,
+Result<WalStatus> WalStatusOf(const Repository& repo, PgConnector& connector, const std::vector<ObjectInfo>& listing,
                               const DatabaseConfig& db, const std::vector<Snapshot>& snapshots, int64_t now) {
   WalStatus w;
   auto timelines = ReadTimelineReport(repo, db.name, listing);
@@ -52,7 +52,7 @@ Result<WalStatus> WalStatusOf(const Repository& repo, const std::vector<ObjectIn
   w.timelines = std::move(*timelines);
   w.analysis = AnalyzeWal(ArchivedSegmentsIn(listing, db.name), WalBackupPoints(snapshots, db.name));
   if (w.analysis.last_archived_time > 0) w.last_archived_age_seconds = now - w.analysis.last_archived_time;
-  w.archiver = AskArchiver(db);
+  w.archiver = AskArchiver(connector, db);
   return w;
 }
 
@@ -110,7 +110,7 @@ std::vector<std::string> RepositoryDamage(const Repository& repo, const Snapshot
 
 }  // namespace
 
-Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
+Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector, const Config& config,
                                    const std::string& only_database) {
   StatusReport report;
   report.time = repo.clock().NowSeconds();
@@ -164,7 +164,7 @@ Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
       }
     }
     if (db.method == "physical") {
-      auto wal = WalStatusOf(repo, *listing, db, *snapshots, report.time);
+      auto wal = WalStatusOf(repo, connector, *listing, db, *snapshots, report.time);
       if (!wal.ok()) return wal.status();
       AddWalReasons(*wal, report.time, st.reasons);
       st.wal = std::move(*wal);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "wal/timeline_history.h"
 #include "wal/wal_timeline.h"
@@ -86,7 +87,9 @@ struct StatusReport {
   RepositoryStatus repository;
 };
 
-Result<StatusReport> ComputeStatus(const Repository& repo, const Config& config,
+// The time is the repository's clock; pg_stat_archiver is read through
+// `connector` (a server that cannot be reached is a reason, not a failure).
+Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector, const Config& config,
                                    const std::string& only_database);
 nlohmann::json StatusToJson(const StatusReport& report);
 

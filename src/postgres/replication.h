@@ -18,18 +18,14 @@
 #include <vector>
 
 #include "common/stream.h"
+#include "postgres/pg_connector.h"
 
 struct pg_conn;
 struct pg_result;
 
 namespace pgkeep {
 
-struct BaseBackupArchive {
-  std::string name;                 // "base.tar" for the main data directory, "<oid>.tar" else
-  std::string tablespace_location;  // empty for the main data directory
-};
-
-class BaseBackupStream {
+class BaseBackupStream final : public BaseBackupSource {
  public:
   // Connects in replication mode, identifies the system and sends BASE_BACKUP
   // (fast checkpoint, no WAL; the caller waits for the WAL to be archived).
@@ -37,22 +33,19 @@ class BaseBackupStream {
   static Result<std::unique_ptr<BaseBackupStream>> Start(const std::string& conninfo,
                                                           const std::string& what,
                                                           const std::string& label);
-  ~BaseBackupStream();
+  ~BaseBackupStream() override;
   BaseBackupStream(const BaseBackupStream&) = delete;
   BaseBackupStream& operator=(const BaseBackupStream&) = delete;
 
-  uint64_t system_identifier() const { return system_identifier_; }
-  // The start position as the server prints it ("0/3000028").
-  const std::string& start_position() const { return start_position_; }
-  uint32_t timeline() const { return timeline_; }
+  uint64_t system_identifier() const override { return system_identifier_; }
+  const std::string& start_position() const override { return start_position_; }
+  uint32_t timeline() const override { return timeline_; }
 
-  // Advances to the next archive (skipping unread data of the current one);
   // nullopt once the COPY stream has ended.
-  Result<std::optional<BaseBackupArchive>> NextArchive();
-  // The current archive's tar bytes; ends (Read returns 0) where it ends.
-  ByteSource& Data() { return data_; }
-  // After the last archive: reads the end position, returned as printed.
-  Result<std::string> Finish();
+  Result<std::optional<BaseBackupArchive>> NextArchive() override;
+  ByteSource& Data() override { return data_; }
+  // Reads the end position, which may follow the end of COPY.
+  Result<std::string> Finish() override;
 
  private:
   class ArchiveData final : public ByteSource {

@@ -1,6 +1,7 @@
 #include "repo/pins.h"
 
 #include <cstring>
+#include <ctime>
 #include <nlohmann/json.hpp>
 
 namespace pgkeep {
@@ -59,6 +60,47 @@ Status WritePin(const Repository& repo, const Pin& pin) {
 
 Status RemovePin(const Repository& repo, const std::string& snapshot) {
   return repo.storage().Delete(PinObjectName(snapshot));
+}
+
+Result<Pin> PinSnapshot(const Repository& repo, const PinRequest& request) {
+  auto s = repo.ReadSnapshot(request.snapshot);
+  if (!s.ok()) return s.status();
+  Pin pin;
+  pin.snapshot = s->id;
+  pin.note = request.note;
+  pin.created = repo.clock().NowSeconds();
+  if (!request.until.empty()) {
+    auto until = ParsePinDate(request.until);
+    if (!until.ok()) return until.status();
+    if (*until <= pin.created)
+      return Status::Error(ErrorCode::kUsage, "--until " + request.until + " is in the past",
+                           "give a future date, or no --until to pin until unpinned");
+    pin.until = *until;
+  }
+  PGKEEP_RETURN_IF_ERROR(WritePin(repo, pin));
+  return pin;
+}
+
+Status UnpinSnapshot(const Repository& repo, const std::string& snapshot) {
+  auto pins = ReadPins(repo);
+  if (!pins.ok()) return pins.status();
+  if (!pins->count(snapshot))
+    return Status::Error(ErrorCode::kNotFound, "backup \"" + snapshot + "\" is not pinned",
+                         "see \"pgkeep expire --dry-run\" for what is pinned");
+  return RemovePin(repo, snapshot);
+}
+
+Result<int64_t> ParsePinDate(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (!end || *end) {
+    tm = {};
+    end = strptime(text.c_str(), "%Y-%m-%d", &tm);
+  }
+  if (!end || *end)
+    return Status::Error(ErrorCode::kUsage, "\"" + text + "\" is not a date",
+                         "use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)");
+  return static_cast<int64_t>(timegm(&tm));
 }
 
 }  // namespace pgkeep

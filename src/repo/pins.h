@@ -32,4 +32,20 @@ Status WritePin(const Repository& repo, const Pin& pin);
 // Removing a pin that does not exist succeeds.
 Status RemovePin(const Repository& repo, const std::string& snapshot);
 
+// `pgkeep pin` and `backup --pin` as a library call.
+struct PinRequest {
+  std::string snapshot;  // id or "latest"
+  std::string until;     // a date for ParsePinDate; empty: until unpinned
+  std::string note;
+};
+// Pins a snapshot that exists (kNotFound otherwise), created at the
+// repository clock's time; kUsage when `until` is not a date or not later
+// than now. Returns the pin written.
+Result<Pin> PinSnapshot(const Repository& repo, const PinRequest& request);
+// `pgkeep unpin`: kNotFound when `snapshot` is not pinned. Works on the pin
+// alone, so a pin whose snapshot is gone can still be removed.
+Status UnpinSnapshot(const Repository& repo, const std::string& snapshot);
+// "2026-12-01" or "2026-12-01T10:00:00Z" (UTC) as unix seconds; kUsage otherwise.
+Result<int64_t> ParsePinDate(const std::string& text);
+
 }  // namespace pgkeep

@@ -4,7 +4,6 @@
 #include <vector>
 
 #include "codec/crypto.h"
-#include "common/host.h"
 #include "repo/format.h"
 
 namespace pgkeep {
@@ -21,13 +20,13 @@ struct LockInfo {
   int64_t refreshed = 0;
 };
 
-std::string LockJson(LockMode mode, const std::string& operation, int64_t created,
-                     int64_t refreshed) {
+std::string LockJson(const LockOwner& owner, LockMode mode, const std::string& operation,
+                     int64_t created, int64_t refreshed) {
   nlohmann::json j = {{"version", kFormatVersion},
                       {"mode", mode == LockMode::kExclusive ? "exclusive" : "shared"},
                       {"operation", operation},
-                      {"pid", CurrentPid()},
-                      {"hostname", Hostname()},
+                      {"pid", owner.pid},
+                      {"hostname", owner.hostname},
                       {"created", created},
                       {"refreshed", refreshed}};
   return j.dump() + "\n";
@@ -51,14 +50,15 @@ std::optional<LockInfo> ParseLock(const std::string& name, ByteView content) {
   return info;
 }
 
-bool IsStale(const LockInfo& lock, int64_t now) {
-  if (lock.hostname == Hostname() && !IsProcessAlive(lock.pid)) return true;
+bool IsStale(Env& env, const LockOwner& owner, const LockInfo& lock, int64_t now) {
+  if (lock.hostname == owner.hostname && !env.ProcessExists(lock.pid)) return true;
   return now - lock.refreshed > RepoLock::kStaleSeconds;
 }
 
 // The first live lock that conflicts with `mode`, removing stale ones found.
-Result<std::optional<LockInfo>> FindConflict(Storage& storage, const Clock& clock,
-                                             const std::string& own, LockMode mode) {
+Result<std::optional<LockInfo>> FindConflict(Env& env, const LockOwner& owner, Storage& storage,
+                                             const Clock& clock, const std::string& own,
+                                             LockMode mode) {
   auto listing = storage.List(kLocksDir);
   if (!listing.ok()) return listing.status();
   for (const auto& object : *listing) {
@@ -67,7 +67,7 @@ Result<std::optional<LockInfo>> FindConflict(Storage& storage, const Clock& cloc
     if (!content.ok()) continue;  // released meanwhile
     auto info = ParseLock(object.name, *content);
     if (!info) continue;  // unreadable lock objects are treated as absent
-    if (IsStale(*info, clock.NowSeconds())) {
+    if (IsStale(env, owner, *info, clock.NowSeconds())) {
       (void)storage.Delete(object.name);
       continue;
     }
@@ -79,15 +79,16 @@ Result<std::optional<LockInfo>> FindConflict(Storage& storage, const Clock& cloc
 
 }  // namespace
 
-Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Storage& storage, const Clock& clock,
+Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Env& env, Storage& storage, const Clock& clock,
                                                     LockMode mode, const std::string& operation,
                                                     std::chrono::seconds wait) {
+  LockOwner owner{static_cast<int>(env.ProcessId()), env.HostName()};
   std::string name = std::string(kLocksDir) + HexEncode(RandomBytes(8));
   int64_t created = clock.NowSeconds();
   int64_t deadline = clock.MonotonicMicros() + wait.count() * 1000000;
   for (;;) {
-    PGKEEP_RETURN_IF_ERROR(storage.Put(name, AsBytes(LockJson(mode, operation, created, created))));
-    auto conflict = FindConflict(storage, clock, name, mode);
+    PGKEEP_RETURN_IF_ERROR(storage.Put(name, AsBytes(LockJson(owner, mode, operation, created, created))));
+    auto conflict = FindConflict(env, owner, storage, clock, name, mode);
     if (!conflict.ok()) {
       (void)storage.Delete(name);
       return conflict.status();
@@ -109,15 +110,16 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Storage& storage, const Cloc
   }
   // Leftovers of writers that died are garbage now that we hold a lock.
   (void)storage.CleanupTemporary();
-  std::unique_ptr<RepoLock> lock(new RepoLock(storage, clock, name, mode, operation, created));
+  std::unique_ptr<RepoLock> lock(new RepoLock(storage, clock, owner, name, mode, operation, created));
   lock->refresher_ = std::thread([l = lock.get()] { l->RefreshLoop(); });
   return lock;
 }
 
-RepoLock::RepoLock(Storage& storage, const Clock& clock, std::string name, LockMode mode,
-                   std::string operation, int64_t created)
+RepoLock::RepoLock(Storage& storage, const Clock& clock, LockOwner owner, std::string name,
+                   LockMode mode, std::string operation, int64_t created)
     : storage_(storage),
       clock_(clock),
+      owner_(std::move(owner)),
       name_(std::move(name)),
       mode_(mode),
       operation_(std::move(operation)),
@@ -127,7 +129,7 @@ void RepoLock::RefreshLoop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::seconds(kRefreshSeconds), [&] { return stop_; })) {
     // A failed refresh is retried next round; staleness allows several misses.
-    (void)storage_.Put(name_, AsBytes(LockJson(mode_, operation_, created_, clock_.NowSeconds())));
+    (void)storage_.Put(name_, AsBytes(LockJson(owner_, mode_, operation_, created_, clock_.NowSeconds())));
   }
 }
 

@@ -20,11 +20,19 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/env.h"
 #include "storage/storage.h"
 
 namespace pgkeep {
 
 enum class LockMode { kShared, kExclusive };
+
+// Who holds a lock: written into it, so others can name the holder and tell
+// a dead one from a live one.
+struct LockOwner {
+  int pid = 0;
+  std::string hostname;
+};
 
 class RepoLock {
  public:
@@ -33,7 +41,9 @@ class RepoLock {
 
   // Waits up to `wait` for conflicting locks to go away, then fails with
   // kLocked naming the holder. Also removes temporary leftovers of dead writers.
-  static Result<std::unique_ptr<RepoLock>> Acquire(Storage& storage, const Clock& clock,
+  // `env` names this process in the lock (pid, host) and tells whether the
+  // holder of a lock from this host still runs.
+  static Result<std::unique_ptr<RepoLock>> Acquire(Env& env, Storage& storage, const Clock& clock,
                                                    LockMode mode, const std::string& operation,
                                                    std::chrono::seconds wait);
   // Releases the lock (removes the lock object).
@@ -44,12 +54,13 @@ class RepoLock {
   const std::string& name() const { return name_; }
 
  private:
-  RepoLock(Storage& storage, const Clock& clock, std::string name, LockMode mode,
+  RepoLock(Storage& storage, const Clock& clock, LockOwner owner, std::string name, LockMode mode,
            std::string operation, int64_t created);
   void RefreshLoop();
 
   Storage& storage_;
   const Clock& clock_;
+  LockOwner owner_;
   std::string name_;
   LockMode mode_;
   std::string operation_;

@@ -12,7 +12,6 @@
 #include "repo/repo_lock.h"
 #include "repo/store_session.h"
 #include "repo/verifier.h"
-#include "common/host.h"
 #include "storage/fault_storage.h"
 #include "storage/posix_storage.h"
 #include "support/process.h"
@@ -548,33 +547,33 @@ TEST_F(RepositoryTest, UnknownSnapshotIsNamed) {
 
 TEST_F(RepositoryTest, LocksShareExcludeAndExpire) {
   auto wait = std::chrono::seconds(0);
-  auto s1 = RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait);
-  auto s2 = RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "load", wait);
+  auto s1 = RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait);
+  auto s2 = RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "load", wait);
   ASSERT_TRUE(s1.ok() && s2.ok());
-  auto ex = RepoLock::Acquire(*storage_, clock_, LockMode::kExclusive, "expire", wait);
+  auto ex = RepoLock::Acquire(env_, *storage_, clock_, LockMode::kExclusive, "expire", wait);
   ASSERT_FALSE(ex.ok());
   EXPECT_EQ(ex.status().code(), ErrorCode::kLocked);
   EXPECT_NE(ex.status().message().find("locked shared by \""), std::string::npos) << ex.status().message();
   EXPECT_NE(ex.status().message().find("pid " + std::to_string(getpid())), std::string::npos);
   s1->reset();
   s2->reset();
-  auto ex2 = RepoLock::Acquire(*storage_, clock_, LockMode::kExclusive, "expire", wait);
+  auto ex2 = RepoLock::Acquire(env_, *storage_, clock_, LockMode::kExclusive, "expire", wait);
   ASSERT_TRUE(ex2.ok());
-  EXPECT_EQ(RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait).status().code(),
+  EXPECT_EQ(RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).status().code(),
             ErrorCode::kLocked);
   // A lock whose holder is gone is stale and gets removed.
   ex2->reset();
   ASSERT_TRUE(storage_->Put("locks/dead", AsBytes(R"({"mode":"exclusive","operation":"expire","pid":999999,"hostname":")" +
-                                                  Hostname() + R"(","created":1,"refreshed":)" +
+                                                  env_.HostName() + R"(","created":1,"refreshed":)" +
                                                   std::to_string(clock_.NowSeconds()) + "}"))
                   .ok());
-  EXPECT_TRUE(RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait).ok());
+  EXPECT_TRUE(RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).ok());
   EXPECT_FALSE(*storage_->Exists("locks/dead"));
   // A lock not refreshed for longer than the stale limit is stale too.
   ASSERT_TRUE(storage_->Put("locks/old", AsBytes(R"({"mode":"exclusive","operation":"expire","pid":1,"hostname":"elsewhere","created":1,"refreshed":)" +
                                                  std::to_string(clock_.NowSeconds() - RepoLock::kStaleSeconds - 1) + "}"))
                   .ok());
-  EXPECT_TRUE(RepoLock::Acquire(*storage_, clock_, LockMode::kShared, "store", wait).ok());
+  EXPECT_TRUE(RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).ok());
 }
 
 }  // namespace

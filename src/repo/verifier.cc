@@ -31,7 +31,7 @@ struct PackCheck {
 
 }  // namespace
 
-Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
+Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t subset_seed) {
   VerifyReport report;
   Storage& storage = repo_.storage();
   auto codec = repo_.NewCodec();
@@ -129,7 +129,7 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent) {
   // 3. With --read-data: every byte of every indexed pack (or a random subset).
   std::set<DamagedChunk> damaged;
   if (read_data && subset_percent < 100) {
-    std::mt19937_64 rng(std::random_device{}());
+    std::mt19937_64 rng(subset_seed);
     std::vector<PackCheck*> chosen;
     for (PackCheck* p : to_read)
       if (static_cast<int>(rng() % 100) < subset_percent) chosen.push_back(p);

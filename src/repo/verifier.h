@@ -45,9 +45,10 @@ class Verifier {
   explicit Verifier(Repository& repo, int threads = 0) : repo_(repo), threads_(threads) {}
   // Fails only when the repository cannot be read at all; problems found are
   // in the report.
-  // `subset_percent` (1-100) reads that share of the packs, chosen at
-  // random each run, so a daily `--subset 5` covers everything in weeks.
-  Result<VerifyReport> Run(bool read_data, int subset_percent = 100);
+  // `subset_percent` (1-100) reads that share of the packs, chosen by
+  // `subset_seed` (callers draw it at random each run, so a daily
+  // `--subset 5` covers everything in weeks; tests fix it).
+  Result<VerifyReport> Run(bool read_data, int subset_percent = 100, uint64_t subset_seed = 0);
 
  private:
   Repository& repo_;

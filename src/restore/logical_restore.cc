@@ -6,9 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "common/subprocess.h"
 #include "postgres/connection.h"
-#include "postgres/pg_tools.h"
+#include "postgres/pg_connector.h"
 #include "postgres/table_scope.h"
 #include "codec/crypto.h"
 #include "common/file_io.h"
@@ -37,7 +36,11 @@ Result<DumpFormat> DetectFormat(Env& env, const std::string& path) {
 class TempFile {
  public:
   static Result<std::unique_ptr<TempFile>> Create(Env& env, const std::string& dir) {
-    std::string base = dir.empty() ? (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") : dir;
+    std::string base = dir;
+    if (base.empty()) {
+      std::optional<std::string> tmpdir = env.GetEnvVar("TMPDIR");
+      base = tmpdir && !tmpdir->empty() ? *tmpdir : "/tmp";
+    }
     static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     Status last;
     for (int attempt = 0; attempt < 100; ++attempt) {
@@ -68,11 +71,9 @@ class TempFile {
   std::unique_ptr<WritableFile> file_;
 };
 
-Status RunTool(Env& env, const std::vector<std::string>& argv, const std::string& what,
+Status RunTool(PgConnector& connector, const std::vector<std::string>& argv, const std::string& what,
                const std::vector<std::string>& drop_env) {
-  SubprocessOptions options{argv, {}, false, ""};
-  options.drop_env = drop_env;
-  auto proc = env.StartProcess(options);
+  auto proc = connector.RunTool(PgToolCommand{argv, false, drop_env});
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code == 0) return Status::Ok();
@@ -87,15 +88,13 @@ Status RunTool(Env& env, const std::vector<std::string>& argv, const std::string
                        hint);
 }
 
-Result<uint64_t> CountArchiveObjects(Env& env, const std::string& pg_restore, const std::string& file,
+Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& pg_restore, const std::string& file,
                                      const std::vector<std::string>& filters,
                                      const std::vector<std::string>& drop_env) {
   std::vector<std::string> argv = {pg_restore, "--list"};
   argv.insert(argv.end(), filters.begin(), filters.end());
   argv.push_back(file);
-  SubprocessOptions options{argv, {}, true, ""};
-  options.drop_env = drop_env;
-  auto proc = env.StartProcess(options);
+  auto proc = connector.RunTool(PgToolCommand{argv, true, drop_env});
   if (!proc.ok()) return proc.status();
   uint64_t objects = 0;
   Bytes buf(1 << 16);
@@ -177,8 +176,8 @@ Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snaps
   return s;
 }
 
-Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, const DatabaseConfig* db,
-                                               const LogicalRestoreOptions& options) {
+Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, PgConnector& connector,
+                                               const DatabaseConfig* db, const LogicalRestoreOptions& options) {
   int64_t started = env.MonotonicMicros();
   LogicalRestoreReport report;
   report.database = options.into_database;
@@ -194,10 +193,10 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
 
   auto admin_info = ConninfoWithDbname(target, "postgres");
   if (!admin_info.ok()) return admin_info.status();
-  auto admin = ConnectPostgres(*admin_info, what);
+  auto admin = connector.Connect(*admin_info, what);
   if (!admin.ok()) return admin.status();
   int server_major = (*admin)->ServerVersionNum() / 10000;
-  auto pg_restore = FindPgTool("pg_restore", server_major, db ? db->pg_bin : "");
+  auto pg_restore = connector.FindTool("pg_restore", server_major, db ? db->pg_bin : "");
   if (!pg_restore.ok()) return pg_restore.status();
 
   // The source: a snapshot staged to a file, or the user's file.
@@ -229,7 +228,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   }
   std::optional<PgTool> psql;
   if (*format == DumpFormat::kPlainSql) {
-    auto found = FindPgTool("psql", server_major, db ? db->pg_bin : "");
+    auto found = connector.FindTool("psql", server_major, db ? db->pg_bin : "");
     if (!found.ok()) return found.status();
     psql = *found;
   }
@@ -238,7 +237,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   if (*format != DumpFormat::kPlainSql) {
     // Counted before anything is touched: a selection that matches nothing
     // would "succeed" with an empty database.
-    auto selected = CountArchiveObjects(env, pg_restore->path, file, filters, options.child_env_drop);
+    auto selected = CountArchiveObjects(connector, pg_restore->path, file, filters, options.child_env_drop);
     if (!selected.ok()) return selected.status();
     report.objects = *selected;
     if (*selected == 0 && !filters.empty())
@@ -266,7 +265,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     if (*format != DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty())) {
       // pg_restore --schema restores what is in a schema but not the schema
       // itself; create the selected schemas first.
-      auto conn = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+      auto conn = connector.Connect(*into, "database \"" + options.into_database + "\"");
       if (!conn.ok()) return conn.status();
       std::vector<std::string> schemas = options.schemas;
       for (const auto& t : options.tables)
@@ -275,14 +274,14 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
         if (s != "public") PGKEEP_RETURN_IF_ERROR((*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s)));
     }
     if (*format == DumpFormat::kPlainSql)
-      return RunTool(env, {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+      return RunTool(connector, {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
                       "-f", file, "--dbname=" + *into},
                      "psql", options.child_env_drop);
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     argv.insert(argv.end(), filters.begin(), filters.end());
     argv.push_back(file);
-    return RunTool(env, argv, "pg_restore", options.child_env_drop);
+    return RunTool(connector, argv, "pg_restore", options.child_env_drop);
   };
   // Only the custom format restores in parallel.
   int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
@@ -311,7 +310,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   }
 
   // Count what arrived and compare with what the backup recorded.
-  auto check = ConnectPostgres(*into, "database \"" + options.into_database + "\"");
+  auto check = connector.Connect(*into, "database \"" + options.into_database + "\"");
   if (!check.ok()) return check.status();
   auto tables = ListUserTables(**check);
   if (!tables.ok()) return tables.status();

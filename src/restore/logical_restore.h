@@ -22,6 +22,7 @@
 
 #include "common/env.h"
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 
 namespace pgkeep {
@@ -60,9 +61,10 @@ struct LogicalRestoreReport {
 };
 
 // `repo` and `db` may be null only with options.from_file (then
-// options.target_conninfo is required).
-Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, const DatabaseConfig* db,
-                                               const LogicalRestoreOptions& options);
+// options.target_conninfo is required). Connections, pg_restore and psql
+// come from `connector`.
+Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, PgConnector& connector,
+                                               const DatabaseConfig* db, const LogicalRestoreOptions& options);
 
 // Writes the dump of a logical snapshot to `path` (created, never overwritten).
 Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snapshot, const std::string& path);

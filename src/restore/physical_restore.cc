@@ -1,7 +1,6 @@
 #include "restore/physical_restore.h"
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +19,7 @@
 #include "common/file_io.h"
 #include "common/subprocess.h"
 #include "postgres/connection.h"
-#include "postgres/pg_tools.h"
+#include "postgres/pg_connector.h"
 #include "repo/loader.h"
 #include "repo/snapshot_meta.h"
 #include "wal/archive_command.h"
@@ -87,14 +86,14 @@ struct Owner {
 
 Owner ChooseOwner(Env& env, const std::string& pgdata) {
   Owner o;
-  if (::geteuid() != 0) return o;
+  if (env.EffectiveUserId() != 0) return o;
   auto st = env.Stat(pgdata);
   if (st.ok() && st->uid != 0) {
     o = {true, st->uid, st->gid, ""};
-    if (passwd* pw = ::getpwuid(st->uid)) o.name = pw->pw_name;
+    if (auto account = env.FindUserById(st->uid)) o.name = account->name;
     return o;
   }
-  if (passwd* pw = ::getpwnam("postgres")) return {true, pw->pw_uid, pw->pw_gid, "postgres"};
+  if (auto account = env.FindUser("postgres")) return {true, account->uid, account->gid, "postgres"};
   return o;
 }
 
@@ -185,7 +184,7 @@ Status WriteRecoverySettings(Env& env, const PhysicalRestoreOptions& o, const Da
   text << WithoutEarlierRecoverySettings(restored.ok() ? std::string(AsString(*restored)) : "");
   text << "\n" << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
        << "\nrestore_command = "
-       << ConfQuote(PgkeepCommandLine(o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
+       << ConfQuote(PgkeepCommandLine(env, o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
   if (!target_line.empty()) text << target_line << "\nrecovery_target_action = 'promote'\n";
   // Explicit, never PostgreSQL's default "latest": that follows the highest
   // timeline in the archive, which may be a restored copy's.
@@ -219,13 +218,13 @@ pid_t PostmasterPid(Env& env, const std::string& pgdata) {
   return static_cast<pid_t>(pid);
 }
 
-Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
-                    const Snapshot& backup, PhysicalRestoreResult& result) {
+Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o, const DatabaseConfig& db,
+                    const Owner& owner, const Snapshot& backup, PhysicalRestoreResult& result) {
   int major = backup.meta.value(kMetaServerVersionNum, 150000) / 10000;
   std::string bin = db.pg_bin;
   std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
-  if (bin.empty() && ::access((versioned + "/pg_ctl").c_str(), X_OK) == 0) bin = versioned;
-  auto pg_ctl = FindPgTool("pg_ctl", major, bin);
+  if (bin.empty() && env.IsExecutable(versioned + "/pg_ctl")) bin = versioned;
+  auto pg_ctl = connector.FindTool("pg_ctl", major, bin);
   if (!pg_ctl.ok()) return pg_ctl.status();
 
   auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
@@ -239,7 +238,7 @@ Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseCon
 
   std::vector<std::string> argv;
   if (owner.change) {
-    const char* runuser = ::access("/usr/sbin/runuser", X_OK) == 0 ? "/usr/sbin/runuser" : "/sbin/runuser";
+    const char* runuser = env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
     argv = {runuser, "-u", owner.name.empty() ? std::to_string(owner.uid) : owner.name, "--"};
   }
   for (const std::string& a :
@@ -247,9 +246,7 @@ Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseCon
         std::string("-o"), "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
         std::string("start")})
     argv.push_back(a);
-  SubprocessOptions process{argv, {}, false, ""};
-  process.drop_env = o.child_env_drop;
-  auto proc = env.StartProcess(process);
+  auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
   if (code != 0) {
@@ -276,7 +273,7 @@ Status StartAndWait(Env& env, const PhysicalRestoreOptions& o, const DatabaseCon
                            "the restored server stopped during recovery: " + LogTail(env, result.server_log, 3),
                            "full log: " + result.server_log);
     if (pid <= 0) continue;
-    auto conn = ConnectPostgres(*conninfo, "the restored server", 2);
+    auto conn = connector.Connect(*conninfo, "the restored server", 2);
     if (!conn.ok()) continue;  // still starting, or not accepting connections during recovery
     auto r = (*conn)->Query(
         "SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text, "
@@ -423,16 +420,13 @@ Status CheckGivenBackup(const Snapshot& s, const PhysicalRestoreOptions& o) {
 
 }  // namespace
 
-bool IsInPlaceRestore(const std::string& pgdata, const std::string& configured) {
+bool IsInPlaceRestore(Env& env, const std::string& pgdata, const std::string& configured) {
   if (configured.empty()) return false;
-  auto canonical = [](const std::string& path) {
+  auto canonical = [&env](const std::string& path) {
     std::string p = path;
     while (p.size() > 1 && p.back() == '/') p.pop_back();
-    char* real = ::realpath(p.c_str(), nullptr);
-    if (!real) return p;
-    std::string out = real;
-    std::free(real);
-    return out;
+    auto real = env.RealPath(p);
+    return real.ok() ? *real : p;
   };
   return canonical(pgdata) == canonical(configured);
 }
@@ -514,7 +508,8 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
   return choice;
 }
 
-Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, const DatabaseConfig& db,
+Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgConnector& connector,
+                                                 const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& o) {
   PGKEEP_RETURN_IF_ERROR(CheckPhysicalRestoreRequest(env, o));
   auto all = repo.ListSnapshots();
@@ -531,7 +526,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, con
   for (const auto& d : timelines->damaged) result.notes.push_back("skipped damaged " + d);
   result.recovery_timeline = chosen->timeline == 0 ? "latest" : std::to_string(chosen->timeline);
   result.archiving = o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kPreserve ||
-                     (o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kAuto && IsInPlaceRestore(o.pgdata, db.pgdata));
+                     (o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kAuto && IsInPlaceRestore(env, o.pgdata, db.pgdata));
 
   std::string target_line;
   if (!o.target_time.empty())
@@ -626,7 +621,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, con
   for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(location));
   PGKEEP_RETURN_IF_ERROR(
       WriteRecoverySettings(env, o, db, owner, result, target_line, repo.clock().NowSeconds()));
-  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(env, o, db, owner, result.backup, result));
+  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(env, connector, o, db, owner, result.backup, result));
   return result;
 }
 

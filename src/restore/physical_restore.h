@@ -30,6 +30,7 @@
 
 #include "common/env.h"
 #include "config/config.h"
+#include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "wal/timeline_history.h"
 
@@ -98,9 +99,11 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
                                    const PhysicalRestoreOptions& options, const TimelineTree& tree);
 // Whether restoring into `pgdata` replaces the configured data directory
 // `configured` (same directory, after resolving symlinks).
-bool IsInPlaceRestore(const std::string& pgdata, const std::string& configured);
+bool IsInPlaceRestore(Env& env, const std::string& pgdata, const std::string& configured);
 
-Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, const DatabaseConfig& db,
+// pg_ctl and the connections to the started server come from `connector`.
+Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgConnector& connector,
+                                                 const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& options);
 
 // postgresql.auto.conf `text` without the recovery settings an earlier

@@ -1,10 +1,5 @@
 #include "wal/archive_command.h"
 
-#include <unistd.h>
-
-#include <climits>
-#include <cstdlib>
-
 namespace pgkeep {
 namespace {
 
@@ -24,16 +19,12 @@ std::string ShellWord(const std::string& word) {
 
 }  // namespace
 
-std::string PgkeepCommandLine(const std::string& config_path, const std::string& verb,
+std::string PgkeepCommandLine(Env& env, const std::string& config_path, const std::string& verb,
                               const std::string& db_name, const std::string& args) {
-  char exe[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  std::string binary = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "pgkeep";
-  std::string config = config_path;
-  if (char* abs = ::realpath(config_path.c_str(), nullptr)) {
-    config = abs;
-    std::free(abs);
-  }
+  auto exe = env.ExecutablePath();
+  std::string binary = exe.ok() ? *exe : "pgkeep";
+  auto real = env.RealPath(config_path);
+  std::string config = real.ok() ? *real : config_path;
   return ShellWord(binary) + " --config " + ShellWord(config) + " " + verb + " --db " +
          ShellWord(db_name) + " " + args;
 }

@@ -8,11 +8,13 @@
 
 #include <string>
 
+#include "common/env.h"
+
 namespace pgkeep {
 
 // The archive_command (and restore_command) pgkeep suggests: this binary with
 // `config_path`, both absolute.
-std::string PgkeepCommandLine(const std::string& config_path, const std::string& verb,
+std::string PgkeepCommandLine(Env& env, const std::string& config_path, const std::string& verb,
                               const std::string& db_name, const std::string& args);
 
 }  // namespace pgkeep

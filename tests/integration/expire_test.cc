@@ -208,7 +208,7 @@ TEST_F(ExpireTest, KillDashNineDuringExpireNeverBreaksTheRepository) {
 }
 
 TEST_F(ExpireTest, StatusTracksAgeAndSizeAnomalies) {
-  Configure("max_backup_age = \"3s\"\nmax_size_drop_percent = 40\n");
+  Configure("max_backup_age = \"1h\"\nmax_size_drop_percent = 40\n");
   auto none = Json({"status"}, 1);
   EXPECT_EQ(none["healthy"], false);
   EXPECT_EQ(none["reasons"], nlohmann::json({"database \"files\": has no backup yet"}));
@@ -223,11 +223,7 @@ TEST_F(ExpireTest, StatusTracksAgeAndSizeAnomalies) {
   EXPECT_NE(small["reasons"][0].get<std::string>().find("% smaller than the median"), std::string::npos) << small.dump();
   Store(Text(1, 71), "normal again");
   EXPECT_EQ(Json({"status"})["healthy"], true);
-  std::this_thread::sleep_for(std::chrono::milliseconds(4200));
-  auto stale = Json({"status"}, 1);
-  EXPECT_NE(stale["reasons"][0].get<std::string>().find("more than max_backup_age 3s"), std::string::npos) << stale.dump();
-  Store(Text(1, 72), "fresh");
-  EXPECT_EQ(Json({"status"})["healthy"], true);
+  // A backup turning stale is checked with a manual clock in src/monitor/status_test.cc.
 }
 
 }  // namespace
