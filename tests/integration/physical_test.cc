@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -139,6 +140,20 @@ class PhysicalTest : public ::testing::Test {
                         << *suite_dir_ << "/state/state.db\"\n";
     ChownToOsUser(path);
   }
+
+  // ALTER SYSTEM SET archive_command = `value` (RESET when nullopt), reloads,
+  // and returns once a new session sees the change (polled, bounded).
+  void SetArchiveCommand(const std::optional<std::string>& value) {
+    if (!value && original_archive_command_.empty()) return;
+    if (original_archive_command_.empty()) original_archive_command_ = cluster_->Query("SHOW archive_command");
+    cluster_->Exec(value ? "ALTER SYSTEM SET archive_command = '" + *value + "'" : "ALTER SYSTEM RESET archive_command");
+    cluster_->Query("SELECT pg_reload_conf()::text");
+    std::string want = value ? *value : original_archive_command_;
+    for (int i = 0; i < 200 && cluster_->Query("SHOW archive_command") != want; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    ASSERT_EQ(cluster_->Query("SHOW archive_command"), want) << "the reload never took effect";
+  }
+  std::string original_archive_command_;
 
   ProcessResult Pgkeep(std::vector<std::string> args, const std::string& config = "",
                        const std::vector<std::string>& env = {}) {
@@ -470,13 +485,10 @@ TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
   WriteConfig(creds, true, "host=127.0.0.1 port=" + std::to_string(cluster_->port()) + " user=pwuser dbname=postgres");
   expect({"backup", "--db", "main"}, 13, "password authentication failed", creds, {"PGPASSWORD=wrong"});
   // archive_command not set.
-  cluster_->Exec("ALTER SYSTEM SET archive_command = ''");
-  cluster_->Query("SELECT pg_reload_conf()::text");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  SetArchiveCommand("");
   expect({"backup", "--db", "main"}, 1, "archive_command is not set");
   expect({"check", "--db", "main"}, 1, "archive_command is not set");
-  cluster_->Exec("ALTER SYSTEM RESET archive_command");
-  cluster_->Query("SELECT pg_reload_conf()::text");
+  SetArchiveCommand(std::nullopt);
   // Non-empty target directory: refused before anything is written.
   std::string full_dir = *suite_dir_ + "/not-empty";
   std::filesystem::create_directory(full_dir);
@@ -599,9 +611,7 @@ TEST_F(PhysicalTest, WalGapIsReportedByVerifyAndStatus) {
 TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
   ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
   EXPECT_EQ(Json({"status", "--db", "main"})["healthy"], true);
-  cluster_->Exec("ALTER SYSTEM SET archive_command = '/bin/false'");
-  cluster_->Query("SELECT pg_reload_conf()::text");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  SetArchiveCommand("/bin/false");
   cluster_->Query("SELECT pg_create_restore_point('fail')::text");
   cluster_->Query("SELECT pg_switch_wal()::text");
   for (int i = 0; i < 100 && cluster_->Query("SELECT failed_count FROM pg_stat_archiver") == "0"; ++i)
@@ -612,9 +622,7 @@ TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
   for (const auto& r : failing["reasons"]) named |= r.get<std::string>().find("WAL archiving is failing") != std::string::npos;
   EXPECT_TRUE(named) << failing.dump(2);
 
-  cluster_->Exec("ALTER SYSTEM RESET archive_command");
-  cluster_->Query("SELECT pg_reload_conf()::text");
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  SetArchiveCommand(std::nullopt);
   ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);  // archiving works again
   ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
   nlohmann::json again = Json({"status", "--db", "main"});

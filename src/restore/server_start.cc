@@ -1,0 +1,113 @@
+// Step 5 of a physical restore: PostgreSQL started on the restored directory,
+// and recovery awaited.
+#include <cstdlib>
+#include <sstream>
+#include <vector>
+
+#include "common/file_io.h"
+#include "postgres/connection.h"
+#include "repo/snapshot_meta.h"
+#include "restore/physical_restore_steps.h"
+
+namespace pgkeep {
+
+namespace {
+
+std::string LogTail(Env& env, const std::string& path, int lines) {
+  auto log = ReadWholeFile(env, path);
+  std::istringstream in(log.ok() ? std::string(AsString(*log)) : "");
+  std::vector<std::string> all;
+  for (std::string l; std::getline(in, l);) all.push_back(l);
+  std::string out;
+  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i)
+    out += (out.empty() ? "" : " | ") + all[i];
+  return out;
+}
+
+pid_t PostmasterPid(Env& env, const std::string& pgdata) {
+  auto text = ReadWholeFile(env, pgdata + "/postmaster.pid");
+  std::istringstream in(text.ok() ? std::string(AsString(*text)) : "");
+  long pid = 0;
+  in >> pid;
+  return static_cast<pid_t>(pid);
+}
+
+}  // namespace
+
+namespace physical_restore_internal {
+
+Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o, const DatabaseConfig& db,
+                    const Owner& owner, const Snapshot& backup, PhysicalRestoreResult& result) {
+  int major = backup.meta.value(kMetaServerVersionNum, 150000) / 10000;
+  std::string bin = db.pg_bin;
+  std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
+  if (bin.empty() && env.IsExecutable(versioned + "/pg_ctl")) bin = versioned;
+  auto pg_ctl = connector.FindTool("pg_ctl", major, bin);
+  if (!pg_ctl.ok()) return pg_ctl.status();
+
+  auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
+  if (!made.ok()) return OsError("create", "/tmp/pgkeep-restore-*", made.status().os_error());
+  std::string run_dir = *made;
+  if (owner.change) PGKEEP_RETURN_IF_ERROR(env.SetOwner(run_dir, owner.uid, owner.gid));
+  result.server_log = run_dir + "/server.log";
+  int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
+  result.port = port;
+  result.socket_dir = run_dir;
+
+  std::vector<std::string> argv;
+  if (owner.change) {
+    const char* runuser = env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
+    argv = {runuser, "-u", owner.name.empty() ? std::to_string(owner.uid) : owner.name, "--"};
+  }
+  for (const std::string& a :
+       {pg_ctl->path, std::string("-D"), o.pgdata, std::string("-l"), result.server_log, std::string("-W"),
+        std::string("-o"), "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
+        std::string("start")})
+    argv.push_back(a);
+  auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
+  if (!proc.ok()) return proc.status();
+  int code = (*proc)->Wait();
+  if (code != 0) {
+    // pg_ctl itself only says the server did not start; why is in its log.
+    std::string why = (*proc)->ErrorSummary();
+    auto log = ReadWholeFile(env, result.server_log);
+    std::string from_log = log.ok() ? FirstErrorLines(std::string(AsString(*log))) : "";
+    if (!from_log.empty()) why = from_log;
+    return Status::Error(ErrorCode::kTool, "pg_ctl start failed (exit " + std::to_string(code) + "): " + why,
+                         "full log: " + result.server_log);
+  }
+  result.started = true;
+
+  auto conninfo = ConninfoWith(db.conninfo, {{"host", run_dir}, {"port", std::to_string(port)},
+                                             {"dbname", "postgres"}, {"hostaddr", ""}});
+  if (!conninfo.ok()) return conninfo.status();
+  int64_t deadline = env.MonotonicMicros() + int64_t{o.start_timeout_seconds} * 1000000;
+  int64_t grace = env.MonotonicMicros() + 30 * 1000000;
+  while (env.MonotonicMicros() < deadline) {
+    env.SleepForMicros(300 * 1000);
+    pid_t pid = PostmasterPid(env, o.pgdata);
+    if ((pid <= 0 && env.MonotonicMicros() > grace) || (pid > 0 && !env.ProcessExists(pid)))
+      return Status::Error(ErrorCode::kPostgres,
+                           "the restored server stopped during recovery: " + LogTail(env, result.server_log, 3),
+                           "full log: " + result.server_log);
+    if (pid <= 0) continue;
+    auto conn = connector.Connect(*conninfo, "the restored server", 2);
+    if (!conn.ok()) continue;  // still starting, or not accepting connections during recovery
+    auto r = (*conn)->Query(
+        "SELECT pg_is_in_recovery()::text, pg_last_wal_replay_lsn()::text, "
+        "pg_last_xact_replay_timestamp()::text");
+    if (!r.ok()) continue;
+    const auto& v = r->rows.at(0).values;
+    if (v[0].value_or("true") == "true") continue;
+    result.reached_lsn = v[1].value_or("");
+    result.reached_time = v[2].value_or("");
+    return Status::Ok();
+  }
+  return Status::Error(ErrorCode::kPostgres,
+                       "recovery did not end within " + std::to_string(o.start_timeout_seconds) + " s",
+                       "the server keeps running; see " + result.server_log);
+}
+
+}  // namespace physical_restore_internal
+
+}  // namespace pgkeep
