@@ -13,7 +13,8 @@
 int main(int argc, char** argv) {
   using namespace pgkeep;
   if (argc < 3) {
-    std::fprintf(stderr, "usage: make_expire_repo DIR PASSWORD [SNAPSHOTS] [CHUNKS_PER_SNAPSHOT]\n");
+    std::fprintf(stderr,
+                 "usage: make_expire_repo DIR PASSWORD [SNAPSHOTS] [CHUNKS_PER_SNAPSHOT]\n");
     return 2;
   }
   int snapshots = argc > 3 ? std::atoi(argv[3]) : 1000;

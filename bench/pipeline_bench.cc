@@ -114,7 +114,8 @@ void BM_Store(benchmark::State& state) {
     state.PauseTiming();
     BenchRepo fresh;  // an empty repository each time: nothing deduplicates
     state.ResumeTiming();
-    stored = StoreOnce(*fresh.repo, data, static_cast<size_t>(state.range(0)) << 20).stats.stored_bytes;
+    stored =
+        StoreOnce(*fresh.repo, data, static_cast<size_t>(state.range(0)) << 20).stats.stored_bytes;
     state.PauseTiming();
     fresh.repo.reset();
     state.ResumeTiming();
@@ -178,7 +179,13 @@ void BM_AesGcm(benchmark::State& state) {
 }
 
 BENCHMARK(BM_ZstdT2)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
-BENCHMARK(BM_Store)->Arg(16)->Arg(32)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
+BENCHMARK(BM_Store)
+    ->Arg(16)
+    ->Arg(32)
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2);
 BENCHMARK(BM_Load)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2);
 BENCHMARK(BM_Chunker)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_HmacSha256)->Unit(benchmark::kMicrosecond);

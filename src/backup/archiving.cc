@@ -15,13 +15,15 @@ Result<ArchivingSettings> ReadArchivingSettings(PgConnection& pg) {
 
 Status CheckArchivingSettings(const ArchivingSettings& s, const std::string& db_name,
                               const std::string& suggested_command) {
-  const std::string settings_hint = "in postgresql.conf: wal_level = replica, archive_mode = on, "
-                                    "archive_command = '" + suggested_command + "'";
+  const std::string settings_hint =
+      "in postgresql.conf: wal_level = replica, archive_mode = on, "
+      "archive_command = '" +
+      suggested_command + "'";
   if (s.wal_level == "minimal")
-    return Status::Error(ErrorCode::kCheckFailed,
-                         "wal_level is minimal on database \"" + db_name +
-                             "\": WAL cannot rebuild a base backup",
-                         settings_hint + ", then restart PostgreSQL");
+    return Status::Error(
+        ErrorCode::kCheckFailed,
+        "wal_level is minimal on database \"" + db_name + "\": WAL cannot rebuild a base backup",
+        settings_hint + ", then restart PostgreSQL");
   if (s.archive_mode != "on" && s.archive_mode != "always")
     return Status::Error(ErrorCode::kCheckFailed,
                          "archive_mode is off on database \"" + db_name +
@@ -35,10 +37,11 @@ Status CheckArchivingSettings(const ArchivingSettings& s, const std::string& db_
   std::regex calls_us("wal-push(\\s+\\S+)*\\s+--db(\\s+|=)['\"]?" +
                       std::regex_replace(db_name, std::regex("[-]"), "\\-") + "['\"]?(\\s|$)");
   if (!std::regex_search(s.archive_command, calls_us))
-    return Status::Error(ErrorCode::kCheckFailed,
-                         "archive_command on database \"" + db_name +
-                             "\" does not archive to pgkeep for this database: " + s.archive_command,
-                         "set archive_command = '" + suggested_command + "', then SELECT pg_reload_conf()");
+    return Status::Error(
+        ErrorCode::kCheckFailed,
+        "archive_command on database \"" + db_name +
+            "\" does not archive to pgkeep for this database: " + s.archive_command,
+        "set archive_command = '" + suggested_command + "', then SELECT pg_reload_conf()");
   return Status::Ok();
 }
 

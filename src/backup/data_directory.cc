@@ -8,8 +8,8 @@ namespace pgkeep {
 
 namespace {
 
-constexpr std::string_view kContentsExcluded[] = {"pg_wal",     "pg_xlog",      "pg_dynshmem",
-                                                  "pg_notify",  "pg_replslot",  "pg_serial",
+constexpr std::string_view kContentsExcluded[] = {"pg_wal",       "pg_xlog",     "pg_dynshmem",
+                                                  "pg_notify",    "pg_replslot", "pg_serial",
                                                   "pg_snapshots", "pg_stat_tmp", "pg_subtrans"};
 constexpr std::string_view kTopLevelExcluded[] = {
     "postmaster.pid", "postmaster.opts", "postgresql.auto.conf.tmp", "current_logfiles",
@@ -31,7 +31,8 @@ struct Walker {
     if (!listed.ok()) {
       int err = listed.status().os_error();
       if (err == ENOENT && !rel.empty()) return Status::Ok();  // vanished meanwhile
-      return Status::Error(ErrorCode::kIo, "cannot read directory \"" + abs + "\": " + std::strerror(err));
+      return Status::Error(ErrorCode::kIo,
+                           "cannot read directory \"" + abs + "\": " + std::strerror(err));
     }
     std::vector<std::string> names = std::move(*listed);
     std::sort(names.begin(), names.end());
@@ -42,8 +43,8 @@ struct Walker {
       auto st = env.Stat(child_abs, /*follow_symlinks=*/false);
       if (!st.ok()) {
         if (st.status().os_error() == ENOENT) continue;
-        return Status::Error(ErrorCode::kIo, "cannot stat \"" + child_abs + "\": " +
-                                                 std::strerror(st.status().os_error()));
+        return Status::Error(ErrorCode::kIo, "cannot stat \"" + child_abs +
+                                                 "\": " + std::strerror(st.status().os_error()));
       }
       bool is_link = st->type == FileType::kSymlink;
       bool tablespace_link = is_link && rel == "pg_tblspc";
@@ -58,8 +59,8 @@ struct Walker {
           // A tablespace we cannot reach would be missing from the backup.
           int err = target.ok() ? st.status().os_error() : target.status().os_error();
           if (tablespace_link)
-            return Status::Error(ErrorCode::kIo, "cannot reach tablespace \"" + child_abs + "\": " +
-                                                     std::strerror(err));
+            return Status::Error(ErrorCode::kIo, "cannot reach tablespace \"" + child_abs +
+                                                     "\": " + std::strerror(err));
           continue;
         }
         if (tablespace_link) tablespaces->push_back({name, *target});
@@ -94,13 +95,14 @@ bool ExcludedFromBackup(std::string_view path) {
 }
 
 Result<std::vector<DataDirEntry>> ListDataDirectory(Env& env, const std::string& pgdata,
-                                                   std::vector<Tablespace>* tablespaces) {
+                                                    std::vector<Tablespace>* tablespaces) {
   auto st = env.Stat(pgdata);
-  if (!st.ok() || st->type != FileType::kDirectory || !env.NewReadableFile(pgdata + "/PG_VERSION").ok())
-    return Status::Error(ErrorCode::kConfig,
-                         "pgdata \"" + pgdata + "\" is not a readable PostgreSQL data directory",
-                         "pgdata must be the server's data_directory, readable by the user running "
-                         "pgkeep (usually postgres); omit it to back up over the replication protocol");
+  if (!st.ok() || st->type != FileType::kDirectory ||
+      !env.NewReadableFile(pgdata + "/PG_VERSION").ok())
+    return Status::Error(
+        ErrorCode::kConfig, "pgdata \"" + pgdata + "\" is not a readable PostgreSQL data directory",
+        "pgdata must be the server's data_directory, readable by the user running "
+        "pgkeep (usually postgres); omit it to back up over the replication protocol");
   std::vector<DataDirEntry> out;
   Walker w{env, &out, tablespaces};
   PGKEEP_RETURN_IF_ERROR(w.Walk(pgdata, ""));

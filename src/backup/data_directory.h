@@ -45,6 +45,6 @@ struct Tablespace {
 // Every entry a backup takes, parents before their children.
 // kConfig when `pgdata` is not a readable directory.
 Result<std::vector<DataDirEntry>> ListDataDirectory(Env& env, const std::string& pgdata,
-                                                   std::vector<Tablespace>* tablespaces);
+                                                    std::vector<Tablespace>* tablespaces);
 
 }  // namespace pgkeep

@@ -67,10 +67,14 @@ TEST(ContentsExcludedFromBackupTest, EmptiesTransientDirectoriesAtTopLevelOnly) 
     bool contents_excluded;
   };
   const Case cases[] = {
-      {"pg_wal", true},       {"pg_xlog", true},    {"pg_dynshmem", true}, {"pg_notify", true},
-      {"pg_replslot", true},  {"pg_serial", true},  {"pg_snapshots", true}, {"pg_stat_tmp", true},
-      {"pg_subtrans", true},  {"base", false},      {"global", false},     {"pg_tblspc", false},
-      {"pg_xact", false},     {"pg_stat", false},   {"base/pg_wal", false}, {"pg_wal/archive_status", false},
+      {"pg_wal", true},       {"pg_xlog", true},
+      {"pg_dynshmem", true},  {"pg_notify", true},
+      {"pg_replslot", true},  {"pg_serial", true},
+      {"pg_snapshots", true}, {"pg_stat_tmp", true},
+      {"pg_subtrans", true},  {"base", false},
+      {"global", false},      {"pg_tblspc", false},
+      {"pg_xact", false},     {"pg_stat", false},
+      {"base/pg_wal", false}, {"pg_wal/archive_status", false},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.path);

@@ -22,7 +22,8 @@ std::string CleanPath(std::string p) {
 // Files are recorded by their absolute path without the leading '/', so
 // "../x" and "/tmp/x" both name something loadable under a target directory.
 std::string RecordedName(const std::string& cwd, const std::string& p) {
-  std::filesystem::path absolute = !p.empty() && p.front() == '/' ? std::filesystem::path(p) : std::filesystem::path(cwd) / p;
+  std::filesystem::path absolute =
+      !p.empty() && p.front() == '/' ? std::filesystem::path(p) : std::filesystem::path(cwd) / p;
   return CleanPath(absolute.lexically_normal().string());
 }
 
@@ -33,7 +34,8 @@ Status CollectFiles(Env& env, const std::string& cwd, const std::string& dir,
                     std::vector<StoreInput>& found) {
   auto names = env.ListDir(dir);
   if (!names.ok())
-    return Status::Error(ErrorCode::kIo, "cannot list \"" + dir + "\": " + std::strerror(names.status().os_error()));
+    return Status::Error(
+        ErrorCode::kIo, "cannot list \"" + dir + "\": " + std::strerror(names.status().os_error()));
   for (const auto& name : *names) {
     std::string path = dir + "/" + name;
     auto info = env.Stat(path, /*follow_symlinks=*/false);
@@ -43,7 +45,8 @@ Status CollectFiles(Env& env, const std::string& cwd, const std::string& dir,
       continue;
     }
     if (info->type == FileType::kSymlink) info = env.Stat(path, /*follow_symlinks=*/true);
-    if (info.ok() && info->type == FileType::kRegular) found.push_back({path, RecordedName(cwd, path)});
+    if (info.ok() && info->type == FileType::kRegular)
+      found.push_back({path, RecordedName(cwd, path)});
   }
   return Status::Ok();
 }
@@ -72,8 +75,9 @@ Result<std::vector<StoreInput>> ExpandStoreInputs(Env& env, const StoreFilesOpti
     }
     auto info = env.Stat(path);
     if (!info.ok())
-      return Status::Error(info.status().os_error() == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                           "cannot store \"" + path + "\": " + std::strerror(info.status().os_error()));
+      return Status::Error(
+          info.status().os_error() == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
+          "cannot store \"" + path + "\": " + std::strerror(info.status().os_error()));
     if (info->type == FileType::kDirectory) {
       std::vector<StoreInput> found;
       std::string dir = path;
@@ -110,8 +114,8 @@ Result<Snapshot> StoreFiles(Env& env, Repository& repo, const std::vector<StoreI
     if (input.source != "-") {
       auto opened = env.NewReadableFile(input.source);
       if (!opened.ok())
-        return Status::Error(ErrorCode::kIo, "cannot open \"" + input.source +
-                                                 "\": " + std::strerror(opened.status().os_error()));
+        return Status::Error(ErrorCode::kIo, "cannot open \"" + input.source + "\": " +
+                                                 std::strerror(opened.status().os_error()));
       file = std::move(*opened);
       if (auto info = env.Stat(input.source); info.ok()) {
         meta.mode = info->mode & 07777;

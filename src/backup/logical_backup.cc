@@ -12,15 +12,15 @@ namespace {
 
 Status ToolFailed(const PgToolProcess& p, const std::string& what, int code) {
   std::string last = p.ErrorSummary();
-  return Status::Error(ErrorCode::kTool,
-                       what + " failed (exit " + std::to_string(code) + ")" +
-                           (last.empty() ? "" : ": " + last));
+  return Status::Error(ErrorCode::kTool, what + " failed (exit " + std::to_string(code) + ")" +
+                                             (last.empty() ? "" : ": " + last));
 }
 
 // Streams `argv`'s standard output into the session as file `name`.
-Result<FileEntry> StoreProgramOutput(PgConnector& connector, StoreSession& session, const Chunker& chunker,
-                                     const std::vector<std::string>& argv, const std::string& name,
-                                     const std::string& what, const std::vector<std::string>& drop_env) {
+Result<FileEntry> StoreProgramOutput(PgConnector& connector, StoreSession& session,
+                                     const Chunker& chunker, const std::vector<std::string>& argv,
+                                     const std::string& name, const std::string& what,
+                                     const std::vector<std::string>& drop_env) {
   auto proc = connector.RunTool(PgToolCommand{argv, true, drop_env});
   if (!proc.ok()) return proc.status();
   FileEntry meta;
@@ -39,8 +39,8 @@ Result<FileEntry> StoreProgramOutput(PgConnector& connector, StoreSession& sessi
 
 }  // namespace
 
-Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
-                                  const LogicalBackupOptions& options) {
+Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& connector,
+                                  const DatabaseConfig& db, const LogicalBackupOptions& options) {
   const std::string what = "database \"" + db.name + "\"";
   auto conn = connector.Connect(db.conninfo, what);
   if (!conn.ok()) return conn.status();
@@ -64,15 +64,16 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& conne
   std::string dbname = *exported->rows[0].values[1];
 
   TableScope scope(db.schemas, db.tables, db.exclude_schemas, db.exclude_tables);
-  std::vector<std::string> argv = {pg_dump->path, "--format=custom", "--compress=0",
-                                   "--no-password", "--snapshot=" + pg_snapshot,
-                                   "--dbname=" + db.conninfo};
+  std::vector<std::string> argv = {
+      pg_dump->path,   "--format=custom",           "--compress=0",
+      "--no-password", "--snapshot=" + pg_snapshot, "--dbname=" + db.conninfo};
   for (auto& a : scope.PgDumpArgs()) argv.push_back(a);
 
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   const std::string dump_name = db.name + ".dump";
-  auto dump = StoreProgramOutput(connector, session, repo.dump_chunker(), argv, dump_name, "pg_dump", options.child_env_drop);
+  auto dump = StoreProgramOutput(connector, session, repo.dump_chunker(), argv, dump_name,
+                                 "pg_dump", options.child_env_drop);
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
@@ -92,11 +93,11 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& conne
     auto pg_dumpall = connector.FindTool("pg_dumpall", server_major, db.pg_bin);
     if (!pg_dumpall.ok()) return pg_dumpall.status();
     globals_name = "globals.sql";
-    auto globals = StoreProgramOutput(
-        connector, session, repo.dump_chunker(),
-        {pg_dumpall->path, "--globals-only", "--no-role-passwords", "--no-password",
-         "--dbname=" + db.conninfo},
-        globals_name, "pg_dumpall --globals-only", options.child_env_drop);
+    auto globals =
+        StoreProgramOutput(connector, session, repo.dump_chunker(),
+                           {pg_dumpall->path, "--globals-only", "--no-role-passwords",
+                            "--no-password", "--dbname=" + db.conninfo},
+                           globals_name, "pg_dumpall --globals-only", options.child_env_drop);
     if (!globals.ok()) return globals.status().WithContext("backup of " + what);
     files.push_back(*globals);
   }

@@ -26,11 +26,12 @@ namespace pgkeep {
 struct LogicalBackupOptions {
   std::string label;
   StoreOptions store;
-  std::vector<std::string> child_env_drop;  // secrets pg_dump and pg_dumpall must not inherit (SecretEnvNames)
+  std::vector<std::string>
+      child_env_drop;  // secrets pg_dump and pg_dumpall must not inherit (SecretEnvNames)
 };
 
 // The connection, pg_dump and pg_dumpall come from `connector`.
-Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
-                                  const LogicalBackupOptions& options);
+Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& connector,
+                                  const DatabaseConfig& db, const LogicalBackupOptions& options);
 
 }  // namespace pgkeep

@@ -18,7 +18,7 @@
 
 namespace pgkeep {
 
-constexpr size_t kPageSize = 8192;             // BLCKSZ
+constexpr size_t kPageSize = 8192;              // BLCKSZ
 constexpr uint32_t kBlocksPerSegment = 131072;  // RELSEG_SIZE: 1 GiB segment files
 
 // The checksum PostgreSQL stores in pd_checksum for `page` at absolute block

@@ -76,8 +76,8 @@ TEST(PageChecksumTest, StoredChecksumIsIgnored) {
 
 TEST(PageHeaderTest, ReadsFields) {
   Page page = PatternPage(0);
-  PutNative<uint32_t>(page, 0, 0x12);          // xlogid
-  PutNative<uint32_t>(page, 4, 0x345678AB);    // xrecoff
+  PutNative<uint32_t>(page, 0, 0x12);        // xlogid
+  PutNative<uint32_t>(page, 4, 0x345678AB);  // xrecoff
   EXPECT_EQ(PageLsn(page.data()), 0x12345678ABull);
   EXPECT_FALSE(PageIsNew(page.data()));
   EXPECT_FALSE(PageIsAllZero(page.data()));
@@ -127,18 +127,18 @@ TEST(IsChecksummedRelationFileTest, RejectsEverythingElse) {
       "base/5/pg_internal.init",
       "base/5/PG_VERSION",
       "global/config_exec_params",
-      "base/5/t3_16384",         // temporary relation
+      "base/5/t3_16384",  // temporary relation
       "base/5/t3_16384_fsm",
       "base/5/t3_16384.1",
       "base/5/pgsql_tmp/pgsql_tmp123.0",
-      "base/5",                  // the database directory itself
+      "base/5",  // the database directory itself
       "base/5/",
       "base/x/16384",
-      "base/5/16384_foo",        // unknown fork
-      "base/5/16384.",           // empty segment
+      "base/5/16384_foo",  // unknown fork
+      "base/5/16384.",     // empty segment
       "base/5/16384.x",
       "base/5/16384.1.2",
-      "base/5/16384.32768",      // block numbers would overflow 32 bits
+      "base/5/16384.32768",  // block numbers would overflow 32 bits
       "base/5/16384.99999999999999999999",
       "base/5/_vm",
       "base/5/.1",

@@ -32,7 +32,8 @@ void PageCheckingSource::CheckPage(uint8_t* page, uint64_t page_in_file) {
     if (!reread_(page_in_file, again.data())) return;
     if (PageIsNew(again.data()) || PageLsn(again.data()) >= start_lsn_ ||
         PageChecksum(again.data(), blkno) == PageStoredChecksum(again.data())) {
-      std::memcpy(page, again.data(), kPageSize);  // torn by a concurrent write: keep the clean copy
+      std::memcpy(page, again.data(),
+                  kPageSize);  // torn by a concurrent write: keep the clean copy
       return;
     }
   }

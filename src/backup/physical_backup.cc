@@ -43,7 +43,8 @@ class FileStorer {
   FileStorer(StoreSession& session, const Chunker& chunker, bool checksums, uint64_t start_lsn)
       : session_(session), chunker_(chunker), checksums_(checksums), start_lsn_(start_lsn) {}
 
-  Result<FileEntry> Store(ByteSource& source, FileEntry meta, const PageCheckingSource::Reread& reread) {
+  Result<FileEntry> Store(ByteSource& source, FileEntry meta,
+                          const PageCheckingSource::Reread& reread) {
     uint32_t segment = 0;
     if (!checksums_ || !ShouldCheckPages(meta.path, &segment))
       return session_.StoreStream(source, chunker_, std::move(meta));
@@ -90,14 +91,14 @@ Result<uint64_t> LocalSystemId(Env& env, const std::string& pgdata) {
     ok = n.ok() && *n == sizeof id;
   }
   if (!ok)
-    return Status::Error(ErrorCode::kConfig,
-                         "pgdata \"" + pgdata + "\" has no readable global/pg_control",
-                         "pgdata must be the server's data_directory, readable by the user running pgkeep");
+    return Status::Error(
+        ErrorCode::kConfig, "pgdata \"" + pgdata + "\" has no readable global/pg_control",
+        "pgdata must be the server's data_directory, readable by the user running pgkeep");
   return id;
 }
 
-Status StoreLocalFiles(Env& env, const std::vector<DataDirEntry>& entries, FileStorer& storer, int threads,
-                       std::vector<FileEntry>& files) {
+Status StoreLocalFiles(Env& env, const std::vector<DataDirEntry>& entries, FileStorer& storer,
+                       int threads, std::vector<FileEntry>& files) {
   // Biggest files first, so two threads finish together.
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -124,8 +125,8 @@ Status StoreLocalFiles(Env& env, const std::vector<DataDirEntry>& entries, FileS
       if (!file.ok()) {
         if (file.status().os_error() == ENOENT) continue;  // dropped since listed: WAL replay knows
         std::lock_guard lock(error_mu);
-        error = Status::Error(ErrorCode::kIo, "cannot open \"" + e.abs_path + "\": " +
-                                                  std::strerror(file.status().os_error()));
+        error = Status::Error(ErrorCode::kIo, "cannot open \"" + e.abs_path +
+                                                  "\": " + std::strerror(file.status().os_error()));
         return;
       }
       ReadableFile& source = **file;
@@ -171,12 +172,14 @@ Status StoreText(StoreSession& session, const Chunker& chunker, const std::strin
 
 uint32_t TimelineFromLabel(const std::string& label) {
   auto pos = label.find("START TIMELINE: ");
-  return pos == std::string::npos ? 0 : static_cast<uint32_t>(std::strtoul(label.c_str() + pos + 16, nullptr, 10));
+  return pos == std::string::npos
+             ? 0
+             : static_cast<uint32_t>(std::strtoul(label.c_str() + pos + 16, nullptr, 10));
 }
 
-Status AcquireLocal(Env& env, Repository& repo, PgConnection& pg, const DatabaseConfig& db, const std::string& label,
-                    bool checksums, StoreSession& session, const Chunker& chunker,
-                    const PhysicalBackupOptions& options, Acquired& out) {
+Status AcquireLocal(Env& env, Repository& repo, PgConnection& pg, const DatabaseConfig& db,
+                    const std::string& label, bool checksums, StoreSession& session,
+                    const Chunker& chunker, const PhysicalBackupOptions& options, Acquired& out) {
   auto started = pg.Query("SELECT pg_backup_start($1, true)::text", {label});
   if (!started.ok()) return started.status();
   auto start_lsn = ParseLsnOrFail(started->rows.at(0).values.at(0), "pg_backup_start");
@@ -204,8 +207,8 @@ Status AcquireLocal(Env& env, Repository& repo, PgConnection& pg, const Database
 }
 
 Status AcquireStream(PgConnector& connector, const DatabaseConfig& db, const std::string& what,
-                     const std::string& label, uint64_t system_id, bool checksums, StoreSession& session,
-                     const Chunker& chunker, Acquired& out) {
+                     const std::string& label, uint64_t system_id, bool checksums,
+                     StoreSession& session, const Chunker& chunker, Acquired& out) {
   auto stream = connector.StartBaseBackup(db.conninfo, what, label);
   if (!stream.ok()) return stream.status();
   BaseBackupSource& s = **stream;
@@ -283,19 +286,20 @@ Result<std::vector<FileEntry>> StoreDataDirectory(Env& env, StoreSession& sessio
   return files;
 }
 
-Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db, const std::string& name,
-                          int timeout_seconds) {
+Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
+                          const std::string& name, int timeout_seconds) {
   int64_t deadline = env.MonotonicMicros() + int64_t{timeout_seconds} * 1000000;
   for (;;) {
     auto exists = repo.storage().Exists(WalObjectName(db, name));
     if (!exists.ok()) return exists.status();
     if (*exists) return Status::Ok();
     if (env.MonotonicMicros() >= deadline)
-      return Status::Error(ErrorCode::kCheckFailed,
-                           "WAL segment " + name + " did not reach the repository within " +
-                               std::to_string(timeout_seconds) + " s",
-                           "archive_command is failing or slow: see the server log and SELECT * FROM "
-                           "pg_stat_archiver");
+      return Status::Error(
+          ErrorCode::kCheckFailed,
+          "WAL segment " + name + " did not reach the repository within " +
+              std::to_string(timeout_seconds) + " s",
+          "archive_command is failing or slow: see the server log and SELECT * FROM "
+          "pg_stat_archiver");
     env.SleepForMicros(100 * 1000);
   }
 }
@@ -309,7 +313,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
   PgConnection& pg = **conn;
   if (pg.ServerVersionNum() < 150000)
     return Status::Error(ErrorCode::kPostgres,
-                         what + " runs PostgreSQL " + std::to_string(pg.ServerVersionNum() / 10000) +
+                         what + " runs PostgreSQL " +
+                             std::to_string(pg.ServerVersionNum() / 10000) +
                              "; physical backups need PostgreSQL 15 or later",
                          "use method = \"logical\" for older servers");
   auto settings = ReadArchivingSettings(pg);
@@ -325,16 +330,18 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
   uint64_t system_id = std::stoull(iv[0].value_or("0"));
   bool checksums = iv[1].value_or("") == "on";
   if (iv[4].value_or("") != "16MB" || iv[5].value_or("") != "8192")
-    return Status::Error(ErrorCode::kPostgres,
-                         what + " uses wal_segment_size " + iv[4].value_or("?") + " and block_size " +
-                             iv[5].value_or("?") + "; pgkeep supports 16MB and 8192");
+    return Status::Error(ErrorCode::kPostgres, what + " uses wal_segment_size " +
+                                                   iv[4].value_or("?") + " and block_size " +
+                                                   iv[5].value_or("?") +
+                                                   "; pgkeep supports 16MB and 8192");
   if (!db.pgdata.empty()) {
     auto local = LocalSystemId(env, db.pgdata);
     if (!local.ok()) return local.status();
     if (*local != system_id)
       return Status::Error(ErrorCode::kConfig,
                            "pgdata \"" + db.pgdata + "\" holds cluster " + std::to_string(*local) +
-                               ", but conninfo of " + what + " reaches cluster " + std::to_string(system_id),
+                               ", but conninfo of " + what + " reaches cluster " +
+                               std::to_string(system_id),
                            "pgdata and conninfo must name the same server");
   }
   PGKEEP_RETURN_IF_ERROR(CheckClusterIdentity(repo, db.name, system_id, "the server of " + what));
@@ -363,15 +370,17 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
   FixedChunker chunker(repo.settings().block_size);
   const std::string label = "pgkeep " + snapshot.id;
   Acquired got;
-  Status acquired = db.pgdata.empty()
-                        ? AcquireStream(connector, db, what, label, system_id, checksums, session, chunker, got)
-                        : AcquireLocal(env, repo, pg, db, label, checksums, session, chunker, options, got);
+  Status acquired =
+      db.pgdata.empty()
+          ? AcquireStream(connector, db, what, label, system_id, checksums, session, chunker, got)
+          : AcquireLocal(env, repo, pg, db, label, checksums, session, chunker, options, got);
   if (!acquired.ok()) return acquired.WithContext("backup of " + what);
   const int64_t consistent_micros = repo.clock().NowMicros();  // recovery targets must come later
 
   std::string stop_segment = WalSegmentNameForLsn(got.timeline, got.stop_lsn - 1);
-  PGKEEP_RETURN_IF_ERROR(WaitForArchivedWal(env, repo, db.name, stop_segment, options.wal_wait_seconds)
-                             .WithContext("backup of " + what));
+  PGKEEP_RETURN_IF_ERROR(
+      WaitForArchivedWal(env, repo, db.name, stop_segment, options.wal_wait_seconds)
+          .WithContext("backup of " + what));
   snapshot.stop_time = repo.clock().NowSeconds();
 
   nlohmann::json corrupt = nlohmann::json::array();
@@ -379,7 +388,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
     if (corrupt.size() >= kMaxCorruptListed) break;
     corrupt.push_back({{"file", c.file}, {"block", c.block}});
     char line[256];
-    std::snprintf(line, sizeof line, "page checksum mismatch in \"%s\", block %u: stored %04x, computed %04x",
+    std::snprintf(line, sizeof line,
+                  "page checksum mismatch in \"%s\", block %u: stored %04x, computed %04x",
                   c.file.c_str(), c.block, c.expected, c.found);
     result.warnings.push_back(line);
   }
@@ -387,7 +397,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
     result.warnings.push_back(std::to_string(got.pages.corrupt.size() - kMaxCorruptListed) +
                               " more corrupt pages (corrupt_page_count in info has them all)");
   nlohmann::json tablespaces = nlohmann::json::array();
-  for (const auto& t : got.tablespaces) tablespaces.push_back({{"oid", t.oid}, {"location", t.location}});
+  for (const auto& t : got.tablespaces)
+    tablespaces.push_back({{"oid", t.oid}, {"location", t.location}});
   snapshot.meta = {{kMetaDatabase, db.name},
                    {kMetaMethod, db.pgdata.empty() ? "stream" : "local"},
                    {kMetaParent, parent},

@@ -63,7 +63,7 @@ Result<std::vector<FileEntry>> StoreDataDirectory(Env& env, StoreSession& sessio
 
 // Waits until WAL file `name` of `db` is in the repository. kCheckFailed
 // after `timeout_seconds`, naming the segment.
-Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db, const std::string& name,
-                          int timeout_seconds);
+Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
+                          const std::string& name, int timeout_seconds);
 
 }  // namespace pgkeep

@@ -244,7 +244,8 @@ Result<std::string> TarReader::ReadLongName(uint64_t size) {
   std::string name(static_cast<size_t>(size), '\0');
   size_t done = 0;
   while (done < name.size()) {
-    Result<size_t> got = ReadData(reinterpret_cast<uint8_t*>(name.data()) + done, name.size() - done);
+    Result<size_t> got =
+        ReadData(reinterpret_cast<uint8_t*>(name.data()) + done, name.size() - done);
     if (!got.ok()) return got.status();
     done += *got;
   }

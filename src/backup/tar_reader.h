@@ -19,11 +19,12 @@
 namespace pgkeep {
 
 struct TarEntry {
-  std::string path;      // without a leading "./"; directories without trailing '/'
-  char type = '0';       // '0' regular file (also for '\0'), '5' directory, '2' symlink; others passed through
+  std::string path;  // without a leading "./"; directories without trailing '/'
+  char type =
+      '0';  // '0' regular file (also for '\0'), '5' directory, '2' symlink; others passed through
   uint32_t mode = 0;
-  uint64_t size = 0;     // data bytes (0 for non-files)
-  int64_t mtime = 0;     // seconds since the epoch
+  uint64_t size = 0;  // data bytes (0 for non-files)
+  int64_t mtime = 0;  // seconds since the epoch
   std::string link_target;
 };
 

@@ -21,15 +21,17 @@ struct Header {
   uint64_t size = 0;
   int64_t mtime = 1700000000;
   std::string link;
-  std::string prefix;       // POSIX ustar only
-  bool gnu = false;         // "ustar  \0" magic instead of "ustar\0" "00"
+  std::string prefix;               // POSIX ustar only
+  bool gnu = false;                 // "ustar  \0" magic instead of "ustar\0" "00"
   const char* raw_size = nullptr;   // 12 bytes written as-is over the size field
   const char* raw_mtime = nullptr;  // 12 bytes written as-is over the mtime field
   int checksum_delta = 0;
 
   Bytes Block() const {
     Bytes b(kBlock, 0);
-    auto put = [&](size_t off, std::string_view s) { std::memcpy(b.data() + off, s.data(), s.size()); };
+    auto put = [&](size_t off, std::string_view s) {
+      std::memcpy(b.data() + off, s.data(), s.size());
+    };
     auto octal = [&](size_t off, size_t len, uint64_t v) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%0*llo", static_cast<int>(len - 1),
@@ -49,7 +51,9 @@ struct Header {
     if (gnu) {
       put(257, std::string_view("ustar  \0", 8));
     } else {
-      put(257, std::string_view("ustar\0" "00", 8));
+      put(257, std::string_view("ustar\0"
+                                "00",
+                                8));
       put(345, prefix);
     }
     put(265, "postgres");
@@ -79,8 +83,9 @@ class TarBuilder {
   // A GNU 'L' entry: the next header's name is `name`.
   TarBuilder& LongName(const std::string& name, char type = 'L') {
     std::string data = name + '\0';
-    return Add(Header{.name = "././@LongLink", .type = type, .mode = 0, .size = data.size(), .gnu = true},
-               data);
+    return Add(
+        Header{.name = "././@LongLink", .type = type, .mode = 0, .size = data.size(), .gnu = true},
+        data);
   }
   TarBuilder& ZeroBlocks(size_t n) {
     bytes_.resize(bytes_.size() + n * kBlock, 0);
@@ -229,9 +234,9 @@ TEST(TarReaderTest, NextSkipsUnreadAndPartlyReadData) {
       ASSERT_EQ(*reader.Data().Read(buf, sizeof buf), 100u);
     }
   }
-  EXPECT_EQ(paths, (std::vector<std::string>{"backup_label", "base", "base/1/PG_VERSION",
-                                             "base/1/1259", "base/1/1259_fsm", "pg_tblspc/16400",
-                                             "global/pg_control"}));
+  EXPECT_EQ(paths,
+            (std::vector<std::string>{"backup_label", "base", "base/1/PG_VERSION", "base/1/1259",
+                                      "base/1/1259_fsm", "pg_tblspc/16400", "global/pg_control"}));
 }
 
 TEST(TarReaderTest, ReadsDataInSmallPiecesFromATricklingSource) {
@@ -258,8 +263,8 @@ TEST(TarReaderTest, ReadsLongNamesAndPrefix) {
   t.LongName(long_name)
       .Add(Header{.name = long_name.substr(0, 100), .size = 4, .gnu = true}, "data")
       .LongName(long_target, 'K')
-      .Add(Header{.name = "pg_tblspc/16401", .type = '2', .link = long_target.substr(0, 100),
-                  .gnu = true})
+      .Add(Header{
+          .name = "pg_tblspc/16401", .type = '2', .link = long_target.substr(0, 100), .gnu = true})
       .Add(Header{.name = "16384_vm", .size = 1, .prefix = long_dir}, "v")
       // In GNU headers the prefix area holds other fields and is not a name.
       .Add(Header{.name = "short", .gnu = true})
@@ -394,9 +399,10 @@ TEST(TarReaderTest, EndOfArchiveForms) {
   one_zero_block.File("a", "1").ZeroBlocks(1);
   two_zero_blocks.File("a", "1").ZeroBlocks(2);
   record_padding.File("a", "1").ZeroBlocks(17);  // tar pads to 10 KiB records
-  for (const Case& c : {Case{"clean eof", clean_eof.bytes()}, Case{"one zero block", one_zero_block.bytes()},
-                        Case{"two zero blocks", two_zero_blocks.bytes()},
-                        Case{"record padding", record_padding.bytes()}}) {
+  for (const Case& c :
+       {Case{"clean eof", clean_eof.bytes()}, Case{"one zero block", one_zero_block.bytes()},
+        Case{"two zero blocks", two_zero_blocks.bytes()},
+        Case{"record padding", record_padding.bytes()}}) {
     SCOPED_TRACE(c.name);
     MemorySource source(c.archive);
     TarReader reader(source, "base backup stream");

@@ -13,8 +13,8 @@ namespace pgkeep {
 
 namespace {
 
-// restore_command contract (CommandSpec::failure_stops_recovery): PostgreSQL reads exit 1..125 as "no such file"
-// and ends recovery there as if the WAL were complete. Any failure other than
+// restore_command contract (CommandSpec::failure_stops_recovery): PostgreSQL reads exit 1..125 as
+// "no such file" and ends recovery there as if the WAL were complete. Any failure other than
 // absence (unreadable repository, damaged object, ...) must stop recovery
 // instead, which an exit status above 125 does (docs/exit-codes.md).
 constexpr int kWalFetchFailedExit = 126;
@@ -32,7 +32,8 @@ class WarningLog {
  public:
   void Add(const std::string& message) {
     std::lock_guard lock(mu_);
-    if (std::find(messages_.begin(), messages_.end(), message) == messages_.end()) messages_.push_back(message);
+    if (std::find(messages_.begin(), messages_.end(), message) == messages_.end())
+      messages_.push_back(message);
   }
   std::vector<std::string> Take() {
     std::lock_guard lock(mu_);
@@ -120,7 +121,8 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   } catch (const CLI::ParseError& e) {
     for (int i = 1; i < argc; ++i) {
       std::string arg = argv[i];
-      if (arg == "--output=json" || (arg == "--output" && i + 1 < argc && std::string(argv[i + 1]) == "json"))
+      if (arg == "--output=json" ||
+          (arg == "--output" && i + 1 < argc && std::string(argv[i + 1]) == "json"))
         json = true;
     }
     PrintError(Status::Error(ErrorCode::kUsage, e.what(), "see \"pgkeep --help\""), json);
@@ -132,8 +134,8 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   ctx.warn = [&warnings](const std::string& message) { warnings.Add(message); };
 
   // require_subcommand(1): exactly one was parsed.
-  const Defined& command =
-      *std::find_if(commands.begin(), commands.end(), [](const Defined& c) { return c.sub->parsed(); });
+  const Defined& command = *std::find_if(commands.begin(), commands.end(),
+                                         [](const Defined& c) { return c.sub->parsed(); });
   const int failure_exit = command.spec->failure_stops_recovery ? kWalFetchFailedExit : 0;
   try {
     CommandOutput out = command.run(ctx);

@@ -38,13 +38,13 @@ CommandOutput RenderPhysical(const DatabaseConfig& db, const BackupResult& r) {
               {"seconds", r.seconds}};
   const auto& m = s.meta;
   out.text =
-      s.kind + " backup " + s.id + " of database \"" + db.name + "\" done in " + Seconds(r.seconds) +
-      " (" + m.value(kMetaMethod, "") + " files)\n" + "  WAL:     " + m.value(kMetaStartLsn, "") +
-      " .. " + m.value(kMetaStopLsn, "") + " on timeline " +
-      std::to_string(m.value(kMetaTimeline, 0)) + " (" + m.value(kMetaStartWal, "") + " .. " +
-      m.value(kMetaStopWal, "") + ")\n" + "  read:    " + FormatBytes(s.stats.bytes) + " in " +
-      std::to_string(s.stats.files) + " files\n" +
-      "  added:   " + FormatBytes(s.stats.stored_bytes) + " stored (" +
+      s.kind + " backup " + s.id + " of database \"" + db.name + "\" done in " +
+      Seconds(r.seconds) + " (" + m.value(kMetaMethod, "") + " files)\n" +
+      "  WAL:     " + m.value(kMetaStartLsn, "") + " .. " + m.value(kMetaStopLsn, "") +
+      " on timeline " + std::to_string(m.value(kMetaTimeline, 0)) + " (" +
+      m.value(kMetaStartWal, "") + " .. " + m.value(kMetaStopWal, "") + ")\n" +
+      "  read:    " + FormatBytes(s.stats.bytes) + " in " + std::to_string(s.stats.files) +
+      " files\n" + "  added:   " + FormatBytes(s.stats.stored_bytes) + " stored (" +
       std::to_string(s.stats.new_chunks) + " of " + std::to_string(s.stats.chunks) +
       " blocks were new)\n" + "  pages:   " +
       (m.value(kMetaDataChecksums, false)
@@ -66,12 +66,14 @@ CommandOutput RenderLogical(const DatabaseConfig& db, const BackupResult& r) {
   const auto& counts = s.meta[kMetaRowCounts];
   uint64_t rows = 0;
   for (auto& [table, n] : counts.items()) rows += n.get<uint64_t>();
-  out.text = "logical backup " + s.id + " of database \"" + db.name + "\" done in " +
-             Seconds(r.seconds) + "\n" + "  dump:    " + FormatBytes(s.stats.bytes) + " from " +
-             s.meta.value(kMetaPgDump, "pg_dump") + "\n  tables:  " + std::to_string(counts.size()) +
-             " (" + std::to_string(rows) + " rows counted in the dump's snapshot)\n  added:   " +
-             FormatBytes(s.stats.stored_bytes) + " stored (" + std::to_string(s.stats.new_chunks) +
-             " of " + std::to_string(s.stats.chunks) + " chunks were new)\n" + PinnedLine(r);
+  out.text =
+      "logical backup " + s.id + " of database \"" + db.name + "\" done in " + Seconds(r.seconds) +
+      "\n" + "  dump:    " + FormatBytes(s.stats.bytes) + " from " +
+      s.meta.value(kMetaPgDump, "pg_dump") + "\n  tables:  " + std::to_string(counts.size()) +
+      " (" + std::to_string(rows) +
+      " rows counted in the dump's snapshot)\n  added:   " + FormatBytes(s.stats.stored_bytes) +
+      " stored (" + std::to_string(s.stats.new_chunks) + " of " + std::to_string(s.stats.chunks) +
+      " chunks were new)\n" + PinnedLine(r);
   return out;
 }
 

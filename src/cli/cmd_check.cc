@@ -21,15 +21,17 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
   };
   out.text = "repository: " + opened.storage->Describe() + "\n";
   auto pg = ValueOrThrow(ctx.pg->Connect(db.conninfo, "database \"" + db.name + "\""));
-  passed("connection", pg->Describe() + " (PostgreSQL " + std::to_string(pg->ServerVersionNum() / 10000) + ")");
+  passed("connection",
+         pg->Describe() + " (PostgreSQL " + std::to_string(pg->ServerVersionNum() / 10000) + ")");
   if (db.method == "logical") {
     out.json = {{"ok", true}, {"database", db.name}, {"checks", checks}};
     out.text += "database \"" + db.name + "\" is logical: WAL archiving does not apply\n";
     return out;
   }
   auto settings = ValueOrThrow(ReadArchivingSettings(*pg));
-  ThrowIfError(CheckArchivingSettings(settings, db.name,
-                                      PgkeepCommandLine(*ctx.env, opened.config.source, "wal-push", db.name, "%p")));
+  ThrowIfError(CheckArchivingSettings(
+      settings, db.name,
+      PgkeepCommandLine(*ctx.env, opened.config.source, "wal-push", db.name, "%p")));
   passed("wal_level", settings.wal_level);
   passed("archive_mode", settings.archive_mode);
   passed("archive_command", settings.archive_command);
@@ -43,10 +45,12 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
   ThrowIfError(WaitForArchivedWal(*ctx.env, *opened.repo, db.name, segment, timeout_seconds));
   double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   char detail[160];
-  std::snprintf(detail, sizeof detail, "%s reached the repository %.1f s after the switch", segment.c_str(), seconds);
+  std::snprintf(detail, sizeof detail, "%s reached the repository %.1f s after the switch",
+                segment.c_str(), seconds);
   passed("archiving", detail);
   out.json = {{"ok", true}, {"database", db.name}, {"checks", checks}, {"segment", segment}};
-  out.text += "database \"" + db.name + "\" is ready for physical backups and point-in-time recovery\n";
+  out.text +=
+      "database \"" + db.name + "\" is ready for physical backups and point-in-time recovery\n";
   return out;
 }
 

@@ -19,17 +19,22 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
   CommandOutput out;
   nlohmann::json list = nlohmann::json::array();
   char line[256];
-  std::snprintf(line, sizeof line, "%-26s %-12s %-8s %-20s %-7s %s\n", "ID", "DATABASE", "KIND", "TIME",
-                "ACTION", "WHY");
+  std::snprintf(line, sizeof line, "%-26s %-12s %-8s %-20s %-7s %s\n", "ID", "DATABASE", "KIND",
+                "TIME", "ACTION", "WHY");
   std::string table = line;
   for (const auto& d : r.decisions) {
     std::string why;
     for (const auto& reason : d.reasons) why += (why.empty() ? "" : ", ") + reason;
-    list.push_back({{"id", d.id}, {"database", d.database}, {"kind", d.kind},
-                    {"time", FormatIsoTime(d.time)}, {"keep", d.keep}, {"reasons", d.reasons}});
+    list.push_back({{"id", d.id},
+                    {"database", d.database},
+                    {"kind", d.kind},
+                    {"time", FormatIsoTime(d.time)},
+                    {"keep", d.keep},
+                    {"reasons", d.reasons}});
     std::snprintf(line, sizeof line, "%-26s %-12s %-8s %-20s %-7s %s\n", d.id.c_str(),
-                  d.database.empty() ? "-" : d.database.c_str(), d.kind.c_str(), FormatIsoTime(d.time).c_str(),
-                  d.keep ? "keep" : (dry_run ? "expire" : "expired"), why.c_str());
+                  d.database.empty() ? "-" : d.database.c_str(), d.kind.c_str(),
+                  FormatIsoTime(d.time).c_str(), d.keep ? "keep" : (dry_run ? "expire" : "expired"),
+                  why.c_str());
     table += line;
   }
   const GcReport& g = r.gc;
@@ -47,11 +52,12 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
                 {"chunks_dead", g.chunks_dead},
                 {"bytes_freed", g.bytes_freed},
                 {"bytes_moved", g.bytes_moved}}}};
-  out.text = table + "\n" + (dry_run ? "dry run: would expire " : "expired ") + std::to_string(r.expired) +
-             " of " + std::to_string(r.decisions.size()) + " backup(s); garbage collection " +
-             (dry_run ? "would free " : "freed ") + FormatBytes(g.bytes_freed) + " (" +
-             std::to_string(g.packs_deleted) + " pack(s) deleted, " + std::to_string(g.packs_repacked) +
-             " repacked, " + std::to_string(g.leftovers_deleted) + " leftover(s) removed)\n";
+  out.text = table + "\n" + (dry_run ? "dry run: would expire " : "expired ") +
+             std::to_string(r.expired) + " of " + std::to_string(r.decisions.size()) +
+             " backup(s); garbage collection " + (dry_run ? "would free " : "freed ") +
+             FormatBytes(g.bytes_freed) + " (" + std::to_string(g.packs_deleted) +
+             " pack(s) deleted, " + std::to_string(g.packs_repacked) + " repacked, " +
+             std::to_string(g.leftovers_deleted) + " leftover(s) removed)\n";
   nlohmann::json wal = nlohmann::json::array();
   for (const auto& w : r.wal) {
     wal.push_back({{"database", w.database},
@@ -59,8 +65,9 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
                    {"oldest_kept_backup", w.backup},
                    {"removed", w.removed},
                    {"bytes", w.bytes}});
-    out.text += "WAL of database \"" + w.database + "\": " + (dry_run ? "would remove " : "removed ") +
-                std::to_string(w.removed) + " file(s) (" + FormatBytes(w.bytes) + ") before " + w.keep_from +
+    out.text += "WAL of database \"" + w.database +
+                "\": " + (dry_run ? "would remove " : "removed ") + std::to_string(w.removed) +
+                " file(s) (" + FormatBytes(w.bytes) + ") before " + w.keep_from +
                 ", where the oldest kept backup " + w.backup + " starts\n";
   }
   out.json["wal"] = wal;
@@ -74,7 +81,5 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
   }
   return out;
 }
-
-
 
 }  // namespace pgkeep

@@ -9,8 +9,9 @@ CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const 
   if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
   // "latest" (of `db`, or of any database) must be a logical backup; an
   // explicit id of another kind gets ExportLogicalDump's usage error.
-  Snapshot s = !db.empty() || id == "latest" ? ValueOrThrow(FindLogicalSnapshot(*opened.repo, db, id))
-                                             : ValueOrThrow(opened.repo->ReadSnapshot(id));
+  Snapshot s = !db.empty() || id == "latest"
+                   ? ValueOrThrow(FindLogicalSnapshot(*opened.repo, db, id))
+                   : ValueOrThrow(opened.repo->ReadSnapshot(id));
   ThrowIfError(opened.repo->LoadIndex());
   ThrowIfError(ExportLogicalDump(*ctx.env, *opened.repo, s, file));
   CommandOutput out;

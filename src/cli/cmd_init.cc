@@ -23,8 +23,7 @@ CommandOutput RunInit(const CommandContext& ctx) {
              "  encryption: " + (s.encrypted ? "aes-256-gcm (key wrapped with scrypt)" : "none") +
              "\n  format version: " + std::to_string(s.version) + "\n";
   if (s.encrypted)
-    out.text +=
-        "  keep the repository password safe: without it the backups cannot be read\n";
+    out.text += "  keep the repository password safe: without it the backups cannot be read\n";
   return out;
 }
 

@@ -11,10 +11,12 @@ namespace pgkeep {
 namespace {
 
 CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const RestoreArgs& args) {
-  if (args.db.empty()) throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required")};
+  if (args.db.empty())
+    throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required")};
   if (!args.options.into_database.empty() || !args.options.from_file.empty())
-    throw CommandError{Status::Error(ErrorCode::kUsage,
-                                     "--pgdata (physical) and --into-database/--from-file (logical) exclude each other")};
+    throw CommandError{Status::Error(
+        ErrorCode::kUsage,
+        "--pgdata (physical) and --into-database/--from-file (logical) exclude each other")};
   PhysicalRestoreOptions options = args.physical;
   options.backup = args.options.backup;
   if (args.jobs_given) options.threads = args.options.jobs;
@@ -32,7 +34,8 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   for (auto& name : SecretEnvNames(opened.config))
     if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
   ThrowIfError(opened.repo->LoadIndex());
-  PhysicalRestoreResult r = ValueOrThrow(RunPhysicalRestore(*ctx.env, *opened.repo, *ctx.pg, db, options));
+  PhysicalRestoreResult r =
+      ValueOrThrow(RunPhysicalRestore(*ctx.env, *opened.repo, *ctx.pg, db, options));
   double seconds = (ctx.env->MonotonicMicros() - started) / 1e6;
   CommandOutput out;
   out.json = {{"ok", true},
@@ -53,19 +56,22 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
               {"seconds", seconds}};
   char line[64];
   std::snprintf(line, sizeof line, "%.1f s", seconds);
-  out.text = "restored backup " + r.backup.id + " (" + r.backup.kind + ", " + FormatBytes(r.bytes) + " in " +
-             std::to_string(r.files) + " files) into " + options.pgdata + " in " + line + "\n" +
-             "  recovery: " + r.recovery_target + ", timeline " + r.recovery_timeline + "\n" +
-             (r.archiving ? "  archive:  on: the restored cluster archives WAL into the repository as database \"" +
-                                db.name + "\"\n"
-                          : "  archive:  off (a copy: it never archives into the repository; --archive-mode "
-                            "preserve to archive)\n");
+  out.text =
+      "restored backup " + r.backup.id + " (" + r.backup.kind + ", " + FormatBytes(r.bytes) +
+      " in " + std::to_string(r.files) + " files) into " + options.pgdata + " in " + line + "\n" +
+      "  recovery: " + r.recovery_target + ", timeline " + r.recovery_timeline + "\n" +
+      (r.archiving
+           ? "  archive:  on: the restored cluster archives WAL into the repository as database "
+             "\"" +
+                 db.name + "\"\n"
+           : "  archive:  off (a copy: it never archives into the repository; --archive-mode "
+             "preserve to archive)\n");
   for (const auto& n : r.notes) out.text += "  note:     " + n + "\n";
   if (r.started)
     out.text += "  started:  recovery ended at LSN " + r.reached_lsn +
                 (r.reached_time.empty() ? "" : ", last transaction " + r.reached_time) +
-                "\n  running:  port " + std::to_string(r.port) + ", socket directory " + r.socket_dir +
-                ", log " + r.server_log + "\n";
+                "\n  running:  port " + std::to_string(r.port) + ", socket directory " +
+                r.socket_dir + ", log " + r.server_log + "\n";
   else
     out.text += "  start it with: pg_ctl -D " + options.pgdata + " start\n";
   if (!opened.config.repository.password_env.empty())
@@ -81,8 +87,9 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   if (!args.physical.pgdata.empty()) return RunPhysicalRestoreCommand(ctx, args);
   LogicalRestoreOptions options = args.options;
   if (options.into_database.empty())
-    throw CommandError{Status::Error(ErrorCode::kUsage, "restore needs --into-database NEWDB or --pgdata DIR",
-                                     "--into-database for logical backups, --pgdata for physical ones")};
+    throw CommandError{
+        Status::Error(ErrorCode::kUsage, "restore needs --into-database NEWDB or --pgdata DIR",
+                      "--into-database for logical backups, --pgdata for physical ones")};
   CommandOutput out;
   LogicalRestoreReport report;
   if (!options.from_file.empty()) {
@@ -110,9 +117,10 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   std::snprintf(line, sizeof line, "  %-40s %12s %12s\n", "TABLE", "BACKUP", "RESTORED");
   std::string table_text = line;
   for (const auto& t : report.tables) {
-    tables.push_back({{"table", t.table},
-                      {"expected_rows", t.expected ? nlohmann::json(*t.expected) : nlohmann::json()},
-                      {"restored_rows", t.restored}});
+    tables.push_back(
+        {{"table", t.table},
+         {"expected_rows", t.expected ? nlohmann::json(*t.expected) : nlohmann::json()},
+         {"restored_rows", t.restored}});
     std::snprintf(line, sizeof line, "  %-40s %12s %12lld%s\n", t.table.c_str(),
                   t.expected ? std::to_string(*t.expected).c_str() : "-",
                   static_cast<long long>(t.restored),
@@ -131,16 +139,18 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   std::snprintf(line, sizeof line, "%.1f s", report.seconds);
   out.text = "restored " + report.source + " into database \"" + report.database + "\" in " + line +
              (report.objects ? " (" + std::to_string(report.objects) + " objects)" : "") + "\n" +
-             (report.retried_serial ? "note: the parallel pg_restore failed and was retried with --jobs=1, which "
-                                      "succeeded; it had failed with: " + report.retry_reason + "\n"
-                                    : "") +
+             (report.retried_serial
+                  ? "note: the parallel pg_restore failed and was retried with --jobs=1, which "
+                    "succeeded; it had failed with: " +
+                        report.retry_reason + "\n"
+                  : "") +
              table_text;
   for (const auto& m : report.mismatches) out.text += "error: row count mismatch: " + m + "\n";
-  if (!report.mismatches.empty()) out.result = ErrorCode::kCheckFailed;
+  if (!report.mismatches.empty())
+    out.result = ErrorCode::kCheckFailed;
   else if (!report.tables.empty() && report.source != options.from_file)
     out.text += "every table matches the row counts recorded at backup time\n";
   return out;
 }
-
 
 }  // namespace pgkeep

@@ -10,43 +10,53 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
   CommandOutput out;
   out.json = StatusToJson(r);
   out.json["ok"] = r.healthy;
-  std::string text = std::string(r.healthy ? "HEALTHY" : "UNHEALTHY") + " at " + FormatIsoTime(r.time) + "\n";
+  std::string text =
+      std::string(r.healthy ? "HEALTHY" : "UNHEALTHY") + " at " + FormatIsoTime(r.time) + "\n";
   for (const auto& d : r.databases) {
-    text += "\ndatabase \"" + d.name + "\" (" + d.method + ", " + d.criticality + "): " +
-            (d.healthy ? "ok" : "UNHEALTHY") + "\n";
+    text += "\ndatabase \"" + d.name + "\" (" + d.method + ", " + d.criticality +
+            "): " + (d.healthy ? "ok" : "UNHEALTHY") + "\n";
     if (d.last_backup)
       text += "  last backup: " + d.last_backup->id + " (" + d.last_backup->kind + "), ended " +
-              FormatIsoTime(d.last_backup->end_time) + ", " + std::to_string(d.last_backup->age_seconds / 3600) +
-              "h ago, " + FormatBytes(d.last_backup->bytes) + "\n";
+              FormatIsoTime(d.last_backup->end_time) + ", " +
+              std::to_string(d.last_backup->age_seconds / 3600) + "h ago, " +
+              FormatBytes(d.last_backup->bytes) + "\n";
     text += "  backups kept: " + std::to_string(d.backups) + "\n";
     if (d.wal) {
       const WalAnalysis& a = d.wal->analysis;
       text += "  WAL: " + std::to_string(a.segments) + " segment(s) archived" +
-              (a.last_segment.empty() ? "" : ", newest " + a.last_segment +
-                                                 (d.wal->last_archived_age_seconds >= 0
-                                                      ? " (" + std::to_string(d.wal->last_archived_age_seconds / 60) +
-                                                            " min ago)"
-                                                      : "")) +
+              (a.last_segment.empty()
+                   ? ""
+                   : ", newest " + a.last_segment +
+                         (d.wal->last_archived_age_seconds >= 0
+                              ? " (" + std::to_string(d.wal->last_archived_age_seconds / 60) +
+                                    " min ago)"
+                              : "")) +
               "\n";
-      text += a.window ? "  point-in-time recovery: " + FormatIsoTime(a.window->earliest) + " .. " +
-                             FormatIsoTime(a.window->latest) + " (from backup " + a.window->from_backup + ")\n"
-                       : "  point-in-time recovery: not possible (no backup with its WAL archived)\n";
+      text += a.window
+                  ? "  point-in-time recovery: " + FormatIsoTime(a.window->earliest) + " .. " +
+                        FormatIsoTime(a.window->latest) + " (from backup " + a.window->from_backup +
+                        ")\n"
+                  : "  point-in-time recovery: not possible (no backup with its WAL archived)\n";
       if (d.wal->timelines.timelines.size() > 1 || !d.wal->timelines.concurrent.empty())
         text += "  timelines:\n" + FormatTimelineTree(d.wal->timelines, "    ");
       const ArchiverStatus& ar = d.wal->archiver;
       if (ar.error.empty())
         text += "  archiver: " + std::to_string(ar.archived_count) + " archived, " +
-                std::to_string(ar.failed_count) + " failed" + (ar.failing ? " (failing now)" : "") + "\n";
+                std::to_string(ar.failed_count) + " failed" + (ar.failing ? " (failing now)" : "") +
+                "\n";
     }
     for (const auto& reason : d.reasons) text += "  problem: " + reason + "\n";
   }
   const RepositoryStatus& rs = r.repository;
   text += "\nrepository " + rs.location + ": " + std::to_string(rs.snapshots) + " snapshot(s), " +
           FormatBytes(rs.stored_bytes) + " stored" +
-          (rs.free_bytes >= 0 ? ", " + FormatBytes(static_cast<uint64_t>(rs.free_bytes)) + " free" : "") + "\n";
+          (rs.free_bytes >= 0 ? ", " + FormatBytes(static_cast<uint64_t>(rs.free_bytes)) + " free"
+                              : "") +
+          "\n";
   for (const auto& d : rs.damaged) text += "  problem: " + d + "\n";
-  text += rs.last_expire ? "  last expire: " + FormatIsoTime((*rs.last_expire)["time"].get<int64_t>()) + "\n"
-                         : "  last expire: never\n";
+  text += rs.last_expire
+              ? "  last expire: " + FormatIsoTime((*rs.last_expire)["time"].get<int64_t>()) + "\n"
+              : "  last expire: never\n";
   out.text = text;
   if (!r.healthy) out.result = ErrorCode::kCheckFailed;
   return out;

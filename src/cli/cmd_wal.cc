@@ -8,14 +8,16 @@
 
 namespace pgkeep {
 
-CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const std::string& path) {
+CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db,
+                         const std::string& path) {
   auto opened = OpenRepositoryForWalOrThrow(ctx);
   const DatabaseConfig& config = DatabaseOrThrow(opened.config, db);
   if (config.method != "physical")
-    throw CommandError{Status::Error(ErrorCode::kUsage,
-                                     "database \"" + db + "\" has method = \"" + config.method + "\"",
-                                     "WAL archiving is for method = \"physical\" databases")};
-  auto pushed = ValueOrThrow(PushWalFile(*ctx.env, *opened.repo, db, path, opened.config.repository.wal_compression_level));
+    throw CommandError{Status::Error(
+        ErrorCode::kUsage, "database \"" + db + "\" has method = \"" + config.method + "\"",
+        "WAL archiving is for method = \"physical\" databases")};
+  auto pushed = ValueOrThrow(PushWalFile(*ctx.env, *opened.repo, db, path,
+                                         opened.config.repository.wal_compression_level));
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   CommandOutput out;
   out.json = {{"ok", true},

@@ -10,17 +10,19 @@ const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& n
   if (it != config.databases.end()) return it->second;
   std::string known;
   for (const auto& [n, db] : config.databases) known += (known.empty() ? "" : ", ") + n;
-  throw CommandError{Status::Error(ErrorCode::kUsage,
-                                   "no database \"" + name + "\" in \"" + config.source + "\"",
-                                   known.empty() ? "add a [database." + name + "] section"
-                                                 : "configured databases: " + known)};
+  throw CommandError{Status::Error(
+      ErrorCode::kUsage, "no database \"" + name + "\" in \"" + config.source + "\"",
+      known.empty() ? "add a [database." + name + "] section" : "configured databases: " + known)};
 }
 
-Config LoadConfigOrThrow(const CommandContext& ctx) { return ValueOrThrow(LoadConfig(*ctx.env, ctx.config_path)); }
+Config LoadConfigOrThrow(const CommandContext& ctx) {
+  return ValueOrThrow(LoadConfig(*ctx.env, ctx.config_path));
+}
 
 std::optional<std::string> RepositoryPasswordOrThrow(Env& env, const RepositoryConfig& config) {
   if (config.encryption == "none") return std::nullopt;
-  return ValueOrThrow(ResolveSecret(env, config.password_env, config.password_file, "repository password"));
+  return ValueOrThrow(
+      ResolveSecret(env, config.password_env, config.password_file, "repository password"));
 }
 
 namespace {
@@ -41,8 +43,9 @@ OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
   opened.config = LoadConfigOrThrow(ctx);
   auto password = RepositoryPasswordOrThrow(*ctx.env, opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  opened.repo = ValueOrThrow(OpenRepositoryCached(*ctx.env, *opened.storage, *ctx.clock, password, ctx.keyring,
-                                                  LegacyKeyCacheDir(opened.config), password.has_value()));
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*ctx.env, *opened.storage, *ctx.clock, password,
+                                                  ctx.keyring, LegacyKeyCacheDir(opened.config),
+                                                  password.has_value()));
   opened.repo->set_warning_sink(ctx.warn);
   return opened;
 }
@@ -54,7 +57,8 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
   auto password = RepositoryPasswordOrThrow(*ctx.env, opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   // password is set exactly when the configuration asks for encryption.
-  opened.repo = ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password, password.has_value()));
+  opened.repo =
+      ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password, password.has_value()));
   opened.repo->set_warning_sink(ctx.warn);
   if (mode)
     opened.lock = ValueOrThrow(

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"

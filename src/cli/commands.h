@@ -23,7 +23,7 @@ struct StoreArgs {
 CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args);
 
 struct LoadArgs {
-  std::string snapshot;  // id or "latest"
+  std::string snapshot;            // id or "latest"
   std::vector<std::string> files;  // empty: all
   std::string to_dir;              // or...
   bool to_stdout = false;
@@ -60,7 +60,6 @@ struct PinArgs {
   bool unpin = false;
 };
 CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args);
-
 
 CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const std::string& path);
 CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, const std::string& name,

@@ -12,9 +12,7 @@ namespace {
 // A mask of `bits` one-bits taken from the top of the word: in a gear hash
 // (h = (h << 1) + gear[b]) the high bits depend on the last 64 bytes, the low
 // bits only on the last few, so the top bits give the widest window.
-uint64_t TopBitsMask(int bits) {
-  return bits <= 0 ? 0 : ~uint64_t{0} << (64 - bits);
-}
+uint64_t TopBitsMask(int bits) { return bits <= 0 ? 0 : ~uint64_t{0} << (64 - bits); }
 }  // namespace
 
 bool ValidCdcParams(const CdcParams& p) {

@@ -56,8 +56,9 @@ void Compressor::Compress(ByteView input, Bytes& out) {
     std::exception_ptr failure;
     std::mutex mu;
     for (size_t i = 0; i < parts; ++i) {
-      ByteView piece = input.subspan(std::min(input.size(), i * part),
-                                     std::min(part, input.size() - std::min(input.size(), i * part)));
+      ByteView piece =
+          input.subspan(std::min(input.size(), i * part),
+                        std::min(part, input.size() - std::min(input.size(), i * part)));
       auto work = [&, i, piece] {
         try {
           ZSTD_CCtx* cctx = i == 0 ? impl_->cctx : ZSTD_createCCtx();
@@ -98,8 +99,8 @@ void Compressor::Compress(ByteView input, Bytes& out) {
   }
   size_t base = out.size();
   out.resize(base + ZSTD_compressBound(input.size()));
-  size_t n = ZSTD_compress2(impl_->cctx, out.data() + base, out.size() - base, input.data(),
-                            input.size());
+  size_t n =
+      ZSTD_compress2(impl_->cctx, out.data() + base, out.size() - base, input.data(), input.size());
   if (ZSTD_isError(n)) throw std::runtime_error(std::string("zstd: ") + ZSTD_getErrorName(n));
   out.resize(base + n);
 }
@@ -124,9 +125,9 @@ Status Decompressor::Decompress(ByteView frame, size_t expected_size, Bytes& out
   if (ZSTD_isError(n) || n != expected_size) {
     out.resize(base);
     return Status::Error(ErrorCode::kCorrupt,
-                         ZSTD_isError(n) ? std::string("zstd frame does not decode: ") +
-                                               ZSTD_getErrorName(n)
-                                         : "zstd frame decodes to the wrong size");
+                         ZSTD_isError(n)
+                             ? std::string("zstd frame does not decode: ") + ZSTD_getErrorName(n)
+                             : "zstd frame decodes to the wrong size");
   }
   return Status::Ok();
 }

@@ -97,14 +97,14 @@ void Aead::Seal(ByteView plaintext, ByteView aad, Bytes& out) {
   if (RAND_bytes(nonce, kNonceSize) != 1) CryptoFailure("RAND_bytes");
   EVP_CIPHER_CTX* ctx = impl_->ctx;
   int len = 0;
-  bool good = EVP_EncryptInit_ex2(ctx, impl_->cipher, impl_->key, nonce, nullptr) == 1 &&
-              (aad.empty() ||
-               EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
-              EVP_EncryptUpdate(ctx, body, &len, plaintext.data(),
-                                static_cast<int>(plaintext.size())) == 1 &&
-              EVP_EncryptFinal_ex(ctx, body + len, &len) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize,
-                                  body + plaintext.size()) == 1;
+  bool good =
+      EVP_EncryptInit_ex2(ctx, impl_->cipher, impl_->key, nonce, nullptr) == 1 &&
+      (aad.empty() ||
+       EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
+      EVP_EncryptUpdate(ctx, body, &len, plaintext.data(), static_cast<int>(plaintext.size())) ==
+          1 &&
+      EVP_EncryptFinal_ex(ctx, body + len, &len) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, kTagSize, body + plaintext.size()) == 1;
   if (!good) CryptoFailure("aes-256-gcm encrypt");
 }
 
@@ -120,12 +120,13 @@ Status Aead::Open(ByteView sealed, ByteView aad, Bytes& out) {
   out.resize(base + body_len);
   EVP_CIPHER_CTX* ctx = impl_->ctx;
   int len = 0;
-  bool good = EVP_DecryptInit_ex2(ctx, impl_->cipher, impl_->key, nonce, nullptr) == 1 &&
-              (aad.empty() ||
-               EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
-              EVP_DecryptUpdate(ctx, out.data() + base, &len, body, static_cast<int>(body_len)) == 1 &&
-              EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) == 1 &&
-              EVP_DecryptFinal_ex(ctx, out.data() + base + len, &len) == 1;
+  bool good =
+      EVP_DecryptInit_ex2(ctx, impl_->cipher, impl_->key, nonce, nullptr) == 1 &&
+      (aad.empty() ||
+       EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), static_cast<int>(aad.size())) == 1) &&
+      EVP_DecryptUpdate(ctx, out.data() + base, &len, body, static_cast<int>(body_len)) == 1 &&
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, kTagSize, tag) == 1 &&
+      EVP_DecryptFinal_ex(ctx, out.data() + base + len, &len) == 1;
   if (!good) {
     out.resize(base);
     return Status::Error(ErrorCode::kCorrupt, "authentication tag does not match");
@@ -133,13 +134,13 @@ Status Aead::Open(ByteView sealed, ByteView aad, Bytes& out) {
   return Status::Ok();
 }
 
-Result<Bytes> DeriveKeyScrypt(const std::string& password, ByteView salt, const ScryptParams& params,
-                              size_t length) {
+Result<Bytes> DeriveKeyScrypt(const std::string& password, ByteView salt,
+                              const ScryptParams& params, size_t length) {
   Bytes out(length);
   // Allow the memory scrypt needs (128 * r * n bytes) plus slack.
   uint64_t maxmem = 128 * params.r * params.n + (16u << 20);
-  if (EVP_PBE_scrypt(password.data(), password.size(), salt.data(), salt.size(), params.n,
-                     params.r, params.p, maxmem, out.data(), out.size()) != 1)
+  if (EVP_PBE_scrypt(password.data(), password.size(), salt.data(), salt.size(), params.n, params.r,
+                     params.p, maxmem, out.data(), out.size()) != 1)
     return Status::Error(ErrorCode::kInternal, "scrypt key derivation failed");
   return out;
 }

@@ -69,7 +69,7 @@ struct ScryptParams {
 };
 
 // Derives `length` bytes from a password with scrypt (memory-hard).
-Result<Bytes> DeriveKeyScrypt(const std::string& password, ByteView salt, const ScryptParams& params,
-                              size_t length);
+Result<Bytes> DeriveKeyScrypt(const std::string& password, ByteView salt,
+                              const ScryptParams& params, size_t length);
 
 }  // namespace pgkeep

@@ -20,7 +20,8 @@ namespace pgkeep {
 
 class BufferPool {
  public:
-  BufferPool(size_t buffer_size, size_t max_idle) : buffer_size_(buffer_size), max_idle_(max_idle) {}
+  BufferPool(size_t buffer_size, size_t max_idle)
+      : buffer_size_(buffer_size), max_idle_(max_idle) {}
 
   // A buffer of buffer_size() bytes (contents unspecified), returned to the
   // pool when the last shared_ptr to it goes away.

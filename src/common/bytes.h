@@ -3,11 +3,11 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <memory>
 #include <utility>
 #include <vector>
 

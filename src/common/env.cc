@@ -11,9 +11,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
-#include <chrono>
 #include <cstring>
 #include <mutex>
 #include <random>
@@ -364,7 +364,8 @@ Result<std::string> PosixEnv::RealPath(const std::string& path) {
 
 Result<std::string> PosixEnv::CurrentDirectory() {
   char path[PATH_MAX];
-  if (::getcwd(path, sizeof path) == nullptr) return OsError("read the current directory", ".", errno);
+  if (::getcwd(path, sizeof path) == nullptr)
+    return OsError("read the current directory", ".", errno);
   return std::string(path);
 }
 

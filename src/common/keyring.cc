@@ -33,7 +33,8 @@ std::optional<Bytes> KernelKeyring::Read(const std::string& name) const {
 bool KernelKeyring::Write(const std::string& name, ByteView value, int64_t timeout_seconds) {
   if (value.size() > kMaxValueSize || timeout_seconds <= 0) return false;
   // add_key replaces the payload of an existing key of that name atomically.
-  key_serial_t id = add_key(kKeyType, name.c_str(), value.data(), value.size(), KEY_SPEC_USER_KEYRING);
+  key_serial_t id =
+      add_key(kKeyType, name.c_str(), value.data(), value.size(), KEY_SPEC_USER_KEYRING);
   if (id < 0) return false;
   // Every process of this user (archive_command runs outside our session)
   // may find and read it; nobody else may even see it.

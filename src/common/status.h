@@ -16,22 +16,22 @@ namespace pgkeep {
 
 enum class ErrorCode {
   kOk,
-  kUsage,          // bad command line
-  kConfig,         // bad or missing configuration
-  kRepoNotFound,   // no repository at the configured place
-  kRepoExists,     // init on an existing repository
-  kRepoFormat,     // unsupported or damaged repository structure
-  kAuth,           // wrong password, missing key
-  kLocked,         // conflicting lock held by another process
-  kIo,             // storage or file system failure
-  kNoSpace,        // storage full
-  kCorrupt,        // data fails its checksum / authentication tag
-  kNotFound,       // unknown snapshot, file or object
-  kCheckFailed,    // verify/status found problems
-  kPostgres,       // PostgreSQL unreachable, refused us, or a statement failed
-  kTool,           // an external tool (pg_dump, pg_restore) is missing, too old or failed
-  kConflict,       // an archived object exists with other content, or belongs to another cluster
-  kInternal,       // a bug: please report
+  kUsage,         // bad command line
+  kConfig,        // bad or missing configuration
+  kRepoNotFound,  // no repository at the configured place
+  kRepoExists,    // init on an existing repository
+  kRepoFormat,    // unsupported or damaged repository structure
+  kAuth,          // wrong password, missing key
+  kLocked,        // conflicting lock held by another process
+  kIo,            // storage or file system failure
+  kNoSpace,       // storage full
+  kCorrupt,       // data fails its checksum / authentication tag
+  kNotFound,      // unknown snapshot, file or object
+  kCheckFailed,   // verify/status found problems
+  kPostgres,      // PostgreSQL unreachable, refused us, or a statement failed
+  kTool,          // an external tool (pg_dump, pg_restore) is missing, too old or failed
+  kConflict,      // an archived object exists with other content, or belongs to another cluster
+  kInternal,      // a bug: please report
 };
 
 // Process exit code for an error code; stable, documented in docs/exit-codes.md.
@@ -81,7 +81,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {}  // NOLINT: must not be ok
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -117,8 +117,8 @@ T ValueOrThrow(Result<T> r) {
 
 }  // namespace pgkeep
 
-#define PGKEEP_RETURN_IF_ERROR(expr)          \
-  do {                                        \
-    ::pgkeep::Status pgkeep_status_ = (expr); \
+#define PGKEEP_RETURN_IF_ERROR(expr)                 \
+  do {                                               \
+    ::pgkeep::Status pgkeep_status_ = (expr);        \
     if (!pgkeep_status_.ok()) return pgkeep_status_; \
   } while (0)

@@ -32,9 +32,11 @@ std::unique_ptr<Subprocess> Subprocess::Adopt(pid_t pid, int stdout_fd, int stde
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       if (raw->stderr_head_.size() < kStderrHead)
-        raw->stderr_head_.append(buf, std::min(static_cast<size_t>(n), kStderrHead - raw->stderr_head_.size()));
+        raw->stderr_head_.append(
+            buf, std::min(static_cast<size_t>(n), kStderrHead - raw->stderr_head_.size()));
       raw->stderr_.append(buf, static_cast<size_t>(n));
-      if (raw->stderr_.size() > 2 * kStderrKeep) raw->stderr_.erase(0, raw->stderr_.size() - kStderrKeep);
+      if (raw->stderr_.size() > 2 * kStderrKeep)
+        raw->stderr_.erase(0, raw->stderr_.size() - kStderrKeep);
     }
     ::close(stderr_fd);
   });
@@ -99,7 +101,9 @@ std::string Subprocess::ErrorSummary() const {
 
 namespace {
 
-bool Contains(std::string_view line, std::string_view what) { return line.find(what) != std::string_view::npos; }
+bool Contains(std::string_view line, std::string_view what) {
+  return line.find(what) != std::string_view::npos;
+}
 
 bool IsErrorLine(std::string_view line) {
   return Contains(line, "error:") || Contains(line, "ERROR:") || Contains(line, "FATAL:") ||
@@ -109,8 +113,8 @@ bool IsErrorLine(std::string_view line) {
 bool IsContextLine(std::string_view line) {
   // After a prefix or none: "psql:f.sql:3: DETAIL:  ...", the server log's
   // "... UTC [7] STATEMENT:  ...", PostgreSQL 15 tools' "pg_dump: detail: ...".
-  for (std::string_view tag : {"DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "detail:", "hint:", "Command was:",
-                               "LINE "})
+  for (std::string_view tag :
+       {"DETAIL:", "HINT:", "CONTEXT:", "STATEMENT:", "detail:", "hint:", "Command was:", "LINE "})
     for (size_t p = line.find(tag); p != std::string_view::npos; p = line.find(tag, p + 1))
       if (p == 0 || line[p - 1] == ' ' || line[p - 1] == '\t') return true;
   return false;
@@ -126,7 +130,8 @@ std::string FirstErrorLines(const std::string& text, size_t max_length) {
     size_t nl = text.find('\n', pos);
     std::string line = text.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
     pos = nl == std::string::npos ? text.size() : nl + 1;
-    while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t')) line.pop_back();
+    while (!line.empty() && (line.back() == ' ' || line.back() == '\r' || line.back() == '\t'))
+      line.pop_back();
     if (line.empty()) continue;
     if (!in_error) {
       if (!IsErrorLine(line)) continue;

@@ -40,7 +40,8 @@ class Subprocess {
   // Takes over a started child (Env implementations call this): `stdout_fd`
   // (-1 when not captured) and `stderr_fd` are the read ends of its pipes,
   // now owned by the Subprocess, which collects standard error from here on.
-  static std::unique_ptr<Subprocess> Adopt(pid_t pid, int stdout_fd, int stderr_fd, std::string program);
+  static std::unique_ptr<Subprocess> Adopt(pid_t pid, int stdout_fd, int stderr_fd,
+                                           std::string program);
   // Kills (SIGKILL) and reaps the child if it still runs.
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;

@@ -21,13 +21,16 @@ TEST(FirstErrorLinesTest, FindsTheCauseInRealToolOutput) {
       {"parallel pg_restore: the worker's error, not 'a worker process died'",
        "pg_restore: while PROCESSING TOC:\n"
        "pg_restore: from TOC entry 3345; 0 16403 TABLE DATA orders app\n"
-       "pg_restore: error: could not execute query: ERROR:  could not extend file \"base/16384/16403\": "
+       "pg_restore: error: could not execute query: ERROR:  could not extend file "
+       "\"base/16384/16403\": "
        "No space left on device\n"
        "HINT:  Check free disk space.\n"
        "Command was: COPY public.orders (id, total) FROM stdin;\n"
        "pg_restore: error: a worker process died unexpectedly\n",
-       "pg_restore: error: could not execute query: ERROR:  could not extend file \"base/16384/16403\": "
-       "No space left on device; HINT:  Check free disk space.; Command was: COPY public.orders (id, total) FROM "
+       "pg_restore: error: could not execute query: ERROR:  could not extend file "
+       "\"base/16384/16403\": "
+       "No space left on device; HINT:  Check free disk space.; Command was: COPY public.orders "
+       "(id, total) FROM "
        "stdin;"},
       {"missing role",
        "pg_restore: while PROCESSING TOC:\n"
@@ -36,34 +39,43 @@ TEST(FirstErrorLinesTest, FindsTheCauseInRealToolOutput) {
        "Command was: ALTER TABLE public.t OWNER TO ghost;\n"
        "\n"
        "\n",
-       "pg_restore: error: could not execute query: ERROR:  role \"ghost\" does not exist; Command was: ALTER "
+       "pg_restore: error: could not execute query: ERROR:  role \"ghost\" does not exist; Command "
+       "was: ALTER "
        "TABLE public.t OWNER TO ghost;"},
       {"psql with ON_ERROR_STOP",
        "psql:/tmp/dump.sql:42: ERROR:  relation \"missing\" does not exist\n"
        "LINE 1: INSERT INTO missing VALUES (1);\n"
        "                    ^\n",
-       "psql:/tmp/dump.sql:42: ERROR:  relation \"missing\" does not exist; LINE 1: INSERT INTO missing VALUES (1);"},
+       "psql:/tmp/dump.sql:42: ERROR:  relation \"missing\" does not exist; LINE 1: INSERT INTO "
+       "missing VALUES (1);"},
       {"pg_dump permission",
        "pg_dump: error: query failed: ERROR:  permission denied for table secrets\n"
        "pg_dump: detail: Query was: LOCK TABLE public.secrets IN ACCESS SHARE MODE\n",
-       "pg_dump: error: query failed: ERROR:  permission denied for table secrets; pg_dump: detail: Query was: "
+       "pg_dump: error: query failed: ERROR:  permission denied for table secrets; pg_dump: "
+       "detail: Query was: "
        "LOCK TABLE public.secrets IN ACCESS SHARE MODE"},
       {"server log for pg_ctl",
        "2026-11-23 10:00:00.000 UTC [123] LOG:  starting PostgreSQL 15.5\n"
-       "2026-11-23 10:00:00.001 UTC [123] FATAL:  could not load server certificate file \"server.crt\": No such "
+       "2026-11-23 10:00:00.001 UTC [123] FATAL:  could not load server certificate file "
+       "\"server.crt\": No such "
        "file or directory\n"
        "2026-11-23 10:00:00.002 UTC [123] LOG:  database system is shut down\n",
-       "2026-11-23 10:00:00.001 UTC [123] FATAL:  could not load server certificate file \"server.crt\": No such "
+       "2026-11-23 10:00:00.001 UTC [123] FATAL:  could not load server certificate file "
+       "\"server.crt\": No such "
        "file or directory"},
       {"server log with a statement",
-       "2026-11-23 10:00:00 UTC [7] ERROR:  duplicate key value violates unique constraint \"t_pkey\"\n"
+       "2026-11-23 10:00:00 UTC [7] ERROR:  duplicate key value violates unique constraint "
+       "\"t_pkey\"\n"
        "2026-11-23 10:00:00 UTC [7] DETAIL:  Key (id)=(1) already exists.\n"
        "2026-11-23 10:00:00 UTC [7] STATEMENT:  INSERT INTO t VALUES (1)\n"
        "2026-11-23 10:00:01 UTC [7] LOG:  disconnection\n",
-       "2026-11-23 10:00:00 UTC [7] ERROR:  duplicate key value violates unique constraint \"t_pkey\"; "
-       "2026-11-23 10:00:00 UTC [7] DETAIL:  Key (id)=(1) already exists.; 2026-11-23 10:00:00 UTC [7] "
+       "2026-11-23 10:00:00 UTC [7] ERROR:  duplicate key value violates unique constraint "
+       "\"t_pkey\"; "
+       "2026-11-23 10:00:00 UTC [7] DETAIL:  Key (id)=(1) already exists.; 2026-11-23 10:00:00 UTC "
+       "[7] "
        "STATEMENT:  INSERT INTO t VALUES (1)"},
-      {"nothing that looks like an error", "pg_ctl: could not start server\nExamine the log output.\n", ""},
+      {"nothing that looks like an error",
+       "pg_ctl: could not start server\nExamine the log output.\n", ""},
       {"empty", "", ""},
   };
   for (const auto& c : cases) {
@@ -84,13 +96,14 @@ TEST(FirstErrorLinesTest, StaysBoundedAndValidUtf8) {
 
 TEST(SubprocessTest, ErrorSummaryFindsTheFirstErrorEvenAfterMuchOutput) {
   // The first error, then more than the kept tail of further output.
-  auto p = PosixEnv().StartProcess({{"/bin/sh", "-c",
-                               "echo 'pg_restore: error: first cause' >&2; "
-                               "i=0; while [ $i -lt 3000 ]; do echo 'pg_restore: error: later noise line' >&2; "
-                               "i=$((i+1)); done; exit 1"},
-                              {},
-                              false,
-                              ""});
+  auto p = PosixEnv().StartProcess(
+      {{"/bin/sh", "-c",
+        "echo 'pg_restore: error: first cause' >&2; "
+        "i=0; while [ $i -lt 3000 ]; do echo 'pg_restore: error: later noise line' >&2; "
+        "i=$((i+1)); done; exit 1"},
+       {},
+       false,
+       ""});
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ((*p)->Wait(), 1);
   EXPECT_EQ((*p)->ErrorSummary(), "pg_restore: error: first cause");
@@ -123,11 +136,11 @@ TEST(IsValidUtf8Test, AcceptsUtf8AndRefusesTheRest) {
   EXPECT_TRUE(IsValidUtf8("before deploy"));
   EXPECT_TRUE(IsValidUtf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x92\xbe"));
   EXPECT_FALSE(IsValidUtf8("\xff\xfe"));
-  EXPECT_FALSE(IsValidUtf8("caf\xe9"));          // Latin-1
-  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));         // overlong '/'
-  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));     // surrogate
+  EXPECT_FALSE(IsValidUtf8("caf\xe9"));           // Latin-1
+  EXPECT_FALSE(IsValidUtf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(IsValidUtf8("\xed\xa0\x80"));      // surrogate
   EXPECT_FALSE(IsValidUtf8("\xf4\x90\x80\x80"));  // above U+10FFFF
-  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));         // truncated
+  EXPECT_FALSE(IsValidUtf8("\xe2\x82"));          // truncated
 }
 
 }  // namespace

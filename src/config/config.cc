@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <libpq-fe.h>
+
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -8,11 +10,8 @@
 #include <set>
 #include <utility>
 
-#include <libpq-fe.h>
-
-#include "config/toml_reader.h"
-
 #include "common/file_io.h"
+#include "config/toml_reader.h"
 
 namespace pgkeep {
 
@@ -50,7 +49,8 @@ bool ConninfoHasPassword(std::string_view c) {
   if (options) {
     bool found = false;
     for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o)
-      if ((std::strcmp(o->keyword, "password") == 0 || std::strcmp(o->keyword, "sslpassword") == 0) &&
+      if ((std::strcmp(o->keyword, "password") == 0 ||
+           std::strcmp(o->keyword, "sslpassword") == 0) &&
           o->val != nullptr && o->val[0] != '\0')
         found = true;
     PQconninfoFree(options);
@@ -120,8 +120,10 @@ RepositoryConfig ReadRepository(TableReader r) {
   }
   repo.compression_level = static_cast<int>(r.IntIn("compression_level", 1, 19).value_or(3));
   repo.pack_size_mib = static_cast<uint64_t>(r.IntIn("pack_size_mib", 1, 256).value_or(16));
-  repo.wal_compression_level = static_cast<int>(r.IntIn("wal_compression_level", 1, 19).value_or(1));
-  repo.repack_below_percent = static_cast<int>(r.IntIn("repack_below_percent", 0, 100).value_or(50));
+  repo.wal_compression_level =
+      static_cast<int>(r.IntIn("wal_compression_level", 1, 19).value_or(1));
+  repo.repack_below_percent =
+      static_cast<int>(r.IntIn("repack_below_percent", 0, 100).value_or(50));
   const Value* s3 = r.SubTable("s3");
   if (s3 != nullptr) repo.s3 = ReadS3(TableReader(r.checker(), *s3, r.Path("s3")));
   if (repo.type == "posix") {
@@ -167,8 +169,10 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   }
   db.pgdata = r.String("pgdata");
   db.pg_bin = r.String("pg_bin");
-  if (auto drop = r.IntIn("max_size_drop_percent", 1, 100)) db.max_size_drop_percent = static_cast<int>(*drop);
-  if (auto level = r.IntIn("compression_level", 1, 19)) db.compression_level = static_cast<int>(*level);
+  if (auto drop = r.IntIn("max_size_drop_percent", 1, 100))
+    db.max_size_drop_percent = static_cast<int>(*drop);
+  if (auto level = r.IntIn("compression_level", 1, 19))
+    db.compression_level = static_cast<int>(*level);
   db.globals = r.Bool("globals", false);
   db.method = r.OneOf("method", {"physical", "logical"}, db.method);
   db.criticality = r.OneOf("criticality", {"critical", "standard", "rebuildable"}, db.criticality);
@@ -210,8 +214,9 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
       out->clear();
     }
   }
-  if (physical && db.globals) r.Fail(Phase::kRelation, "globals", "requires method = \"logical\"",
-                                     "a physical backup already contains roles and tablespaces");
+  if (physical && db.globals)
+    r.Fail(Phase::kRelation, "globals", "requires method = \"logical\"",
+           "a physical backup already contains roles and tablespaces");
   r.Finish();
   return db;
 }

@@ -60,7 +60,7 @@ struct RepositoryConfig {
   // expire repacks a pack when less than this share of its bytes is still
   // used (0: never repack, only delete empty packs; 100: always).
   int repack_below_percent = 50;
-  uint64_t pack_size_mib = 16;             // 1..256
+  uint64_t pack_size_mib = 16;  // 1..256
   std::optional<S3Config> s3;
 };
 

@@ -1,9 +1,8 @@
 #include "config/config.h"
-#include "config/secrets.h"
 
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,8 @@
 #include <fstream>
 #include <ostream>
 #include <string>
+
+#include "config/secrets.h"
 
 namespace pgkeep {
 namespace {
@@ -382,10 +383,12 @@ const ErrorCase kErrorCases[] = {
      "t.toml:4: key \"database.a.conninfo\" must not contain a password",
      "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD"},
     // libpq decodes URI query keys, so the check must too.
-    {"PercentEncodedPasswordKey", kRepo + "[database.a]\nconninfo = \"postgresql://u@h/db?pass%77ord=hunter2\"\n",
+    {"PercentEncodedPasswordKey",
+     kRepo + "[database.a]\nconninfo = \"postgresql://u@h/db?pass%77ord=hunter2\"\n",
      "t.toml:4: key \"database.a.conninfo\" must not contain a password",
      "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD"},
-    {"PasswordKeyWithSpaces", kRepo + "[database.a]\nconninfo = \"host=h  password  =  'hunter2'\"\n",
+    {"PasswordKeyWithSpaces",
+     kRepo + "[database.a]\nconninfo = \"host=h  password  =  'hunter2'\"\n",
      "t.toml:4: key \"database.a.conninfo\" must not contain a password",
      "use a ~/.pgpass file, passfile=... in the conninfo, or PGPASSWORD"},
     // A typo outranks the "missing key" it causes, even on a later line.

@@ -20,8 +20,8 @@ constexpr size_t kMaxSecretBytes = 64 << 10;
 
 }  // namespace
 
-Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const std::string& file_path,
-                                  const std::string& what) {
+Result<std::string> ResolveSecret(Env& env, const std::string& env_name,
+                                  const std::string& file_path, const std::string& what) {
   if (env_name.empty() && file_path.empty()) {
     return ConfigError(what + ": no environment variable or file configured",
                        "set the matching *_env or *_file key in the config file");

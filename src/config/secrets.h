@@ -21,8 +21,8 @@ namespace pgkeep {
 // Failure: kConfig when neither or both sources are given; kAuth when the
 // variable is unset or empty, or the file is unreadable, too large or empty.
 // Messages name the variable or file, never the value.
-Result<std::string> ResolveSecret(Env& env, const std::string& env_name, const std::string& file_path,
-                                  const std::string& what);
+Result<std::string> ResolveSecret(Env& env, const std::string& env_name,
+                                  const std::string& file_path, const std::string& what);
 
 // Names of the environment variables that hold secrets pgkeep may read:
 // PGKEEP_REPO_PASSWORD and every *_env key of `config` (repository password,

@@ -1,7 +1,5 @@
 #include "config/toml_reader.h"
 
-#include "common/file_io.h"
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -11,6 +9,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "common/file_io.h"
 #include "config/config.h"
 
 namespace pgkeep::config_internal {

@@ -1,9 +1,8 @@
 #include "expire/expire.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
-
-#include <algorithm>
 #include <tuple>
 
 #include "repo/pins.h"
@@ -13,10 +12,10 @@
 
 namespace pgkeep {
 
-namespace {
-}
+namespace {}
 
-Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const ExpireOptions& options) {
+Result<ExpireReport> RunExpire(Repository& repo, const Config& config,
+                               const ExpireOptions& options) {
   auto progress = [&options](const std::string& step) {
     if (options.progress) options.progress(step);
   };
@@ -42,8 +41,8 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
     auto db = config.databases.find(database);
     if (database.empty() || db == config.databases.end()) {
       for (size_t i : indexes)
-        report.decisions[i].reasons.push_back(database.empty() ? "not a database backup"
-                                                               : "database not in the configuration");
+        report.decisions[i].reasons.push_back(
+            database.empty() ? "not a database backup" : "database not in the configuration");
       continue;
     }
     auto rules = RulesFromConfig(db->second.retention);
@@ -56,8 +55,10 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
       // microseconds, zero-padded, orders snapshots of the same second the
       // way they were taken (retention breaks time ties by id).
       char order_key[32];
-      std::snprintf(order_key, sizeof order_key, "%020lld", static_cast<long long>(s.commit_micros));
-      records.push_back({order_key, s.stop_time, true, pin != pins->end() && pin->second.HoldsAt(report.time)});
+      std::snprintf(order_key, sizeof order_key, "%020lld",
+                    static_cast<long long>(s.commit_micros));
+      records.push_back(
+          {order_key, s.stop_time, true, pin != pins->end() && pin->second.HoldsAt(report.time)});
     }
     auto decisions = ApplyRetention(records, *rules, report.time);
     if (!decisions.ok()) return decisions.status();
@@ -83,9 +84,10 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
   for (size_t i = 0; i < snapshots->size(); ++i)
     if (report.decisions[i].keep) kept.push_back((*snapshots)[i]);
   if (!listed->damaged.empty()) {
-    report.gc_skipped = "garbage collection and WAL expiry skipped: " + listed->damaged.front().problem + " (" +
-                        std::to_string(listed->damaged.size()) +
-                        " damaged snapshot object(s); what they use is unknown, so nothing is garbage)";
+    report.gc_skipped =
+        "garbage collection and WAL expiry skipped: " + listed->damaged.front().problem + " (" +
+        std::to_string(listed->damaged.size()) +
+        " damaged snapshot object(s); what they use is unknown, so nothing is garbage)";
   } else {
     progress("collecting garbage");
     auto collected = CollectGarbage(repo, kept, gc);
@@ -102,13 +104,15 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
     if (db.method != "physical") continue;
     auto points = WalBackupPoints(kept, name);
     if (points.empty()) continue;
-    const WalBackupPoint& oldest = *std::min_element(points.begin(), points.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.timeline, a.start_segment) < std::tie(b.timeline, b.start_segment);
-    });
+    const WalBackupPoint& oldest =
+        *std::min_element(points.begin(), points.end(), [](const auto& a, const auto& b) {
+          return std::tie(a.timeline, a.start_segment) < std::tie(b.timeline, b.start_segment);
+        });
     progress("expiring WAL of database \"" + name + "\"");
     auto obsolete = ObsoleteWalObjects(repo.storage(), name, oldest);
     if (!obsolete.ok()) return obsolete.status();
-    WalExpiry w{name, WalSegmentName(oldest.timeline, oldest.start_segment), oldest.id, obsolete->size(), 0};
+    WalExpiry w{name, WalSegmentName(oldest.timeline, oldest.start_segment), oldest.id,
+                obsolete->size(), 0};
     for (const auto& o : *obsolete) {
       w.bytes += o.size;
       if (!options.dry_run) PGKEEP_RETURN_IF_ERROR(repo.storage().Delete(o.name));
@@ -116,10 +120,11 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const Exp
     report.wal.push_back(w);
   }
   if (!options.dry_run) {
-    nlohmann::json summary = {{"time", report.time},
-                              {"expired", report.expired},
-                              {"bytes_freed", report.gc.bytes_freed},
-                              {"packs_deleted", report.gc.packs_deleted + report.gc.packs_repacked}};
+    nlohmann::json summary = {
+        {"time", report.time},
+        {"expired", report.expired},
+        {"bytes_freed", report.gc.bytes_freed},
+        {"packs_deleted", report.gc.packs_deleted + report.gc.packs_repacked}};
     PGKEEP_RETURN_IF_ERROR(repo.WriteStateObject(kLastExpireState, AsBytes(summary.dump())));
   }
   return report;
@@ -133,7 +138,8 @@ Result<std::optional<nlohmann::json>> ReadLastExpire(const Repository& repo) {
   }
   nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
   if (j.is_discarded()) {
-    return Status::Error(ErrorCode::kCorrupt, "\"" + StateObjectName(kLastExpireState) + "\" is damaged");
+    return Status::Error(ErrorCode::kCorrupt,
+                         "\"" + StateObjectName(kLastExpireState) + "\" is damaged");
   }
   return std::optional<nlohmann::json>(j);
 }

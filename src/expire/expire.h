@@ -71,7 +71,8 @@ struct ExpireOptions {
   std::function<void(const std::string& step)> progress;
 };
 
-Result<ExpireReport> RunExpire(Repository& repo, const Config& config, const ExpireOptions& options);
+Result<ExpireReport> RunExpire(Repository& repo, const Config& config,
+                               const ExpireOptions& options);
 
 // The last expire's summary (object state/last-expire), for `status`.
 Result<std::optional<nlohmann::json>> ReadLastExpire(const Repository& repo);

@@ -15,7 +15,8 @@ namespace {
 constexpr size_t kAnomalyWindow = 7;
 
 std::string Hours(int64_t seconds) {
-  return std::to_string(seconds / 3600) + "h" + (seconds % 3600 ? std::to_string(seconds % 3600 / 60) + "m" : "");
+  return std::to_string(seconds / 3600) + "h" +
+         (seconds % 3600 ? std::to_string(seconds % 3600 / 60) + "m" : "");
 }
 
 ArchiverStatus AskArchiver(PgConnector& connector, const DatabaseConfig& db) {
@@ -26,9 +27,11 @@ ArchiverStatus AskArchiver(PgConnector& connector, const DatabaseConfig& db) {
     return a;
   }
   auto r = (*pg)->Query(
-      "SELECT archived_count, coalesce(last_archived_wal, ''), coalesce(last_archived_time::text, ''), "
+      "SELECT archived_count, coalesce(last_archived_wal, ''), coalesce(last_archived_time::text, "
+      "''), "
       "failed_count, coalesce(last_failed_wal, ''), coalesce(last_failed_time::text, ''), "
-      "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) FROM pg_stat_archiver");
+      "coalesce(last_failed_time > coalesce(last_archived_time, '-infinity'), false) FROM "
+      "pg_stat_archiver");
   if (!r.ok()) {
     a.error = r.status().message();
     return a;
@@ -44,14 +47,17 @@ ArchiverStatus AskArchiver(PgConnector& connector, const DatabaseConfig& db) {
   return a;
 }
 
-Result<WalStatus> WalStatusOf(const Repository& repo, PgConnector& connector, const std::vector<ObjectInfo>& listing,
-                              const DatabaseConfig& db, const std::vector<Snapshot>& snapshots, int64_t now) {
+Result<WalStatus> WalStatusOf(const Repository& repo, PgConnector& connector,
+                              const std::vector<ObjectInfo>& listing, const DatabaseConfig& db,
+                              const std::vector<Snapshot>& snapshots, int64_t now) {
   WalStatus w;
   auto timelines = ReadTimelineReport(repo, db.name, listing);
   if (!timelines.ok()) return timelines.status();
   w.timelines = std::move(*timelines);
-  w.analysis = AnalyzeWal(ArchivedSegmentsIn(listing, db.name), WalBackupPoints(snapshots, db.name));
-  if (w.analysis.last_archived_time > 0) w.last_archived_age_seconds = now - w.analysis.last_archived_time;
+  w.analysis =
+      AnalyzeWal(ArchivedSegmentsIn(listing, db.name), WalBackupPoints(snapshots, db.name));
+  if (w.analysis.last_archived_time > 0)
+    w.last_archived_age_seconds = now - w.analysis.last_archived_time;
   w.archiver = AskArchiver(connector, db);
   return w;
 }
@@ -59,18 +65,19 @@ Result<WalStatus> WalStatusOf(const Repository& repo, PgConnector& connector, co
 void AddWalReasons(const WalStatus& w, int64_t now, std::vector<std::string>& reasons) {
   for (const auto& c : ActiveConcurrent(w.timelines, now))
     reasons.push_back("two servers archive WAL at once: timeline " + std::to_string(c.older) +
-                      " still received WAL at " + FormatIsoTime(c.older_last_archived) + ", after timeline " +
-                      std::to_string(c.newer) + " appeared at " + FormatIsoTime(c.newer_first_archived) +
+                      " still received WAL at " + FormatIsoTime(c.older_last_archived) +
+                      ", after timeline " + std::to_string(c.newer) + " appeared at " +
+                      FormatIsoTime(c.newer_first_archived) +
                       "; a restored copy or an old primary archives with this configuration: set "
                       "archive_mode = off there");
   for (const auto& d : w.timelines.damaged) reasons.push_back("damaged timeline history: " + d);
   for (const auto& g : w.analysis.gaps)
     reasons.push_back("WAL gap on timeline " + std::to_string(g.timeline) + ": " + g.first_missing +
-                      (g.count > 1 ? " .. " + g.last_missing : "") + " (" + std::to_string(g.count) +
-                      " segment(s)) missing from the repository" +
+                      (g.count > 1 ? " .. " + g.last_missing : "") + " (" +
+                      std::to_string(g.count) + " segment(s)) missing from the repository" +
                       (w.analysis.window ? "; point-in-time recovery reaches back only to " +
-                                               FormatIsoTime(w.analysis.window->earliest) + " (backup " +
-                                               w.analysis.window->from_backup + ")"
+                                               FormatIsoTime(w.analysis.window->earliest) +
+                                               " (backup " + w.analysis.window->from_backup + ")"
                                          : ""));
   if (!w.archiver.error.empty())
     reasons.push_back("cannot read pg_stat_archiver: " + w.archiver.error);
@@ -89,7 +96,8 @@ std::vector<std::string> RepositoryDamage(const Repository& repo, const Snapshot
   std::vector<std::string> damage;
   for (const auto& d : listed.damaged) damage.push_back(d.problem);
   for (const auto& w : UnknownObjectWarnings(listing))
-    if (w.rfind("\"" + std::string(kSnapshotsDir), 0) != 0) repo.Warn(w);  // those are in listed.damaged already
+    if (w.rfind("\"" + std::string(kSnapshotsDir), 0) != 0)
+      repo.Warn(w);  // those are in listed.damaged already
   auto index = repo.CheckIndex(listing);
   if (!index.ok()) {
     damage.push_back("cannot check the index: " + index.status().message());
@@ -110,8 +118,8 @@ std::vector<std::string> RepositoryDamage(const Repository& repo, const Snapshot
 
 }  // namespace
 
-Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector, const Config& config,
-                                   const std::string& only_database) {
+Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector,
+                                   const Config& config, const std::string& only_database) {
   StatusReport report;
   report.time = repo.clock().NowSeconds();
   auto listed = repo.ListSnapshots();
@@ -140,10 +148,12 @@ Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connecto
       st.reasons.push_back("has no backup yet");
     } else {
       const Snapshot& last = *mine.back();
-      st.last_backup = BackupSummary{last.id, last.kind, last.stop_time, report.time - last.stop_time,
+      st.last_backup = BackupSummary{last.id,          last.kind,
+                                     last.stop_time,   report.time - last.stop_time,
                                      last.stats.bytes, last.stats.stored_bytes};
       if (st.last_backup->age_seconds > st.max_backup_age_seconds)
-        st.reasons.push_back("last backup " + last.id + " is " + Hours(st.last_backup->age_seconds) +
+        st.reasons.push_back("last backup " + last.id + " is " +
+                             Hours(st.last_backup->age_seconds) +
                              " old, more than max_backup_age " + db.max_backup_age);
       if (mine.size() >= 2) {
         std::vector<uint64_t> previous;
@@ -154,12 +164,16 @@ Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connecto
         a.bytes = last.stats.bytes;
         a.reference_bytes = previous[previous.size() / 2];
         a.threshold = db.max_size_drop_percent / 100.0;
-        a.drop = a.reference_bytes ? 1.0 - static_cast<double>(a.bytes) / static_cast<double>(a.reference_bytes) : 0;
+        a.drop = a.reference_bytes
+                     ? 1.0 - static_cast<double>(a.bytes) / static_cast<double>(a.reference_bytes)
+                     : 0;
         a.suspicious = a.drop >= a.threshold;
         if (a.suspicious)
-          st.reasons.push_back("last backup " + last.id + " is " + std::to_string(static_cast<int>(a.drop * 100 + 0.5)) +
-                               "% smaller than the median of the backups before it (" + FormatBytes(a.bytes) +
-                               " vs " + FormatBytes(a.reference_bytes) + ")");
+          st.reasons.push_back("last backup " + last.id + " is " +
+                               std::to_string(static_cast<int>(a.drop * 100 + 0.5)) +
+                               "% smaller than the median of the backups before it (" +
+                               FormatBytes(a.bytes) + " vs " + FormatBytes(a.reference_bytes) +
+                               ")");
         st.size_anomaly = a;
       }
     }
@@ -181,8 +195,10 @@ Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connecto
   rs.free_bytes = repo.storage().FreeBytes();
   // Only a record for monitoring: damage there loses nothing, so it warns.
   auto last_expire = ReadLastExpire(repo);
-  if (last_expire.ok()) rs.last_expire = *last_expire;
-  else repo.Warn(last_expire.status().message() + "; shown as never");
+  if (last_expire.ok())
+    rs.last_expire = *last_expire;
+  else
+    repo.Warn(last_expire.status().message() + "; shown as never");
   for (const auto& d : rs.damaged) report.reasons.push_back("repository: " + d);
   report.healthy = report.reasons.empty();
   return report;
@@ -193,7 +209,10 @@ namespace {
 nlohmann::json WalToJson(const WalStatus& w) {
   nlohmann::json gaps = nlohmann::json::array();
   for (const auto& g : w.analysis.gaps)
-    gaps.push_back({{"timeline", g.timeline}, {"first", g.first_missing}, {"last", g.last_missing}, {"count", g.count}});
+    gaps.push_back({{"timeline", g.timeline},
+                    {"first", g.first_missing},
+                    {"last", g.last_missing},
+                    {"count", g.count}});
   nlohmann::json window;
   if (w.analysis.window)
     window = {{"from_backup", w.analysis.window->from_backup},
@@ -201,14 +220,15 @@ nlohmann::json WalToJson(const WalStatus& w) {
               {"latest", FormatIsoTime(w.analysis.window->latest)},
               {"last_segment", w.analysis.window->last_segment}};
   const ArchiverStatus& a = w.archiver;
-  nlohmann::json archiver = a.error.empty() ? nlohmann::json{{"archived_count", a.archived_count},
-                                                             {"last_archived_wal", a.last_archived_wal},
-                                                             {"last_archived_time", a.last_archived_time},
-                                                             {"failed_count", a.failed_count},
-                                                             {"last_failed_wal", a.last_failed_wal},
-                                                             {"last_failed_time", a.last_failed_time},
-                                                             {"failing", a.failing}}
-                                            : nlohmann::json{{"error", a.error}};
+  nlohmann::json archiver = a.error.empty()
+                                ? nlohmann::json{{"archived_count", a.archived_count},
+                                                 {"last_archived_wal", a.last_archived_wal},
+                                                 {"last_archived_time", a.last_archived_time},
+                                                 {"failed_count", a.failed_count},
+                                                 {"last_failed_wal", a.last_failed_wal},
+                                                 {"last_failed_time", a.last_failed_time},
+                                                 {"failing", a.failing}}
+                                : nlohmann::json{{"error", a.error}};
   nlohmann::json concurrent = nlohmann::json::array();
   for (const auto& c : w.timelines.concurrent)
     concurrent.push_back({{"older", c.older},
@@ -220,10 +240,12 @@ nlohmann::json WalToJson(const WalStatus& w) {
           {"damaged_history", w.timelines.damaged},
           {"archived_segments", w.analysis.segments},
           {"last_segment", w.analysis.last_segment},
-          {"last_archived_time",
-           w.analysis.last_archived_time ? nlohmann::json(FormatIsoTime(w.analysis.last_archived_time)) : nlohmann::json()},
-          {"last_archived_age_seconds",
-           w.last_archived_age_seconds >= 0 ? nlohmann::json(w.last_archived_age_seconds) : nlohmann::json()},
+          {"last_archived_time", w.analysis.last_archived_time
+                                     ? nlohmann::json(FormatIsoTime(w.analysis.last_archived_time))
+                                     : nlohmann::json()},
+          {"last_archived_age_seconds", w.last_archived_age_seconds >= 0
+                                            ? nlohmann::json(w.last_archived_age_seconds)
+                                            : nlohmann::json()},
           {"gaps", gaps},
           {"pitr_window", window},
           {"archiver", archiver}};

@@ -7,11 +7,10 @@
 // docs/status.md: the daemon, dashboard and metrics read it.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "config/config.h"
 #include "postgres/pg_connector.h"
@@ -49,7 +48,7 @@ struct ArchiverStatus {
 };
 
 struct WalStatus {
-  WalAnalysis analysis;  // gaps and the PITR window, from the repository
+  WalAnalysis analysis;      // gaps and the PITR window, from the repository
   TimelineReport timelines;  // the timeline tree, damaged history files, concurrent writers
   int64_t last_archived_age_seconds = -1;
   ArchiverStatus archiver;
@@ -89,8 +88,8 @@ struct StatusReport {
 
 // The time is the repository's clock; pg_stat_archiver is read through
 // `connector` (a server that cannot be reached is a reason, not a failure).
-Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector, const Config& config,
-                                   const std::string& only_database);
+Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector,
+                                   const Config& config, const std::string& only_database);
 nlohmann::json StatusToJson(const StatusReport& report);
 
 }  // namespace pgkeep

@@ -1,11 +1,12 @@
 #include "postgres/connection.h"
-#include "postgres/libpq_connect.h"
 
 #include <libpq-fe.h>
 
 #include <cctype>
 #include <map>
 #include <string_view>
+
+#include "postgres/libpq_connect.h"
 
 namespace pgkeep {
 
@@ -351,8 +352,8 @@ Result<PGconn*> OpenLibpqConnection(const std::string& conninfo, const std::stri
       connect_timeout_seconds > 0 ? std::to_string(connect_timeout_seconds) : "";
   // Entries before the expanded "dbname" yield to the conninfo, entries after
   // it override it (an empty value overrides nothing).
-  const char* const keys[] = {"fallback_application_name", "dbname", "connect_timeout", "replication",
-                              nullptr};
+  const char* const keys[] = {"fallback_application_name", "dbname", "connect_timeout",
+                              "replication", nullptr};
   const char* const values[] = {"pgkeep", conninfo.c_str(), timeout.c_str(),
                                 replication ? replication : "", nullptr};
   ConnPtr conn(PQconnectdbParams(keys, values, /*expand_dbname=*/1));
@@ -409,7 +410,8 @@ Result<std::string> ConninfoWith(const std::string& conninfo,
     auto over = overrides.find(o->keyword);
     if (over == overrides.end() && o->val == nullptr) continue;
     if (!out.empty()) out += ' ';
-    out += std::string(o->keyword) + "=" + QuoteConninfoValue(over != overrides.end() ? over->second : o->val);
+    out += std::string(o->keyword) + "=" +
+           QuoteConninfoValue(over != overrides.end() ? over->second : o->val);
   }
   return out;
 }

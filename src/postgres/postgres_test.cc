@@ -56,7 +56,8 @@ TEST(RedactConninfoTest, DropsEveryPassword) {
       {"postgresql:///db", "postgresql:///db"},
       // libpq percent-decodes URI query keys: this is a password too.
       {"postgresql://u@h/db?pass%77ord=hunter2", "postgresql://u@h/db"},
-      {"postgresql://u@h/db?%70assword=hunter2&sslmode=require", "postgresql://u@h/db?sslmode=require"},
+      {"postgresql://u@h/db?%70assword=hunter2&sslmode=require",
+       "postgresql://u@h/db?sslmode=require"},
   };
   for (const auto& [in, want] : cases) {
     EXPECT_EQ(RedactConninfo(in), want) << in;

@@ -13,7 +13,8 @@ BaseBackupArchive ParseNewArchive(const char* msg, size_t len) {
   BaseBackupArchive a;
   a.name = std::string(msg + 1, strnlen(msg + 1, len - 1));
   size_t second = 1 + a.name.size() + 1;
-  if (second < len) a.tablespace_location = std::string(msg + second, strnlen(msg + second, len - second));
+  if (second < len)
+    a.tablespace_location = std::string(msg + second, strnlen(msg + second, len - second));
   return a;
 }
 
@@ -31,13 +32,13 @@ BaseBackupStream::~BaseBackupStream() {
 }
 
 Status BaseBackupStream::Failure(const std::string& during) {
-  return Status::Error(ErrorCode::kPostgres,
-                       during + " failed on " + what_ + ": " + CondensePgError(PQerrorMessage(conn_)));
+  return Status::Error(ErrorCode::kPostgres, during + " failed on " + what_ + ": " +
+                                                 CondensePgError(PQerrorMessage(conn_)));
 }
 
 Result<std::unique_ptr<BaseBackupStream>> BaseBackupStream::Start(const std::string& conninfo,
-                                                                   const std::string& what,
-                                                                   const std::string& label) {
+                                                                  const std::string& what,
+                                                                  const std::string& label) {
   std::unique_ptr<BaseBackupStream> s(new BaseBackupStream());
   s->what_ = what;
   auto conn = OpenLibpqConnection(conninfo, what + " (replication connection)", 10, "true");
@@ -49,7 +50,8 @@ Result<std::unique_ptr<BaseBackupStream>> BaseBackupStream::Start(const std::str
                          "to read the files locally");
   }
   s->conn_ = *conn;
-  PQsetNoticeProcessor(s->conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
+  PQsetNoticeProcessor(
+      s->conn_, [](void*, const char*) {}, nullptr);  // NOTICEs are not errors
 
   {
     ResultCloser id{PQexec(s->conn_, "IDENTIFY_SYSTEM")};
@@ -65,7 +67,8 @@ Result<std::unique_ptr<BaseBackupStream>> BaseBackupStream::Start(const std::str
   if (!PQsendQuery(s->conn_, command.c_str())) return s->Failure("BASE_BACKUP");
   {
     ResultCloser start{PQgetResult(s->conn_)};
-    if (PQresultStatus(start.r) != PGRES_TUPLES_OK || PQntuples(start.r) != 1 || PQnfields(start.r) < 2)
+    if (PQresultStatus(start.r) != PGRES_TUPLES_OK || PQntuples(start.r) != 1 ||
+        PQnfields(start.r) < 2)
       return s->Failure("BASE_BACKUP");
     s->start_position_ = PQgetvalue(start.r, 0, 0);
     s->timeline_ = static_cast<uint32_t>(std::strtoul(PQgetvalue(start.r, 0, 1), nullptr, 10));

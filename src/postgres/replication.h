@@ -31,8 +31,8 @@ class BaseBackupStream final : public BaseBackupSource {
   // (fast checkpoint, no WAL; the caller waits for the WAL to be archived).
   // kPostgres on failure, with the server's message.
   static Result<std::unique_ptr<BaseBackupStream>> Start(const std::string& conninfo,
-                                                          const std::string& what,
-                                                          const std::string& label);
+                                                         const std::string& what,
+                                                         const std::string& label);
   ~BaseBackupStream() override;
   BaseBackupStream(const BaseBackupStream&) = delete;
   BaseBackupStream& operator=(const BaseBackupStream&) = delete;

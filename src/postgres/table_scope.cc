@@ -19,7 +19,8 @@ ORDER BY 1, 2)SQL");
 }
 
 Result<int64_t> CountRows(PgConnection& pg, const QualifiedTable& table) {
-  auto n = pg.Query("SELECT count(*) FROM " + QuoteIdent(table.schema) + "." + QuoteIdent(table.name));
+  auto n =
+      pg.Query("SELECT count(*) FROM " + QuoteIdent(table.schema) + "." + QuoteIdent(table.name));
   if (!n.ok()) return n.status();
   return std::stoll(*n->rows[0].values[0]);
 }
@@ -66,8 +67,8 @@ bool AnyTable(const std::vector<std::string>& patterns, const QualifiedTable& t)
 bool TableScope::Includes(const QualifiedTable& t) const {
   // As pg_dump: --table selects tables only (schemas then just narrow nothing
   // further); otherwise --schema selects schemas; excludes apply last.
-  bool included = !tables_.empty() ? AnyTable(tables_, t)
-                                   : (schemas_.empty() || AnySchema(schemas_, t.schema));
+  bool included =
+      !tables_.empty() ? AnyTable(tables_, t) : (schemas_.empty() || AnySchema(schemas_, t.schema));
   if (!included) return false;
   if (AnySchema(exclude_schemas_, t.schema)) return false;
   return !AnyTable(exclude_tables_, t);

@@ -25,8 +25,10 @@ class TableScope {
   TableScope(std::vector<std::string> schemas, std::vector<std::string> tables,
              std::vector<std::string> exclude_schemas = {},
              std::vector<std::string> exclude_tables = {})
-      : schemas_(std::move(schemas)), tables_(std::move(tables)),
-        exclude_schemas_(std::move(exclude_schemas)), exclude_tables_(std::move(exclude_tables)) {}
+      : schemas_(std::move(schemas)),
+        tables_(std::move(tables)),
+        exclude_schemas_(std::move(exclude_schemas)),
+        exclude_tables_(std::move(exclude_tables)) {}
 
   bool Includes(const QualifiedTable& t) const;
   // pg_dump / pg_restore arguments expressing the same scope.

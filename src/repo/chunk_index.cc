@@ -48,7 +48,8 @@ void ChunkIndex::FoldRecent() {
   std::sort(fresh.begin(), fresh.end(), less);
   std::vector<Entry> merged;
   merged.reserve(added_.size() + fresh.size());
-  std::merge(added_.begin(), added_.end(), fresh.begin(), fresh.end(), std::back_inserter(merged), less);
+  std::merge(added_.begin(), added_.end(), fresh.begin(), fresh.end(), std::back_inserter(merged),
+             less);
   added_ = std::move(merged);
 }
 
@@ -106,10 +107,13 @@ std::vector<ChunkLocation> ChunkIndex::FindAll(const ChunkId& id) const {
   // This process's own copies are the newest.
   auto a = std::lower_bound(added_.begin(), added_.end(), id,
                             [](const Entry& e, const ChunkId& key) { return IdLess(e.id, key); });
-  if (a != added_.end() && a->id == id) out.push_back({packs_[a->pack], a->offset, a->length, a->raw_length});
+  if (a != added_.end() && a->id == id)
+    out.push_back({packs_[a->pack], a->offset, a->length, a->raw_length});
   if (auto r = recent_.find(id); r != recent_.end())
-    out.push_back({packs_[r->second.pack], r->second.offset, r->second.length, r->second.raw_length});
-  for (; it != end && it->id == id; ++it) out.push_back({packs_[it->pack], it->offset, it->length, it->raw_length});
+    out.push_back(
+        {packs_[r->second.pack], r->second.offset, r->second.length, r->second.raw_length});
+  for (; it != end && it->id == id; ++it)
+    out.push_back({packs_[it->pack], it->offset, it->length, it->raw_length});
   return out;
 }
 

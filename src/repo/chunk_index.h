@@ -117,7 +117,8 @@ class ChunkIndex {
   std::vector<ObjectId> packs_;
   std::unordered_map<ObjectId, uint32_t, ChunkIdHash> pack_numbers_;
   std::vector<Entry> sorted_;
-  size_t sorted_prefix_ = 0;  // sorted_[0, sorted_prefix_) is sorted by id, then pack number descending
+  size_t sorted_prefix_ =
+      0;  // sorted_[0, sorted_prefix_) is sorted by id, then pack number descending
   std::vector<Entry> added_;  // sorted, unique, disjoint from sorted_: folded from recent_
   std::unordered_map<ChunkId, Entry, ChunkIdHash> recent_;
 };

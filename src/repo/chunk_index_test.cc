@@ -41,12 +41,15 @@ TEST(ChunkIndexTest, IndexFileRoundTripsAndRejectsDamage) {
 // Lengths come from storage and size the loader's reads and buffers: an
 // entry claiming more than any chunk can be is damage, not a 4 GiB read.
 TEST(ChunkIndexTest, EntriesWithImpossibleLengthsAreDamage) {
-  for (auto [length, raw] : {std::pair<uint32_t, uint32_t>{0xffffffffu, 100}, {100, 0xffffffffu},
-                             {kMaxStoredBlobSize + 1, 100}, {100, kMaxChunkSize + 1}}) {
+  for (auto [length, raw] : {std::pair<uint32_t, uint32_t>{0xffffffffu, 100},
+                             {100, 0xffffffffu},
+                             {kMaxStoredBlobSize + 1, 100},
+                             {100, kMaxChunkSize + 1}}) {
     IndexedPack p = MakePack(1, 0, 1);
     p.entries[0].length = length;
     p.entries[0].raw_length = raw;
-    EXPECT_EQ(DecodeIndexFile(EncodeIndexFile({p})).status().code(), ErrorCode::kCorrupt) << length << " " << raw;
+    EXPECT_EQ(DecodeIndexFile(EncodeIndexFile({p})).status().code(), ErrorCode::kCorrupt)
+        << length << " " << raw;
   }
   IndexedPack ok = MakePack(1, 0, 1);
   ok.entries[0].length = kMaxStoredBlobSize;
@@ -111,7 +114,8 @@ TEST(ChunkIndexTest, MemoryPerChunkIsBounded) {
   for (uint32_t p = 0; p < kChunks / 1000; ++p) index.AddLoadedPack(MakePack(p, p * 1000, 1000));
   index.FinishLoad();
   EXPECT_EQ(index.size(), kChunks);
-  EXPECT_EQ(index.memory_bytes() / kChunks, 48u) << "48 bytes per chunk; packs add well under one byte";
+  EXPECT_EQ(index.memory_bytes() / kChunks, 48u)
+      << "48 bytes per chunk; packs add well under one byte";
 }
 
 TEST(ChunkIndexTest, ChunksAddedByAStoreAreFoldedIntoSortedEntries) {

@@ -26,13 +26,15 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
   Storage& storage = repo.storage();
   const IndexProblems& problems = repo.index_problems();
   if (!problems.empty()) {
-    const DamagedObject& first =
-        problems.unreadable_index.empty() ? problems.missing_packs.front() : problems.unreadable_index.front();
-    return Status::Error(ErrorCode::kCheckFailed,
-                         "garbage collection refused: " + first.problem + " (and " +
-                             std::to_string(problems.unreadable_index.size() + problems.missing_packs.size() - 1) +
-                             " more problem(s)); nothing was deleted",
-                         "run \"pgkeep verify\", then \"pgkeep verify --repair\" to rebuild the index");
+    const DamagedObject& first = problems.unreadable_index.empty()
+                                     ? problems.missing_packs.front()
+                                     : problems.unreadable_index.front();
+    return Status::Error(
+        ErrorCode::kCheckFailed,
+        "garbage collection refused: " + first.problem + " (and " +
+            std::to_string(problems.unreadable_index.size() + problems.missing_packs.size() - 1) +
+            " more problem(s)); nothing was deleted",
+        "run \"pgkeep verify\", then \"pgkeep verify --repair\" to rebuild the index");
   }
 
   // Mark.
@@ -48,33 +50,35 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
     // Without the manifest the snapshot's chunks are unknown: nothing can be
     // proven garbage.
     if (!files.ok())
-      return Status::Error(ErrorCode::kCheckFailed,
-                           "garbage collection refused: " + files.status().message() + "; nothing was deleted",
-                           "run \"pgkeep verify\"");
+      return Status::Error(
+          ErrorCode::kCheckFailed,
+          "garbage collection refused: " + files.status().message() + "; nothing was deleted",
+          "run \"pgkeep verify\"");
     for (const auto& f : *files) live.insert(f.chunks.begin(), f.chunks.end());
   }
 
   // What every indexed pack holds, live and dead.
   const auto& pack_ids = repo.index().packs();
   std::vector<PackUse> use(pack_ids.size());
-  repo.index().ForEachEntry([&](const ChunkId& id, uint32_t pack, uint32_t offset, uint32_t length,
-                                uint32_t raw_length) {
-    use[pack].total += length;
-    if (live.count(id)) {
-      use[pack].live += length;
-      BlobType type = manifest_chunks.count(id) ? BlobType::kManifest : BlobType::kData;
-      use[pack].live_entries.push_back({id, type, offset, length, raw_length});
-      ++report.chunks_live;
-    } else {
-      ++report.chunks_dead;
-    }
-  });
+  repo.index().ForEachEntry(
+      [&](const ChunkId& id, uint32_t pack, uint32_t offset, uint32_t length, uint32_t raw_length) {
+        use[pack].total += length;
+        if (live.count(id)) {
+          use[pack].live += length;
+          BlobType type = manifest_chunks.count(id) ? BlobType::kManifest : BlobType::kData;
+          use[pack].live_entries.push_back({id, type, offset, length, raw_length});
+          ++report.chunks_live;
+        } else {
+          ++report.chunks_dead;
+        }
+      });
   for (const auto& id : live)
     if (!repo.index().Contains(id))
-      return Status::Error(ErrorCode::kCheckFailed,
-                           "garbage collection refused: chunk " + HexEncode(id).substr(0, 16) +
-                               " is used by a kept backup but in no index; nothing was deleted",
-                           "run \"pgkeep verify\"; \"pgkeep verify --repair\" rebuilds the index from the packs");
+      return Status::Error(
+          ErrorCode::kCheckFailed,
+          "garbage collection refused: chunk " + HexEncode(id).substr(0, 16) +
+              " is used by a kept backup but in no index; nothing was deleted",
+          "run \"pgkeep verify\"; \"pgkeep verify --repair\" rebuilds the index from the packs");
 
   auto index_listing = storage.List(kIndexDir);
   if (!index_listing.ok()) return index_listing.status();
@@ -95,7 +99,8 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
     if (use[p].live == 0) {
       dead.push_back(p);
       report.bytes_freed += size;
-    } else if (static_cast<double>(use[p].live) < options.repack_below * static_cast<double>(size)) {
+    } else if (static_cast<double>(use[p].live) <
+               options.repack_below * static_cast<double>(size)) {
       // Measured against the pack's real size: dead blobs an earlier
       // collection left in a kept pack are no longer indexed but still there.
       sparse.push_back(p);
@@ -145,9 +150,10 @@ Result<GcReport> CollectGarbage(Repository& repo, const std::vector<Snapshot>& s
                       ? Status::Error(ErrorCode::kCorrupt, "blob lies beyond the end")
                       : codec->Decode(blob, e.id, e.raw_length, scratch);
       if (!ok.ok())
-        return Status::Error(ErrorCode::kCorrupt,
-                             "pack \"" + name + "\" at offset " + std::to_string(e.offset) + ": " + ok.message(),
-                             "run \"pgkeep verify --read-data\"; no pack or index was deleted");
+        return Status::Error(
+            ErrorCode::kCorrupt,
+            "pack \"" + name + "\" at offset " + std::to_string(e.offset) + ": " + ok.message(),
+            "run \"pgkeep verify --read-data\"; no pack or index was deleted");
       builder->Add(e.id, e.type, blob, e.raw_length);
       if (builder->size() >= options.pack_size) PGKEEP_RETURN_IF_ERROR(flush());
     }

@@ -37,21 +37,21 @@
 namespace pgkeep {
 
 struct GcOptions {
-  double repack_below = 0.5;     // repack packs whose live share of bytes is below this
-  size_t pack_size = 16 << 20;   // target size of new packs
-  bool dry_run = false;          // decide and report, change nothing
+  double repack_below = 0.5;    // repack packs whose live share of bytes is below this
+  size_t pack_size = 16 << 20;  // target size of new packs
+  bool dry_run = false;         // decide and report, change nothing
 };
 
 struct GcReport {
-  uint64_t packs = 0;            // indexed packs before
-  uint64_t packs_deleted = 0;    // no live chunk left
-  uint64_t packs_repacked = 0;   // live chunks moved, pack deleted
-  uint64_t packs_written = 0;    // new packs holding moved chunks
+  uint64_t packs = 0;              // indexed packs before
+  uint64_t packs_deleted = 0;      // no live chunk left
+  uint64_t packs_repacked = 0;     // live chunks moved, pack deleted
+  uint64_t packs_written = 0;      // new packs holding moved chunks
   uint64_t leftovers_deleted = 0;  // packs no index named
   uint64_t chunks_live = 0;
   uint64_t chunks_dead = 0;
-  uint64_t bytes_freed = 0;      // stored bytes removed (dead chunks and leftovers)
-  uint64_t bytes_moved = 0;      // live stored bytes copied by repacking
+  uint64_t bytes_freed = 0;  // stored bytes removed (dead chunks and leftovers)
+  uint64_t bytes_moved = 0;  // live stored bytes copied by repacking
   uint64_t index_objects_replaced = 0;
 };
 

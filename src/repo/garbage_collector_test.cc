@@ -155,7 +155,8 @@ TEST_F(GcTest, DeletedPackMakesTheNextStoreWriteItsChunksAgain) {
 }
 
 TEST_F(GcTest, RefusesWithAMissingPackOrAnUnreadableIndexAndDeletesNothing) {
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(storage_.Delete(SnapshotObjectName(ids_[i])).ok());  // garbage exists
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(storage_.Delete(SnapshotObjectName(ids_[i])).ok());  // garbage exists
   auto listing = *storage_.List("");
   std::string some_pack, some_index;
   for (const auto& o : listing) {
@@ -178,7 +179,8 @@ TEST_F(GcTest, RefusesWithAMissingPackOrAnUnreadableIndexAndDeletesNothing) {
     auto result = CollectGarbage(*repo, repo->ListSnapshots()->snapshots, GcOptions{});
     ASSERT_FALSE(result.ok());
     EXPECT_EQ(result.status().code(), ErrorCode::kCheckFailed);
-    EXPECT_NE(result.status().message().find(variant == 0 ? some_pack : some_index), std::string::npos)
+    EXPECT_NE(result.status().message().find(variant == 0 ? some_pack : some_index),
+              std::string::npos)
         << result.status().message();
     EXPECT_EQ(copy.List("")->size(), before) << "nothing deleted";
   }

@@ -28,8 +28,10 @@ Result<RebuildReport> RebuildIndex(Repository& repo, bool check_blobs) {
   for (const auto& o : *old_index) {
     if (!IsIndexObjectName(o.name)) continue;
     auto stored = storage.Get(o.name);
-    auto plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
-    auto decoded = plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
+    auto plain =
+        stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
+    auto decoded =
+        plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
     if (!decoded.ok()) continue;
     for (const auto& p : *decoded) {
       auto& list = old_entries[PackObjectName(p.pack)];
@@ -63,28 +65,32 @@ Result<RebuildReport> RebuildIndex(Repository& repo, bool check_blobs) {
       // The blobs may be intact: what a readable old index object says about
       // this pack is kept (blobs checked below like any others).
       auto known = old_entries.find(object.name);
-      report.problems.push_back("pack \"" + object.name + "\": " + entries.status().message() +
-                                (known == old_entries.end()
-                                     ? "; its chunks cannot be located and are not indexed (the pack is kept)"
-                                     : "; its entries are taken from the old index"));
+      report.problems.push_back(
+          "pack \"" + object.name + "\": " + entries.status().message() +
+          (known == old_entries.end()
+               ? "; its chunks cannot be located and are not indexed (the pack is kept)"
+               : "; its entries are taken from the old index"));
       if (known == old_entries.end()) continue;
       entries = known->second;
     }
     ++report.packs;
     IndexedPack indexed;
-    auto id = HexDecode(object.name.substr(object.name.rfind('/') + 1));  // 64 hex digits: IsPackObjectName
+    auto id = HexDecode(
+        object.name.substr(object.name.rfind('/') + 1));  // 64 hex digits: IsPackObjectName
     std::copy(id->begin(), id->end(), indexed.pack.begin());
     for (const auto& e : *entries) {
       bool inside = uint64_t{e.offset} + e.length <= bytes->size();
-      Status s = inside ? Status::Ok() : Status::Error(ErrorCode::kCorrupt, "blob lies beyond the end");
+      Status s =
+          inside ? Status::Ok() : Status::Error(ErrorCode::kCorrupt, "blob lies beyond the end");
       if (inside && check_blobs) {
         plain.clear();
         s = codec->Decode(ByteView(bytes->data() + e.offset, e.length), e.id, e.raw_length, plain);
       }
       if (!s.ok()) {
         ++report.blobs_left_out;
-        report.problems.push_back("pack \"" + object.name + "\" at offset " + std::to_string(e.offset) + " (chunk " +
-                                  HexEncode(e.id).substr(0, 16) + "): " + s.message() + "; left out of the index");
+        report.problems.push_back(
+            "pack \"" + object.name + "\" at offset " + std::to_string(e.offset) + " (chunk " +
+            HexEncode(e.id).substr(0, 16) + "): " + s.message() + "; left out of the index");
         continue;
       }
       indexed.entries.push_back(e);

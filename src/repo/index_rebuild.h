@@ -37,12 +37,12 @@
 namespace pgkeep {
 
 struct RebuildReport {
-  uint64_t packs = 0;                  // packs read
-  uint64_t chunks = 0;                 // entries in the new index
-  uint64_t blobs_left_out = 0;         // damaged blobs (check_blobs) or entries outside their pack
+  uint64_t packs = 0;           // packs read
+  uint64_t chunks = 0;          // entries in the new index
+  uint64_t blobs_left_out = 0;  // damaged blobs (check_blobs) or entries outside their pack
   uint64_t index_objects_written = 0;
   uint64_t index_objects_removed = 0;
-  std::vector<std::string> problems;   // packs that could not be indexed, damaged blobs
+  std::vector<std::string> problems;  // packs that could not be indexed, damaged blobs
 };
 
 Result<RebuildReport> RebuildIndex(Repository& repo, bool check_blobs);

@@ -124,7 +124,8 @@ TEST_F(RebuildTest, DamagedTrailerKeepsWhatTheOldIndexSaid) {
   auto report = RebuildIndex(*Open(), true);
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->problems.size(), 1u);
-  EXPECT_NE(report->problems[0].find("taken from the old index"), std::string::npos) << report->problems[0];
+  EXPECT_NE(report->problems[0].find("taken from the old index"), std::string::npos)
+      << report->problems[0];
   for (const auto& id : ids_) EXPECT_TRUE(Loads(id)) << id;
 }
 

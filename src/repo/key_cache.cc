@@ -1,6 +1,5 @@
 #include "repo/key_cache.h"
 
-
 namespace pgkeep {
 
 namespace {
@@ -56,20 +55,23 @@ void RemoveLegacyCache(Env& env, const Storage& storage, const std::string& dir)
 
 }  // namespace
 
-std::string KeyCacheName(const Storage& storage) { return "pgkeep:repo-key:" + StorageHash(storage); }
+std::string KeyCacheName(const Storage& storage) {
+  return "pgkeep:repo-key:" + StorageHash(storage);
+}
 
-Result<std::unique_ptr<Repository>> OpenRepositoryCached(Env& env, Storage& storage, const Clock& clock,
-                                                         const std::optional<std::string>& password,
-                                                         Keyring* keyring, const std::string& legacy_dir,
-                                                         std::optional<bool> expect_encrypted) {
+Result<std::unique_ptr<Repository>> OpenRepositoryCached(
+    Env& env, Storage& storage, const Clock& clock, const std::optional<std::string>& password,
+    Keyring* keyring, const std::string& legacy_dir, std::optional<bool> expect_encrypted) {
   RemoveLegacyCache(env, storage, legacy_dir);
-  if (!password || keyring == nullptr) return Repository::Open(storage, clock, password, expect_encrypted);
+  if (!password || keyring == nullptr)
+    return Repository::Open(storage, clock, password, expect_encrypted);
   if (auto key = ReadCache(storage, *keyring, *password)) {
     auto repo = Repository::OpenWithKey(storage, clock, *key, expect_encrypted);
     if (repo.ok() || repo.status().code() != ErrorCode::kRepoFormat) return repo;
   }
   auto repo = Repository::Open(storage, clock, password, expect_encrypted);
-  if (repo.ok() && (*repo)->key().encrypted) WriteCache(storage, *keyring, *password, (*repo)->key());
+  if (repo.ok() && (*repo)->key().encrypted)
+    WriteCache(storage, *keyring, *password, (*repo)->key());
   return repo;
 }
 

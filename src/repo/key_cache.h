@@ -39,10 +39,10 @@ inline constexpr int64_t kKeyCacheSeconds = 12 * 3600;
 // repository is unencrypted). Cache problems are never errors: the slow path
 // runs and the cache is rewritten when possible. `legacy_dir` (may be empty)
 // is where an old cache file of this repository is removed from.
-Result<std::unique_ptr<Repository>> OpenRepositoryCached(Env& env, Storage& storage, const Clock& clock,
-                                                         const std::optional<std::string>& password,
-                                                         Keyring* keyring, const std::string& legacy_dir,
-                                                         std::optional<bool> expect_encrypted = std::nullopt);
+Result<std::unique_ptr<Repository>> OpenRepositoryCached(
+    Env& env, Storage& storage, const Clock& clock, const std::optional<std::string>& password,
+    Keyring* keyring, const std::string& legacy_dir,
+    std::optional<bool> expect_encrypted = std::nullopt);
 
 // The keyring entry name for the repository on `storage`.
 std::string KeyCacheName(const Storage& storage);

@@ -31,7 +31,8 @@ InitOptions CheapInit(bool encrypted = true) {
 std::vector<std::string> ListDir(const std::string& dir) {
   std::vector<std::string> names;
   std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names.push_back(e.path().filename());
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -44,7 +45,8 @@ void DeleteKeyObjects(Storage& storage) {
 }
 
 bool Contains(ByteView haystack, ByteView needle) {
-  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) != haystack.end();
+  return std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end()) !=
+         haystack.end();
 }
 
 class KeyCacheTest : public ::testing::Test {
@@ -191,7 +193,8 @@ TEST_F(KeyCacheTest, AnOldCacheFileIsDeleted) {
   // Earlier versions left the sealed key in a file: a stolen copy allowed
   // cheap offline guessing of the password. The first open removes it.
   std::filesystem::create_directories(legacy_dir_);
-  std::ofstream(legacy_dir_ + "/" + kLegacyFileName) << R"({"version":1,"salt":"00","sealed":"00"})";
+  std::ofstream(legacy_dir_ + "/" + kLegacyFileName)
+      << R"({"version":1,"salt":"00","sealed":"00"})";
   ASSERT_TRUE(Open(storage_, kPassword).ok());
   EXPECT_TRUE(ListDir(root_).empty());
 

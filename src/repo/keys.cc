@@ -42,15 +42,18 @@ Result<MasterKey> OpenKeyFile(const std::string& name, ByteView content,
   std::string kdf = kdf_it != j.end() && kdf_it->is_string() ? kdf_it->get<std::string>() : "";
   if (kdf == "none") {
     auto master_it = j.find("master_key");
-    auto master = HexDecode(master_it != j.end() && master_it->is_string() ? master_it->get<std::string>() : "");
+    auto master = HexDecode(
+        master_it != j.end() && master_it->is_string() ? master_it->get<std::string>() : "");
     if (!master || master->size() != 3 * kKeyPartSize) return bad("bad master_key");
     return Split(*master, false);
   }
   if (kdf != "scrypt") return bad("unknown kdf \"" + kdf + "\"");
   if (!password)
-    return Status::Error(ErrorCode::kAuth,
-                         "the repository is encrypted but the configuration says encryption = \"none\"",
-                         "remove encryption = \"none\" and give the password (PGKEEP_REPO_PASSWORD or repository.password_file)");
+    return Status::Error(
+        ErrorCode::kAuth,
+        "the repository is encrypted but the configuration says encryption = \"none\"",
+        "remove encryption = \"none\" and give the password (PGKEEP_REPO_PASSWORD or "
+        "repository.password_file)");
   auto number = [&](const char* k) {
     auto it = j.find(k);
     return it != j.end() && it->is_number_unsigned() ? it->get<uint64_t>() : uint64_t{0};
@@ -62,15 +65,19 @@ Result<MasterKey> OpenKeyFile(const std::string& name, ByteView content,
   ScryptParams params{number("n"), number("r"), number("p")};
   auto salt = HexDecode(text("salt"));
   auto wrapped = HexDecode(text("wrapped_key"));
-  if (!salt || !wrapped || salt->size() > 1024 || wrapped->size() > 1024) return bad("bad kdf parameters");
+  if (!salt || !wrapped || salt->size() > 1024 || wrapped->size() > 1024)
+    return bad("bad kdf parameters");
   // The parameters come from the repository, so whoever can write it chooses
   // how long and how much memory unlocking takes; refuse what init never
   // writes (n = 2^15, r = 8, p = 1: 32 MiB) beyond a generous margin.
   if (params.n < 2 || (params.n & (params.n - 1)) != 0 || params.r == 0 || params.p == 0 ||
-      params.r > kMaxScryptR || params.p > kMaxScryptP || params.n > kMaxScryptMemory / 128 / params.r)
-    return bad("scrypt parameters n=" + std::to_string(params.n) + " r=" + std::to_string(params.r) +
-               " p=" + std::to_string(params.p) + " are outside what pgkeep accepts (memory up to " +
-               std::to_string(kMaxScryptMemory >> 20) + " MiB, p up to " + std::to_string(kMaxScryptP) + ")");
+      params.r > kMaxScryptR || params.p > kMaxScryptP ||
+      params.n > kMaxScryptMemory / 128 / params.r)
+    return bad("scrypt parameters n=" + std::to_string(params.n) +
+               " r=" + std::to_string(params.r) + " p=" + std::to_string(params.p) +
+               " are outside what pgkeep accepts (memory up to " +
+               std::to_string(kMaxScryptMemory >> 20) + " MiB, p up to " +
+               std::to_string(kMaxScryptP) + ")");
   auto kek = DeriveKeyScrypt(*password, *salt, params, Aead::kKeySize);
   if (!kek.ok()) return kek.status();
   Aead aead(*kek);
@@ -133,14 +140,17 @@ Result<MasterKey> UnlockMasterKey(Storage& storage, const std::optional<std::str
       try {
         key = OpenKeyFile(object.name, *content, password);
       } catch (const std::exception& e) {  // a known field of the wrong JSON type
-        key = Status::Error(ErrorCode::kRepoFormat, "key file \"" + object.name + "\" is damaged: " + e.what());
+        key = Status::Error(ErrorCode::kRepoFormat,
+                            "key file \"" + object.name + "\" is damaged: " + e.what());
       }
     }
     if (key.ok()) return key;
     const Status& s = key.status();
     if (s.code() == ErrorCode::kAuth && !password) return s;  // encrypted, but no password given
-    if (s.code() == ErrorCode::kAuth) wrong_password = s;
-    else if (damaged.ok()) damaged = s.code() == ErrorCode::kIo ? s.WithContext("key file \"" + object.name + "\"") : s;
+    if (s.code() == ErrorCode::kAuth)
+      wrong_password = s;
+    else if (damaged.ok())
+      damaged = s.code() == ErrorCode::kIo ? s.WithContext("key file \"" + object.name + "\"") : s;
   }
   if (!wrong_password.ok() || damaged.ok())
     return Status::Error(ErrorCode::kAuth,

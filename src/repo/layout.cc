@@ -11,8 +11,9 @@ namespace pgkeep {
 namespace {
 
 bool IsLowerHex(std::string_view s, size_t length) {
-  return s.size() == length &&
-         std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return s.size() == length && std::all_of(s.begin(), s.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
 }
 
 bool StartsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
@@ -28,7 +29,8 @@ bool IsPackObjectName(const std::string& name) {
 }
 
 bool IsIndexObjectName(const std::string& name) {
-  return StartsWith(name, kIndexDir) && IsLowerHex(std::string_view(name).substr(std::strlen(kIndexDir)), 64);
+  return StartsWith(name, kIndexDir) &&
+         IsLowerHex(std::string_view(name).substr(std::strlen(kIndexDir)), 64);
 }
 
 bool IsKnownObjectName(const std::string& name) {
@@ -54,7 +56,8 @@ std::vector<std::string> UnknownObjectWarnings(const std::vector<ObjectInfo>& li
   std::vector<std::string> out;
   for (const auto& o : listing)
     if (!IsKnownObjectName(o.name))
-      out.push_back("\"" + o.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      out.push_back("\"" + o.name +
+                    "\" is not a pgkeep object (unknown name); ignored and left in place");
   std::sort(out.begin(), out.end());
   return out;
 }

@@ -9,7 +9,8 @@ namespace pgkeep {
 
 Loader::Loader(const Repository& repo, int threads)
     : repo_(repo),
-      threads_(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
+      threads_(threads > 0 ? threads
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
 
 Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out) {
   auto locations = repo.index().FindAll(id);
@@ -30,8 +31,8 @@ Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkI
     }
     if (first.ok())
       first = Status::Error(s.code() == ErrorCode::kNotFound ? ErrorCode::kCorrupt : s.code(),
-                            "chunk " + HexEncode(id).substr(0, 16) + " in pack \"" + pack + "\" at offset " +
-                                std::to_string(loc.offset) + ": " + s.message());
+                            "chunk " + HexEncode(id).substr(0, 16) + " in pack \"" + pack +
+                                "\" at offset " + std::to_string(loc.offset) + ": " + s.message());
   }
   return first;
 }

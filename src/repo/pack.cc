@@ -29,7 +29,8 @@ PackEntry DecodePackEntry(const uint8_t* p) {
 PackBuilder::PackBuilder(size_t expected_size, Bytes buffer) : data_(std::move(buffer)) {
   data_.clear();
   data_.reserve(expected_size);
-  Append(data_, AsBytes(std::string_view(kPackMagic, kMagicSize))); }
+  Append(data_, AsBytes(std::string_view(kPackMagic, kMagicSize)));
+}
 
 void PackBuilder::Add(const ChunkId& id, BlobType type, ByteView stored, uint32_t raw_length) {
   entries_.push_back({id, type, static_cast<uint32_t>(data_.size()),

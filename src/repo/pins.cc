@@ -20,7 +20,8 @@ Result<std::map<std::string, Pin>> ReadPins(const Repository& repo) {
     Pin pin;
     pin.snapshot = id;
     auto damaged = [&](const std::string& why) {
-      repo.Warn("pin \"" + object.name + "\" is damaged (" + why + "); its backup is kept as if pinned until unpinned");
+      repo.Warn("pin \"" + object.name + "\" is damaged (" + why +
+                "); its backup is kept as if pinned until unpinned");
       pin.note = "damaged pin";
       pins[id] = pin;
     };
@@ -40,9 +41,11 @@ Result<std::map<std::string, Pin>> ReadPins(const Repository& repo) {
       damaged("not a JSON object");
       continue;
     }
-    if (j.contains("until") && j["until"].is_number_integer()) pin.until = j["until"].get<int64_t>();
+    if (j.contains("until") && j["until"].is_number_integer())
+      pin.until = j["until"].get<int64_t>();
     if (j.contains("note") && j["note"].is_string()) pin.note = j["note"].get<std::string>();
-    if (j.contains("created") && j["created"].is_number_integer()) pin.created = j["created"].get<int64_t>();
+    if (j.contains("created") && j["created"].is_number_integer())
+      pin.created = j["created"].get<int64_t>();
     pins[id] = pin;
   }
   return pins;

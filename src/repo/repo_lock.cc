@@ -22,13 +22,11 @@ struct LockInfo {
 
 std::string LockJson(const LockOwner& owner, LockMode mode, const std::string& operation,
                      int64_t created, int64_t refreshed) {
-  nlohmann::json j = {{"version", kFormatVersion},
-                      {"mode", mode == LockMode::kExclusive ? "exclusive" : "shared"},
-                      {"operation", operation},
-                      {"pid", owner.pid},
-                      {"hostname", owner.hostname},
-                      {"created", created},
-                      {"refreshed", refreshed}};
+  nlohmann::json j = {
+      {"version", kFormatVersion},  {"mode", mode == LockMode::kExclusive ? "exclusive" : "shared"},
+      {"operation", operation},     {"pid", owner.pid},
+      {"hostname", owner.hostname}, {"created", created},
+      {"refreshed", refreshed}};
   return j.dump() + "\n";
 }
 
@@ -87,7 +85,8 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Env& env, Storage& storage, 
   int64_t created = clock.NowSeconds();
   int64_t deadline = clock.MonotonicMicros() + wait.count() * 1000000;
   for (;;) {
-    PGKEEP_RETURN_IF_ERROR(storage.Put(name, AsBytes(LockJson(owner, mode, operation, created, created))));
+    PGKEEP_RETURN_IF_ERROR(
+        storage.Put(name, AsBytes(LockJson(owner, mode, operation, created, created))));
     auto conflict = FindConflict(env, owner, storage, clock, name, mode);
     if (!conflict.ok()) {
       (void)storage.Delete(name);
@@ -104,13 +103,15 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Env& env, Storage& storage, 
               other.operation + "\" (pid " + std::to_string(other.pid) + " on " + other.hostname +
               ", since " + FormatIsoTime(other.created) + ")",
           "wait for it to finish or retry with --lock-wait SECONDS; if that process is gone, "
-          "remove \"" + other.name + "\"");
+          "remove \"" +
+              other.name + "\"");
     }
     clock.SleepForMicros(500 * 1000);
   }
   // Leftovers of writers that died are garbage now that we hold a lock.
   (void)storage.CleanupTemporary();
-  std::unique_ptr<RepoLock> lock(new RepoLock(storage, clock, owner, name, mode, operation, created));
+  std::unique_ptr<RepoLock> lock(
+      new RepoLock(storage, clock, owner, name, mode, operation, created));
   lock->refresher_ = std::thread([l = lock.get()] { l->RefreshLoop(); });
   return lock;
 }
@@ -129,7 +130,8 @@ void RepoLock::RefreshLoop() {
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, std::chrono::seconds(kRefreshSeconds), [&] { return stop_; })) {
     // A failed refresh is retried next round; staleness allows several misses.
-    (void)storage_.Put(name_, AsBytes(LockJson(owner_, mode_, operation_, created_, clock_.NowSeconds())));
+    (void)storage_.Put(name_,
+                       AsBytes(LockJson(owner_, mode_, operation_, created_, clock_.NowSeconds())));
   }
 }
 

@@ -1,9 +1,9 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <tuple>
 #include <unordered_map>
-#include <nlohmann/json.hpp>
 
 #include "repo/layout.h"
 
@@ -12,17 +12,20 @@ namespace pgkeep {
 namespace {
 
 // Valid, and small enough for the store pipeline's 8 MiB read buffers.
-bool UsableCdcParams(const CdcParams& p) { return ValidCdcParams(p) && p.max_size <= kMaxChunkSize; }
+bool UsableCdcParams(const CdcParams& p) {
+  return ValidCdcParams(p) && p.max_size <= kMaxChunkSize;
+}
 
 nlohmann::json SettingsBody(const RepoSettings& s) {
-  return {{"id", s.id},
-          {"version", s.version},
-          {"encryption", s.encrypted ? "aes-256-gcm" : "none"},
-          {"chunker", {{"min", s.cdc.min_size}, {"avg", s.cdc.avg_size}, {"max", s.cdc.max_size}}},
-          {"dump_chunker",
-           {{"min", s.dump_cdc.min_size}, {"avg", s.dump_cdc.avg_size}, {"max", s.dump_cdc.max_size}}},
-          {"block_size", s.block_size},
-          {"created", s.created}};
+  return {
+      {"id", s.id},
+      {"version", s.version},
+      {"encryption", s.encrypted ? "aes-256-gcm" : "none"},
+      {"chunker", {{"min", s.cdc.min_size}, {"avg", s.cdc.avg_size}, {"max", s.cdc.max_size}}},
+      {"dump_chunker",
+       {{"min", s.dump_cdc.min_size}, {"avg", s.dump_cdc.avg_size}, {"max", s.dump_cdc.max_size}}},
+      {"block_size", s.block_size},
+      {"created", s.created}};
 }
 
 std::string SettingsMac(const MasterKey& key, const nlohmann::json& body) {
@@ -54,7 +57,8 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
     const auto& c = body.at("chunker");
     s.cdc = {c.at("min").get<uint32_t>(), c.at("avg").get<uint32_t>(), c.at("max").get<uint32_t>()};
     const auto& d = body.at("dump_chunker");
-    s.dump_cdc = {d.at("min").get<uint32_t>(), d.at("avg").get<uint32_t>(), d.at("max").get<uint32_t>()};
+    s.dump_cdc = {d.at("min").get<uint32_t>(), d.at("avg").get<uint32_t>(),
+                  d.at("max").get<uint32_t>()};
     s.block_size = body.at("block_size").get<uint32_t>();
     s.created = body.at("created").get<int64_t>();
     if (!UsableCdcParams(s.cdc) || !UsableCdcParams(s.dump_cdc) || s.block_size == 0 ||
@@ -68,17 +72,20 @@ Result<std::pair<RepoSettings, nlohmann::json>> ParseConfigObject(const std::str
 
 // A pack ends with its trailer (at least a tag), the trailer length and the
 // end magic after its last blob.
-uint64_t PackBytesNeeded(uint64_t blob_end) { return blob_end + BlobCodec::kPlainTagSize + 4 + kMagicSize; }
+uint64_t PackBytesNeeded(uint64_t blob_end) {
+  return blob_end + BlobCodec::kPlainTagSize + 4 + kMagicSize;
+}
 
 // Empty when the pack is there and long enough.
-std::string PackProblem(const std::string& name, const std::unordered_map<std::string, uint64_t>& present,
-                        uint64_t needed, uint64_t chunks) {
+std::string PackProblem(const std::string& name,
+                        const std::unordered_map<std::string, uint64_t>& present, uint64_t needed,
+                        uint64_t chunks) {
   auto it = present.find(name);
   if (it != present.end() && it->second >= needed) return "";
   return "pack \"" + name + "\" named by the index is " +
          (it == present.end() ? std::string("missing")
-                              : "shorter than its index says (" + std::to_string(it->second) + " bytes, at least " +
-                                    std::to_string(needed) + " expected)") +
+                              : "shorter than its index says (" + std::to_string(it->second) +
+                                    " bytes, at least " + std::to_string(needed) + " expected)") +
          "; its " + std::to_string(chunks) + " chunk(s) count as absent";
 }
 
@@ -91,8 +98,8 @@ Repository::Repository(Storage& storage, const Clock& clock, MasterKey key, Repo
 }
 
 Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clock& clock,
-                                                      const InitOptions& options,
-                                                      const std::optional<std::string>& password) {
+                                                     const InitOptions& options,
+                                                     const std::optional<std::string>& password) {
   auto existing = storage.List("");
   if (!existing.ok()) return existing.status();
   // Key files without a config are what an interrupted init leaves: no
@@ -112,12 +119,14 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
                          is_repo ? "use it as it is, or point repository.path elsewhere"
                                  : "choose an empty directory for repository.path");
   }
-  if (!UsableCdcParams(options.cdc) || !UsableCdcParams(options.dump_cdc) || options.block_size == 0 ||
-      options.block_size % 8192 != 0 || options.block_size > kMaxChunkSize)
+  if (!UsableCdcParams(options.cdc) || !UsableCdcParams(options.dump_cdc) ||
+      options.block_size == 0 || options.block_size % 8192 != 0 ||
+      options.block_size > kMaxChunkSize)
     return Status::Error(ErrorCode::kUsage, "invalid chunking parameters");
   MasterKey key = GenerateMasterKey(options.encrypted);
   int64_t now = clock.NowSeconds();
-  auto key_file = SealKeyFile(key, options.encrypted ? password : std::nullopt, options.scrypt, now);
+  auto key_file =
+      SealKeyFile(key, options.encrypted ? password : std::nullopt, options.scrypt, now);
   if (!key_file.ok()) return key_file.status();
 
   RepoSettings settings;
@@ -128,9 +137,8 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
   settings.block_size = options.block_size;
   settings.created = now;
   nlohmann::json body = SettingsBody(settings);
-  nlohmann::json config = {{"format", "pgkeep-repository"},
-                           {"body", body},
-                           {"mac", SettingsMac(key, body)}};
+  nlohmann::json config = {
+      {"format", "pgkeep-repository"}, {"body", body}, {"mac", SettingsMac(key, body)}};
   PGKEEP_RETURN_IF_ERROR(
       storage.Put(std::string(kKeysDir) + HexEncode(RandomBytes(8)), AsBytes(*key_file)));
   PGKEEP_RETURN_IF_ERROR(storage.Put(kConfigObject, AsBytes(config.dump(2) + "\n")));
@@ -138,16 +146,16 @@ Result<std::unique_ptr<Repository>> Repository::Init(Storage& storage, const Clo
 }
 
 Result<std::unique_ptr<Repository>> Repository::Open(Storage& storage, const Clock& clock,
-                                                      const std::optional<std::string>& password,
-                                                      std::optional<bool> expect_encrypted) {
+                                                     const std::optional<std::string>& password,
+                                                     std::optional<bool> expect_encrypted) {
   return OpenWith(storage, clock, expect_encrypted, [&](const RepoSettings& settings) {
     return UnlockMasterKey(storage, settings.encrypted ? password : std::nullopt);
   });
 }
 
 Result<std::unique_ptr<Repository>> Repository::OpenWithKey(Storage& storage, const Clock& clock,
-                                                             const MasterKey& key,
-                                                             std::optional<bool> expect_encrypted) {
+                                                            const MasterKey& key,
+                                                            std::optional<bool> expect_encrypted) {
   return OpenWith(storage, clock, expect_encrypted,
                   [&](const RepoSettings&) -> Result<MasterKey> { return key; });
 }
@@ -167,12 +175,13 @@ Result<std::unique_ptr<Repository>> Repository::OpenWith(
   if (!parsed.ok()) return parsed.status();
   auto& [settings, json] = *parsed;
   if (expect_encrypted && *expect_encrypted && !settings.encrypted)
-    return Status::Error(ErrorCode::kConfig,
-                         "repository \"" + storage.Describe() +
-                             "\" is not encrypted (initialised with encryption = \"none\"), but the "
-                             "configuration asks for encryption",
-                         "set encryption = \"none\" in [repository] to use it unencrypted, or point "
-                         "repository.path at an encrypted repository");
+    return Status::Error(
+        ErrorCode::kConfig,
+        "repository \"" + storage.Describe() +
+            "\" is not encrypted (initialised with encryption = \"none\"), but the "
+            "configuration asks for encryption",
+        "set encryption = \"none\" in [repository] to use it unencrypted, or point "
+        "repository.path at an encrypted repository");
   if (expect_encrypted && !*expect_encrypted && settings.encrypted)
     return Status::Error(ErrorCode::kConfig,
                          "repository \"" + storage.Describe() +
@@ -218,7 +227,8 @@ Status Repository::LoadIndex() {
     // Not pgkeep's (repo/layout.h): never read, never deleted, and no reason
     // to stop a collection, which proves every live chunk is in a real one.
     if (!IsIndexObjectName(object.name)) {
-      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      Warn("\"" + object.name +
+           "\" is not a pgkeep object (unknown name); ignored and left in place");
       continue;
     }
     Status s = LoadIndexObject(object.name, *codec);
@@ -245,7 +255,8 @@ Status Repository::RecordDamagedChunks(const std::vector<DamagedChunk>& found) c
   if (found.empty()) return Status::Ok();
   nlohmann::json chunks = nlohmann::json::array();
   for (const auto& d : found) chunks.push_back({HexEncode(d.pack), HexEncode(d.chunk)});
-  nlohmann::json record = {{"version", 1}, {"found", FormatIsoTime(clock_.NowSeconds())}, {"chunks", chunks}};
+  nlohmann::json record = {
+      {"version", 1}, {"found", FormatIsoTime(clock_.NowSeconds())}, {"chunks", chunks}};
   Bytes stored = NewCodec()->EncodeObject(AsBytes(record.dump()), kDamagedAad);
   return storage_.Put(kDamagedDir + HexEncode(Sha256(stored)), stored);
 }
@@ -257,12 +268,13 @@ Status Repository::LoadDamageRecords() {
   size_t read = 0;
   for (const auto& object : *listing) {
     if (!IsKnownObjectName(object.name)) {
-      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      Warn("\"" + object.name +
+           "\" is not a pgkeep object (unknown name); ignored and left in place");
       continue;
     }
     if (++read > kMaxDamageRecords) {
-      Warn("more than " + std::to_string(kMaxDamageRecords) + " damage records under " + kDamagedDir +
-           "; the rest are ignored (run \"pgkeep verify --read-data --repair\")");
+      Warn("more than " + std::to_string(kMaxDamageRecords) + " damage records under " +
+           kDamagedDir + "; the rest are ignored (run \"pgkeep verify --read-data --repair\")");
       break;
     }
     // A record that cannot be read only costs deduplication its knowledge
@@ -281,15 +293,18 @@ Status Repository::LoadDamageRecords() {
       continue;
     }
     nlohmann::json j = nlohmann::json::parse(AsString(*plain), nullptr, false);
-    if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("chunks") || !j["chunks"].is_array()) {
+    if (!j.is_object() || j.value("version", 0) != 1 || !j.contains("chunks") ||
+        !j["chunks"].is_array()) {
       problem("is not a damage record");
       continue;
     }
     for (const auto& pair : j["chunks"]) {
-      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string()) continue;
+      if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+        continue;
       auto pack = HexDecode(pair[0].get<std::string>());
       auto chunk = HexDecode(pair[1].get<std::string>());
-      if (!pack || !chunk || pack->size() != sizeof(ObjectId) || chunk->size() != sizeof(ChunkId)) continue;
+      if (!pack || !chunk || pack->size() != sizeof(ObjectId) || chunk->size() != sizeof(ChunkId))
+        continue;
       DamagedChunk d;
       std::copy(pack->begin(), pack->end(), d.pack.begin());
       std::copy(chunk->begin(), chunk->end(), d.chunk.begin());
@@ -307,10 +322,11 @@ Status Repository::DropMissingPacks() {
   const auto& packs = index_.packs();
   std::vector<uint64_t> needed(packs.size(), 0);
   std::vector<uint64_t> chunks(packs.size(), 0);
-  index_.ForEachEntry([&](const ChunkId&, uint32_t pack, uint32_t offset, uint32_t length, uint32_t) {
-    needed[pack] = std::max(needed[pack], PackBytesNeeded(uint64_t{offset} + length));
-    ++chunks[pack];
-  });
+  index_.ForEachEntry(
+      [&](const ChunkId&, uint32_t pack, uint32_t offset, uint32_t length, uint32_t) {
+        needed[pack] = std::max(needed[pack], PackBytesNeeded(uint64_t{offset} + length));
+        ++chunks[pack];
+      });
   std::vector<bool> dropped(packs.size(), false);
   bool any = false;
   for (size_t p = 0; p < packs.size(); ++p) {
@@ -329,13 +345,15 @@ Status Repository::DropMissingPacks() {
 Result<IndexProblems> Repository::CheckIndex(const std::vector<ObjectInfo>& listing) const {
   IndexProblems problems;
   std::unordered_map<std::string, uint64_t> present;
-  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>> expected;  // name -> (bytes needed, chunks)
+  std::unordered_map<std::string, std::pair<uint64_t, uint64_t>>
+      expected;  // name -> (bytes needed, chunks)
   auto codec = NewCodec();
   for (const auto& o : listing) {
     if (o.name.rfind(kDataDir, 0) == 0) present[o.name] = o.size;
     if (!IsIndexObjectName(o.name)) continue;  // unknown names are warnings (UnknownObjectWarnings)
     auto stored = storage_.Get(o.name);
-    auto plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
+    auto plain =
+        stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : Result<Bytes>(stored.status());
     Result<std::vector<IndexedPack>> packs =
         plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
     if (!packs.ok()) packs = packs.status().WithContext("index \"" + o.name + "\"");
@@ -346,7 +364,8 @@ Result<IndexProblems> Repository::CheckIndex(const std::vector<ObjectInfo>& list
     }
     for (const auto& p : *packs) {
       auto& [needed, chunks] = expected[PackObjectName(p.pack)];
-      for (const auto& e : p.entries) needed = std::max(needed, PackBytesNeeded(uint64_t{e.offset} + e.length));
+      for (const auto& e : p.entries)
+        needed = std::max(needed, PackBytesNeeded(uint64_t{e.offset} + e.length));
       chunks += p.entries.size();
     }
   }
@@ -380,7 +399,8 @@ Result<SnapshotList> Repository::ListSnapshots() const {
     // Not pgkeep's: a snapshot can only be decoded under its own id (the
     // AAD), so nothing under another name can be one of ours.
     if (!IsValidSnapshotId(id)) {
-      Warn("\"" + object.name + "\" is not a pgkeep object (unknown name); ignored and left in place");
+      Warn("\"" + object.name +
+           "\" is not a pgkeep object (unknown name); ignored and left in place");
       continue;
     }
     auto s = ReadSnapshot(id);
@@ -406,9 +426,9 @@ Result<Snapshot> Repository::ReadSnapshot(const std::string& id) const {
     auto all = ListSnapshots();
     if (!all.ok()) return all.status();
     if (all->snapshots.empty())
-      return Status::Error(ErrorCode::kNotFound,
-                           all->damaged.empty() ? "the repository holds no snapshot yet"
-                                                : "the repository holds no intact snapshot");
+      return Status::Error(ErrorCode::kNotFound, all->damaged.empty()
+                                                     ? "the repository holds no snapshot yet"
+                                                     : "the repository holds no intact snapshot");
     return all->snapshots.back();
   }
   if (!IsValidSnapshotId(id))

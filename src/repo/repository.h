@@ -73,7 +73,7 @@ struct SnapshotList {
 // (a chunk not found is stored again) but not for deciding what is garbage.
 struct IndexProblems {
   std::vector<DamagedObject> unreadable_index;  // index objects skipped
-  std::vector<DamagedObject> missing_packs;     // packs the index names that are absent or too short
+  std::vector<DamagedObject> missing_packs;  // packs the index names that are absent or too short
   bool empty() const { return unreadable_index.empty() && missing_packs.empty(); }
 };
 
@@ -81,7 +81,9 @@ struct IndexProblems {
 struct DamagedChunk {
   ObjectId pack;
   ChunkId chunk;
-  bool operator<(const DamagedChunk& o) const { return std::tie(pack, chunk) < std::tie(o.pack, o.chunk); }
+  bool operator<(const DamagedChunk& o) const {
+    return std::tie(pack, chunk) < std::tie(o.pack, o.chunk);
+  }
 };
 
 class Repository {
@@ -96,14 +98,14 @@ class Repository {
   // repository that differs is refused (kConfig) before any key is unlocked,
   // so a client that wants encryption never writes plaintext into a
   // repository initialised with encryption = "none", nor the reverse.
-  static Result<std::unique_ptr<Repository>> Open(Storage& storage, const Clock& clock,
-                                                  const std::optional<std::string>& password,
-                                                  std::optional<bool> expect_encrypted = std::nullopt);
+  static Result<std::unique_ptr<Repository>> Open(
+      Storage& storage, const Clock& clock, const std::optional<std::string>& password,
+      std::optional<bool> expect_encrypted = std::nullopt);
   // Opens with a master key already unlocked (repo/key_cache.h); kRepoFormat
   // when it is not this repository's key.
-  static Result<std::unique_ptr<Repository>> OpenWithKey(Storage& storage, const Clock& clock,
-                                                         const MasterKey& key,
-                                                         std::optional<bool> expect_encrypted = std::nullopt);
+  static Result<std::unique_ptr<Repository>> OpenWithKey(
+      Storage& storage, const Clock& clock, const MasterKey& key,
+      std::optional<bool> expect_encrypted = std::nullopt);
 
   // Reads every index object into index(), oldest first (see ChunkIndex on
   // repeated ids), then lists data/ and drops the entries of every pack
@@ -144,7 +146,8 @@ class Repository {
   const Chunker& stream_chunker() const { return *stream_chunker_; }
   // For pg_dump output: finer content-defined chunks.
   const Chunker& dump_chunker() const { return *dump_chunker_; }
-  std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3, int compression_workers = 0) const {
+  std::unique_ptr<BlobCodec> NewCodec(int compression_level = 3,
+                                      int compression_workers = 0) const {
     return std::make_unique<BlobCodec>(key_, compression_level, compression_workers);
   }
 

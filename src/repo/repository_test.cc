@@ -1,9 +1,9 @@
 #include "repo/repository.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <sys/stat.h>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -43,7 +43,8 @@ class RepositoryTest : public ::testing::Test {
   }
 
   // Stores named byte strings as one snapshot.
-  Result<Snapshot> Store(Storage& storage, const std::vector<std::pair<std::string, const Bytes*>>& files,
+  Result<Snapshot> Store(Storage& storage,
+                         const std::vector<std::pair<std::string, const Bytes*>>& files,
                          StoreOptions options = {}) {
     auto repo = Open(storage);
     StoreSession session(*repo, options);
@@ -174,7 +175,8 @@ TEST_F(RepositoryTest, StateObjectsRoundTripSealedUnderTheirName) {
   ASSERT_TRUE(storage_->Put("state/other", *stored).ok());
   auto moved = repo->ReadStateObject("other");
   ASSERT_FALSE(moved.ok());
-  EXPECT_NE(moved.status().message().find("\"state/other\""), std::string::npos) << moved.status().message();
+  EXPECT_NE(moved.status().message().find("\"state/other\""), std::string::npos)
+      << moved.status().message();
 }
 
 TEST_F(RepositoryTest, RoundTripIsBitExactForEverySize) {
@@ -260,7 +262,9 @@ TEST_F(RepositoryTest, FlippedByteIsNamedAndOtherFilesStillLoad) {
   ASSERT_FALSE(report.ok());
   std::string all;
   for (const auto& e : report.errors) all += e + "\n";
-  EXPECT_NE(all.find("pack \"" + pack + "\" at offset " + std::to_string(loc.offset)), std::string::npos) << all;
+  EXPECT_NE(all.find("pack \"" + pack + "\" at offset " + std::to_string(loc.offset)),
+            std::string::npos)
+      << all;
   EXPECT_NE(all.find("file \"b\": 1 damaged chunk(s)"), std::string::npos) << all;
   EXPECT_EQ(all.find("file \"a\""), std::string::npos) << all;
 
@@ -283,7 +287,8 @@ TEST_F(RepositoryTest, ChunksFoundDamagedAreStoredAgainByTheNextBackup) {
   auto files = *loader.ReadManifest(*first);
   auto loc = *repo->index().Find(files[1].chunks[0]);
   {
-    std::fstream f(dir_ + "/" + PackObjectName(loc.pack), std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(dir_ + "/" + PackObjectName(loc.pack),
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekg(loc.offset + 100);
     char ch;
     f.get(ch);
@@ -299,7 +304,8 @@ TEST_F(RepositoryTest, ChunksFoundDamagedAreStoredAgainByTheNextBackup) {
   ASSERT_FALSE(report.ok());
   std::string warnings;
   for (const auto& w : report.warnings) warnings += w + "\n";
-  EXPECT_NE(warnings.find("recorded 1 damaged chunk(s) under state/damaged/"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("recorded 1 damaged chunk(s) under state/damaged/"), std::string::npos)
+      << warnings;
   auto records = storage_->List(kDamagedDir);
   ASSERT_TRUE(records.ok());
   ASSERT_EQ(records->size(), 1u);
@@ -320,7 +326,8 @@ TEST_F(RepositoryTest, ChunksFoundDamagedAreStoredAgainByTheNextBackup) {
   report = Verify(true);
   std::string all;
   for (const auto& e : report.errors) all += e + "\n";
-  EXPECT_NE(all.find("pack \"" + PackObjectName(loc.pack) + "\" at offset"), std::string::npos) << all;
+  EXPECT_NE(all.find("pack \"" + PackObjectName(loc.pack) + "\" at offset"), std::string::npos)
+      << all;
   EXPECT_EQ(all.find("snapshot \"" + after->id + "\""), std::string::npos) << all;
   records = storage_->List(kDamagedDir);
   ASSERT_TRUE(records.ok());
@@ -404,7 +411,8 @@ TEST(UnencryptedRepositoryTest, RoundTripsAndStillChecksumsEverything) {
   auto reopened = std::move(*Repository::Open(storage, clock, std::nullopt));
   auto read = reopened->ReadSnapshot(s.id);
   EXPECT_EQ(read.status().code(), ErrorCode::kCorrupt);
-  EXPECT_NE(read.status().message().find("checksum does not match"), std::string::npos) << read.status().message();
+  EXPECT_NE(read.status().message().find("checksum does not match"), std::string::npos)
+      << read.status().message();
   testing::RemoveTree(dir);
 }
 
@@ -482,7 +490,8 @@ TEST_F(RepositoryTest, OversizedObjectsAreRefusedNotAllocated) {
   sparse(pack, off_t{8} << 30);
   VerifyReport report = Verify(true);
   bool named = false;
-  for (const auto& e : report.errors) named = named || (e.find(pack) != std::string::npos && e.find("bytes") != std::string::npos);
+  for (const auto& e : report.errors)
+    named = named || (e.find(pack) != std::string::npos && e.find("bytes") != std::string::npos);
   EXPECT_TRUE(named) << (report.errors.empty() ? "no errors" : report.errors[0]);
 
   // A snapshot object of 8 GiB.
@@ -492,14 +501,16 @@ TEST_F(RepositoryTest, OversizedObjectsAreRefusedNotAllocated) {
   ASSERT_TRUE(repo.ok());
   auto snap = (*repo)->ReadSnapshot(id);
   EXPECT_EQ(snap.status().code(), ErrorCode::kRepoFormat);
-  EXPECT_NE(snap.status().message().find("snapshots/" + id), std::string::npos) << snap.status().message();
+  EXPECT_NE(snap.status().message().find("snapshots/" + id), std::string::npos)
+      << snap.status().message();
   ::unlink((dir_ + "/snapshots/" + id).c_str());
 
   // An index object listed at 8 GiB must not size the index reservation.
   sparse("index/" + std::string(64, 'a'), off_t{8} << 30);
   Status loaded = (*repo)->LoadIndex();
   EXPECT_EQ(loaded.code(), ErrorCode::kRepoFormat);
-  EXPECT_NE(loaded.message().find("index/" + std::string(64, 'a')), std::string::npos) << loaded.message();
+  EXPECT_NE(loaded.message().find("index/" + std::string(64, 'a')), std::string::npos)
+      << loaded.message();
   ::unlink((dir_ + "/index/" + std::string(64, 'a')).c_str());
 
   // A key file of 1 GiB (in place of the real one) and a config of 1 GiB.
@@ -508,7 +519,8 @@ TEST_F(RepositoryTest, OversizedObjectsAreRefusedNotAllocated) {
   sparse(key, off_t{1} << 30);
   auto with_big_key = Repository::Open(*storage_, clock_, kPassword);
   EXPECT_EQ(with_big_key.status().code(), ErrorCode::kRepoFormat);
-  EXPECT_NE(with_big_key.status().message().find(key), std::string::npos) << with_big_key.status().message();
+  EXPECT_NE(with_big_key.status().message().find(key), std::string::npos)
+      << with_big_key.status().message();
   std::rename((dir_ + "/key.real").c_str(), (dir_ + "/" + key).c_str());
   std::rename((dir_ + "/config").c_str(), (dir_ + "/config.real").c_str());
   sparse("config", off_t{1} << 30);
@@ -553,26 +565,36 @@ TEST_F(RepositoryTest, LocksShareExcludeAndExpire) {
   auto ex = RepoLock::Acquire(env_, *storage_, clock_, LockMode::kExclusive, "expire", wait);
   ASSERT_FALSE(ex.ok());
   EXPECT_EQ(ex.status().code(), ErrorCode::kLocked);
-  EXPECT_NE(ex.status().message().find("locked shared by \""), std::string::npos) << ex.status().message();
+  EXPECT_NE(ex.status().message().find("locked shared by \""), std::string::npos)
+      << ex.status().message();
   EXPECT_NE(ex.status().message().find("pid " + std::to_string(getpid())), std::string::npos);
   s1->reset();
   s2->reset();
   auto ex2 = RepoLock::Acquire(env_, *storage_, clock_, LockMode::kExclusive, "expire", wait);
   ASSERT_TRUE(ex2.ok());
-  EXPECT_EQ(RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).status().code(),
-            ErrorCode::kLocked);
+  EXPECT_EQ(
+      RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).status().code(),
+      ErrorCode::kLocked);
   // A lock whose holder is gone is stale and gets removed.
   ex2->reset();
-  ASSERT_TRUE(storage_->Put("locks/dead", AsBytes(R"({"mode":"exclusive","operation":"expire","pid":999999,"hostname":")" +
-                                                  env_.HostName() + R"(","created":1,"refreshed":)" +
-                                                  std::to_string(clock_.NowSeconds()) + "}"))
-                  .ok());
+  ASSERT_TRUE(
+      storage_
+          ->Put("locks/dead",
+                AsBytes(R"({"mode":"exclusive","operation":"expire","pid":999999,"hostname":")" +
+                        env_.HostName() + R"(","created":1,"refreshed":)" +
+                        std::to_string(clock_.NowSeconds()) + "}"))
+          .ok());
   EXPECT_TRUE(RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).ok());
   EXPECT_FALSE(*storage_->Exists("locks/dead"));
   // A lock not refreshed for longer than the stale limit is stale too.
-  ASSERT_TRUE(storage_->Put("locks/old", AsBytes(R"({"mode":"exclusive","operation":"expire","pid":1,"hostname":"elsewhere","created":1,"refreshed":)" +
-                                                 std::to_string(clock_.NowSeconds() - RepoLock::kStaleSeconds - 1) + "}"))
-                  .ok());
+  ASSERT_TRUE(
+      storage_
+          ->Put(
+              "locks/old",
+              AsBytes(
+                  R"({"mode":"exclusive","operation":"expire","pid":1,"hostname":"elsewhere","created":1,"refreshed":)" +
+                  std::to_string(clock_.NowSeconds() - RepoLock::kStaleSeconds - 1) + "}"))
+          .ok());
   EXPECT_TRUE(RepoLock::Acquire(env_, *storage_, clock_, LockMode::kShared, "store", wait).ok());
 }
 

@@ -96,8 +96,10 @@ std::string FileEntryToLine(const FileEntry& f) {
   nlohmann::json j;
   // File names are bytes; JSON strings are UTF-8. A name that is not UTF-8
   // is kept exactly, hex-encoded, in "path_hex" instead of "path".
-  if (IsValidUtf8(f.path)) j["path"] = f.path;
-  else j["path_hex"] = HexEncode(AsBytes(f.path));
+  if (IsValidUtf8(f.path))
+    j["path"] = f.path;
+  else
+    j["path_hex"] = HexEncode(AsBytes(f.path));
   j["mode"] = f.mode;
   j["size"] = f.size;
   j["mtime"] = f.mtime;

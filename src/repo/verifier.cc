@@ -5,13 +5,12 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
-
-#include <nlohmann/json.hpp>
 
 #include "repo/layout.h"
 #include "repo/loader.h"
@@ -43,15 +42,19 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t 
   for (const auto& o : *everything) {
     if (o.name.rfind(kLocksDir, 0) == 0 && IsKnownObjectName(o.name)) {
       auto content = storage.Get(o.name);
-      if (content.ok() && nlohmann::json::parse(AsString(*content), nullptr, false).is_object()) continue;
-      if (!content.ok() && content.status().code() == ErrorCode::kNotFound) continue;  // released meanwhile
-      report.warnings.push_back("lock \"" + o.name + "\" is damaged or unreadable; it is ignored and never "
+      if (content.ok() && nlohmann::json::parse(AsString(*content), nullptr, false).is_object())
+        continue;
+      if (!content.ok() && content.status().code() == ErrorCode::kNotFound)
+        continue;  // released meanwhile
+      report.warnings.push_back("lock \"" + o.name +
+                                "\" is damaged or unreadable; it is ignored and never "
                                 "deleted (remove it once no pgkeep runs)");
       continue;
     }
     if (o.name.rfind(kKeysDir, 0) != 0 || !IsKnownObjectName(o.name)) continue;
     auto content = storage.Get(o.name);
-    nlohmann::json j = content.ok() ? nlohmann::json::parse(AsString(*content), nullptr, false) : nlohmann::json();
+    nlohmann::json j =
+        content.ok() ? nlohmann::json::parse(AsString(*content), nullptr, false) : nlohmann::json();
     if (!j.is_object() || !j.contains("kdf") || !j["kdf"].is_string())
       report.warnings.push_back("key file \"" + o.name + "\" is damaged or unreadable" +
                                 (content.ok() ? "" : " (" + content.status().message() + ")") +
@@ -73,7 +76,8 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t 
     ++report.index_objects;
     auto stored = storage.GetAtMost(object.name, kMaxIndexObjectSize);
     Result<Bytes> plain = stored.ok() ? codec->DecodeObject(*stored, kIndexAad) : stored.status();
-    auto packs = plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
+    auto packs =
+        plain.ok() ? DecodeIndexFile(*plain) : Result<std::vector<IndexedPack>>(plain.status());
     if (!packs.ok()) {
       report.errors.push_back("index \"" + object.name + "\": " + packs.status().message());
       continue;
@@ -97,13 +101,15 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t 
   for (const auto& [name, size] : present)
     if (!indexed.count(name))
       report.warnings.push_back("pack \"" + name +
-                                "\" is in no index (left by an interrupted store or expire; unused, the next expire removes it)");
+                                "\" is in no index (left by an interrupted store or expire; "
+                                "unused, the next expire removes it)");
   std::vector<PackCheck*> to_read;
   std::set<std::string> gone;  // missing or short: their chunks count as absent below
   for (auto& [name, check] : indexed) {
     auto it = present.find(name);
     if (it == present.end()) {
-      report.errors.push_back("pack \"" + name + "\" named by index \"" + check.named_by + "\" is missing");
+      report.errors.push_back("pack \"" + name + "\" named by index \"" + check.named_by +
+                              "\" is missing");
       gone.insert(name);
       continue;
     }
@@ -122,7 +128,8 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t 
 
   if (!gone.empty()) {
     std::vector<bool> dropped(repo_.index().packs().size(), false);
-    for (size_t p = 0; p < dropped.size(); ++p) dropped[p] = gone.count(PackObjectName(repo_.index().packs()[p])) > 0;
+    for (size_t p = 0; p < dropped.size(); ++p)
+      dropped[p] = gone.count(PackObjectName(repo_.index().packs()[p])) > 0;
     repo_.index().DropPacks(dropped);
   }
 
@@ -174,7 +181,8 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t 
         damaged.insert(bad_chunks.begin(), bad_chunks.end());
       }
     };
-    int n = threads_ > 0 ? threads_ : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    int n = threads_ > 0 ? threads_
+                         : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     std::vector<std::thread> threads;
     for (int t = 0; t < n; ++t) threads.emplace_back(work);
     for (auto& t : threads) t.join();
@@ -208,8 +216,10 @@ Result<VerifyReport> Verifier::Run(bool read_data, int subset_percent, uint64_t 
     for (const auto& f : *files) {
       size_t missing = 0, bad = 0;
       for (const auto& c : f.chunks) {
-        if (!repo_.index().Contains(c)) ++missing;
-        else if (!damaged.empty() && !intact(c)) ++bad;
+        if (!repo_.index().Contains(c))
+          ++missing;
+        else if (!damaged.empty() && !intact(c))
+          ++bad;
       }
       if (missing)
         report.errors.push_back("snapshot \"" + id + "\" file \"" + f.path + "\": " +

@@ -33,20 +33,21 @@ uint32_t SnapshotTimeline(const Snapshot& s) {
 
 std::string ForkText(const TimelineTree& tree, uint32_t tli) {
   auto fork = tree.Fork(tli);
-  return fork ? "timeline " + std::to_string(tli) + " forked from timeline " + std::to_string(fork->parent) +
-                    " at " + FormatLsn(fork->switch_lsn)
+  return fork ? "timeline " + std::to_string(tli) + " forked from timeline " +
+                    std::to_string(fork->parent) + " at " + FormatLsn(fork->switch_lsn)
               : "timeline " + std::to_string(tli) + " has no recorded parent";
 }
 
 // The backup among `candidates` (commit order) the target asks for.
-Result<Snapshot> ChooseByTarget(const std::vector<const Snapshot*>& candidates, const std::string& db,
-                                const PhysicalRestoreOptions& o) {
+Result<Snapshot> ChooseByTarget(const std::vector<const Snapshot*>& candidates,
+                                const std::string& db, const PhysicalRestoreOptions& o) {
   if (!o.target_name.empty()) return *candidates.front();
   if (o.target_time.empty() && o.target_lsn.empty()) return *candidates.back();
   const Snapshot* best = nullptr;
   for (const Snapshot* s : candidates) {
-    bool before = !o.target_time.empty() ? SnapshotStopMicros(*s) <= ParseTargetTime(o.target_time)->micros
-                                         : SnapshotStopLsn(*s) <= *ParseLsn(o.target_lsn);
+    bool before = !o.target_time.empty()
+                      ? SnapshotStopMicros(*s) <= ParseTargetTime(o.target_time)->micros
+                      : SnapshotStopLsn(*s) <= *ParseLsn(o.target_lsn);
     if (before) best = s;
   }
   if (best) return *best;
@@ -56,15 +57,15 @@ Result<Snapshot> ChooseByTarget(const std::vector<const Snapshot*>& candidates, 
       !o.target_time.empty()
           ? "--target-time " + o.target_time + " is before the first backup of database \"" + db +
                 "\" became consistent (" + FormatMicrosUtc(SnapshotStopMicros(first)) + ")"
-          : "--target-lsn " + o.target_lsn + " is before the first backup of database \"" + db + "\" ends (" +
-                first.meta.value(kMetaStopLsn, "") + ")",
+          : "--target-lsn " + o.target_lsn + " is before the first backup of database \"" + db +
+                "\" ends (" + first.meta.value(kMetaStopLsn, "") + ")",
       "no backup can recover to that point; pgkeep list --db " + db + " shows what there is");
 }
 
 Status CheckGivenBackup(const Snapshot& s, const PhysicalRestoreOptions& o) {
   if (!o.target_time.empty() && ParseTargetTime(o.target_time)->micros < SnapshotStopMicros(s))
-    return Usage("--target-time " + o.target_time + " is before backup " + s.id + " became consistent (" +
-                     FormatMicrosUtc(SnapshotStopMicros(s)) + ")",
+    return Usage("--target-time " + o.target_time + " is before backup " + s.id +
+                     " became consistent (" + FormatMicrosUtc(SnapshotStopMicros(s)) + ")",
                  "choose an earlier backup, or leave out --backup to pick one automatically");
   if (!o.target_lsn.empty() && *ParseLsn(o.target_lsn) < SnapshotStopLsn(s))
     return Usage("--target-lsn " + o.target_lsn + " is before backup " + s.id + " ends (" +
@@ -92,7 +93,8 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
     PGKEEP_RETURN_IF_ERROR(CheckGivenBackup(*given, o));
   }
   if (physical.empty())
-    return Status::Error(ErrorCode::kNotFound, "no physical backup of database \"" + db + "\" in the repository",
+    return Status::Error(ErrorCode::kNotFound,
+                         "no physical backup of database \"" + db + "\" in the repository",
                          "take one with: pgkeep backup --db " + db);
 
   // The lineage: the one asked for, else the newest backup's timeline (the
@@ -106,8 +108,9 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
     bool has_backup = std::any_of(physical.begin(), physical.end(),
                                   [&](const Snapshot* s) { return SnapshotTimeline(*s) == tli; });
     if (!tree.Known(tli) && !has_backup)
-      return Usage("timeline " + o.target_timeline + " of database \"" + db + "\" is not in the repository",
-                   "pgkeep status --db " + db + " shows its timelines");
+      return Usage(
+          "timeline " + o.target_timeline + " of database \"" + db + "\" is not in the repository",
+          "pgkeep status --db " + db + " shows its timelines");
   }
   auto on_lineage = [&](const Snapshot& s) {
     return follow_latest || tree.Contains(tli, SnapshotTimeline(s), SnapshotStopLsn(s));
@@ -115,9 +118,11 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
   if (given) {
     if (!on_lineage(*given)) {
       if (explicit_timeline)
-        return Usage("backup " + given->id + " (timeline " + std::to_string(SnapshotTimeline(*given)) + ", ends " +
-                         given->meta.value(kMetaStopLsn, "") + ") is not in the history of timeline " +
-                         std::to_string(tli) + " (" + ForkText(tree, tli) + ")",
+        return Usage("backup " + given->id + " (timeline " +
+                         std::to_string(SnapshotTimeline(*given)) + ", ends " +
+                         given->meta.value(kMetaStopLsn, "") +
+                         ") is not in the history of timeline " + std::to_string(tli) + " (" +
+                         ForkText(tree, tli) + ")",
                      "leave out --backup to pick one on that timeline");
       tli = SnapshotTimeline(*given);
     }
@@ -127,10 +132,11 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
     for (const Snapshot* s : physical)
       if (on_lineage(*s)) candidates.push_back(s);
     if (candidates.empty())
-      return Status::Error(ErrorCode::kNotFound,
-                           "no backup of database \"" + db + "\" lies in the history of timeline " +
-                               std::to_string(tli) + " (" + ForkText(tree, tli) + ")",
-                           "restore from a backup taken on that timeline's past; pgkeep list --db " + db);
+      return Status::Error(
+          ErrorCode::kNotFound,
+          "no backup of database \"" + db + "\" lies in the history of timeline " +
+              std::to_string(tli) + " (" + ForkText(tree, tli) + ")",
+          "restore from a backup taken on that timeline's past; pgkeep list --db " + db);
     auto chosen = ChooseByTarget(candidates, db, o);
     if (!chosen.ok()) return chosen.status();
     choice.backup = *chosen;
@@ -143,7 +149,8 @@ Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::
   uint64_t backup_stop = SnapshotStopLsn(choice.backup);
   for (uint32_t other : tree.Timelines()) {
     auto lineage = tree.Lineage(tli);
-    bool ancestor = std::any_of(lineage.begin(), lineage.end(), [&](const TimelineSpan& x) { return x.timeline == other; });
+    bool ancestor = std::any_of(lineage.begin(), lineage.end(),
+                                [&](const TimelineSpan& x) { return x.timeline == other; });
     if (ancestor || !tree.Contains(other, backup_tli, backup_stop)) continue;
     choice.notes.push_back(ForkText(tree, other) + " and is not followed; --target-timeline " +
                            std::to_string(other) + " follows it");

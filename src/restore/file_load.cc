@@ -28,11 +28,11 @@ Status LoadToFile(Env& env, Loader& loader, const FileEntry& file, const std::st
     return Status::Error(ErrorCode::kIo, "cannot create \"" + target.parent_path().string() +
                                              "\": " + std::strerror(made.os_error()));
   // In place, removed on failure: never a partial file that looks restored.
-  Status s = WriteFileDurably(
-      env, target.string(), [&](ByteSink& sink) { return loader.LoadFile(file, sink); },
-      {.temp_mode = OpenMode::kExclusive,
-       .mode = static_cast<mode_t>(file.mode & 07777),
-       .publish = Publish::kInPlace});
+  Status s = WriteFileDurably(env, target.string(),
+                              [&](ByteSink& sink) { return loader.LoadFile(file, sink); },
+                              {.temp_mode = OpenMode::kExclusive,
+                               .mode = static_cast<mode_t>(file.mode & 07777),
+                               .publish = Publish::kInPlace});
   if (s.os_error() == EEXIST)
     return Status::Error(ErrorCode::kUsage, s.message(), "load into an empty directory");
   return s;
@@ -40,7 +40,8 @@ Status LoadToFile(Env& env, Loader& loader, const FileEntry& file, const std::st
 
 }  // namespace
 
-Result<LoadFilesResult> LoadFiles(Env& env, const Repository& repo, const LoadFilesOptions& options) {
+Result<LoadFilesResult> LoadFiles(Env& env, const Repository& repo,
+                                  const LoadFilesOptions& options) {
   LoadFilesResult result;
   auto snapshot = repo.ReadSnapshot(options.snapshot);
   if (!snapshot.ok()) return snapshot.status();

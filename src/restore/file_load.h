@@ -38,6 +38,7 @@ struct LoadFilesResult {
 // (kNotFound) or a sink gets other than exactly one file (kUsage); a file
 // that cannot be written is a LoadFailure. The repository's index must be
 // loaded.
-Result<LoadFilesResult> LoadFiles(Env& env, const Repository& repo, const LoadFilesOptions& options);
+Result<LoadFilesResult> LoadFiles(Env& env, const Repository& repo,
+                                  const LoadFilesOptions& options);
 
 }  // namespace pgkeep

@@ -6,11 +6,11 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "codec/crypto.h"
+#include "common/file_io.h"
 #include "postgres/connection.h"
 #include "postgres/pg_connector.h"
 #include "postgres/table_scope.h"
-#include "codec/crypto.h"
-#include "common/file_io.h"
 #include "repo/loader.h"
 
 namespace pgkeep {
@@ -41,7 +41,8 @@ class TempFile {
       std::optional<std::string> tmpdir = env.GetEnvVar("TMPDIR");
       base = tmpdir && !tmpdir->empty() ? *tmpdir : "/tmp";
     }
-    static constexpr char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static constexpr char kChars[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     Status last;
     for (int attempt = 0; attempt < 100; ++attempt) {
       std::string path = base + "/pgkeep-restore-";
@@ -52,9 +53,10 @@ class TempFile {
       last = file.status();
       if (last.os_error() != EEXIST) break;
     }
-    return Status::Error(ErrorCode::kIo, "cannot create a staging file in \"" + base + "\": " +
-                                             std::strerror(last.os_error()),
-                         "pass --temp-dir with room for the dump");
+    return Status::Error(
+        ErrorCode::kIo,
+        "cannot create a staging file in \"" + base + "\": " + std::strerror(last.os_error()),
+        "pass --temp-dir with room for the dump");
   }
   ~TempFile() {
     (void)file_->Close();
@@ -71,8 +73,8 @@ class TempFile {
   std::unique_ptr<WritableFile> file_;
 };
 
-Status RunTool(PgConnector& connector, const std::vector<std::string>& argv, const std::string& what,
-               const std::vector<std::string>& drop_env) {
+Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
+               const std::string& what, const std::vector<std::string>& drop_env) {
   auto proc = connector.RunTool(PgToolCommand{argv, false, drop_env});
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
@@ -80,15 +82,19 @@ Status RunTool(PgConnector& connector, const std::vector<std::string>& argv, con
   std::string last = (*proc)->ErrorSummary();
   std::string hint;
   if (last.find("role") != std::string::npos && last.find("does not exist") != std::string::npos)
-    hint = "create the missing role on the target server first (globals = true keeps roles with each backup)";
+    hint =
+        "create the missing role on the target server first (globals = true keeps roles with each "
+        "backup)";
   else if (last.find("No space left") != std::string::npos)
     hint = "free space on the target server";
-  return Status::Error(ErrorCode::kTool,
-                       what + " failed (exit " + std::to_string(code) + ")" + (last.empty() ? "" : ": " + last),
-                       hint);
+  return Status::Error(
+      ErrorCode::kTool,
+      what + " failed (exit " + std::to_string(code) + ")" + (last.empty() ? "" : ": " + last),
+      hint);
 }
 
-Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& pg_restore, const std::string& file,
+Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& pg_restore,
+                                     const std::string& file,
                                      const std::vector<std::string>& filters,
                                      const std::vector<std::string>& drop_env) {
   std::vector<std::string> argv = {pg_restore, "--list"};
@@ -110,7 +116,8 @@ Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& 
     }
   }
   int code = (*proc)->Wait();
-  if (code != 0) return Status::Error(ErrorCode::kTool, "pg_restore --list failed: " + (*proc)->ErrorSummary());
+  if (code != 0)
+    return Status::Error(ErrorCode::kTool, "pg_restore --list failed: " + (*proc)->ErrorSummary());
   return objects;
 }
 
@@ -134,17 +141,21 @@ Result<Snapshot> FindLogicalSnapshot(const Repository& repo, const std::string& 
     auto s = repo.ReadSnapshot(id);
     if (!s.ok()) return s.status();
     if (s->kind != "logical" || (!database.empty() && SnapshotDatabase(*s) != database))
-      return Status::Error(ErrorCode::kNotFound,
-                           "snapshot \"" + id + "\" is not a logical backup of database \"" + database + "\"",
-                           "see \"pgkeep list --db " + database + "\"");
+      return Status::Error(
+          ErrorCode::kNotFound,
+          "snapshot \"" + id + "\" is not a logical backup of database \"" + database + "\"",
+          "see \"pgkeep list --db " + database + "\"");
     return s;
   }
   auto all = repo.ListSnapshots();
   if (!all.ok()) return all.status();
   for (auto it = all->snapshots.rbegin(); it != all->snapshots.rend(); ++it)
-    if (it->kind == "logical" && (database.empty() || SnapshotDatabase(*it) == database)) return *it;
-  if (database.empty()) return Status::Error(ErrorCode::kNotFound, "the repository holds no logical backup yet");
-  return Status::Error(ErrorCode::kNotFound, "database \"" + database + "\" has no logical backup yet",
+    if (it->kind == "logical" && (database.empty() || SnapshotDatabase(*it) == database))
+      return *it;
+  if (database.empty())
+    return Status::Error(ErrorCode::kNotFound, "the repository holds no logical backup yet");
+  return Status::Error(ErrorCode::kNotFound,
+                       "database \"" + database + "\" has no logical backup yet",
                        "run \"pgkeep backup --db " + database + "\"");
 }
 
@@ -156,40 +167,49 @@ static Status LoadDump(const Repository& repo, const Snapshot& snapshot, ByteSin
   std::string name = snapshot.meta.value(kMetaDumpFile, "");
   for (const auto& f : *files)
     if (f.path == name) return loader.LoadFile(f, sink);
-  return Status::Error(ErrorCode::kCorrupt, "snapshot \"" + snapshot.id + "\" lacks its dump file \"" + name + "\"");
+  return Status::Error(ErrorCode::kCorrupt,
+                       "snapshot \"" + snapshot.id + "\" lacks its dump file \"" + name + "\"");
 }
 
 Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snapshot,
                          const std::string& path) {
   if (snapshot.kind != "logical")
-    return Status::Error(ErrorCode::kUsage, "snapshot \"" + snapshot.id + "\" is not a logical backup",
+    return Status::Error(ErrorCode::kUsage,
+                         "snapshot \"" + snapshot.id + "\" is not a logical backup",
                          "only logical backups export as pg_dump files");
   // A unique temporary name: a killed export never blocks the next one.
   std::string temp = path + ".pgkeep-partial-" + HexEncode(RandomBytes(4));
   // kIfAbsent links: an export never overwrites a file.
-  Status s = WriteFileDurably(
-      env, path, [&](ByteSink& sink) { return LoadDump(repo, snapshot, sink); },
-      {.temp = temp, .temp_mode = OpenMode::kExclusive, .mode = 0600, .publish = Publish::kIfAbsent});
+  Status s =
+      WriteFileDurably(env, path, [&](ByteSink& sink) { return LoadDump(repo, snapshot, sink); },
+                       {.temp = temp,
+                        .temp_mode = OpenMode::kExclusive,
+                        .mode = 0600,
+                        .publish = Publish::kIfAbsent});
   if (s.code() == ErrorCode::kConflict)
-    return Status::Error(ErrorCode::kUsage, "cannot create \"" + path + "\": " + std::strerror(EEXIST),
+    return Status::Error(ErrorCode::kUsage,
+                         "cannot create \"" + path + "\": " + std::strerror(EEXIST),
                          "choose a new file name");
   return s;
 }
 
-Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, PgConnector& connector,
-                                               const DatabaseConfig* db, const LogicalRestoreOptions& options) {
+Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
+                                               PgConnector& connector, const DatabaseConfig* db,
+                                               const LogicalRestoreOptions& options) {
   int64_t started = env.MonotonicMicros();
   LogicalRestoreReport report;
   report.database = options.into_database;
   if (options.into_database.empty())
     return Status::Error(ErrorCode::kUsage, "--into-database is required");
-  std::string target = !options.target_conninfo.empty() ? options.target_conninfo : (db ? db->conninfo : "");
+  std::string target =
+      !options.target_conninfo.empty() ? options.target_conninfo : (db ? db->conninfo : "");
   if (target.empty())
     return Status::Error(ErrorCode::kUsage, "no server to restore into", "pass --target-conninfo");
   std::string what = "target server";
   if (RedactConninfo(target) != target)
-    return Status::Error(ErrorCode::kUsage, "the target conninfo contains a password",
-                         "give it in PGPASSWORD or ~/.pgpass: a password on a command line shows in `ps`");
+    return Status::Error(
+        ErrorCode::kUsage, "the target conninfo contains a password",
+        "give it in PGPASSWORD or ~/.pgpass: a password on a command line shows in `ps`");
 
   auto admin_info = ConninfoWithDbname(target, "postgres");
   if (!admin_info.ok()) return admin_info.status();
@@ -214,8 +234,10 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   auto format = file.empty() ? Result<DumpFormat>(DumpFormat::kArchive) : DetectFormat(env, file);
   if (!format.ok()) return format.status();
   if (*format == DumpFormat::kPlainSql && (!options.schemas.empty() || !options.tables.empty()))
-    return Status::Error(ErrorCode::kUsage, "\"" + file + "\" is a plain SQL dump; --schema and --table need an archive",
-                         "restore it whole, or use a custom-format dump");
+    return Status::Error(
+        ErrorCode::kUsage,
+        "\"" + file + "\" is a plain SQL dump; --schema and --table need an archive",
+        "restore it whole, or use a custom-format dump");
 
   if (snapshot) {
     // Staged before the target is touched: a damaged chunk or a full temp
@@ -237,21 +259,25 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   if (*format != DumpFormat::kPlainSql) {
     // Counted before anything is touched: a selection that matches nothing
     // would "succeed" with an empty database.
-    auto selected = CountArchiveObjects(connector, pg_restore->path, file, filters, options.child_env_drop);
+    auto selected =
+        CountArchiveObjects(connector, pg_restore->path, file, filters, options.child_env_drop);
     if (!selected.ok()) return selected.status();
     report.objects = *selected;
     if (*selected == 0 && !filters.empty())
       return Status::Error(ErrorCode::kNotFound,
                            "--schema/--table select nothing in " + report.source,
-                           "list what it holds with \"pgkeep export\" and \"pg_restore --list\"; names are case-sensitive");
+                           "list what it holds with \"pgkeep export\" and \"pg_restore --list\"; "
+                           "names are case-sensitive");
   }
 
-  auto exists = (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
+  auto exists =
+      (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
   if (!exists.ok()) return exists.status();
   std::string quoted = QuoteIdent(options.into_database);
   if (!exists->rows.empty()) {
     if (!options.clean)
-      return Status::Error(ErrorCode::kUsage, "database \"" + options.into_database + "\" already exists",
+      return Status::Error(ErrorCode::kUsage,
+                           "database \"" + options.into_database + "\" already exists",
                            "choose another name, or pass --clean to drop and recreate it");
     PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
   }
@@ -271,11 +297,13 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       for (const auto& t : options.tables)
         if (t.find('.') != std::string::npos) schemas.push_back(t.substr(0, t.find('.')));
       for (const auto& s : schemas)
-        if (s != "public") PGKEEP_RETURN_IF_ERROR((*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s)));
+        if (s != "public")
+          PGKEEP_RETURN_IF_ERROR((*conn)->Exec("CREATE SCHEMA IF NOT EXISTS " + QuoteIdent(s)));
     }
     if (*format == DumpFormat::kPlainSql)
-      return RunTool(connector, {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                      "-f", file, "--dbname=" + *into},
+      return RunTool(connector,
+                     {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+                      "--single-transaction", "-f", file, "--dbname=" + *into},
                      "psql", options.child_env_drop);
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
@@ -292,21 +320,24 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     report.retried_serial = true;
     report.retry_reason = restored.message();
     Status recreated = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
-    if (recreated.ok()) recreated = (*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0");
+    if (recreated.ok())
+      recreated = (*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0");
     restored = recreated.ok() ? restore_into(1) : recreated;
     if (!restored.ok())
-      restored = Status::Error(restored.code(),
-                               restored.message() + " (retried with --jobs=1; the parallel run had failed: " +
-                                   report.retry_reason + ")",
-                               restored.hint());
+      restored = Status::Error(
+          restored.code(),
+          restored.message() +
+              " (retried with --jobs=1; the parallel run had failed: " + report.retry_reason + ")",
+          restored.hint());
   }
   if (!restored.ok()) {
     Status dropped = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
-    return Status::Error(restored.code(),
-                         restored.message() + (dropped.ok() ? "; the half-restored database \"" +
-                                                                  options.into_database + "\" was dropped"
-                                                            : ""),
-                         restored.hint());
+    return Status::Error(
+        restored.code(),
+        restored.message() + (dropped.ok() ? "; the half-restored database \"" +
+                                                 options.into_database + "\" was dropped"
+                                           : ""),
+        restored.hint());
   }
 
   // Count what arrived and compare with what the backup recorded.
@@ -314,8 +345,9 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   if (!check.ok()) return check.status();
   auto tables = ListUserTables(**check);
   if (!tables.ok()) return tables.status();
-  nlohmann::json recorded = snapshot ? snapshot->meta.value(kMetaRowCounts, nlohmann::json::object())
-                                     : nlohmann::json::object();
+  nlohmann::json recorded = snapshot
+                                ? snapshot->meta.value(kMetaRowCounts, nlohmann::json::object())
+                                : nlohmann::json::object();
   TableScope selection(options.schemas, options.tables);
   for (const auto& t : *tables) {
     auto n = CountRows(**check, t);
@@ -334,7 +366,9 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     if (!selection.Includes(t)) continue;
     bool found = false;
     for (const auto& c : report.tables) found = found || c.table == name;
-    if (!found) report.mismatches.push_back(name + ": in the backup (" + count.dump() + " rows) but not restored");
+    if (!found)
+      report.mismatches.push_back(name + ": in the backup (" + count.dump() +
+                                  " rows) but not restored");
   }
   report.seconds = (env.MonotonicMicros() - started) / 1e6;
   return report;

@@ -28,16 +28,17 @@
 namespace pgkeep {
 
 struct LogicalRestoreOptions {
-  std::string backup = "latest";       // snapshot id or "latest" (of this database)
-  std::string from_file;               // restore this dump file instead of a backup
-  std::string into_database;           // required
-  std::vector<std::string> schemas;    // restore only these schemas
-  std::vector<std::string> tables;     // restore only these tables ("name" or "schema.name")
-  std::string target_conninfo;         // server to restore into; default the database's own
-  bool clean = false;                  // drop and recreate an existing target database
-  int jobs = 2;                        // pg_restore --jobs
-  std::string temp_dir;                // where the dump is staged; default $TMPDIR or /tmp
-  std::vector<std::string> child_env_drop;  // secrets pg_restore and psql must not inherit (SecretEnvNames)
+  std::string backup = "latest";     // snapshot id or "latest" (of this database)
+  std::string from_file;             // restore this dump file instead of a backup
+  std::string into_database;         // required
+  std::vector<std::string> schemas;  // restore only these schemas
+  std::vector<std::string> tables;   // restore only these tables ("name" or "schema.name")
+  std::string target_conninfo;       // server to restore into; default the database's own
+  bool clean = false;                // drop and recreate an existing target database
+  int jobs = 2;                      // pg_restore --jobs
+  std::string temp_dir;              // where the dump is staged; default $TMPDIR or /tmp
+  std::vector<std::string>
+      child_env_drop;  // secrets pg_restore and psql must not inherit (SecretEnvNames)
 };
 
 struct TableCheck {
@@ -63,11 +64,13 @@ struct LogicalRestoreReport {
 // `repo` and `db` may be null only with options.from_file (then
 // options.target_conninfo is required). Connections, pg_restore and psql
 // come from `connector`.
-Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo, PgConnector& connector,
-                                               const DatabaseConfig* db, const LogicalRestoreOptions& options);
+Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
+                                               PgConnector& connector, const DatabaseConfig* db,
+                                               const LogicalRestoreOptions& options);
 
 // Writes the dump of a logical snapshot to `path` (created, never overwritten).
-Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snapshot, const std::string& path);
+Status ExportLogicalDump(Env& env, const Repository& repo, const Snapshot& snapshot,
+                         const std::string& path);
 
 // Finds the logical snapshot `id` ("latest": the newest of `database`, or
 // of any database when `database` is empty).

@@ -28,7 +28,8 @@ Owner ChooseOwner(Env& env, const std::string& pgdata) {
     if (auto account = env.FindUserById(st->uid)) o.name = account->name;
     return o;
   }
-  if (auto account = env.FindUser("postgres")) return {true, account->uid, account->gid, "postgres"};
+  if (auto account = env.FindUser("postgres"))
+    return {true, account->uid, account->gid, "postgres"};
   return o;
 }
 
@@ -115,7 +116,8 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   for (const auto& d : timelines->damaged) result.notes.push_back("skipped damaged " + d);
   result.recovery_timeline = chosen->timeline == 0 ? "latest" : std::to_string(chosen->timeline);
   result.archiving = o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kPreserve ||
-                     (o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kAuto && IsInPlaceRestore(env, o.pgdata, db.pgdata));
+                     (o.archive_mode == PhysicalRestoreOptions::ArchiveMode::kAuto &&
+                      IsInPlaceRestore(env, o.pgdata, db.pgdata));
 
   std::string target_line;
   if (!o.target_time.empty())
@@ -140,15 +142,17 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
     if (!map.tablespaces.count(oid))
       return Usage("--tablespace-map " + oid + "=" + dir + ": backup " + result.backup.id +
                        " has no tablespace " + oid,
-                   map.tablespaces.empty() ? "it has no tablespaces" : "pgkeep info " + result.backup.id + " lists them");
+                   map.tablespaces.empty() ? "it has no tablespaces"
+                                           : "pgkeep info " + result.backup.id + " lists them");
     map.tablespaces[oid] = dir;
   }
   for (const auto& [oid, location] : map.tablespaces) {
     auto empty = DirectoryIsEmpty(env, location);
     if (!empty.ok()) return empty.status();
     if (!*empty)
-      return Usage("tablespace " + oid + " location \"" + location + "\" is not empty",
-                   "restore it elsewhere with --tablespace-map " + oid + "=DIR, or empty that directory");
+      return Usage(
+          "tablespace " + oid + " location \"" + location + "\" is not empty",
+          "restore it elsewhere with --tablespace-map " + oid + "=DIR, or empty that directory");
   }
 
   Writer writer(env, owner);
@@ -207,10 +211,12 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   }
   PGKEEP_RETURN_IF_ERROR(env.SyncDir(o.pgdata));
   PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(o.pgdata));
-  for (const auto& [oid, location] : map.tablespaces) PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(location));
+  for (const auto& [oid, location] : map.tablespaces)
+    PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(location));
   PGKEEP_RETURN_IF_ERROR(
       WriteRecoverySettings(env, o, db, owner, result, target_line, repo.clock().NowSeconds()));
-  if (o.start) PGKEEP_RETURN_IF_ERROR(StartAndWait(env, connector, o, db, owner, result.backup, result));
+  if (o.start)
+    PGKEEP_RETURN_IF_ERROR(StartAndWait(env, connector, o, db, owner, result.backup, result));
   return result;
 }
 

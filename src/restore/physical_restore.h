@@ -39,13 +39,14 @@ namespace pgkeep {
 struct PhysicalRestoreOptions {
   std::string backup;  // id, "latest" or empty (choose by target)
   std::string pgdata;
-  std::string target_time;  // any of: "2026-11-23 10:00:00[.ffffff][Z|+HH[:MM]]" (UTC without a zone)
+  std::string
+      target_time;  // any of: "2026-11-23 10:00:00[.ffffff][Z|+HH[:MM]]" (UTC without a zone)
   std::string target_lsn;   // "0/3000028"
   std::string target_name;  // pg_create_restore_point name
   std::string target;       // "latest" | "immediate" | ""
   bool start = false;
-  int port = 0;             // 0: the port recorded at backup
-  int threads = 4;           // writers; more than cores, to overlap I/O (bench/)
+  int port = 0;     // 0: the port recorded at backup
+  int threads = 4;  // writers; more than cores, to overlap I/O (bench/)
   // Whether the restored cluster archives into the repository. kAuto: only
   // when restored in place of the configured pgdata (it becomes the primary);
   // anywhere else it is a copy, and a copy that archived would add a
@@ -70,7 +71,7 @@ struct PhysicalRestoreResult {
   Snapshot backup;
   uint64_t files = 0;
   uint64_t bytes = 0;
-  std::string recovery_target;  // as written, e.g. "recovery_target_time = '...'"
+  std::string recovery_target;    // as written, e.g. "recovery_target_time = '...'"
   std::string recovery_timeline;  // recovery_target_timeline as written: a number or "latest"
   bool archiving = false;         // the restored cluster archives into the repository
   std::vector<std::string> notes;
@@ -92,7 +93,7 @@ Result<TargetTime> ParseTargetTime(const std::string& text);
 // Step 2 on its own (for tests): `all` in commit order.
 struct RestoreChoice {
   Snapshot backup;
-  uint32_t timeline = 0;  // 0: "latest" was asked for
+  uint32_t timeline = 0;           // 0: "latest" was asked for
   std::vector<std::string> notes;  // timelines not followed, and how to follow them
 };
 Result<RestoreChoice> ChooseBackup(const std::vector<Snapshot>& all, const std::string& db,

@@ -60,16 +60,17 @@ TEST(ParseTargetTimeTest, RejectsWhatIsNotATime) {
            "2026-11-23 14:05:00 CET",
            "2026-11-23 14:05:00+2",
            "26-11-23 14:05:00",
-           "2026-00-10 00:00:00",        // month zero
-           "2026-02-31 00:00:00",        // no such day (timegm would make it March 3)
-           "2026-11-23 14:05:00+99",     // offsets end at +15:59
+           "2026-00-10 00:00:00",     // month zero
+           "2026-02-31 00:00:00",     // no such day (timegm would make it March 3)
+           "2026-11-23 14:05:00+99",  // offsets end at +15:59
            "2026-11-23 14:05:00+05:99",
        }) {
     SCOPED_TRACE(text);
     auto t = ParseTargetTime(text);
     ASSERT_FALSE(t.ok());
     EXPECT_EQ(t.status().code(), ErrorCode::kUsage);
-    EXPECT_NE(t.status().message().find("--target-time \"" + std::string(text) + "\""), std::string::npos)
+    EXPECT_NE(t.status().message().find("--target-time \"" + std::string(text) + "\""),
+              std::string::npos)
         << t.status().message();
   }
 }
@@ -82,8 +83,8 @@ TEST(ParseTargetTimeTest, TellsHowToWriteIt) {
             "HINT: write it as \"2026-11-23 14:05:00+00\" (UTC when no zone is given)");
 }
 
-Snapshot Backup(const std::string& id, const std::string& kind, const std::string& db, int64_t stop_micros,
-                const std::string& stop_lsn) {
+Snapshot Backup(const std::string& id, const std::string& kind, const std::string& db,
+                int64_t stop_micros, const std::string& stop_lsn) {
   Snapshot s;
   s.id = id;
   s.kind = kind;
@@ -123,8 +124,10 @@ TEST_F(ChooseBackupTest, ByTimePicksTheNewestConsistentBeforeTheTarget) {
     std::string want;
   };
   const Case cases[] = {
-      {"2026-11-23 13:05:00", kA},         // exactly when A became consistent
-      {"2026-11-23 14:04:59.999999", kA},  // the logical and the other database's backups do not count
+      // exactly when A became consistent
+      {"2026-11-23 13:05:00", kA},
+      // the logical and the other database's backups do not count
+      {"2026-11-23 14:04:59.999999", kA},
       {"2026-11-23 13:45:00", kA},
       {"2026-11-23 14:05:00", kB},
       {"2026-11-23 16:05:00+02", kB},
@@ -146,10 +149,12 @@ TEST_F(ChooseBackupTest, ByTimeBeforeEveryBackupIsNotFound) {
   auto s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(s.status().message(),
-            "--target-time 2026-11-23 13:04:59 is before the first backup of database \"main\" became "
-            "consistent (2026-11-23 13:05:00.000000+00)");
-  EXPECT_EQ(s.status().hint(), "no backup can recover to that point; pgkeep list --db main shows what there is");
+  EXPECT_EQ(
+      s.status().message(),
+      "--target-time 2026-11-23 13:04:59 is before the first backup of database \"main\" became "
+      "consistent (2026-11-23 13:05:00.000000+00)");
+  EXPECT_EQ(s.status().hint(),
+            "no backup can recover to that point; pgkeep list --db main shows what there is");
 }
 
 TEST_F(ChooseBackupTest, ByLsnPicksTheNewestEndingBeforeTheTarget) {
@@ -175,8 +180,9 @@ TEST_F(ChooseBackupTest, ByLsnBeforeEveryBackupIsNotFound) {
   auto s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kNotFound);
-  EXPECT_EQ(s.status().message(),
-            "--target-lsn 0/30000FF is before the first backup of database \"main\" ends (0/3000100)");
+  EXPECT_EQ(
+      s.status().message(),
+      "--target-lsn 0/30000FF is before the first backup of database \"main\" ends (0/3000100)");
 }
 
 TEST_F(ChooseBackupTest, RestorePointNameTakesTheOldest) {
@@ -260,7 +266,8 @@ TEST_F(ChooseBackupTest, ExplicitBackupMustBeAPhysicalBackupOfTheDatabase) {
     auto s = ChooseBackup(all_, "main", o, tree_);
     ASSERT_FALSE(s.ok());
     EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
-    EXPECT_EQ(s.status().message(), "backup " + id + " is not a physical backup of database \"main\"");
+    EXPECT_EQ(s.status().message(),
+              "backup " + id + " is not a physical backup of database \"main\"");
     EXPECT_EQ(s.status().hint(), "pgkeep list --db main shows its backups");
   }
 }
@@ -280,9 +287,9 @@ TEST_F(ChooseBackupTest, ExplicitBackupAfterTheTargetIsRefused) {
   s = ChooseBackup(all_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
-  EXPECT_EQ(s.status().message(), "--target-lsn 0/6FFFFFF is before backup " + kC + " ends (0/7000000)");
+  EXPECT_EQ(s.status().message(),
+            "--target-lsn 0/6FFFFFF is before backup " + kC + " ends (0/7000000)");
 }
-
 
 // A restored copy of main, made to 14:30 from B, archived as timeline 2 (it
 // forked from timeline 1 at 0/6000000) and was even backed up once (D), while
@@ -332,7 +339,8 @@ TEST_F(TimelineChoiceTest, NotesTheTimelineNotFollowed) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   ASSERT_EQ(s->notes.size(), 1u);
   EXPECT_EQ(s->notes[0],
-            "timeline 2 forked from timeline 1 at 0/6000000 and is not followed; --target-timeline 2 follows it");
+            "timeline 2 forked from timeline 1 at 0/6000000 and is not followed; --target-timeline "
+            "2 follows it");
   o.backup = kC;  // after the fork: timeline 2 is not reachable from C
   s = ChooseBackup(all_tl_, "main", o, tree_);
   ASSERT_TRUE(s.ok());
@@ -352,9 +360,11 @@ TEST_F(TimelineChoiceTest, ExplicitTimelineTakesBackupsOnItsHistoryOnly) {
   auto s = ChooseBackup(all_tl_, "main", o, tree_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), ErrorCode::kUsage);
-  EXPECT_EQ(s.status().message(),
-            "backup " + kC + " (timeline 1, ends 0/7000000) is not in the history of timeline 2 (timeline 2 forked "
-            "from timeline 1 at 0/6000000)");
+  EXPECT_EQ(
+      s.status().message(),
+      "backup " + kC +
+          " (timeline 1, ends 0/7000000) is not in the history of timeline 2 (timeline 2 forked "
+          "from timeline 1 at 0/6000000)");
   o.backup.clear();
   o.target_timeline = "7";
   s = ChooseBackup(all_tl_, "main", o, tree_);
@@ -391,15 +401,18 @@ TEST(TimelineTreeTest, LineageAndContainment) {
 }
 
 TEST(TimelineHistoryTest, ParsesWhatPostgresWritesAndRefusesTheRest) {
-  auto h = ParseTimelineHistory("1\t0/5000098\tbefore 2026-12-05 13:00:00.1+00\n\n# comment\n2\t0/9000000\tno recovery target specified\n", 3);
+  auto h = ParseTimelineHistory(
+      "1\t0/5000098\tbefore 2026-12-05 13:00:00.1+00\n\n# comment\n2\t0/9000000\tno recovery "
+      "target specified\n",
+      3);
   ASSERT_TRUE(h.ok()) << h.status().ToString();
   ASSERT_EQ(h->size(), 2u);
   EXPECT_EQ((*h)[0].parent, 1u);
   EXPECT_EQ((*h)[0].switch_lsn, 0x5000098u);
   EXPECT_EQ((*h)[0].reason, "before 2026-12-05 13:00:00.1+00");
   EXPECT_EQ((*h)[1].reason, "no recovery target specified");
-  for (const char* bad : {"1 garbage\n", "3\t0/1\tx\n", "2\t0/1\tx\n1\t0/2\ty\n", "1\t0/9\tx\n2\t0/8\ty\n",
-                          "0\t0/1\tx\n", "99999999999\t0/1\tx\n"}) {
+  for (const char* bad : {"1 garbage\n", "3\t0/1\tx\n", "2\t0/1\tx\n1\t0/2\ty\n",
+                          "1\t0/9\tx\n2\t0/8\ty\n", "0\t0/1\tx\n", "99999999999\t0/1\tx\n"}) {
     SCOPED_TRACE(bad);
     auto r = ParseTimelineHistory(bad, 3);
     ASSERT_FALSE(r.ok());
@@ -453,7 +466,8 @@ TEST_F(CheckPhysicalRestoreRequestTest, RefusesBadRequests) {
     void (*set)(PhysicalRestoreOptions&, const std::string& dir);
     std::string message;
   };
-  const std::string two_targets = "give at most one of --target-time, --target-lsn, --target-name and --target";
+  const std::string two_targets =
+      "give at most one of --target-time, --target-lsn, --target-name and --target";
   const Case cases[] = {
       {"time and lsn",
        [](PhysicalRestoreOptions& o, const std::string&) {
@@ -469,7 +483,8 @@ TEST_F(CheckPhysicalRestoreRequestTest, RefusesBadRequests) {
        two_targets},
       {"bad target", [](PhysicalRestoreOptions& o, const std::string&) { o.target = "earliest"; },
        "--target must be \"latest\" or \"immediate\", not \"earliest\""},
-      {"bad time", [](PhysicalRestoreOptions& o, const std::string&) { o.target_time = "yesterday"; },
+      {"bad time",
+       [](PhysicalRestoreOptions& o, const std::string&) { o.target_time = "yesterday"; },
        "--target-time \"yesterday\" is not a time"},
       {"bad lsn", [](PhysicalRestoreOptions& o, const std::string&) { o.target_lsn = "0/XYZ"; },
        "--target-lsn \"0/XYZ\" is not an LSN"},
@@ -477,7 +492,8 @@ TEST_F(CheckPhysicalRestoreRequestTest, RefusesBadRequests) {
        "--pgdata DIR is required for a physical restore"},
       {"relative pgdata", [](PhysicalRestoreOptions& o, const std::string&) { o.pgdata = "data"; },
        "--pgdata must be an absolute path, not \"data\""},
-      {"non-empty pgdata", [](PhysicalRestoreOptions& o, const std::string& dir) { o.pgdata = dir; }, ""},
+      {"non-empty pgdata",
+       [](PhysicalRestoreOptions& o, const std::string& dir) { o.pgdata = dir; }, ""},
       {"port too big", [](PhysicalRestoreOptions& o, const std::string&) { o.port = 65536; },
        "--port must be 1..65535"},
       {"negative port", [](PhysicalRestoreOptions& o, const std::string&) { o.port = -1; },
@@ -500,7 +516,8 @@ TEST_F(CheckPhysicalRestoreRequestTest, NonEmptyDirectoryHintSaysWhy) {
   o.pgdata = dir_;
   Status s = CheckPhysicalRestoreRequest(env_, o);
   EXPECT_EQ(s.code(), ErrorCode::kUsage);
-  EXPECT_EQ(s.hint(), "restore into a new or empty directory; pgkeep never overwrites a data directory");
+  EXPECT_EQ(s.hint(),
+            "restore into a new or empty directory; pgkeep never overwrites a data directory");
 }
 
 }  // namespace
@@ -514,7 +531,8 @@ TEST(RecoverySettingsTest, EarlierRestoresLeaveNothingBehind) {
       "# Do not edit this file manually!\n"
       "work_mem = '64MB'\n"
       "\n"
-      "# Added by pgkeep restore of backup 20261101T020000Z-aaaaaaaa at 2026-11-01 03:00:00.000000+00\n"
+      "# Added by pgkeep restore of backup 20261101T020000Z-aaaaaaaa at 2026-11-01 "
+      "03:00:00.000000+00\n"
       "restore_command = '/usr/bin/pgkeep --config /etc/pgkeep.toml wal-fetch --db main %f %p'\n"
       "recovery_target_time = '2026-11-01 02:30:00.000000+00'\n"
       "recovery_target_action = 'promote'\n"

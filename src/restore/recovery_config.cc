@@ -20,8 +20,10 @@ std::string WithoutEarlierRecoverySettings(const std::string& text) {
   std::string out, line;
   bool in_pgkeep_block = false;
   while (std::getline(in, line)) {
-    if (line.rfind(kSettingsMarker, 0) == 0) in_pgkeep_block = true;
-    else if (line.find_first_not_of(" \t") == std::string::npos) in_pgkeep_block = false;
+    if (line.rfind(kSettingsMarker, 0) == 0)
+      in_pgkeep_block = true;
+    else if (line.find_first_not_of(" \t") == std::string::npos)
+      in_pgkeep_block = false;
     if (in_pgkeep_block || std::regex_search(line, recovery_key)) continue;
     out += line + "\n";
   }
@@ -41,15 +43,17 @@ std::string ConfQuote(const std::string& value) {
   return out + "'";
 }
 
-Status WriteRecoverySettings(Env& env, const PhysicalRestoreOptions& o, const DatabaseConfig& db, const Owner& owner,
-                             const PhysicalRestoreResult& result, const std::string& target_line, int64_t now) {
+Status WriteRecoverySettings(Env& env, const PhysicalRestoreOptions& o, const DatabaseConfig& db,
+                             const Owner& owner, const PhysicalRestoreResult& result,
+                             const std::string& target_line, int64_t now) {
   const Snapshot& backup = result.backup;
   std::string conf = o.pgdata + "/postgresql.auto.conf";
   auto restored = ReadWholeFile(env, conf);
   if (!restored.ok() && restored.status().code() != ErrorCode::kNotFound) return restored.status();
   std::ostringstream text;
   text << WithoutEarlierRecoverySettings(restored.ok() ? std::string(AsString(*restored)) : "");
-  text << "\n" << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
+  text << "\n"
+       << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
        << "\nrestore_command = "
        << ConfQuote(PgkeepCommandLine(env, o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
   if (!target_line.empty()) text << target_line << "\nrecovery_target_action = 'promote'\n";

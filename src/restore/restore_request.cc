@@ -54,15 +54,17 @@ Result<TargetTime> ParseTargetTime(const std::string& text) {
   tm.tm_hour = std::stoi(m[4]);
   tm.tm_min = std::stoi(m[5]);
   tm.tm_sec = std::stoi(m[6]);
-  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+  if (tm.tm_mon < 0 || tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
+      tm.tm_min > 59 || tm.tm_sec > 60)
     return Usage("--target-time \"" + text + "\" is not a valid time");
   struct tm asked = tm;
   time_t t = timegm(&tm);
   struct tm back;
   gmtime_r(&t, &back);
   // timegm normalises "February 31" to March 3: such a date is no date.
-  if (back.tm_year != asked.tm_year || back.tm_mon != asked.tm_mon || back.tm_mday != asked.tm_mday ||
-      back.tm_hour != asked.tm_hour || back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec)
+  if (back.tm_year != asked.tm_year || back.tm_mon != asked.tm_mon ||
+      back.tm_mday != asked.tm_mday || back.tm_hour != asked.tm_hour ||
+      back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec)
     return Usage("--target-time \"" + text + "\" is not a valid time");
   int64_t secs = static_cast<int64_t>(t);
   std::string frac = m[8].matched ? m[8].str() : "";
@@ -74,8 +76,10 @@ Result<TargetTime> ParseTargetTime(const std::string& text) {
     std::string digits;
     for (char c : zone.substr(1))
       if (c != ':') digits += c;
-    int hours = std::stoi(digits.substr(0, 2)), minutes = digits.size() > 2 ? std::stoi(digits.substr(2)) : 0;
-    if (hours > 15 || minutes > 59) return Usage("--target-time \"" + text + "\" has an invalid time zone offset");
+    int hours = std::stoi(digits.substr(0, 2)),
+        minutes = digits.size() > 2 ? std::stoi(digits.substr(2)) : 0;
+    if (hours > 15 || minutes > 59)
+      return Usage("--target-time \"" + text + "\" has an invalid time zone offset");
     int offset = hours * 3600 + minutes * 60;
     micros -= sign * int64_t{offset} * 1000000;
   }
@@ -83,7 +87,8 @@ Result<TargetTime> ParseTargetTime(const std::string& text) {
 }
 
 Status CheckPhysicalRestoreRequest(Env& env, const PhysicalRestoreOptions& o) {
-  int targets = !o.target_time.empty() + !o.target_lsn.empty() + !o.target_name.empty() + !o.target.empty();
+  int targets =
+      !o.target_time.empty() + !o.target_lsn.empty() + !o.target_name.empty() + !o.target.empty();
   if (targets > 1)
     return Usage("give at most one of --target-time, --target-lsn, --target-name and --target");
   if (!o.target.empty() && o.target != "latest" && o.target != "immediate")
@@ -93,11 +98,14 @@ Status CheckPhysicalRestoreRequest(Env& env, const PhysicalRestoreOptions& o) {
     if (!t.ok()) return t.status();
   }
   if (o.target_name.size() > 63 || o.target_name.find_first_of("\r\n") != std::string::npos)
-    return Usage("--target-name must be one line of at most 63 bytes, as pg_create_restore_point allows");
+    return Usage(
+        "--target-name must be one line of at most 63 bytes, as pg_create_restore_point allows");
   if (!o.target_lsn.empty() && !ParseLsn(o.target_lsn))
-    return Usage("--target-lsn \"" + o.target_lsn + "\" is not an LSN", "write it as PostgreSQL does: 0/3000028");
+    return Usage("--target-lsn \"" + o.target_lsn + "\" is not an LSN",
+                 "write it as PostgreSQL does: 0/3000028");
   if (o.pgdata.empty()) return Usage("--pgdata DIR is required for a physical restore");
-  if (o.pgdata[0] != '/') return Usage("--pgdata must be an absolute path, not \"" + o.pgdata + "\"");
+  if (o.pgdata[0] != '/')
+    return Usage("--pgdata must be an absolute path, not \"" + o.pgdata + "\"");
   auto empty = DirectoryIsEmpty(env, o.pgdata);
   if (!empty.ok()) return empty.status();
   if (!*empty)
@@ -105,13 +113,17 @@ Status CheckPhysicalRestoreRequest(Env& env, const PhysicalRestoreOptions& o) {
                  "restore into a new or empty directory; pgkeep never overwrites a data directory");
   if (o.port < 0 || o.port > 65535) return Usage("--port must be 1..65535");
   if (!o.target_timeline.empty() && o.target_timeline != "latest" &&
-      (o.target_timeline.size() > 10 || o.target_timeline.find_first_not_of("0123456789") != std::string::npos ||
+      (o.target_timeline.size() > 10 ||
+       o.target_timeline.find_first_not_of("0123456789") != std::string::npos ||
        std::stoull(o.target_timeline) == 0 || std::stoull(o.target_timeline) > UINT32_MAX))
-    return Usage("--target-timeline must be a timeline number or \"latest\", not \"" + o.target_timeline + "\"");
+    return Usage("--target-timeline must be a timeline number or \"latest\", not \"" +
+                 o.target_timeline + "\"");
   if (!o.target_timeline.empty() && o.target == "immediate")
-    return Usage("--target immediate ends recovery with the backup: --target-timeline does not apply");
+    return Usage(
+        "--target immediate ends recovery with the backup: --target-timeline does not apply");
   for (const auto& [oid, dir] : o.tablespace_map)
-    if (oid.empty() || dir.empty() || dir[0] != '/' || oid.find_first_not_of("0123456789") != std::string::npos)
+    if (oid.empty() || dir.empty() || dir[0] != '/' ||
+        oid.find_first_not_of("0123456789") != std::string::npos)
       return Usage("--tablespace-map takes OID=/absolute/dir, not \"" + oid + "=" + dir + "\"");
   return Status::Ok();
 }

@@ -19,7 +19,8 @@ std::string LogTail(Env& env, const std::string& path, int lines) {
   std::vector<std::string> all;
   for (std::string l; std::getline(in, l);) all.push_back(l);
   std::string out;
-  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size(); ++i)
+  for (size_t i = all.size() > static_cast<size_t>(lines) ? all.size() - lines : 0; i < all.size();
+       ++i)
     out += (out.empty() ? "" : " | ") + all[i];
   return out;
 }
@@ -36,8 +37,9 @@ pid_t PostmasterPid(Env& env, const std::string& pgdata) {
 
 namespace physical_restore_internal {
 
-Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o, const DatabaseConfig& db,
-                    const Owner& owner, const Snapshot& backup, PhysicalRestoreResult& result) {
+Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o,
+                    const DatabaseConfig& db, const Owner& owner, const Snapshot& backup,
+                    PhysicalRestoreResult& result) {
   int major = backup.meta.value(kMetaServerVersionNum, 150000) / 10000;
   std::string bin = db.pg_bin;
   std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
@@ -56,12 +58,14 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
 
   std::vector<std::string> argv;
   if (owner.change) {
-    const char* runuser = env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
+    const char* runuser =
+        env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
     argv = {runuser, "-u", owner.name.empty() ? std::to_string(owner.uid) : owner.name, "--"};
   }
   for (const std::string& a :
-       {pg_ctl->path, std::string("-D"), o.pgdata, std::string("-l"), result.server_log, std::string("-W"),
-        std::string("-o"), "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
+       {pg_ctl->path, std::string("-D"), o.pgdata, std::string("-l"), result.server_log,
+        std::string("-W"), std::string("-o"),
+        "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
         std::string("start")})
     argv.push_back(a);
   auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
@@ -73,13 +77,16 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
     auto log = ReadWholeFile(env, result.server_log);
     std::string from_log = log.ok() ? FirstErrorLines(std::string(AsString(*log))) : "";
     if (!from_log.empty()) why = from_log;
-    return Status::Error(ErrorCode::kTool, "pg_ctl start failed (exit " + std::to_string(code) + "): " + why,
+    return Status::Error(ErrorCode::kTool,
+                         "pg_ctl start failed (exit " + std::to_string(code) + "): " + why,
                          "full log: " + result.server_log);
   }
   result.started = true;
 
-  auto conninfo = ConninfoWith(db.conninfo, {{"host", run_dir}, {"port", std::to_string(port)},
-                                             {"dbname", "postgres"}, {"hostaddr", ""}});
+  auto conninfo = ConninfoWith(db.conninfo, {{"host", run_dir},
+                                             {"port", std::to_string(port)},
+                                             {"dbname", "postgres"},
+                                             {"hostaddr", ""}});
   if (!conninfo.ok()) return conninfo.status();
   int64_t deadline = env.MonotonicMicros() + int64_t{o.start_timeout_seconds} * 1000000;
   int64_t grace = env.MonotonicMicros() + 30 * 1000000;
@@ -87,9 +94,10 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
     env.SleepForMicros(300 * 1000);
     pid_t pid = PostmasterPid(env, o.pgdata);
     if ((pid <= 0 && env.MonotonicMicros() > grace) || (pid > 0 && !env.ProcessExists(pid)))
-      return Status::Error(ErrorCode::kPostgres,
-                           "the restored server stopped during recovery: " + LogTail(env, result.server_log, 3),
-                           "full log: " + result.server_log);
+      return Status::Error(
+          ErrorCode::kPostgres,
+          "the restored server stopped during recovery: " + LogTail(env, result.server_log, 3),
+          "full log: " + result.server_log);
     if (pid <= 0) continue;
     auto conn = connector.Connect(*conninfo, "the restored server", 2);
     if (!conn.ok()) continue;  // still starting, or not accepting connections during recovery
@@ -103,9 +111,10 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
     result.reached_time = v[2].value_or("");
     return Status::Ok();
   }
-  return Status::Error(ErrorCode::kPostgres,
-                       "recovery did not end within " + std::to_string(o.start_timeout_seconds) + " s",
-                       "the server keeps running; see " + result.server_log);
+  return Status::Error(
+      ErrorCode::kPostgres,
+      "recovery did not end within " + std::to_string(o.start_timeout_seconds) + " s",
+      "the server keeps running; see " + result.server_log);
 }
 
 }  // namespace physical_restore_internal

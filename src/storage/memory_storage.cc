@@ -41,7 +41,8 @@ Result<Bytes> MemoryStorage::GetRange(const std::string& name, uint64_t offset, 
 Result<std::vector<ObjectInfo>> MemoryStorage::List(const std::string& prefix) {
   std::lock_guard lock(mu_);
   std::vector<ObjectInfo> out;
-  for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.rfind(prefix, 0) == 0; ++it)
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.rfind(prefix, 0) == 0; ++it)
     out.push_back({it->first, it->second.size()});
   return out;
 }

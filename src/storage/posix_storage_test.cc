@@ -99,7 +99,9 @@ TEST_F(PosixStorageTest, CleanupRemovesOnlyDeadWritersTemporaries) {
   ASSERT_EQ(AllFiles().size(), 2u) << "the dead child left its temporary file";
   EXPECT_EQ(Names(s, ""), std::vector<std::string>{"data/aa/x"}) << "List hides temporaries";
   // A temporary of a live writer (ourselves) must survive.
-  std::ofstream(dir_ + "/data/aa/z.tmp." + std::string("00000000.") + std::to_string(getpid()) + ".1") << "z";
+  std::ofstream(dir_ + "/data/aa/z.tmp." + std::string("00000000.") + std::to_string(getpid()) +
+                ".1")
+      << "z";
   auto removed = s.CleanupTemporary();
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 1);
@@ -134,7 +136,8 @@ TEST_F(PosixStorageTest, PutIfAbsentLetsExactlyOneOfRacingWritersWin) {
     std::thread b([&] { results[1] = storage.PutIfAbsent(name, AsBytes("from b")); });
     a.join();
     b.join();
-    ASSERT_NE(results[0].ok(), results[1].ok()) << results[0].ToString() << " / " << results[1].ToString();
+    ASSERT_NE(results[0].ok(), results[1].ok())
+        << results[0].ToString() << " / " << results[1].ToString();
     const Status& lost = results[0].ok() ? results[1] : results[0];
     EXPECT_EQ(lost.code(), ErrorCode::kConflict);
     EXPECT_NE(lost.message().find("already exists"), std::string::npos);

@@ -9,8 +9,8 @@
 // object of that name is ever visible (an older object of that name, if any,
 // stays whole). A Put that fails may have made the complete object visible
 // without its durability (the directory sync failed): callers treat any
-// failure as "not written" and never rely on the object. The repository never modifies an object in place: names are
-// content addresses or unique, so Put replaces only lock files.
+// failure as "not written" and never rely on the object. The repository never modifies an object in
+// place: names are content addresses or unique, so Put replaces only lock files.
 //
 // Thread safety: all methods may be called concurrently from several threads.
 #pragma once
@@ -31,8 +31,8 @@ struct ObjectInfo {
 };
 
 struct StorageFeatures {
-  bool ranged_get = true;   // GetRange costs about the range, not the object
-  bool local = false;       // objects are files on this host (free space known)
+  bool ranged_get = true;  // GetRange costs about the range, not the object
+  bool local = false;      // objects are files on this host (free space known)
 };
 
 class Storage {

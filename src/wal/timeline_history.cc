@@ -42,8 +42,9 @@ Result<std::vector<TimelineSwitch>> ParseTimelineHistory(std::string_view text, 
     std::string t = Trim(line);
     if (t.empty() || t[0] == '#') continue;
     auto bad = [&](const std::string& why) {
-      return Status::Error(ErrorCode::kCorrupt, "history of timeline " + std::to_string(timeline) + ", line " +
-                                                    std::to_string(line_no) + ": " + why);
+      return Status::Error(ErrorCode::kCorrupt, "history of timeline " + std::to_string(timeline) +
+                                                    ", line " + std::to_string(line_no) + ": " +
+                                                    why);
     };
     std::istringstream fields(t);
     std::string tli_text, lsn_text;
@@ -51,7 +52,8 @@ Result<std::vector<TimelineSwitch>> ParseTimelineHistory(std::string_view text, 
     auto parent = ParseTimelineNumber(tli_text);
     auto lsn = ParseLsn(lsn_text);
     if (!parent || !lsn) return bad("expected \"<timeline> <LSN> <reason>\"");
-    if (*parent >= timeline) return bad("parent timeline " + tli_text + " is not below " + std::to_string(timeline));
+    if (*parent >= timeline)
+      return bad("parent timeline " + tli_text + " is not below " + std::to_string(timeline));
     if (!out.empty() && (*parent <= out.back().parent || *lsn < out.back().switch_lsn))
       return bad("parents must increase and switch points must not go back");
     std::string reason;
@@ -82,7 +84,8 @@ std::vector<TimelineSpan> TimelineTree::Lineage(uint32_t timeline) const {
 bool TimelineTree::Contains(uint32_t timeline, uint32_t point_timeline, uint64_t lsn) const {
   for (const auto& span : Lineage(timeline)) {
     // A backup consistent exactly at the switch point replays into the child.
-    if (span.timeline == point_timeline) return lsn >= span.begin && (span.end == UINT64_MAX || lsn <= span.end);
+    if (span.timeline == point_timeline)
+      return lsn >= span.begin && (span.end == UINT64_MAX || lsn <= span.end);
   }
   return false;
 }
@@ -126,9 +129,12 @@ Result<TimelineReport> ReadTimelineReport(const Repository& repo, const std::str
     }
     if (kind != WalFileKind::kHistory) continue;
     // A history name is 8 hex digits, so this fits.
-    auto tli = std::optional<uint32_t>(static_cast<uint32_t>(std::stoul(name.substr(0, 8), nullptr, 16)));
+    auto tli =
+        std::optional<uint32_t>(static_cast<uint32_t>(std::stoul(name.substr(0, 8), nullptr, 16)));
     if (*tli == 0) continue;
-    auto damaged = [&](const std::string& why) { report.damaged.push_back("WAL object \"" + o.name + "\": " + why); };
+    auto damaged = [&](const std::string& why) {
+      report.damaged.push_back("WAL object \"" + o.name + "\": " + why);
+    };
     if (o.size > kMaxHistoryBytes) {
       damaged("is " + std::to_string(o.size) + " bytes, more than any timeline history");
       continue;
@@ -168,7 +174,8 @@ Result<TimelineReport> ReadTimelineReport(const Repository& repo, const std::str
       auto lineage_b = report.tree.Lineage(b.timeline);
       auto lineage_a = report.tree.Lineage(a.timeline);
       auto has = [](const std::vector<TimelineSpan>& l, uint32_t t) {
-        return std::any_of(l.begin(), l.end(), [&](const TimelineSpan& x) { return x.timeline == t; });
+        return std::any_of(l.begin(), l.end(),
+                           [&](const TimelineSpan& x) { return x.timeline == t; });
       };
       if (has(lineage_a, b.timeline)) continue;  // b is a's ancestor: seen the other way round
       if (!has(lineage_b, a.timeline) &&
@@ -187,7 +194,8 @@ std::vector<ConcurrentTimelines> ActiveConcurrent(const TimelineReport& report, 
     int64_t newer_last = 0;
     for (const auto& t : report.timelines)
       if (t.timeline == c.newer) newer_last = t.last_archived;
-    if (now - c.older_last_archived < kConcurrentActiveSeconds && now - newer_last < kConcurrentActiveSeconds)
+    if (now - c.older_last_archived < kConcurrentActiveSeconds &&
+        now - newer_last < kConcurrentActiveSeconds)
       out.push_back(c);
   }
   return out;
@@ -199,15 +207,21 @@ std::string FormatTimelineTree(const TimelineReport& report, const std::string& 
   std::map<uint32_t, const TimelineInfo*> by_number;
   for (const auto& t : report.timelines) by_number[t.timeline] = &t;
   for (const auto& t : report.timelines) {
-    if (t.fork && by_number.count(t.fork->parent)) children[t.fork->parent].push_back(&t);
-    else roots.push_back(&t);
+    if (t.fork && by_number.count(t.fork->parent))
+      children[t.fork->parent].push_back(&t);
+    else
+      roots.push_back(&t);
   }
   std::string out;
   auto line = [&](const TimelineInfo& t, int depth, auto& self) -> void {
-    out += indent + std::string(depth * 3, ' ') + (depth ? "└─ " : "") + "timeline " + std::to_string(t.timeline);
-    if (t.fork) out += " from " + std::to_string(t.fork->parent) + " at " + FormatLsn(t.fork->switch_lsn);
-    out += ": first archived " + TimeText(t.first_archived) + ", " + std::to_string(t.segments) + " segment(s)";
-    if (!t.last_segment.empty()) out += ", newest " + t.last_segment + " at " + TimeText(t.last_archived);
+    out += indent + std::string(depth * 3, ' ') + (depth ? "└─ " : "") + "timeline " +
+           std::to_string(t.timeline);
+    if (t.fork)
+      out += " from " + std::to_string(t.fork->parent) + " at " + FormatLsn(t.fork->switch_lsn);
+    out += ": first archived " + TimeText(t.first_archived) + ", " + std::to_string(t.segments) +
+           " segment(s)";
+    if (!t.last_segment.empty())
+      out += ", newest " + t.last_segment + " at " + TimeText(t.last_archived);
     out += "\n";
     for (const TimelineInfo* c : children[t.timeline]) self(*c, depth + 1, self);
   };
@@ -218,15 +232,16 @@ std::string FormatTimelineTree(const TimelineReport& report, const std::string& 
 nlohmann::json TimelinesToJson(const TimelineReport& report) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& t : report.timelines) {
-    nlohmann::json j = {{"timeline", t.timeline},
-                        {"parent", t.fork ? nlohmann::json(t.fork->parent) : nlohmann::json()},
-                        {"fork_lsn", t.fork ? nlohmann::json(FormatLsn(t.fork->switch_lsn)) : nlohmann::json()},
-                        {"first_archived", t.first_archived > 0 ? nlohmann::json(FormatIsoTime(t.first_archived))
-                                                                : nlohmann::json()},
-                        {"last_archived", t.last_archived > 0 ? nlohmann::json(FormatIsoTime(t.last_archived))
-                                                              : nlohmann::json()},
-                        {"segments", t.segments},
-                        {"newest_segment", t.last_segment}};
+    nlohmann::json j = {
+        {"timeline", t.timeline},
+        {"parent", t.fork ? nlohmann::json(t.fork->parent) : nlohmann::json()},
+        {"fork_lsn", t.fork ? nlohmann::json(FormatLsn(t.fork->switch_lsn)) : nlohmann::json()},
+        {"first_archived",
+         t.first_archived > 0 ? nlohmann::json(FormatIsoTime(t.first_archived)) : nlohmann::json()},
+        {"last_archived",
+         t.last_archived > 0 ? nlohmann::json(FormatIsoTime(t.last_archived)) : nlohmann::json()},
+        {"segments", t.segments},
+        {"newest_segment", t.last_segment}};
     list.push_back(j);
   }
   return list;

@@ -67,8 +67,8 @@ class TimelineTree {
 struct TimelineInfo {
   uint32_t timeline = 0;
   std::optional<TimelineSwitch> fork;  // parent and switch LSN
-  int64_t first_archived = 0;  // its history file's (or first segment's) archive time
-  int64_t last_archived = 0;   // its newest segment's archive time
+  int64_t first_archived = 0;          // its history file's (or first segment's) archive time
+  int64_t last_archived = 0;           // its newest segment's archive time
   uint64_t segments = 0;
   std::string first_segment;
   std::string last_segment;
@@ -85,8 +85,8 @@ struct ConcurrentTimelines {
 
 struct TimelineReport {
   TimelineTree tree;
-  std::vector<TimelineInfo> timelines;        // ascending by number
-  std::vector<std::string> damaged;           // history objects that do not decode or parse
+  std::vector<TimelineInfo> timelines;  // ascending by number
+  std::vector<std::string> damaged;     // history objects that do not decode or parse
   std::vector<ConcurrentTimelines> concurrent;
 };
 

@@ -1,10 +1,9 @@
 #include "wal/wal_archive.h"
 
-
 #include <algorithm>
-#include <thread>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/file_io.h"
 #include "wal/wal_names.h"
@@ -13,10 +12,9 @@ namespace pgkeep {
 
 namespace {
 
-constexpr size_t kSysIdOffset = 24;       // xlp_sysid in the long page header
-constexpr size_t kSegSizeOffset = 32;     // xlp_seg_size
+constexpr size_t kSysIdOffset = 24;    // xlp_sysid in the long page header
+constexpr size_t kSegSizeOffset = 32;  // xlp_seg_size
 constexpr uint16_t kLongHeaderFlag = 0x0002;
-
 
 template <typename T>
 T Load(const Bytes& data, size_t offset) {
@@ -82,8 +80,8 @@ Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t sy
   return CheckClusterIdentity(repo, db, system_id, source);
 }
 
-Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string& db, const std::string& path,
-                                  int compression_level) {
+Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string& db,
+                                  const std::string& path, int compression_level) {
   std::string name = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
   auto kind = ClassifyWalFileName(name);
   if (!kind)
@@ -98,16 +96,17 @@ Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string&
   }
   std::string object = WalObjectName(db, name);
   // One 16 MiB segment, waited for by the archiver: compress it on every core.
-  auto codec = repo.NewCodec(compression_level,
-                             static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)));
+  auto codec = repo.NewCodec(
+      compression_level, static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 4u)));
   WalPushResult result;
   result.bytes = data->size();
   auto conflict = [&] {
-    return Status::Error(ErrorCode::kConflict,
-                         "WAL file " + name + " is already archived for database \"" + db +
-                             "\" with different content",
-                         "is another cluster, or a restored copy, archiving under the same [database." + db +
-                             "] name? nothing was overwritten");
+    return Status::Error(
+        ErrorCode::kConflict,
+        "WAL file " + name + " is already archived for database \"" + db +
+            "\" with different content",
+        "is another cluster, or a restored copy, archiving under the same [database." + db +
+            "] name? nothing was overwritten");
   };
   // What is archived under `object` compared with ours: nullopt when the copy
   // there no longer decodes (damaged).
@@ -164,8 +163,9 @@ Status FetchWalFile(Env& env, Repository& repo, const std::string& db, const std
   auto stored = repo.storage().Get(object);
   if (!stored.ok()) {
     if (stored.status().code() == ErrorCode::kNotFound)
-      return Status::Error(ErrorCode::kNotFound,
-                           "WAL file " + name + " is not in the repository for database \"" + db + "\"");
+      return Status::Error(
+          ErrorCode::kNotFound,
+          "WAL file " + name + " is not in the repository for database \"" + db + "\"");
     return stored.status();
   }
   auto plain = repo.NewCodec()->DecodeObject(*stored, object);
@@ -173,7 +173,8 @@ Status FetchWalFile(Env& env, Repository& repo, const std::string& db, const std
   return WriteFileAtomically(env, dest, *plain, 0600);
 }
 
-Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db, uint64_t* bytes_read) {
+Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db,
+                                                 uint64_t* bytes_read) {
   auto listing = repo.storage().List(WalPrefix(db));
   if (!listing.ok()) return listing.status();
   auto codec = repo.NewCodec();
@@ -186,7 +187,8 @@ Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::st
     }
     *bytes_read += stored->size();
     auto plain = codec->DecodeObject(*stored, o.name);
-    if (!plain.ok()) problems.push_back("WAL object \"" + o.name + "\": " + plain.status().message());
+    if (!plain.ok())
+      problems.push_back("WAL object \"" + o.name + "\": " + plain.status().message());
   }
   return problems;
 }

@@ -10,9 +10,9 @@
 // Objects are written with the storage's atomic Put and never replaced: a
 // second push of a file compares content instead (same: success; different:
 // kConflict). The one exception is a copy that no longer decodes (damaged):
-// it is replaced by the intact file, atomically. A segment whose page header names another cluster than the one
-// recorded for <db> is refused (kConflict), so two clusters can never mix
-// their WAL under one name.
+// it is replaced by the intact file, atomically. A segment whose page header names another cluster
+// than the one recorded for <db> is refused (kConflict), so two clusters can never mix their WAL
+// under one name.
 //
 // No repository lock is taken: WAL objects are only ever added here, and only
 // expire (under its exclusive lock) removes them.
@@ -41,8 +41,8 @@ struct WalPushResult {
 
 // Archives the file at `path` (its base name must be a WAL file name).
 // kUsage for a name PostgreSQL never archives; kConflict as described above.
-Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string& db, const std::string& path,
-                                  int compression_level);
+Result<WalPushResult> PushWalFile(Env& env, Repository& repo, const std::string& db,
+                                  const std::string& path, int compression_level);
 
 // Writes WAL file `name` to `dest` (through a temporary file and rename).
 // kNotFound when the repository does not have it.
@@ -59,7 +59,8 @@ Status CheckClusterIdentity(Repository& repo, const std::string& db, uint64_t sy
 
 // Reads and checks (GCM tag, framing) every WAL object of `db`; returns one
 // message per damaged object and adds the bytes read to *bytes_read.
-Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db, uint64_t* bytes_read);
+Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::string& db,
+                                                 uint64_t* bytes_read);
 
 // Names of the WAL files archived for `db` (file names, not object names),
 // sorted.

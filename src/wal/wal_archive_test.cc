@@ -41,7 +41,8 @@ class WalArchiveTest : public ::testing::Test {
   std::string WriteFile(const std::string& sub, const std::string& name, ByteView data) {
     std::filesystem::create_directories(dir_ + "/" + sub);
     std::string path = dir_ + "/" + sub + "/" + name;
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data.data()), data.size());
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(data.data()), data.size());
     return path;
   }
 
@@ -64,10 +65,12 @@ TEST_F(WalArchiveTest, RacingPushesOfDifferentContentNeverBothSucceed) {
     std::thread tb([&] { rb = PushWalFile(env_, *repo_, "main", b, 1); });
     ta.join();
     tb.join();
-    ASSERT_NE(ra.ok(), rb.ok()) << (ra.ok() ? "" : ra.status().ToString()) << (rb.ok() ? "" : rb.status().ToString());
+    ASSERT_NE(ra.ok(), rb.ok()) << (ra.ok() ? "" : ra.status().ToString())
+                                << (rb.ok() ? "" : rb.status().ToString());
     const Status& lost = ra.ok() ? rb.status() : ra.status();
     EXPECT_EQ(lost.code(), ErrorCode::kConflict);
-    EXPECT_NE(lost.message().find("already archived for database \"main\" with different content"), std::string::npos);
+    EXPECT_NE(lost.message().find("already archived for database \"main\" with different content"),
+              std::string::npos);
     std::string fetched = dir_ + "/fetched-" + name;
     ASSERT_TRUE(FetchWalFile(env_, *repo_, "main", name, fetched).ok());
     std::ifstream in(fetched, std::ios::binary);
@@ -94,11 +97,21 @@ TEST_F(WalArchiveTest, TimelineReportDrawsTheTreeAndFindsTwoWriters) {
   // Timeline 1 throughout; timeline 2 forked from it at 0/5000000 (a copy)
   // and archived beside it; timeline 1 kept archiving long after.
   for (int seg = 1; seg <= 8; ++seg)
-    ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1).ok());
-  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("c", "00000002.history", AsBytes("1\t0/5000000\tbefore 2026-12-05 10:00:00+00\n")), 1).ok());
+    ASSERT_TRUE(PushWalFile(env_, *repo_, "main",
+                            WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1)
+                    .ok());
+  ASSERT_TRUE(PushWalFile(env_, *repo_, "main",
+                          WriteFile("c", "00000002.history",
+                                    AsBytes("1\t0/5000000\tbefore 2026-12-05 10:00:00+00\n")),
+                          1)
+                  .ok());
   for (int seg = 5; seg <= 6; ++seg)
-    ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("c", WalSegmentName(2, seg), Segment(42, 'c')), 1).ok());
-  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("c", "00000003.history", AsBytes("garbage\n")), 1).ok());
+    ASSERT_TRUE(PushWalFile(env_, *repo_, "main",
+                            WriteFile("c", WalSegmentName(2, seg), Segment(42, 'c')), 1)
+                    .ok());
+  ASSERT_TRUE(
+      PushWalFile(env_, *repo_, "main", WriteFile("c", "00000003.history", AsBytes("garbage\n")), 1)
+          .ok());
   auto listing = storage_->List(WalPrefix("main"));
   ASSERT_TRUE(listing.ok());
   // Archive times: timeline 1's segments 1..8 at 1000+seg*100, the copy's
@@ -107,9 +120,12 @@ TEST_F(WalArchiveTest, TimelineReportDrawsTheTreeAndFindsTwoWriters) {
     std::string base = o.name.substr(o.name.rfind('/') + 1);
     uint32_t tli = 0;
     uint64_t segno = 0;
-    if (base == "00000002.history") o.modified = 1450;
-    else if (base == "00000003.history") o.modified = 1460;
-    else if (ParseWalSegmentName(base, &tli, &segno)) o.modified = 1000 + int64_t(segno) * 100;
+    if (base == "00000002.history")
+      o.modified = 1450;
+    else if (base == "00000003.history")
+      o.modified = 1460;
+    else if (ParseWalSegmentName(base, &tli, &segno))
+      o.modified = 1000 + int64_t(segno) * 100;
   }
   auto report = ReadTimelineReport(*repo_, "main", *listing);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
@@ -126,9 +142,10 @@ TEST_F(WalArchiveTest, TimelineReportDrawsTheTreeAndFindsTwoWriters) {
   EXPECT_EQ(ActiveConcurrent(*report, 1900).size(), 1u);
   EXPECT_TRUE(ActiveConcurrent(*report, 1800 + kConcurrentActiveSeconds).empty());  // long over
   EXPECT_EQ(FormatTimelineTree(*report, ""),
-            "timeline 1: first archived " + FormatIsoTime(1100) + ", 8 segment(s), newest " + WalSegmentName(1, 8) +
-                " at " + FormatIsoTime(1800) + "\n   └─ timeline 2 from 1 at 0/5000000: first archived " +
-                FormatIsoTime(1450) + ", 2 segment(s), newest " + WalSegmentName(2, 6) + " at " + FormatIsoTime(1600) +
+            "timeline 1: first archived " + FormatIsoTime(1100) + ", 8 segment(s), newest " +
+                WalSegmentName(1, 8) + " at " + FormatIsoTime(1800) +
+                "\n   └─ timeline 2 from 1 at 0/5000000: first archived " + FormatIsoTime(1450) +
+                ", 2 segment(s), newest " + WalSegmentName(2, 6) + " at " + FormatIsoTime(1600) +
                 "\n");
 }
 
@@ -136,14 +153,25 @@ TEST_F(WalArchiveTest, ASwitchoverIsNotTwoWriters) {
   // The old primary's last segment arrives a few seconds after the new
   // timeline's history file: within the grace, not a second writer.
   for (int seg = 1; seg <= 3; ++seg)
-    ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1).ok());
-  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", "00000002.history", AsBytes("1\t0/3000000\tno recovery target specified\n")), 1).ok());
-  ASSERT_TRUE(PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(2, 3), Segment(42, 'q')), 1).ok());
+    ASSERT_TRUE(PushWalFile(env_, *repo_, "main",
+                            WriteFile("p", WalSegmentName(1, seg), Segment(42, 'p')), 1)
+                    .ok());
+  ASSERT_TRUE(PushWalFile(env_, *repo_, "main",
+                          WriteFile("p", "00000002.history",
+                                    AsBytes("1\t0/3000000\tno recovery target specified\n")),
+                          1)
+                  .ok());
+  ASSERT_TRUE(
+      PushWalFile(env_, *repo_, "main", WriteFile("p", WalSegmentName(2, 3), Segment(42, 'q')), 1)
+          .ok());
   auto listing = storage_->List(WalPrefix("main"));
   ASSERT_TRUE(listing.ok());
   for (auto& o : *listing) {
     std::string base = o.name.substr(o.name.rfind('/') + 1);
-    o.modified = base == "00000002.history" ? 5000 : base == WalSegmentName(1, 3) ? 5010 : base == WalSegmentName(2, 3) ? 5100 : 4000;
+    o.modified = base == "00000002.history"     ? 5000
+                 : base == WalSegmentName(1, 3) ? 5010
+                 : base == WalSegmentName(2, 3) ? 5100
+                                                : 4000;
   }
   auto report = ReadTimelineReport(*repo_, "main", *listing);
   ASSERT_TRUE(report.ok());

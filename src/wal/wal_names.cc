@@ -18,7 +18,10 @@ std::optional<uint64_t> Hex(std::string_view s) {
   if (s.empty() || s.size() > 16) return std::nullopt;
   uint64_t v = 0;
   for (char c : s) {
-    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                   : -1;
     if (d < 0) return std::nullopt;
     v = v << 4 | static_cast<uint64_t>(d);
   }
@@ -29,7 +32,8 @@ std::optional<uint64_t> Hex(std::string_view s) {
 
 std::optional<uint64_t> ParseLsn(std::string_view text) {
   auto slash = text.find('/');
-  if (slash == std::string_view::npos || slash > 8 || text.size() - slash - 1 > 8) return std::nullopt;
+  if (slash == std::string_view::npos || slash > 8 || text.size() - slash - 1 > 8)
+    return std::nullopt;
   auto hi = Hex(text.substr(0, slash));
   auto lo = Hex(text.substr(slash + 1));
   if (!hi || !lo) return std::nullopt;
@@ -50,7 +54,8 @@ std::optional<WalFileKind> ClassifyWalFileName(std::string_view name) {
   std::string_view rest = name.substr(24);
   if (rest.empty()) return WalFileKind::kSegment;
   if (rest == ".partial") return WalFileKind::kPartial;
-  if (rest.size() == 16 && rest[0] == '.' && IsUpperHex(rest.substr(1, 8)) && rest.substr(9) == ".backup")
+  if (rest.size() == 16 && rest[0] == '.' && IsUpperHex(rest.substr(1, 8)) &&
+      rest.substr(9) == ".backup")
     return WalFileKind::kBackupHistory;
   return std::nullopt;
 }

@@ -30,7 +30,8 @@ TEST(LsnTest, AcceptsLowercaseHexAsPostgreSqlDoes) {
 }
 
 TEST(LsnTest, RejectsMalformedText) {
-  for (const char* text : {"", "0", "/1", "1/", "G/1", "123456789/0", "0/123456789", "0/1/2", " 0/1", "-1/0"}) {
+  for (const char* text :
+       {"", "0", "/1", "1/", "G/1", "123456789/0", "0/123456789", "0/1/2", " 0/1", "-1/0"}) {
     SCOPED_TRACE(text);
     EXPECT_EQ(ParseLsn(text), std::nullopt);
   }
@@ -58,16 +59,16 @@ TEST(WalFileNameTest, ClassifiesArchivableNames) {
 
 TEST(WalFileNameTest, RejectsEverythingElse) {
   for (const char* name : {
-           "00000001000000000000000a",                   // lowercase hex
-           "00000001000000000000000",                    // 23 characters
-           "0000000100000000000000030",                  // 25 characters
+           "00000001000000000000000a",   // lowercase hex
+           "00000001000000000000000",    // 23 characters
+           "0000000100000000000000030",  // 25 characters
            "foo",
            "",
            "00000002.history.tmp",
            "0000000a.history",
            "000000010000000000000003.ready",
            "000000010000000000000003.done",
-           "000000010000000000000002.0000002.backup",    // 7 hex digits of offset
+           "000000010000000000000002.0000002.backup",  // 7 hex digits of offset
            "000000010000000000000002.0000002G.backup",
            "000000010000000000000002.00000028.backup.x",
            "000000010000000000000003.partial.tmp",
@@ -94,7 +95,8 @@ TEST(WalSegmentNameTest, NamesTheSegmentHoldingAnLsn) {
 }
 
 TEST(WalSegmentNameTest, ParseIsTheInverseOfFormat) {
-  const std::pair<uint32_t, uint64_t> cases[] = {{1, 0}, {1, 3}, {1, 255}, {1, 256}, {2, 0x1FF}, {0xFFFFFFFF, 12345}};
+  const std::pair<uint32_t, uint64_t> cases[] = {{1, 0},   {1, 3},     {1, 255},
+                                                 {1, 256}, {2, 0x1FF}, {0xFFFFFFFF, 12345}};
   for (const auto& [timeline, segment] : cases) {
     std::string name = WalSegmentName(timeline, segment);
     SCOPED_TRACE(name);

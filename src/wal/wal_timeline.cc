@@ -18,11 +18,13 @@ void AddGap(std::vector<WalGap>& gaps, uint32_t tli, uint64_t from, uint64_t to)
 
 }  // namespace
 
-WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<WalBackupPoint>& backups) {
+WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments,
+                       const std::vector<WalBackupPoint>& backups) {
   WalAnalysis a;
-  std::sort(segments.begin(), segments.end(), [](const ArchivedSegment& x, const ArchivedSegment& y) {
-    return std::tie(x.timeline, x.segment_no) < std::tie(y.timeline, y.segment_no);
-  });
+  std::sort(segments.begin(), segments.end(),
+            [](const ArchivedSegment& x, const ArchivedSegment& y) {
+              return std::tie(x.timeline, x.segment_no) < std::tie(y.timeline, y.segment_no);
+            });
   a.segments = segments.size();
   std::map<uint32_t, std::map<uint64_t, const ArchivedSegment*>> by_tli;
   for (const auto& s : segments) by_tli[s.timeline][s.segment_no] = &s;
@@ -88,7 +90,8 @@ WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<
   for (const auto& b : backups) {
     if (b.timeline != newest.timeline || b.start_segment < run_start) continue;
     // Same second: the earlier in commit order is the older.
-    if (b.stop_time < oldest->stop_time || (b.stop_time == oldest->stop_time && &b < oldest)) oldest = &b;
+    if (b.stop_time < oldest->stop_time || (b.stop_time == oldest->stop_time && &b < oldest))
+      oldest = &b;
   }
   w.earliest = oldest->stop_time;
   w.from_backup = oldest->id;
@@ -96,7 +99,8 @@ WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<
   return a;
 }
 
-std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapshots, const std::string& db) {
+std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapshots,
+                                            const std::string& db) {
   std::vector<WalBackupPoint> out;
   for (const auto& s : snapshots) {
     if (!IsPhysicalKind(s.kind) || SnapshotDatabase(s) != db) continue;
@@ -108,7 +112,8 @@ std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapsho
       auto it = s.meta.find(key);
       return it != s.meta.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
-    if (!ParseWalSegmentName(text(kMetaStartWal), &tli, &start) || !ParseWalSegmentName(text(kMetaStopWal), &tli, &stop))
+    if (!ParseWalSegmentName(text(kMetaStartWal), &tli, &start) ||
+        !ParseWalSegmentName(text(kMetaStopWal), &tli, &stop))
       continue;
     auto micros = s.meta.find(kMetaStopMicros);
     p.timeline = tli;
@@ -129,7 +134,8 @@ Result<std::vector<ArchivedSegment>> ListArchivedSegments(Storage& storage, cons
   return ArchivedSegmentsIn(*listing, db);
 }
 
-std::vector<ArchivedSegment> ArchivedSegmentsIn(const std::vector<ObjectInfo>& listing, const std::string& db) {
+std::vector<ArchivedSegment> ArchivedSegmentsIn(const std::vector<ObjectInfo>& listing,
+                                                const std::string& db) {
   const std::string prefix = WalPrefix(db);
   std::vector<ArchivedSegment> out;
   for (const auto& o : listing) {
@@ -160,7 +166,8 @@ Result<std::vector<ObjectInfo>> ObsoleteWalObjects(Storage& storage, const std::
     if (!ParseWalSegmentName(name, &tli, &segno)) continue;
     if (tli <= oldest_kept.timeline && segno < oldest_kept.start_segment) out.push_back(o);
   }
-  std::sort(out.begin(), out.end(), [](const ObjectInfo& x, const ObjectInfo& y) { return x.name < y.name; });
+  std::sort(out.begin(), out.end(),
+            [](const ObjectInfo& x, const ObjectInfo& y) { return x.name < y.name; });
   return out;
 }
 

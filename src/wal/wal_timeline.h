@@ -69,15 +69,18 @@ struct WalAnalysis {
 
 // `backups` in commit order (as WalBackupPoints returns them): it breaks ties
 // between backups that ended in the same second.
-WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments, const std::vector<WalBackupPoint>& backups);
+WalAnalysis AnalyzeWal(std::vector<ArchivedSegment> segments,
+                       const std::vector<WalBackupPoint>& backups);
 
 // The physical backups of `db` among `snapshots`, oldest first.
-std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapshots, const std::string& db);
+std::vector<WalBackupPoint> WalBackupPoints(const std::vector<Snapshot>& snapshots,
+                                            const std::string& db);
 
 // Segments (not history, .backup or .partial files) archived for `db`.
 Result<std::vector<ArchivedSegment>> ListArchivedSegments(Storage& storage, const std::string& db);
 // The same from a listing already at hand (of the whole repository, say).
-std::vector<ArchivedSegment> ArchivedSegmentsIn(const std::vector<ObjectInfo>& listing, const std::string& db);
+std::vector<ArchivedSegment> ArchivedSegmentsIn(const std::vector<ObjectInfo>& listing,
+                                                const std::string& db);
 
 // WAL files of `db` that no recovery from `oldest_kept` or later can need:
 // segments (and .backup/.partial files) before its start segment on its

@@ -26,12 +26,14 @@ std::vector<ArchivedSegment> Segs(uint32_t tli, uint64_t first, uint64_t last,
   return out;
 }
 
-std::vector<ArchivedSegment> Concat(std::vector<ArchivedSegment> a, const std::vector<ArchivedSegment>& b) {
+std::vector<ArchivedSegment> Concat(std::vector<ArchivedSegment> a,
+                                    const std::vector<ArchivedSegment>& b) {
   a.insert(a.end(), b.begin(), b.end());
   return a;
 }
 
-WalBackupPoint Backup(const std::string& id, uint32_t tli, uint64_t start, uint64_t stop, int64_t stop_time) {
+WalBackupPoint Backup(const std::string& id, uint32_t tli, uint64_t start, uint64_t stop,
+                      int64_t stop_time) {
   return {id, tli, start, stop, stop_time};
 }
 
@@ -76,7 +78,8 @@ TEST(AnalyzeWalTest, SegmentOrderDoesNotMatter) {
 }
 
 TEST(AnalyzeWalTest, UnbrokenRunReachesBackToTheOldestBackup) {
-  WalAnalysis a = AnalyzeWal(Segs(1, 3, 12), {Backup("A", 1, 3, 3, 100), Backup("B", 1, 8, 8, 500)});
+  WalAnalysis a =
+      AnalyzeWal(Segs(1, 3, 12), {Backup("A", 1, 3, 3, 100), Backup("B", 1, 8, 8, 500)});
   EXPECT_EQ(a.segments, 10u);
   EXPECT_TRUE(a.gaps.empty());
   ASSERT_TRUE(a.window.has_value());
@@ -87,7 +90,8 @@ TEST(AnalyzeWalTest, UnbrokenRunReachesBackToTheOldestBackup) {
 }
 
 TEST(AnalyzeWalTest, GapBetweenBackupsMovesEarliestToTheNewerOne) {
-  WalAnalysis a = AnalyzeWal(Segs(1, 3, 12, {6}), {Backup("A", 1, 3, 3, 100), Backup("B", 1, 8, 8, 500)});
+  WalAnalysis a =
+      AnalyzeWal(Segs(1, 3, 12, {6}), {Backup("A", 1, 3, 3, 100), Backup("B", 1, 8, 8, 500)});
   EXPECT_EQ(a.segments, 9u);
   ASSERT_EQ(a.gaps.size(), 1u);
   ExpectGap(a.gaps[0], 1, 6, 6);
@@ -99,7 +103,8 @@ TEST(AnalyzeWalTest, GapBetweenBackupsMovesEarliestToTheNewerOne) {
 }
 
 TEST(AnalyzeWalTest, ConsecutiveMissingSegmentsAreOneGap) {
-  WalAnalysis a = AnalyzeWal(Segs(1, 3, 12, {6, 7}), {Backup("A", 1, 3, 3, 100), Backup("B", 1, 8, 8, 500)});
+  WalAnalysis a =
+      AnalyzeWal(Segs(1, 3, 12, {6, 7}), {Backup("A", 1, 3, 3, 100), Backup("B", 1, 8, 8, 500)});
   ASSERT_EQ(a.gaps.size(), 1u);
   ExpectGap(a.gaps[0], 1, 6, 7);
   EXPECT_EQ(a.gaps[0].first_missing, "000000010000000000000006");
@@ -190,20 +195,28 @@ TEST(AnalyzeWalTest, GapsAreReportedPerTimeline) {
 
 // Snapshot of `kind` for `db` with the given WAL metadata.
 Snapshot MakeSnapshot(const std::string& id, const std::string& kind, const std::string& db,
-                      const std::string& start_wal, const std::string& stop_wal, int64_t stop_micros) {
+                      const std::string& start_wal, const std::string& stop_wal,
+                      int64_t stop_micros) {
   Snapshot s;
   s.id = id;
   s.kind = kind;
-  s.meta = {{"database", db}, {"start_wal", start_wal}, {"stop_wal", stop_wal}, {"stop_micros", stop_micros}};
+  s.meta = {{"database", db},
+            {"start_wal", start_wal},
+            {"stop_wal", stop_wal},
+            {"stop_micros", stop_micros}};
   return s;
 }
 
 TEST(WalBackupPointsTest, ReadsPhysicalBackupsOfTheDatabase) {
   std::vector<Snapshot> snapshots = {
-      MakeSnapshot("s1", "full", "main", "000000010000000000000003", "000000010000000000000004", 123456789),
-      MakeSnapshot("s2", "logical", "main", "000000010000000000000005", "000000010000000000000005", 200000000),
-      MakeSnapshot("s3", "full", "other", "000000010000000000000006", "000000010000000000000006", 300000000),
-      MakeSnapshot("s4", "incr", "main", "000000020000000100000002", "000000020000000100000003", 400999999),
+      MakeSnapshot("s1", "full", "main", "000000010000000000000003", "000000010000000000000004",
+                   123456789),
+      MakeSnapshot("s2", "logical", "main", "000000010000000000000005", "000000010000000000000005",
+                   200000000),
+      MakeSnapshot("s3", "full", "other", "000000010000000000000006", "000000010000000000000006",
+                   300000000),
+      MakeSnapshot("s4", "incr", "main", "000000020000000100000002", "000000020000000100000003",
+                   400999999),
   };
   auto points = WalBackupPoints(snapshots, "main");
   ASSERT_EQ(points.size(), 2u);
@@ -225,9 +238,11 @@ TEST(WalBackupPointsTest, SkipsSnapshotsWithoutAUsableStartSegment) {
   std::vector<Snapshot> snapshots = {
       missing,
       MakeSnapshot("s2", "full", "main", "garbage", "000000010000000000000004", 1000000),
-      MakeSnapshot("s3", "full", "main", "00000001000000000000000a", "000000010000000000000004", 1000000),
+      MakeSnapshot("s3", "full", "main", "00000001000000000000000a", "000000010000000000000004",
+                   1000000),
       MakeSnapshot("s4", "full", "main", "00000002.history", "000000010000000000000004", 1000000),
-      MakeSnapshot("s5", "full", "main", "000000010000000000000003", "000000010000000000000004", 5000000),
+      MakeSnapshot("s5", "full", "main", "000000010000000000000003", "000000010000000000000004",
+                   5000000),
   };
   auto points = WalBackupPoints(snapshots, "main");
   ASSERT_EQ(points.size(), 1u);
@@ -237,7 +252,8 @@ TEST(WalBackupPointsTest, SkipsSnapshotsWithoutAUsableStartSegment) {
 
 TEST(WalBackupPointsTest, FilesSnapshotsAreNotBackups) {
   std::vector<Snapshot> snapshots = {
-      MakeSnapshot("s1", "files", "main", "000000010000000000000003", "000000010000000000000004", 1000000),
+      MakeSnapshot("s1", "files", "main", "000000010000000000000003", "000000010000000000000004",
+                   1000000),
   };
   EXPECT_TRUE(WalBackupPoints(snapshots, "main").empty());
 }

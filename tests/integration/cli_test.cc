@@ -1,6 +1,7 @@
 // End-to-end tests of the pgkeep binary: what a user types, sees and gets.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,8 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
-
-#include <openssl/evp.h>
 
 #include "codec/crypto.h"
 #include "support/process.h"
@@ -57,8 +56,9 @@ class CliTest : public ::testing::Test {
   }
   std::string WriteFile(const std::string& name, const Bytes& data) {
     std::string path = dir_ + "/" + name;
-    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(data.data()),
-                                                static_cast<std::streamsize>(data.size()));
+    std::ofstream(path, std::ios::binary)
+        .write(reinterpret_cast<const char*>(data.data()),
+               static_cast<std::streamsize>(data.size()));
     return path;
   }
 
@@ -68,9 +68,11 @@ class CliTest : public ::testing::Test {
 TEST_F(CliTest, HelpListsOnlyWorkingCommands) {
   ProcessResult r = Pgkeep({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* cmd : {"init", "store", "load", "list", "info", "verify", "backup", "restore", "export",
-                          "expire", "pin", "unpin", "status", "wal-push", "wal-fetch", "check"})
-    EXPECT_NE(r.out.find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd << "\n" << r.out;
+  for (const char* cmd :
+       {"init", "store", "load", "list", "info", "verify", "backup", "restore", "export", "expire",
+        "pin", "unpin", "status", "wal-push", "wal-fetch", "check"})
+    EXPECT_NE(r.out.find(std::string("\n  ") + cmd + " "), std::string::npos) << cmd << "\n"
+                                                                              << r.out;
   // Not built yet: --help must not offer them.
   for (const char* absent : {"serve", "drill", "copy", "retention", "indexes"})
     EXPECT_EQ(r.out.find(std::string("\n  ") + absent + " "), std::string::npos) << absent;
@@ -109,7 +111,8 @@ TEST_F(CliTest, InitStoreListInfoLoadVerifyWithJson) {
   ASSERT_EQ(verify.exit_code, 0) << verify.out;
   EXPECT_EQ(nlohmann::json::parse(verify.out)["ok"], true);
 
-  auto sample = nlohmann::json::parse(Pgkeep({"--output", "json", "verify", "--read-data", "--subset", "50"}).out);
+  auto sample = nlohmann::json::parse(
+      Pgkeep({"--output", "json", "verify", "--read-data", "--subset", "50"}).out);
   EXPECT_EQ(sample["ok"], true);
   EXPECT_LE(sample["packs_read"].get<int>(), sample["packs"].get<int>());
   EXPECT_EQ(Pgkeep({"verify", "--subset", "50"}).exit_code, 2) << "--subset needs --read-data";
@@ -129,7 +132,9 @@ TEST_F(CliTest, EncryptionMismatchIsRefusedBeforeAnythingIsWritten) {
   std::string path = WriteFile("secret.txt", Bytes{'s', 'e', 'c', 'r', 'e', 't'});
   ProcessResult r = Pgkeep({"store", path});
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  EXPECT_NE(r.err.find("pgkeep: error: repository \"" + dir_ + "/repo\" is not encrypted"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("pgkeep: error: repository \"" + dir_ + "/repo\" is not encrypted"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("HINT: set encryption = \"none\""), std::string::npos) << r.err;
   EXPECT_EQ(Tree(), before);
 
@@ -139,7 +144,8 @@ TEST_F(CliTest, EncryptionMismatchIsRefusedBeforeAnythingIsWritten) {
   before = Tree();
   ProcessResult reverse = Pgkeep({"store", path});
   EXPECT_EQ(reverse.exit_code, 3) << reverse.err;
-  EXPECT_NE(reverse.err.find("is encrypted, but the configuration says encryption = \"none\""), std::string::npos)
+  EXPECT_NE(reverse.err.find("is encrypted, but the configuration says encryption = \"none\""),
+            std::string::npos)
       << reverse.err;
   EXPECT_EQ(Tree(), before);
 }
@@ -193,7 +199,8 @@ TEST_F(CliTest, WrongPasswordIsExit7AndChangesNothing) {
                          "repository.password_file)\n");
   }
   EXPECT_EQ(Tree(), before);
-  ProcessResult unset = RunProcess({PGKEEP_BINARY, "list"}, "", {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml"});
+  ProcessResult unset =
+      RunProcess({PGKEEP_BINARY, "list"}, "", {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml"});
   EXPECT_EQ(unset.exit_code, 7) << unset.err;
   EXPECT_NE(unset.err.find("PGKEEP_REPO_PASSWORD"), std::string::npos) << unset.err;
 }
@@ -201,14 +208,17 @@ TEST_F(CliTest, WrongPasswordIsExit7AndChangesNothing) {
 TEST_F(CliTest, ConfigAndRepositoryErrorsAreOneLineWithExitCodes) {
   ProcessResult missing = Pgkeep({"list"});
   EXPECT_EQ(missing.exit_code, 4);
-  EXPECT_EQ(missing.err, "pgkeep: error: no repository at \"" + dir_ +
-                             "/repo\"\nHINT: run \"pgkeep init\" to create one, or check repository.path\n");
+  EXPECT_EQ(missing.err,
+            "pgkeep: error: no repository at \"" + dir_ +
+                "/repo\"\nHINT: run \"pgkeep init\" to create one, or check repository.path\n");
   WriteConfig("compresion_level = 3\n");
   ProcessResult typo = Pgkeep({"list"});
   EXPECT_EQ(typo.exit_code, 3);
-  EXPECT_NE(typo.err.find("pgkeep.toml:3: unknown key \"repository.compresion_level\""), std::string::npos)
+  EXPECT_NE(typo.err.find("pgkeep.toml:3: unknown key \"repository.compresion_level\""),
+            std::string::npos)
       << typo.err;
-  EXPECT_NE(typo.err.find("HINT: did you mean \"compression_level\"?"), std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("HINT: did you mean \"compression_level\"?"), std::string::npos)
+      << typo.err;
   ProcessResult nofile = RunProcess({PGKEEP_BINARY, "--config", dir_ + "/nope.toml", "list"});
   EXPECT_EQ(nofile.exit_code, 3);
   EXPECT_NE(nofile.err.find("nope.toml"), std::string::npos);
@@ -217,7 +227,8 @@ TEST_F(CliTest, ConfigAndRepositoryErrorsAreOneLineWithExitCodes) {
 TEST_F(CliTest, FlippedByteFailsVerifyAndOtherFilesStillLoad) {
   ASSERT_EQ(Pgkeep({"init"}).exit_code, 0);
   std::filesystem::create_directories(dir_ + "/in");
-  for (int i = 0; i < 3; ++i) WriteFile("in/f" + std::to_string(i), testing::MakeText(2 << 20, 100 + i));
+  for (int i = 0; i < 3; ++i)
+    WriteFile("in/f" + std::to_string(i), testing::MakeText(2 << 20, 100 + i));
   ASSERT_EQ(Pgkeep({"store", dir_ + "/in"}).exit_code, 0);
   // Flip a byte in the middle of the (only) pack.
   std::string pack;
@@ -233,7 +244,8 @@ TEST_F(CliTest, FlippedByteFailsVerifyAndOtherFilesStillLoad) {
   ProcessResult verify = Pgkeep({"verify", "--read-data"});
   EXPECT_EQ(verify.exit_code, 1);
   std::string rel = pack.substr(dir_.size() + 6);
-  EXPECT_NE(verify.err.find("error: pack \"" + rel + "\" at offset"), std::string::npos) << verify.err;
+  EXPECT_NE(verify.err.find("error: pack \"" + rel + "\" at offset"), std::string::npos)
+      << verify.err;
   EXPECT_NE(verify.err.find("damaged chunk(s); it cannot be restored"), std::string::npos);
   ProcessResult load = Pgkeep({"--output", "json", "load", "latest", "--to", dir_ + "/out"});
   EXPECT_EQ(load.exit_code, 11);
@@ -265,7 +277,8 @@ TEST_F(CliTest, EmptyStdinAndUnsafeNamesAreRefused) {
   EXPECT_EQ(Pgkeep({"store", "--allow-empty", "-"}, "").exit_code, 0);
   ProcessResult evil = Pgkeep({"store", "--name", "../evil.dump", "-"}, "x");
   EXPECT_EQ(evil.exit_code, 2);
-  EXPECT_NE(evil.err.find("--name \"../evil.dump\" is not a usable file name"), std::string::npos) << evil.err;
+  EXPECT_NE(evil.err.find("--name \"../evil.dump\" is not a usable file name"), std::string::npos)
+      << evil.err;
 }
 
 // Streams 2 GiB through pgkeep in both directions without touching disk for
@@ -279,7 +292,8 @@ TEST_F(CliTest, StreamedTwoGibRoundTripIsBitExact) {
 
   int writer = ::open(in_fifo.c_str(), O_RDWR);  // O_RDWR: does not wait for a reader
   ASSERT_GE(writer, 0);
-  auto store = testing::ChildProcess::Spawn({PGKEEP_BINARY, "store", "--name", "big", "-"}, Env(), in_fifo, "/dev/null");
+  auto store = testing::ChildProcess::Spawn({PGKEEP_BINARY, "store", "--name", "big", "-"}, Env(),
+                                            in_fifo, "/dev/null");
   EVP_MD_CTX* in_hash = EVP_MD_CTX_new();
   EVP_DigestInit_ex(in_hash, EVP_sha256(), nullptr);
   testing::TextSource source(kSize, 99);
@@ -299,7 +313,8 @@ TEST_F(CliTest, StreamedTwoGibRoundTripIsBitExact) {
 
   int reader = ::open(out_fifo.c_str(), O_RDONLY | O_NONBLOCK);
   ASSERT_GE(reader, 0);
-  auto load = testing::ChildProcess::Spawn({PGKEEP_BINARY, "load", "latest", "--stdout"}, Env(), "", out_fifo);
+  auto load = testing::ChildProcess::Spawn({PGKEEP_BINARY, "load", "latest", "--stdout"}, Env(), "",
+                                           out_fifo);
   fcntl(reader, F_SETFL, 0);
   EVP_MD_CTX* out_hash = EVP_MD_CTX_new();
   EVP_DigestInit_ex(out_hash, EVP_sha256(), nullptr);
@@ -335,12 +350,15 @@ TEST_F(CliTest, KillDashNineWhileStoringNeverBreaksTheRepository) {
 
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(Pgkeep({"store", inputs[0]}).exit_code, 0);
-  auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   std::mt19937 rng(12345);
   int killed = 0;
   for (int i = 1; i < kTrials; ++i) {
     SCOPED_TRACE(i);
-    auto child = testing::ChildProcess::Spawn({PGKEEP_BINARY, "store", inputs[i]}, Env(), "", "/dev/null");
+    auto child =
+        testing::ChildProcess::Spawn({PGKEEP_BINARY, "store", inputs[i]}, Env(), "", "/dev/null");
     // Within the first three quarters of a typical store: most kills land mid-write.
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms * 3 / 4 + 1)));
     child.Kill(SIGKILL);

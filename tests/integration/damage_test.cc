@@ -41,25 +41,39 @@ enum class Damage { kFlip, kTruncate, kDelete, kUnreadable, kStray, kReplay };
 
 const char* ObjectName(Object o) {
   switch (o) {
-    case Object::kPack: return "pack";
-    case Object::kIndex: return "index";
-    case Object::kSnapshot: return "snapshot";
-    case Object::kPin: return "pin";
-    case Object::kKey: return "key";
-    case Object::kConfig: return "config";
-    case Object::kLock: return "lock";
-    case Object::kState: return "state";
+    case Object::kPack:
+      return "pack";
+    case Object::kIndex:
+      return "index";
+    case Object::kSnapshot:
+      return "snapshot";
+    case Object::kPin:
+      return "pin";
+    case Object::kKey:
+      return "key";
+    case Object::kConfig:
+      return "config";
+    case Object::kLock:
+      return "lock";
+    case Object::kState:
+      return "state";
   }
   return "?";
 }
 const char* DamageName(Damage d) {
   switch (d) {
-    case Damage::kFlip: return "flip";
-    case Damage::kTruncate: return "truncate";
-    case Damage::kDelete: return "delete";
-    case Damage::kUnreadable: return "unreadable";
-    case Damage::kStray: return "stray";
-    case Damage::kReplay: return "replay";
+    case Damage::kFlip:
+      return "flip";
+    case Damage::kTruncate:
+      return "truncate";
+    case Damage::kDelete:
+      return "delete";
+    case Damage::kUnreadable:
+      return "unreadable";
+    case Damage::kStray:
+      return "stray";
+    case Damage::kReplay:
+      return "replay";
   }
   return "?";
 }
@@ -95,7 +109,7 @@ std::string AsText(const Bytes& b) { return std::string(b.begin(), b.end()); }
 // The base repository, built once for all rows.
 struct Base {
   std::string dir;
-  std::string a, b, c;      // snapshot ids
+  std::string a, b, c;  // snapshot ids
   std::string a_pack, a_index, key;
   std::string x_pack, x_index, x_snapshot;  // relative names of the removed backup's objects
   std::string data_a, data_c;
@@ -110,8 +124,8 @@ class DamageTest : public ::testing::TestWithParam<Row> {
   static void WriteConfig(const std::string& dir) {
     std::ofstream(dir + "/pgkeep.toml") << "[repository]\npath = \"" << dir << "/repo\"\n";
   }
-  static ProcessResult Run(const std::string& dir, std::vector<std::string> args, const std::string& input = "",
-                           const std::string& user = "") {
+  static ProcessResult Run(const std::string& dir, std::vector<std::string> args,
+                           const std::string& input = "", const std::string& user = "") {
     args.insert(args.begin(), PGKEEP_BINARY);
     return RunProcess(args, input, EnvFor(dir), user);
   }
@@ -160,9 +174,10 @@ class DamageTest : public ::testing::TestWithParam<Row> {
     ASSERT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     // A lock some other host left behind (stale: never refreshed; the first
     // command that locks removes it, unless it is damaged).
-    WriteAll(d + "/repo/locks/00000000000000aa",
-             R"({"created":1,"hostname":"elsewhere","mode":"shared","operation":"store","pid":1,"refreshed":1,"version":1})"
-             "\n");
+    WriteAll(
+        d + "/repo/locks/00000000000000aa",
+        R"({"created":1,"hostname":"elsewhere","mode":"shared","operation":"store","pid":1,"refreshed":1,"version":1})"
+        "\n");
   }
   static void TearDownTestSuite() {
     testing::RemoveTree(base->dir);
@@ -181,33 +196,48 @@ class DamageTest : public ::testing::TestWithParam<Row> {
   // The object a row damages, relative to the repository.
   std::string Target(Object o) const {
     switch (o) {
-      case Object::kPack: return base->a_pack;
-      case Object::kIndex: return base->a_index;
-      case Object::kSnapshot: return kSnapshots + base->a;
-      case Object::kPin: return "pins/" + base->a;
-      case Object::kKey: return base->key;
-      case Object::kConfig: return "config";
-      case Object::kLock: return "locks/00000000000000aa";
-      case Object::kState: return "state/last-expire";
+      case Object::kPack:
+        return base->a_pack;
+      case Object::kIndex:
+        return base->a_index;
+      case Object::kSnapshot:
+        return kSnapshots + base->a;
+      case Object::kPin:
+        return "pins/" + base->a;
+      case Object::kKey:
+        return base->key;
+      case Object::kConfig:
+        return "config";
+      case Object::kLock:
+        return "locks/00000000000000aa";
+      case Object::kState:
+        return "state/last-expire";
     }
     return "";
   }
   // What the replay row puts back: an older copy of an object of that kind.
   std::pair<std::string, std::string> Replay(Object o) const {  // (old copy, where it goes)
     switch (o) {
-      case Object::kPack: return {"old/" + fs::path(base->x_pack).filename().string(), base->x_pack};
-      case Object::kIndex: return {"old/" + fs::path(base->x_index).filename().string(), base->x_index};
-      case Object::kSnapshot: return {"old/" + fs::path(base->x_snapshot).filename().string(), base->x_snapshot};
-      case Object::kPin: return {"old/pin", "pins/" + base->a};
-      case Object::kState: return {"old/state", "state/last-expire"};
-      default: return {"", ""};
+      case Object::kPack:
+        return {"old/" + fs::path(base->x_pack).filename().string(), base->x_pack};
+      case Object::kIndex:
+        return {"old/" + fs::path(base->x_index).filename().string(), base->x_index};
+      case Object::kSnapshot:
+        return {"old/" + fs::path(base->x_snapshot).filename().string(), base->x_snapshot};
+      case Object::kPin:
+        return {"old/pin", "pins/" + base->a};
+      case Object::kState:
+        return {"old/state", "state/last-expire"};
+      default:
+        return {"", ""};
     }
   }
   // Returns the name messages must mention ("" when nothing can name it).
   // Snapshots are named by their id, as everywhere in pgkeep's output.
   std::string Apply(const Row& row) {
     std::string named = ApplyDamage(row);
-    if (named.rfind(kSnapshots, 0) == 0 && row.damage != Damage::kStray) named = named.substr(strlen(kSnapshots));
+    if (named.rfind(kSnapshots, 0) == 0 && row.damage != Damage::kStray)
+      named = named.substr(strlen(kSnapshots));
     return named;
   }
   static constexpr char kSnapshots[] = "snapshots/";
@@ -267,12 +297,13 @@ void ExpectNoCrash(const ProcessResult& r, const std::string& what) {
 TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
   const Row row = GetParam();
   if (row.damage == Damage::kUnreadable && ::getpwnam("postgres") == nullptr)
-    GTEST_SKIP() << "the unreadable rows run pgkeep as the postgres OS user (root reads mode 000 files)";
+    GTEST_SKIP()
+        << "the unreadable rows run pgkeep as the postgres OS user (root reads mode 000 files)";
   const std::string user = row.damage == Damage::kUnreadable ? "postgres" : "";
   const std::string named = Apply(row);
   // The config and the only key are needed to open the repository at all.
-  const bool essential = (row.object == Object::kConfig || row.object == Object::kKey) &&
-                         row.damage != Damage::kStray;
+  const bool essential =
+      (row.object == Object::kConfig || row.object == Object::kKey) && row.damage != Damage::kStray;
   auto run = [&](std::vector<std::string> args, const std::string& input = "") {
     ProcessResult r = Run(dir_, args, input, user);
     std::string what;
@@ -282,8 +313,9 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
   };
   auto names = [&](const ProcessResult& r, const std::string& what) {
     if (named.empty()) return;
-    EXPECT_NE((r.out + r.err).find(named), std::string::npos) << what << " must name \"" << named << "\"\n"
-                                                               << r.out << r.err;
+    EXPECT_NE((r.out + r.err).find(named), std::string::npos)
+        << what << " must name \"" << named << "\"\n"
+        << r.out << r.err;
   };
 
   ProcessResult list = run({"list"});
@@ -293,7 +325,8 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
     // Nothing works without them; each command says why, naming the object.
     for (const ProcessResult* r : {&list, &status, &verify}) {
       EXPECT_TRUE(r->exit_code == 4 || r->exit_code == 6 || r->exit_code == 7 || r->exit_code == 9)
-          << r->exit_code << "\n" << r->err;
+          << r->exit_code << "\n"
+          << r->err;
       if (row.damage != Damage::kDelete) names(*r, "an essential object's damage");
     }
     return;
@@ -307,12 +340,13 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
   // What must be found, not just survived.
   const bool breaks_a = row.damage == Damage::kFlip || row.damage == Damage::kTruncate ||
                         row.damage == Damage::kUnreadable;
-  const bool indexed_data =
-      row.object == Object::kPack || row.object == Object::kIndex || row.object == Object::kSnapshot;
+  const bool indexed_data = row.object == Object::kPack || row.object == Object::kIndex ||
+                            row.object == Object::kSnapshot;
   if ((indexed_data && (breaks_a || row.damage == Damage::kDelete) &&
        !(row.object == Object::kSnapshot && row.damage == Damage::kDelete)) ||
       (row.object == Object::kPin && breaks_a) ||
-      (row.damage == Damage::kReplay && (row.object == Object::kIndex || row.object == Object::kSnapshot))) {
+      (row.damage == Damage::kReplay &&
+       (row.object == Object::kIndex || row.object == Object::kSnapshot))) {
     EXPECT_EQ(verify.exit_code, 1) << verify.out << verify.err;
   }
   if (row.object == Object::kSnapshot && breaks_a) {
@@ -329,7 +363,8 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
     names(status, "status");
     if (row.object == Object::kSnapshot) names(list, "list");
   }
-  if (row.object == Object::kPack && (row.damage == Damage::kTruncate || row.damage == Damage::kDelete)) {
+  if (row.object == Object::kPack &&
+      (row.damage == Damage::kTruncate || row.damage == Damage::kDelete)) {
     EXPECT_EQ(status.exit_code, 1) << status.out;
   }
   if (row.object == Object::kIndex && row.damage == Damage::kReplay) {
@@ -337,7 +372,8 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
   }
   if (row.damage == Damage::kStray) {
     EXPECT_NE((list.err + status.err).find(named), std::string::npos)
-        << "unknown files are warned about\n" << list.err << status.err;
+        << "unknown files are warned about\n"
+        << list.err << status.err;
   }
 
   // The unaffected backup, by id and as "latest".
@@ -352,7 +388,8 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
   std::string d = StoreId(run({"--output", "json", "store", "-", "--name", "a.txt"}, base->data_a));
   ProcessResult load_d = run({"load", d, "--stdout", "--file", "a.txt"});
   bool repaired = false;
-  if (row.object == Object::kPack && (row.damage == Damage::kFlip || row.damage == Damage::kUnreadable)) {
+  if (row.object == Object::kPack &&
+      (row.damage == Damage::kFlip || row.damage == Damage::kUnreadable)) {
     // The pack is listed whole, so nothing told the store it was damaged;
     // the load names it, and a repair makes the next store write it again.
     if (load_d.exit_code != 0) {
@@ -362,7 +399,8 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
         repaired = true;
         EXPECT_NE((repair.out + repair.err).find("left out of the index"), std::string::npos)
             << repair.out << repair.err;
-        std::string e = StoreId(run({"--output", "json", "store", "-", "--name", "a.txt"}, base->data_a));
+        std::string e =
+            StoreId(run({"--output", "json", "store", "-", "--name", "a.txt"}, base->data_a));
         for (const std::string& id : {e, d}) {
           ProcessResult again = run({"load", id, "--stdout", "--file", "a.txt"});
           EXPECT_EQ(again.exit_code, 0) << id << " after repair\n" << again.err;
@@ -381,14 +419,17 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
   EXPECT_TRUE(expire.exit_code == 0 || expire.exit_code == 1) << expire.err;
   std::set<std::string> packs_after = Files(dir_ + "/repo", "data");
   if (row.damage == Damage::kStray) {
-    EXPECT_EQ(expire.exit_code, 0) << "an unknown file never stops a collection\n" << expire.out << expire.err;
+    EXPECT_EQ(expire.exit_code, 0) << "an unknown file never stops a collection\n"
+                                   << expire.out << expire.err;
     EXPECT_TRUE(fs::exists(dir_ + "/repo/" + named)) << "an unknown file is never deleted";
   }
   for (const auto& p : packs_before)
     // A repair takes the damaged blob out of the index, which may leave its
     // pack under half live: repacking it (checked copies) is allowed then.
-    if (!repaired && !(row.damage == Damage::kReplay && row.object == Object::kPack && p == base->x_pack)) {
-      EXPECT_TRUE(packs_after.count(p)) << "expire deleted " << p << "\n" << expire.out << expire.err;
+    if (!repaired &&
+        !(row.damage == Damage::kReplay && row.object == Object::kPack && p == base->x_pack)) {
+      EXPECT_TRUE(packs_after.count(p)) << "expire deleted " << p << "\n"
+                                        << expire.out << expire.err;
     }
   if (row.object == Object::kSnapshot && breaks_a) {
     EXPECT_EQ(expire.exit_code, 1) << "garbage collection must be skipped\n" << expire.out;
@@ -406,10 +447,10 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
 
 std::vector<Row> AllRows() {
   std::vector<Row> rows;
-  for (Object o : {Object::kPack, Object::kIndex, Object::kSnapshot, Object::kPin, Object::kKey, Object::kConfig,
-                   Object::kLock, Object::kState})
-    for (Damage d : {Damage::kFlip, Damage::kTruncate, Damage::kDelete, Damage::kUnreadable, Damage::kStray,
-                     Damage::kReplay})
+  for (Object o : {Object::kPack, Object::kIndex, Object::kSnapshot, Object::kPin, Object::kKey,
+                   Object::kConfig, Object::kLock, Object::kState})
+    for (Damage d : {Damage::kFlip, Damage::kTruncate, Damage::kDelete, Damage::kUnreadable,
+                     Damage::kStray, Damage::kReplay})
       // Key files, the config and locks are never rewritten with other
       // content, so an older copy of one is the same bytes: no replay row.
       if (d != Damage::kReplay || (o != Object::kKey && o != Object::kConfig && o != Object::kLock))
@@ -419,7 +460,8 @@ std::vector<Row> AllRows() {
 
 INSTANTIATE_TEST_SUITE_P(Table, DamageTest, ::testing::ValuesIn(AllRows()),
                          [](const ::testing::TestParamInfo<Row>& info) {
-                           return std::string(ObjectName(info.param.object)) + "_" + DamageName(info.param.damage);
+                           return std::string(ObjectName(info.param.object)) + "_" +
+                                  DamageName(info.param.damage);
                          });
 
 }  // namespace

@@ -1,8 +1,8 @@
 // Retention, garbage collection, pins and status through the pgkeep binary.
 // Snapshots are made with `store --db`, which files them under a configured
 // database's retention exactly like its backups.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -40,9 +40,11 @@ class ExpireTest : public ::testing::Test {
   }
   ProcessResult Pgkeep(std::vector<std::string> args, const std::string& input = "") {
     args.insert(args.begin(), PGKEEP_BINARY);
-    return RunProcess(args, input, {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"});
+    return RunProcess(args, input,
+                      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"});
   }
-  nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0, const std::string& input = "") {
+  nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0,
+                      const std::string& input = "") {
     args.insert(args.begin(), {"--output", "json"});
     ProcessResult r = Pgkeep(args, input);
     EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
@@ -147,9 +149,9 @@ TEST_F(ExpireTest, ExpireWaitsForARunningStoreAndLosesNothing) {
   EXPECT_EQ(refused.exit_code, 8) << refused.err;
   EXPECT_NE(refused.err.find("is locked shared by \"store\""), std::string::npos) << refused.err;
   // With --lock-wait the expire waits for the store instead.
-  auto waiting = testing::ChildProcess::Spawn({PGKEEP_BINARY, "--lock-wait", "60", "expire"},
-                                              {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"},
-                                              "", "/dev/null");
+  auto waiting = testing::ChildProcess::Spawn(
+      {PGKEEP_BINARY, "--lock-wait", "60", "expire"},
+      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ASSERT_EQ(::write(writer, payload.data() + (1 << 20), payload.size() - (1 << 20)),
             static_cast<ssize_t>(payload.size() - (1 << 20)));
@@ -180,16 +182,19 @@ TEST_F(ExpireTest, KillDashNineDuringExpireNeverBreaksTheRepository) {
   Configure("retention = { last = 3, min_keep = 1 }\n", "timing");
   auto t0 = std::chrono::steady_clock::now();
   ASSERT_EQ(Pgkeep({"expire"}).exit_code, 0);
-  auto full_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+  auto full_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   int interrupted = 0;
   for (int t = 0; t < kTrials; ++t) {
     SCOPED_TRACE(t);
     std::string trial = "trial" + std::to_string(t);
-    std::filesystem::copy(dir_ + "/repo", dir_ + "/" + trial, std::filesystem::copy_options::recursive);
+    std::filesystem::copy(dir_ + "/repo", dir_ + "/" + trial,
+                          std::filesystem::copy_options::recursive);
     Configure("retention = { last = 3, min_keep = 1 }\n", trial);
-    auto child = testing::ChildProcess::Spawn({PGKEEP_BINARY, "expire"},
-                                              {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"},
-                                              "", "/dev/null");
+    auto child = testing::ChildProcess::Spawn(
+        {PGKEEP_BINARY, "expire"},
+        {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
     std::this_thread::sleep_for(std::chrono::milliseconds(rng() % (full_ms + 1)));
     child.Kill(SIGKILL);
     if (child.Wait() == 128 + SIGKILL) ++interrupted;
@@ -220,7 +225,9 @@ TEST_F(ExpireTest, StatusTracksAgeAndSizeAnomalies) {
   Store(Text(1, 70).substr(0, 300000), "suspiciously small");
   auto small = Json({"status"}, 1);
   ASSERT_EQ(small["reasons"].size(), 1u);
-  EXPECT_NE(small["reasons"][0].get<std::string>().find("% smaller than the median"), std::string::npos) << small.dump();
+  EXPECT_NE(small["reasons"][0].get<std::string>().find("% smaller than the median"),
+            std::string::npos)
+      << small.dump();
   Store(Text(1, 71), "normal again");
   EXPECT_EQ(Json({"status"})["healthy"], true);
   // A backup turning stale is checked with a manual clock in src/monitor/status_test.cc.

@@ -1,10 +1,9 @@
 // Logical backups and restores against a real PostgreSQL 15, through the
 // pgkeep binary as a user runs it.
 #include <gtest/gtest.h>
-
-#include <algorithm>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -71,7 +70,8 @@ class LogicalTest : public ::testing::Test {
   }
   ProcessResult Pgkeep(std::vector<std::string> args) {
     args.insert(args.begin(), PGKEEP_BINARY);
-    return RunProcess(args, "", {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"});
+    return RunProcess(args, "",
+                      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"});
   }
   nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0) {
     args.insert(args.begin(), {"--output", "json"});
@@ -81,12 +81,15 @@ class LogicalTest : public ::testing::Test {
   }
   // Row count and an ordered checksum of every row of a table.
   std::string Fingerprint(const std::string& db, const std::string& table) {
-    return cluster_->Query("SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM " +
-                               table + " t",
-                           db);
+    return cluster_->Query(
+        "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') "
+        "FROM " +
+            table + " t",
+        db);
   }
   bool DatabaseExists(const std::string& name) {
-    return cluster_->Query("SELECT count(*) FROM pg_database WHERE datname = '" + name + "'") == "1";
+    return cluster_->Query("SELECT count(*) FROM pg_database WHERE datname = '" + name + "'") ==
+           "1";
   }
 
   static PgCluster* cluster_;
@@ -97,7 +100,9 @@ PgCluster* LogicalTest::cluster_ = nullptr;
 TEST_F(LogicalTest, SchemaScopedBackupHoldsOnlyThoseSchemasAndRestoresExactly) {
   auto backup = Json({"backup", "--db", "app"});
   auto counts = backup["backup"]["meta"]["row_counts"];
-  EXPECT_EQ(counts, nlohmann::json({{"config.settings", 200}, {"customer.accounts", 5000}, {"customer.messages", 250000}}));
+  EXPECT_EQ(counts, nlohmann::json({{"config.settings", 200},
+                                    {"customer.accounts", 5000},
+                                    {"customer.messages", 250000}}));
 
   auto restore = Json({"restore", "--db", "app", "--into-database", "app_scoped"});
   EXPECT_EQ(restore["ok"], true);
@@ -105,21 +110,34 @@ TEST_F(LogicalTest, SchemaScopedBackupHoldsOnlyThoseSchemasAndRestoresExactly) {
   EXPECT_GT(restore["objects"].get<int>(), 5);
   for (const char* table : {"config.settings", "customer.accounts", "customer.messages"})
     EXPECT_EQ(Fingerprint("app_scoped", table), Fingerprint("app", table)) << table;
-  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_namespace WHERE nspname = 'workspace'", "app_scoped"), "0");
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_namespace WHERE nspname = 'workspace'",
+                            "app_scoped"),
+            "0");
   // Indexes came back too.
-  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'customer'", "app_scoped"), "3");
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'customer'",
+                            "app_scoped"),
+            "3");
 
   // An existing database is refused, and --clean replaces it.
   ProcessResult again = Pgkeep({"restore", "--db", "app", "--into-database", "app_scoped"});
   EXPECT_EQ(again.exit_code, 2);
-  EXPECT_EQ(again.err, "pgkeep: error: database \"app_scoped\" already exists\nHINT: choose another name, or pass --clean to drop and recreate it\n");
-  EXPECT_EQ(Pgkeep({"restore", "--db", "app", "--into-database", "app_scoped", "--clean", "--schema", "config"}).exit_code, 0);
-  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_tables WHERE schemaname = 'customer'", "app_scoped"), "0");
+  EXPECT_EQ(again.err,
+            "pgkeep: error: database \"app_scoped\" already exists\nHINT: choose another name, or "
+            "pass --clean to drop and recreate it\n");
+  EXPECT_EQ(Pgkeep({"restore", "--db", "app", "--into-database", "app_scoped", "--clean",
+                    "--schema", "config"})
+                .exit_code,
+            0);
+  EXPECT_EQ(
+      cluster_->Query("SELECT count(*) FROM pg_tables WHERE schemaname = 'customer'", "app_scoped"),
+      "0");
   EXPECT_EQ(Fingerprint("app_scoped", "config.settings"), Fingerprint("app", "config.settings"));
   // A selection that matches nothing is an error, not an empty "restore".
-  ProcessResult nothing = Pgkeep({"restore", "--db", "app", "--into-database", "app_nothing", "--table", "nosuch"});
+  ProcessResult nothing =
+      Pgkeep({"restore", "--db", "app", "--into-database", "app_nothing", "--table", "nosuch"});
   EXPECT_EQ(nothing.exit_code, 12);
-  EXPECT_NE(nothing.err.find("--schema/--table select nothing in"), std::string::npos) << nothing.err;
+  EXPECT_NE(nothing.err.find("--schema/--table select nothing in"), std::string::npos)
+      << nothing.err;
   EXPECT_FALSE(DatabaseExists("app_nothing"));
 }
 
@@ -132,10 +150,12 @@ TEST_F(LogicalTest, SecondDailyBackupAfterOnePercentChurnStoresLittle) {
       SELECT 1 + g % 5000, rpad('new message ' || g, 200, md5(g::text)), now() FROM generate_series(1, 1500) g;
     UPDATE customer.messages SET body = rpad('edited ' || id, 200, 'x') WHERE id IN (SELECT id FROM customer.messages ORDER BY id DESC LIMIT 500 OFFSET 1500);
     DELETE FROM customer.messages WHERE id IN (SELECT id FROM customer.messages ORDER BY id LIMIT 500);
-  )SQL", "app");
+  )SQL",
+                 "app");
   auto second = Json({"backup", "--db", "app"});
   uint64_t second_stored = second["backup"]["stats"]["stored_bytes"];
-  EXPECT_LE(second_stored * 10, first_stored) << "second " << second["backup"]["stats"].dump() << " of first " << first["backup"]["stats"].dump();
+  EXPECT_LE(second_stored * 10, first_stored) << "second " << second["backup"]["stats"].dump()
+                                              << " of first " << first["backup"]["stats"].dump();
   auto restore = Json({"restore", "--db", "app", "--into-database", "app_day2"});
   EXPECT_EQ(restore["ok"], true);
   EXPECT_EQ(Fingerprint("app_day2", "customer.messages"), Fingerprint("app", "customer.messages"));
@@ -152,8 +172,8 @@ TEST_F(LogicalTest, ExportedFileRestoresWithStockPgRestoreAndFromFile) {
   chmod(dir_.c_str(), 0755);
   chmod(file.c_str(), 0644);
   cluster_->Exec("CREATE DATABASE app_stock");
-  ProcessResult stock = RunProcess({"/usr/lib/postgresql/15/bin/pg_restore", "--exit-on-error", "-d",
-                                    cluster_->ConnInfo("app_stock"), file});
+  ProcessResult stock = RunProcess({"/usr/lib/postgresql/15/bin/pg_restore", "--exit-on-error",
+                                    "-d", cluster_->ConnInfo("app_stock"), file});
   ASSERT_EQ(stock.exit_code, 0) << stock.err;
   EXPECT_EQ(Fingerprint("app_stock", "customer.messages"), Fingerprint("app", "customer.messages"));
   // An export never overwrites.
@@ -161,11 +181,12 @@ TEST_F(LogicalTest, ExportedFileRestoresWithStockPgRestoreAndFromFile) {
   EXPECT_EQ(twice.exit_code, 2);
   EXPECT_NE(twice.err.find("File exists"), std::string::npos) << twice.err;
   // The same file, and a plain SQL dump, restore by path.
-  auto from_file = Json({"restore", "--db", "app", "--from-file", file, "--into-database", "app_file"});
+  auto from_file =
+      Json({"restore", "--db", "app", "--from-file", file, "--into-database", "app_file"});
   EXPECT_EQ(Fingerprint("app_file", "config.settings"), Fingerprint("app", "config.settings"));
   std::string sql = dir_ + "/app.sql";
-  ProcessResult dump = RunProcess({"/usr/lib/postgresql/15/bin/pg_dump", "-Fp", "-n", "config", "-f", sql,
-                                   cluster_->ConnInfo("app")});
+  ProcessResult dump = RunProcess({"/usr/lib/postgresql/15/bin/pg_dump", "-Fp", "-n", "config",
+                                   "-f", sql, cluster_->ConnInfo("app")});
   ASSERT_EQ(dump.exit_code, 0) << dump.err;
   auto plain = Json({"restore", "--db", "app", "--from-file", sql, "--into-database", "app_plain"});
   EXPECT_EQ(plain["ok"], true);
@@ -176,9 +197,11 @@ TEST_F(LogicalTest, SeveralDatabasesShareOneRepositoryAndGlobalsAreKept) {
   cluster_->Exec("CREATE DATABASE app_copy TEMPLATE app");
   std::ofstream(dir_ + "/pgkeep.toml")
       << "[repository]\npath = \"" << dir_ << "/repo\"\n\n"
-      << "[database.app]\nconninfo = \"" << cluster_->ConnInfo("app") << "\"\nmethod = \"logical\"\n"
+      << "[database.app]\nconninfo = \"" << cluster_->ConnInfo("app")
+      << "\"\nmethod = \"logical\"\n"
       << "schemas = [\"customer\"]\ncriticality = \"critical\"\nglobals = true\n\n"
-      << "[database.copy]\nconninfo = \"" << cluster_->ConnInfo("app_copy") << "\"\nmethod = \"logical\"\n"
+      << "[database.copy]\nconninfo = \"" << cluster_->ConnInfo("app_copy")
+      << "\"\nmethod = \"logical\"\n"
       << "schemas = [\"customer\"]\ncriticality = \"rebuildable\"\ncompression_level = 1\n";
   auto first = Json({"backup", "--db", "app"});
   EXPECT_EQ(first["backup"]["meta"]["globals_file"], "globals.sql");
@@ -194,11 +217,15 @@ TEST_F(LogicalTest, SeveralDatabasesShareOneRepositoryAndGlobalsAreKept) {
   EXPECT_EQ(Json({"list"})["snapshots"].size(), 2u);
   auto restored = Json({"restore", "--db", "copy", "--into-database", "copy_restored"});
   EXPECT_EQ(restored["ok"], true);
-  EXPECT_EQ(Fingerprint("copy_restored", "customer.messages"), Fingerprint("app", "customer.messages"));
+  EXPECT_EQ(Fingerprint("copy_restored", "customer.messages"),
+            Fingerprint("app", "customer.messages"));
 }
 
 TEST_F(LogicalTest, RestoreFailureIsLoudAndLeavesNoDatabase) {
-  cluster_->Exec("CREATE ROLE ghost; CREATE SCHEMA haunted; CREATE TABLE haunted.t (x int); ALTER TABLE haunted.t OWNER TO ghost;", "app");
+  cluster_->Exec(
+      "CREATE ROLE ghost; CREATE SCHEMA haunted; CREATE TABLE haunted.t (x int); ALTER TABLE "
+      "haunted.t OWNER TO ghost;",
+      "app");
   WriteConfig("schemas = [\"haunted\"]\n");
   ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
   cluster_->Exec("DROP SCHEMA haunted CASCADE; DROP ROLE ghost;", "app");
@@ -207,23 +234,32 @@ TEST_F(LogicalTest, RestoreFailureIsLoudAndLeavesNoDatabase) {
   EXPECT_NE(r.err.find("pgkeep: error: pg_restore failed (exit 1): "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("role \"ghost\" does not exist"), std::string::npos) << r.err;
   // The server's own error and the statement it refused, not just pg_restore's last line.
-  EXPECT_NE(r.err.find("pg_restore: error: could not execute query: ERROR:  role \"ghost\" does not exist; "
-                       "Command was: ALTER TABLE haunted.t OWNER TO ghost;"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "pg_restore: error: could not execute query: ERROR:  role \"ghost\" does not exist; "
+          "Command was: ALTER TABLE haunted.t OWNER TO ghost;"),
+      std::string::npos)
       << r.err;
   // The default --jobs 2 failed, so it was retried once without parallelism, and says so.
-  EXPECT_NE(r.err.find("(retried with --jobs=1; the parallel run had failed: pg_restore failed (exit 1): "),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(
+          "(retried with --jobs=1; the parallel run had failed: pg_restore failed (exit 1): "),
+      std::string::npos)
       << r.err;
-  EXPECT_NE(r.err.find("the half-restored database \"app_ghost\" was dropped"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the half-restored database \"app_ghost\" was dropped"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("HINT: create the missing role"), std::string::npos) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << "one message line and one HINT line: " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2)
+      << "one message line and one HINT line: " << r.err;
   EXPECT_FALSE(DatabaseExists("app_ghost"));
 
   // Serially there is nothing to retry.
-  ProcessResult serial = Pgkeep({"restore", "--db", "app", "--into-database", "app_ghost", "--jobs", "1"});
+  ProcessResult serial =
+      Pgkeep({"restore", "--db", "app", "--into-database", "app_ghost", "--jobs", "1"});
   EXPECT_EQ(serial.exit_code, 14);
-  EXPECT_NE(serial.err.find("Command was: ALTER TABLE haunted.t OWNER TO ghost;"), std::string::npos) << serial.err;
+  EXPECT_NE(serial.err.find("Command was: ALTER TABLE haunted.t OWNER TO ghost;"),
+            std::string::npos)
+      << serial.err;
   EXPECT_EQ(serial.err.find("retried"), std::string::npos) << serial.err;
   EXPECT_FALSE(DatabaseExists("app_ghost"));
 }
@@ -239,7 +275,8 @@ TEST_F(LogicalTest, BadInputsGiveClearErrors) {
   WriteConfig("pg_bin = \"" + dir_ + "/emptybin\"\n");
   ProcessResult missing = Pgkeep({"backup", "--db", "app"});
   EXPECT_EQ(missing.exit_code, 14);
-  EXPECT_NE(missing.err.find("pg_dump not found in \"" + dir_ + "/emptybin\""), std::string::npos) << missing.err;
+  EXPECT_NE(missing.err.find("pg_dump not found in \"" + dir_ + "/emptybin\""), std::string::npos)
+      << missing.err;
   // A pg_dump older than the server.
   std::filesystem::create_directories(dir_ + "/oldbin");
   std::ofstream(dir_ + "/oldbin/pg_dump") << "#!/bin/sh\necho 'pg_dump (PostgreSQL) 14.2'\n";

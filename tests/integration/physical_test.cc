@@ -8,12 +8,12 @@
 // as root), as it does in production: archive_command runs as that user too,
 // and both must be able to write the repository.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,8 +22,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "support/pg_cluster.h"
@@ -70,7 +70,8 @@ int FreePort() {
 
 // First column of the first row, or throws.
 std::string QueryPort(int port, const std::string& sql) {
-  std::string conninfo = "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port);
+  std::string conninfo =
+      "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port);
   PGconn* c = PQconnectdb(conninfo.c_str());
   if (PQstatus(c) != CONNECTION_OK) {
     std::string e = PQerrorMessage(c);
@@ -122,7 +123,8 @@ class PhysicalTest : public ::testing::Test {
   }
   void TearDown() override {
     for (const auto& dir : restored_) {
-      RunProcess({std::string(kBin) + "/pg_ctl", "-D", dir, "-m", "immediate", "stop"}, "", {}, OsUser());
+      RunProcess({std::string(kBin) + "/pg_ctl", "-D", dir, "-m", "immediate", "stop"}, "", {},
+                 OsUser());
       testing::RemoveTree(dir);
     }
   }
@@ -132,12 +134,13 @@ class PhysicalTest : public ::testing::Test {
   // `local`: pgdata set (files read locally); else the replication stream.
   void WriteConfig(const std::string& path, bool local, const std::string& conninfo = "",
                    const std::string& database_lines = "") {
-    std::ofstream(path) << "[repository]\npath = \"" << repo_ << "\"\npassword_file = \"" << *suite_dir_
-                        << "/password\"\n\n[database.main]\nconninfo = \""
-                        << (conninfo.empty() ? cluster_->ConnInfo() : conninfo) << "\"\nmethod = \"physical\"\n"
-                        << (local ? "pgdata = \"" + cluster_->datadir() + "\"\n" : "") << database_lines
-                        << "\n[server]\nstate = \""
-                        << *suite_dir_ << "/state/state.db\"\n";
+    std::ofstream(path) << "[repository]\npath = \"" << repo_ << "\"\npassword_file = \""
+                        << *suite_dir_ << "/password\"\n\n[database.main]\nconninfo = \""
+                        << (conninfo.empty() ? cluster_->ConnInfo() : conninfo)
+                        << "\"\nmethod = \"physical\"\n"
+                        << (local ? "pgdata = \"" + cluster_->datadir() + "\"\n" : "")
+                        << database_lines << "\n[server]\nstate = \"" << *suite_dir_
+                        << "/state/state.db\"\n";
     ChownToOsUser(path);
   }
 
@@ -145,8 +148,10 @@ class PhysicalTest : public ::testing::Test {
   // and returns once a new session sees the change (polled, bounded).
   void SetArchiveCommand(const std::optional<std::string>& value) {
     if (!value && original_archive_command_.empty()) return;
-    if (original_archive_command_.empty()) original_archive_command_ = cluster_->Query("SHOW archive_command");
-    cluster_->Exec(value ? "ALTER SYSTEM SET archive_command = '" + *value + "'" : "ALTER SYSTEM RESET archive_command");
+    if (original_archive_command_.empty())
+      original_archive_command_ = cluster_->Query("SHOW archive_command");
+    cluster_->Exec(value ? "ALTER SYSTEM SET archive_command = '" + *value + "'"
+                         : "ALTER SYSTEM RESET archive_command");
     cluster_->Query("SELECT pg_reload_conf()::text");
     std::string want = value ? *value : original_archive_command_;
     for (int i = 0; i < 200 && cluster_->Query("SHOW archive_command") != want; ++i)
@@ -157,10 +162,12 @@ class PhysicalTest : public ::testing::Test {
 
   ProcessResult Pgkeep(std::vector<std::string> args, const std::string& config = "",
                        const std::vector<std::string>& env = {}) {
-    args.insert(args.begin(), {*suite_dir_ + "/pgkeep", "--config", config.empty() ? config_path() : config});
+    args.insert(args.begin(),
+                {*suite_dir_ + "/pgkeep", "--config", config.empty() ? config_path() : config});
     return RunProcess(args, "", env, OsUser());
   }
-  nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0, const std::string& config = "") {
+  nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0,
+                      const std::string& config = "") {
     args.insert(args.begin(), {"--output", "json"});
     ProcessResult r = Pgkeep(args, config);
     EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
@@ -173,8 +180,9 @@ class PhysicalTest : public ::testing::Test {
                       ::testing::UnitTest::GetInstance()->current_test_info()->name();
     restored_.push_back(dir);
     int port = FreePort();
-    std::vector<std::string> args = {"restore", "--db", "main", "--pgdata", dir, "--start",
-                                     "--port", std::to_string(port), "--no-archive"};
+    std::vector<std::string> args = {"restore",     "--db",    "main",   "--pgdata",
+                                     dir,           "--start", "--port", std::to_string(port),
+                                     "--no-archive"};
     args.insert(args.end(), extra.begin(), extra.end());
     ProcessResult r = Pgkeep(args);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -219,7 +227,8 @@ TEST_F(PhysicalTest, RecoversToTimeRestorePointLsnAndLatest) {
 // archive anyway (as a user could by hand) must not steer any restore of the
 // original, which status must flag while both archive.
 TEST_F(PhysicalTest, ARestoredCopyNeverHarmsTheOriginal) {
-  cluster_->Exec("DROP TABLE IF EXISTS lineage; CREATE TABLE lineage (id int PRIMARY KEY, batch text)");
+  cluster_->Exec(
+      "DROP TABLE IF EXISTS lineage; CREATE TABLE lineage (id int PRIMARY KEY, batch text)");
   cluster_->Exec("INSERT INTO lineage SELECT g, 'first' FROM generate_series(1, 1000) g");
   Json({"backup", "--db", "main", "--type", "full"});
   cluster_->Exec("INSERT INTO lineage SELECT g, 'second' FROM generate_series(1001, 1100) g");
@@ -233,8 +242,9 @@ TEST_F(PhysicalTest, ARestoredCopyNeverHarmsTheOriginal) {
     std::string dir = *suite_dir_ + "/copy-" + std::to_string(restored_.size());
     restored_.push_back(dir);
     int port = FreePort();
-    std::vector<std::string> args = {"--output", "json", "restore", "--db", "main", "--pgdata", dir,
-                                     "--target-time", fork_time, "--start", "--port", std::to_string(port)};
+    std::vector<std::string> args = {"--output", "json",     "restore", "--db",
+                                     "main",     "--pgdata", dir,       "--target-time",
+                                     fork_time,  "--start",  "--port",  std::to_string(port)};
     args.insert(args.end(), extra.begin(), extra.end());
     ProcessResult r = Pgkeep(args);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
@@ -249,7 +259,8 @@ TEST_F(PhysicalTest, ARestoredCopyNeverHarmsTheOriginal) {
   EXPECT_EQ(copy["archiving"], true);
   EXPECT_EQ(QueryPort(copy_port, "SHOW archive_mode"), "on");
   EXPECT_EQ(QueryPort(copy_port, "SELECT count(*) FROM lineage"), "1100");
-  QueryPort(copy_port, "INSERT INTO lineage SELECT g, 'copy' FROM generate_series(5000, 5499) g RETURNING 1");
+  QueryPort(copy_port,
+            "INSERT INTO lineage SELECT g, 'copy' FROM generate_series(5000, 5499) g RETURNING 1");
   QueryPort(copy_port, "SELECT pg_switch_wal()::text");
   // Until the copy's timeline has a segment in the repository.
   std::string history = repo_ + "/wal/main/00000002.history";
@@ -257,7 +268,8 @@ TEST_F(PhysicalTest, ARestoredCopyNeverHarmsTheOriginal) {
   for (int i = 0; i < 100; ++i) {
     listed = Json({"list", "--db", "main"});
     bool arrived = false;
-    for (const auto& t : listed["timelines"]["main"]) arrived |= t["timeline"] == 2 && t["segments"] > 0;
+    for (const auto& t : listed["timelines"]["main"])
+      arrived |= t["timeline"] == 2 && t["segments"] > 0;
     if (arrived) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
@@ -306,21 +318,23 @@ TEST_F(PhysicalTest, ARestoredCopyNeverHarmsTheOriginal) {
   EXPECT_NE(said.find("two servers archive WAL at once: timeline 1"), std::string::npos) << said;
   EXPECT_NE(said.find("└─ timeline 2 from 1 at 0/"), std::string::npos) << said;
   ProcessResult verify = Pgkeep({"verify"});
-  EXPECT_NE((verify.out + verify.err).find("└─ timeline 2 from 1 at 0/"), std::string::npos) << verify.out;
+  EXPECT_NE((verify.out + verify.err).find("└─ timeline 2 from 1 at 0/"), std::string::npos)
+      << verify.out;
   ProcessResult list = Pgkeep({"list", "--db", "main"});
   EXPECT_NE(list.out.find("└─ timeline 2 from 1 at 0/"), std::string::npos) << list.out;
 }
 
 TEST_F(PhysicalTest, BackupDuringPgbenchLoadPassesAmcheck) {
-  ProcessResult init = RunProcess({std::string(kBin) + "/pgbench", "-i", "-s", "3", "-q", "-h", "127.0.0.1", "-p",
-                                   std::to_string(cluster_->port()), "-U", "postgres", "postgres"},
-                                  "", {}, OsUser());
+  ProcessResult init =
+      RunProcess({std::string(kBin) + "/pgbench", "-i", "-s", "3", "-q", "-h", "127.0.0.1", "-p",
+                  std::to_string(cluster_->port()), "-U", "postgres", "postgres"},
+                 "", {}, OsUser());
   ASSERT_EQ(init.exit_code, 0) << init.err;
   // A bounded load: 2 clients for at most 20 s, ended as soon as the backup is done.
-  auto load = testing::ChildProcess::Spawn({std::string(kBin) + "/pgbench", "-c", "2", "-T", "20", "-n", "-h",
-                                            "127.0.0.1", "-p", std::to_string(cluster_->port()), "-U",
-                                            "postgres", "postgres"},
-                                           {}, "", "/dev/null");
+  auto load = testing::ChildProcess::Spawn(
+      {std::string(kBin) + "/pgbench", "-c", "2", "-T", "20", "-n", "-h", "127.0.0.1", "-p",
+       std::to_string(cluster_->port()), "-U", "postgres", "postgres"},
+      {}, "", "/dev/null");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   nlohmann::json backup = Json({"backup", "--db", "main"});
   load.Kill(SIGINT);
@@ -328,16 +342,19 @@ TEST_F(PhysicalTest, BackupDuringPgbenchLoadPassesAmcheck) {
   EXPECT_EQ(backup["backup"]["meta"]["corrupt_page_count"], 0);
   EXPECT_GT(backup["backup"]["meta"]["pages_checked"].get<int>(), 1000);
   int port = RestoreAndStart({"--target", "immediate"});
-  ProcessResult amcheck = RunProcess({std::string(kBin) + "/pg_amcheck", "-h", "127.0.0.1", "-p", std::to_string(port),
-                                      "-U", "postgres", "--all", "--install-missing", "--heapallindexed"},
-                                     "", {}, OsUser());
+  ProcessResult amcheck =
+      RunProcess({std::string(kBin) + "/pg_amcheck", "-h", "127.0.0.1", "-p", std::to_string(port),
+                  "-U", "postgres", "--all", "--install-missing", "--heapallindexed"},
+                 "", {}, OsUser());
   EXPECT_EQ(amcheck.exit_code, 0) << amcheck.out << amcheck.err;
   EXPECT_EQ(QueryPort(port, "SELECT count(*) > 0 FROM pgbench_accounts"), "t");
 }
 
 TEST_F(PhysicalTest, IncrementalStoresASmallFractionOfAFull) {
   cluster_->Exec("DROP TABLE IF EXISTS bulk; CREATE TABLE bulk (id int PRIMARY KEY, body text)");
-  cluster_->Exec("INSERT INTO bulk SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 4) FROM generate_series(1, 200000) g");
+  cluster_->Exec(
+      "INSERT INTO bulk SELECT g, md5(g::text) || repeat(md5((g * 7)::text), 4) FROM "
+      "generate_series(1, 200000) g");
   nlohmann::json full = Json({"backup", "--db", "main", "--type", "full"});
   cluster_->Exec("UPDATE bulk SET body = 'changed' WHERE id <= 100");
   nlohmann::json incr = Json({"backup", "--db", "main", "--type", "incr"});
@@ -346,14 +363,17 @@ TEST_F(PhysicalTest, IncrementalStoresASmallFractionOfAFull) {
   uint64_t full_stored = full["backup"]["stats"]["stored_bytes"];
   uint64_t incr_stored = incr["backup"]["stats"]["stored_bytes"];
   EXPECT_GT(full_stored, 5u << 20);
-  EXPECT_LT(incr_stored * 10, full_stored) << "incremental " << incr_stored << " of full " << full_stored;
+  EXPECT_LT(incr_stored * 10, full_stored)
+      << "incremental " << incr_stored << " of full " << full_stored;
   // Every backup restores on its own.
   int port = RestoreAndStart({"--backup", incr["backup"]["id"], "--target", "immediate"});
   EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM bulk WHERE body = 'changed'"), "100");
 }
 
 TEST_F(PhysicalTest, ReplicationStreamBackupRestores) {
-  cluster_->Exec("DROP TABLE IF EXISTS streamed; CREATE TABLE streamed AS SELECT g AS id FROM generate_series(1, 5000) g");
+  cluster_->Exec(
+      "DROP TABLE IF EXISTS streamed; CREATE TABLE streamed AS SELECT g AS id FROM "
+      "generate_series(1, 5000) g");
   std::string stream_config = *suite_dir_ + "/stream.toml";
   WriteConfig(stream_config, false);
   nlohmann::json backup = Json({"backup", "--db", "main"}, 0, stream_config);
@@ -369,11 +389,14 @@ TEST_F(PhysicalTest, ReplicationStreamBackupRestores) {
 }
 
 TEST_F(PhysicalTest, CorruptPagesAreReportedAndCounted) {
-  cluster_->Exec("DROP TABLE IF EXISTS damaged; CREATE TABLE damaged AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 2000) g");
+  cluster_->Exec(
+      "DROP TABLE IF EXISTS damaged; CREATE TABLE damaged AS SELECT g AS id, md5(g::text) AS v "
+      "FROM generate_series(1, 2000) g");
   cluster_->Exec("CHECKPOINT");
   std::string rel = cluster_->Query("SELECT pg_relation_filepath('damaged')");
   {
-    std::fstream f(cluster_->datadir() + "/" + rel, std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream f(cluster_->datadir() + "/" + rel,
+                   std::ios::in | std::ios::out | std::ios::binary);
     f.seekp(8192 + 4000);  // block 1, past the header
     f.write("XXXX", 4);
   }
@@ -381,7 +404,8 @@ TEST_F(PhysicalTest, CorruptPagesAreReportedAndCounted) {
     if (config != config_path()) WriteConfig(config, false);
     ProcessResult r = Pgkeep({"backup", "--db", "main"}, config);
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE((r.out + r.err).find("page checksum mismatch in \"" + rel + "\", block 1"), std::string::npos)
+    EXPECT_NE((r.out + r.err).find("page checksum mismatch in \"" + rel + "\", block 1"),
+              std::string::npos)
         << r.out << r.err;
     nlohmann::json info = Json({"info", "latest"});
     EXPECT_EQ(info["snapshot"]["meta"]["corrupt_page_count"], 1);
@@ -417,7 +441,9 @@ TEST_F(PhysicalTest, WalPushIsIdempotentAndRefusesDifferentContent) {
   EXPECT_EQ(other.exit_code, 15) << other.err;
   EXPECT_NE(other.err.find("belongs to PostgreSQL cluster"), std::string::npos) << other.err;
   // restore_command contract: exit 1 when absent.
-  EXPECT_EQ(Pgkeep({"wal-fetch", "--db", "main", "0000000100000000000000FD", *suite_dir_ + "/x"}).exit_code, 1);
+  EXPECT_EQ(Pgkeep({"wal-fetch", "--db", "main", "0000000100000000000000FD", *suite_dir_ + "/x"})
+                .exit_code,
+            1);
 }
 
 // Two archivers (a primary and a copy someone left archiving) push one new WAL
@@ -465,12 +491,15 @@ TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
     ProcessResult r = Pgkeep(args, config, env);
     EXPECT_EQ(r.exit_code, code) << r.err;
     EXPECT_NE(r.err.find(text), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), r.err.find("HINT:") == std::string::npos ? 1 : 2)
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'),
+              r.err.find("HINT:") == std::string::npos ? 1 : 2)
         << r.err;
   };
   // Unreachable server.
   std::string down = *suite_dir_ + "/down.toml";
-  WriteConfig(down, true, "host=127.0.0.1 port=" + std::to_string(FreePort()) + " user=postgres dbname=postgres");
+  WriteConfig(
+      down, true,
+      "host=127.0.0.1 port=" + std::to_string(FreePort()) + " user=postgres dbname=postgres");
   expect({"backup", "--db", "main"}, 13, "cannot connect", down);
   // Wrong credentials.
   cluster_->Exec("DROP ROLE IF EXISTS pwuser; CREATE ROLE pwuser LOGIN PASSWORD 'right'");
@@ -482,8 +511,11 @@ TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
   }
   cluster_->Query("SELECT pg_reload_conf()::text");
   std::string creds = *suite_dir_ + "/creds.toml";
-  WriteConfig(creds, true, "host=127.0.0.1 port=" + std::to_string(cluster_->port()) + " user=pwuser dbname=postgres");
-  expect({"backup", "--db", "main"}, 13, "password authentication failed", creds, {"PGPASSWORD=wrong"});
+  WriteConfig(
+      creds, true,
+      "host=127.0.0.1 port=" + std::to_string(cluster_->port()) + " user=pwuser dbname=postgres");
+  expect({"backup", "--db", "main"}, 13, "password authentication failed", creds,
+         {"PGPASSWORD=wrong"});
   // archive_command not set.
   SetArchiveCommand("");
   expect({"backup", "--db", "main"}, 1, "archive_command is not set");
@@ -496,16 +528,19 @@ TEST_F(PhysicalTest, ClearErrorsWithDocumentedExitCodes) {
   expect({"restore", "--db", "main", "--pgdata", full_dir}, 2, "is not empty");
   EXPECT_TRUE(std::filesystem::exists(full_dir + "/keep-me"));
   // Unknown backup id.
-  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new1", "--backup", "20990101T000000Z-00000000"}, 12,
-         "no backup \"20990101T000000Z-00000000\"");
+  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new1", "--backup",
+          "20990101T000000Z-00000000"},
+         12, "no backup \"20990101T000000Z-00000000\"");
   // Target time before the first backup.
-  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new2", "--target-time", "2001-01-01 00:00:00"}, 12,
-         "is before the first backup");
+  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new2", "--target-time",
+          "2001-01-01 00:00:00"},
+         12, "is before the first backup");
   EXPECT_FALSE(std::filesystem::exists(*suite_dir_ + "/new1"));
   EXPECT_FALSE(std::filesystem::exists(*suite_dir_ + "/new2"));
   // Bad target syntax.
-  expect({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new3", "--target-time", "yesterday"}, 2,
-         "is not a time");
+  expect(
+      {"restore", "--db", "main", "--pgdata", *suite_dir_ + "/new3", "--target-time", "yesterday"},
+      2, "is not a time");
 }
 
 TEST_F(PhysicalTest, TablespacesComeBackWhereTheyAreMapped) {
@@ -513,7 +548,8 @@ TEST_F(PhysicalTest, TablespacesComeBackWhereTheyAreMapped) {
   std::filesystem::create_directory(location);
   ChownToOsUser(location);
   cluster_->Exec("CREATE TABLESPACE ts1 LOCATION '" + location + "'");
-  cluster_->Exec("CREATE TABLE spaced TABLESPACE ts1 AS SELECT g AS id FROM generate_series(1, 3000) g");
+  cluster_->Exec(
+      "CREATE TABLE spaced TABLESPACE ts1 AS SELECT g AS id FROM generate_series(1, 3000) g");
   std::string oid = cluster_->Query("SELECT oid FROM pg_tablespace WHERE spcname = 'ts1'");
   std::string stream_config = *suite_dir_ + "/stream.toml";
   WriteConfig(stream_config, false);
@@ -523,12 +559,14 @@ TEST_F(PhysicalTest, TablespacesComeBackWhereTheyAreMapped) {
     EXPECT_EQ(backup["meta"]["tablespaces"][0]["oid"], oid);
     EXPECT_EQ(backup["meta"]["tablespaces"][0]["location"], location);
     // The original location is in use: refused, with the way out named.
-    ProcessResult refused = Pgkeep({"restore", "--db", "main", "--pgdata", *suite_dir_ + "/ts-refused",
-                                    "--backup", backup["id"]});
+    ProcessResult refused = Pgkeep({"restore", "--db", "main", "--pgdata",
+                                    *suite_dir_ + "/ts-refused", "--backup", backup["id"]});
     EXPECT_EQ(refused.exit_code, 2);
-    EXPECT_NE(refused.err.find("--tablespace-map " + oid + "=DIR"), std::string::npos) << refused.err;
+    EXPECT_NE(refused.err.find("--tablespace-map " + oid + "=DIR"), std::string::npos)
+        << refused.err;
     std::string moved = *suite_dir_ + "/ts1-" + backup["meta"]["method"].get<std::string>();
-    int port = RestoreAndStart({"--backup", backup["id"], "--target", "immediate", "--tablespace-map", oid + "=" + moved});
+    int port = RestoreAndStart(
+        {"--backup", backup["id"], "--target", "immediate", "--tablespace-map", oid + "=" + moved});
     EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM spaced"), "3000");
     EXPECT_EQ(QueryPort(port, "SELECT pg_tablespace_location(" + oid + ")"), moved);
     restored_.push_back(moved);  // removed with the restored cluster
@@ -539,19 +577,22 @@ TEST_F(PhysicalTest, TablespacesComeBackWhereTheyAreMapped) {
 
 TEST_F(PhysicalTest, RestoreAsRootStartsTheServerAsPostgres) {
   if (geteuid() != 0) GTEST_SKIP() << "needs root (CI runs as root)";
-  cluster_->Exec("DROP TABLE IF EXISTS rooted; CREATE TABLE rooted AS SELECT g AS id FROM generate_series(1, 700) g");
+  cluster_->Exec(
+      "DROP TABLE IF EXISTS rooted; CREATE TABLE rooted AS SELECT g AS id FROM generate_series(1, "
+      "700) g");
   ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
   std::string dir = *suite_dir_ + "/restore-as-root";
   restored_.push_back(dir);
   int port = FreePort();
   // As root: no run_as_user.
-  ProcessResult r = RunProcess({*suite_dir_ + "/pgkeep", "--config", config_path(), "restore", "--db", "main",
-                                "--pgdata", dir, "--target", "immediate", "--start", "--port", std::to_string(port),
-                                "--no-archive"});
+  ProcessResult r = RunProcess({*suite_dir_ + "/pgkeep", "--config", config_path(), "restore",
+                                "--db", "main", "--pgdata", dir, "--target", "immediate", "--start",
+                                "--port", std::to_string(port), "--no-archive"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   passwd* pw = getpwnam("postgres");
   ASSERT_NE(pw, nullptr);
-  for (const std::string& path : {dir, dir + "/base", dir + "/global/pg_control", dir + "/postgresql.auto.conf"}) {
+  for (const std::string& path :
+       {dir, dir + "/base", dir + "/global/pg_control", dir + "/postgresql.auto.conf"}) {
     struct stat st;
     ASSERT_EQ(stat(path.c_str(), &st), 0) << path;
     EXPECT_EQ(st.st_uid, pw->pw_uid) << path << " must belong to postgres";
@@ -570,7 +611,8 @@ TEST_F(PhysicalTest, RestoreAsRootStartsTheServerAsPostgres) {
 std::vector<std::string> ArchivedWal(const std::string& repo) {
   std::vector<std::string> names;
   for (const auto& e : std::filesystem::recursive_directory_iterator(repo + "/wal/main"))
-    if (e.is_regular_file() && e.path().filename().string().size() == 24) names.push_back(e.path().filename());
+    if (e.is_regular_file() && e.path().filename().string().size() == 24)
+      names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -592,20 +634,24 @@ TEST_F(PhysicalTest, WalGapIsReportedByVerifyAndStatus) {
   // Remove a segment between the two backups.
   std::string victim;
   for (const auto& name : ArchivedWal(repo_))
-    if (name > a["meta"]["stop_wal"].get<std::string>() && name < b["meta"]["start_wal"].get<std::string>())
+    if (name > a["meta"]["stop_wal"].get<std::string>() &&
+        name < b["meta"]["start_wal"].get<std::string>())
       victim = name;
   ASSERT_FALSE(victim.empty());
   std::filesystem::remove(repo_ + "/wal/main/" + victim.substr(0, 16) + "/" + victim);
 
   ProcessResult verify = Pgkeep({"verify"});
   EXPECT_EQ(verify.exit_code, 1);
-  EXPECT_NE(verify.err.find("WAL gap in database \"main\", timeline 1: " + victim), std::string::npos) << verify.err;
+  EXPECT_NE(verify.err.find("WAL gap in database \"main\", timeline 1: " + victim),
+            std::string::npos)
+      << verify.err;
   nlohmann::json status = Json({"status", "--db", "main"}, 1);
   const auto& gapped = status["databases"][0]["wal"];
   ASSERT_EQ(gapped["gaps"].size(), 1u) << gapped.dump(2);
   EXPECT_EQ(gapped["gaps"][0]["first"], victim);
   EXPECT_EQ(gapped["pitr_window"]["from_backup"], b["id"]) << "the gap shortens the window";
-  EXPECT_NE(status["reasons"][0].get<std::string>().find("WAL gap"), std::string::npos) << status.dump(2);
+  EXPECT_NE(status["reasons"][0].get<std::string>().find("WAL gap"), std::string::npos)
+      << status.dump(2);
 }
 
 TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
@@ -614,12 +660,14 @@ TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
   SetArchiveCommand("/bin/false");
   cluster_->Query("SELECT pg_create_restore_point('fail')::text");
   cluster_->Query("SELECT pg_switch_wal()::text");
-  for (int i = 0; i < 100 && cluster_->Query("SELECT failed_count FROM pg_stat_archiver") == "0"; ++i)
+  for (int i = 0; i < 100 && cluster_->Query("SELECT failed_count FROM pg_stat_archiver") == "0";
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   nlohmann::json failing = Json({"status", "--db", "main"}, 1);
   EXPECT_EQ(failing["databases"][0]["wal"]["archiver"]["failing"], true);
   bool named = false;
-  for (const auto& r : failing["reasons"]) named |= r.get<std::string>().find("WAL archiving is failing") != std::string::npos;
+  for (const auto& r : failing["reasons"])
+    named |= r.get<std::string>().find("WAL archiving is failing") != std::string::npos;
   EXPECT_TRUE(named) << failing.dump(2);
 
   SetArchiveCommand(std::nullopt);
@@ -631,7 +679,9 @@ TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
 
 TEST_F(PhysicalTest, ExpireKeepsTheWalOfTheOldestKeptBackup) {
   WriteConfig(config_path(), true, "", "retention = { last = 1, min_keep = 1 }\n");
-  cluster_->Exec("DROP TABLE IF EXISTS kept; CREATE TABLE kept AS SELECT g AS id FROM generate_series(1, 300) g");
+  cluster_->Exec(
+      "DROP TABLE IF EXISTS kept; CREATE TABLE kept AS SELECT g AS id FROM generate_series(1, 300) "
+      "g");
   nlohmann::json a = Json({"backup", "--db", "main"})["backup"];
   ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);
   nlohmann::json b = Json({"backup", "--db", "main"})["backup"];
