@@ -20,20 +20,18 @@ Result<std::string> ResolveBackupType(const DatabaseConfig& db, const std::strin
 
 Result<BackupResult> BackupDatabase(Env& env, Repository& repo, PgConnector& connector,
                                     const DatabaseConfig& db, const BackupOptions& options,
-                                    const BackupProgress& progress) {
+                                    const Progress& progress) {
   int64_t started = env.MonotonicMicros();
   auto type = ResolveBackupType(db, options.type);
   if (!type.ok()) return type.status();
-  auto report = [&](const std::string& step) {
-    if (progress) progress(step);
-  };
-  report("backing up database \"" + db.name + "\" (" + *type + ")");
+  ReportStep(progress, "backing up database \"" + db.name + "\" (" + *type + ")");
   BackupResult result;
   if (*type == "logical") {
     LogicalBackupOptions o;
     o.label = options.label;
     o.store = options.store;
     o.child_env_drop = options.child_env_drop;
+    o.progress = progress;
     auto s = RunLogicalBackup(env, repo, connector, db, o);
     if (!s.ok()) return s.status();
     result.snapshot = std::move(*s);
@@ -43,13 +41,14 @@ Result<BackupResult> BackupDatabase(Env& env, Repository& repo, PgConnector& con
     o.label = options.label;
     o.store = options.store;
     o.config_path = options.config_path;
+    o.progress = progress;
     auto r = RunPhysicalBackup(env, repo, connector, db, o);
     if (!r.ok()) return r.status();
     result.snapshot = std::move(r->snapshot);
     result.warnings = std::move(r->warnings);
   }
   if (options.pin) {
-    report("pinning backup " + result.snapshot.id);
+    ReportStep(progress, "pinning backup " + result.snapshot.id);
     PGKEEP_RETURN_IF_ERROR(WritePin(
         repo, Pin{result.snapshot.id, std::nullopt, options.note, repo.clock().NowSeconds()}));
     result.pinned = true;

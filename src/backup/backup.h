@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
@@ -28,10 +29,6 @@ struct BackupOptions {
   std::vector<std::string> child_env_drop;  // secrets pg_dump must not inherit (SecretEnvNames)
 };
 
-// Steps as they start ("backing up database \"main\" (full)", "pinning ..."),
-// for a log or a progress display. May be empty.
-using BackupProgress = std::function<void(const std::string& step)>;
-
 struct BackupResult {
   Snapshot snapshot;
   bool pinned = false;
@@ -45,10 +42,12 @@ struct BackupResult {
 Result<std::string> ResolveBackupType(const DatabaseConfig& db, const std::string& requested);
 
 // Takes the backup and, with options.pin, pins it (repo/pins.h) with the
-// repository clock's time. Fails like RunPhysicalBackup/RunLogicalBackup; a
-// pin that cannot be written fails the call after the backup was committed.
+// repository clock's time. `progress` hears each step as it starts ("backing
+// up database \"main\" (full)", the backup's own steps, "pinning ..."). Fails like
+// RunPhysicalBackup/RunLogicalBackup; a pin that cannot be written fails the call after the backup
+// was committed.
 Result<BackupResult> BackupDatabase(Env& env, Repository& repo, PgConnector& connector,
                                     const DatabaseConfig& db, const BackupOptions& options,
-                                    const BackupProgress& progress = {});
+                                    const Progress& progress = {});
 
 }  // namespace pgkeep

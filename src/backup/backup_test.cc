@@ -72,8 +72,11 @@ TEST(BackupDatabaseTest, PinsTheBackupWhenAskedAndReportsTheSteps) {
                           [&](const std::string& s) { steps.push_back(s); });
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->pinned);
-  EXPECT_EQ(steps, (std::vector<std::string>{"backing up database \"app\" (logical)",
-                                             "pinning backup " + r->snapshot.id}));
+  EXPECT_EQ(steps,
+            (std::vector<std::string>{
+                "backing up database \"app\" (logical)", "dumping database \"app\" with pg_dump",
+                "counting rows in the dump's snapshot", "committing backup " + r->snapshot.id,
+                "pinning backup " + r->snapshot.id}));
   auto pins = ReadPins(mem.repo());
   ASSERT_TRUE(pins.ok());
   ASSERT_EQ(pins->count(r->snapshot.id), 1u);

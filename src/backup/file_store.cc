@@ -106,6 +106,7 @@ Result<Snapshot> StoreFiles(Env& env, Repository& repo, const std::vector<StoreI
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   for (const auto& input : inputs) {
+    ReportStep(options.progress, "storing " + input.name);
     FileEntry meta;
     meta.path = input.name;
     meta.mtime = repo.clock().NowSeconds();
@@ -133,6 +134,7 @@ Result<Snapshot> StoreFiles(Env& env, Repository& repo, const std::vector<StoreI
           "check the command feeding pgkeep; pass --allow-empty to store an empty stream");
     files.push_back(std::move(*stored));
   }
+  ReportStep(options.progress, "committing snapshot " + snapshot.id);
   return session.Commit(snapshot, files);
 }
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "repo/repository.h"
 #include "repo/store_session.h"
 
@@ -25,6 +26,7 @@ struct StoreFilesOptions {
   bool allow_empty = false;  // accept an empty standard input
   std::string database;      // file the snapshot under this database; empty: none
   StoreOptions store;
+  Progress progress;  // "storing NAME" for each input, then "committing snapshot ID"
 };
 
 struct StoreInput {

@@ -72,11 +72,13 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& conne
   StoreSession session(repo, options.store);
   std::vector<FileEntry> files;
   const std::string dump_name = db.name + ".dump";
+  ReportStep(options.progress, "dumping database \"" + dbname + "\" with pg_dump");
   auto dump = StoreProgramOutput(connector, session, repo.dump_chunker(), argv, dump_name,
                                  "pg_dump", options.child_env_drop);
   if (!dump.ok()) return dump.status().WithContext("backup of " + what);
   files.push_back(*dump);
 
+  ReportStep(options.progress, "counting rows in the dump's snapshot");
   auto tables = ListUserTables(pg);
   if (!tables.ok()) return tables.status();
   nlohmann::json counts = nlohmann::json::object();
@@ -93,6 +95,7 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& conne
     auto pg_dumpall = connector.FindTool("pg_dumpall", server_major, db.pg_bin);
     if (!pg_dumpall.ok()) return pg_dumpall.status();
     globals_name = "globals.sql";
+    ReportStep(options.progress, "dumping roles and tablespaces with pg_dumpall --globals-only");
     auto globals =
         StoreProgramOutput(connector, session, repo.dump_chunker(),
                            {pg_dumpall->path, "--globals-only", "--no-role-passwords",
@@ -116,6 +119,7 @@ Result<Snapshot> RunLogicalBackup(Env& env, Repository& repo, PgConnector& conne
                    {kMetaRowCounts, counts},
                    {kMetaDumpFile, dump_name},
                    {kMetaGlobalsFile, globals_name}};
+  ReportStep(options.progress, "committing backup " + snapshot.id);
   return session.Commit(snapshot, files);
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
@@ -28,6 +29,7 @@ struct LogicalBackupOptions {
   StoreOptions store;
   std::vector<std::string>
       child_env_drop;  // secrets pg_dump and pg_dumpall must not inherit (SecretEnvNames)
+  Progress progress;   // its steps as they start
 };
 
 // The connection, pg_dump and pg_dumpall come from `connector`.

@@ -370,6 +370,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
   FixedChunker chunker(repo.settings().block_size);
   const std::string label = "pgkeep " + snapshot.id;
   Acquired got;
+  ReportStep(options.progress, db.pgdata.empty() ? "streaming the base backup of " + what
+                                                 : "copying the data directory " + db.pgdata);
   Status acquired =
       db.pgdata.empty()
           ? AcquireStream(connector, db, what, label, system_id, checksums, session, chunker, got)
@@ -378,6 +380,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
   const int64_t consistent_micros = repo.clock().NowMicros();  // recovery targets must come later
 
   std::string stop_segment = WalSegmentNameForLsn(got.timeline, got.stop_lsn - 1);
+  ReportStep(options.progress, "waiting for WAL " + stop_segment + " to be archived");
   PGKEEP_RETURN_IF_ERROR(
       WaitForArchivedWal(env, repo, db.name, stop_segment, options.wal_wait_seconds)
           .WithContext("backup of " + what));
@@ -417,6 +420,7 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
                    {kMetaCorruptPageCount, got.pages.corrupt.size()},
                    {kMetaCorruptPages, corrupt},
                    {kMetaTablespaces, tablespaces}};
+  ReportStep(options.progress, "committing backup " + snapshot.id);
   auto committed = session.Commit(snapshot, got.files);
   if (!committed.ok()) return committed.status();
   result.snapshot = *committed;

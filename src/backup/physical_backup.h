@@ -26,6 +26,7 @@
 #include "backup/data_directory.h"
 #include "backup/page_verify.h"
 #include "common/env.h"
+#include "common/progress.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
@@ -40,6 +41,7 @@ struct PhysicalBackupOptions {
   int read_threads = 2;
   int wal_wait_seconds = 300;  // for the stop segment to be archived
   std::string config_path;     // for the archive_command suggested in errors
+  Progress progress;           // its steps as they start
 };
 
 struct PhysicalBackupResult {

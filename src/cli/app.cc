@@ -95,6 +95,10 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   app.add_option("--config", ctx.config_path,
                  "configuration file (default: $PGKEEP_CONFIG, else /etc/pgkeep/pgkeep.toml)");
   app.add_option("--output", output, "output format")->check(CLI::IsMember({"text", "json"}));
+  bool progress = false;
+  app.add_flag("--progress", progress,
+               "print each step of the command on stderr as it starts, with the seconds since "
+               "the start");
   app.add_option("--lock-wait", lock_wait, "seconds to wait for a conflicting lock (default 0)")
       ->check(CLI::NonNegativeNumber);
 
@@ -132,6 +136,15 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   ctx.lock_wait = std::chrono::seconds(lock_wait);
   WarningLog warnings;
   ctx.warn = [&warnings](const std::string& message) { warnings.Add(message); };
+  if (progress && !ctx.progress) {
+    Env* env = ctx.env;
+    int64_t started = env->MonotonicMicros();
+    ctx.progress = [env, started](const std::string& step) {
+      char elapsed[32];
+      std::snprintf(elapsed, sizeof elapsed, "%7.1f s", (env->MonotonicMicros() - started) / 1e6);
+      std::cerr << "pgkeep: " << elapsed << "  " << step << std::endl;
+    };
+  }
 
   // require_subcommand(1): exactly one was parsed.
   const Defined& command = *std::find_if(commands.begin(), commands.end(),

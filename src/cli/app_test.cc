@@ -107,6 +107,29 @@ TEST_F(CliAppTest, BackupThenStatusAsTimePasses) {
       << j.dump();
 }
 
+TEST_F(CliAppTest, ProgressPrintsEachStepOnStderrOnlyWhenAsked) {
+  ASSERT_EQ(Run({"init"}).exit_code, 0);
+  ExpectLogicalBackup();
+  CliRun quiet = Run({"backup", "--db", "app"});
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+
+  clock_.Advance(1000000);
+  ExpectLogicalBackup();
+  CliRun r = Run({"--progress", "backup", "--db", "app"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The manual clock does not move while the backup runs: every step at 0.0 s.
+  const size_t from = std::string("logical backup ").size();
+  std::string id = r.out.substr(from, r.out.find(' ', from) - from);
+  EXPECT_EQ(r.err,
+            "pgkeep:     0.0 s  backing up database \"app\" (logical)\n"
+            "pgkeep:     0.0 s  dumping database \"app\" with pg_dump\n"
+            "pgkeep:     0.0 s  counting rows in the dump's snapshot\n"
+            "pgkeep:     0.0 s  committing backup " +
+                id + "\n");
+  EXPECT_EQ(r.out.rfind("logical backup ", 0), 0u) << r.out;
+}
+
 TEST_F(CliAppTest, AKindThatDoesNotFitIsAUsageErrorAndNothingIsAsked) {
   ASSERT_EQ(Run({"init"}).exit_code, 0);
   CliRun r = Run({"backup", "--db", "app", "--type", "full"});

@@ -91,7 +91,8 @@ CommandOutput RunBackup(const CommandContext& ctx, const BackupArgs& args) {
   options.config_path = opened.config.source;
   options.child_env_drop = SecretEnvNames(opened.config);
   ThrowIfError(opened.repo->LoadIndex());  // only once the request is known to be good
-  BackupResult r = ValueOrThrow(BackupDatabase(*ctx.env, *opened.repo, *ctx.pg, db, options));
+  BackupResult r =
+      ValueOrThrow(BackupDatabase(*ctx.env, *opened.repo, *ctx.pg, db, options, ctx.progress));
   return options.type == "logical" ? RenderLogical(db, r) : RenderPhysical(db, r);
 }
 

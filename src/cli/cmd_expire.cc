@@ -12,6 +12,7 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
                                       dry_run ? "expire --dry-run" : "expire", true);
   ExpireOptions options;
   options.dry_run = dry_run;
+  options.progress = ctx.progress;
   options.gc.pack_size = opened.config.repository.pack_size_mib << 20;
   options.gc.repack_below = opened.config.repository.repack_below_percent / 100.0;
   ExpireReport r = ValueOrThrow(RunExpire(*opened.repo, opened.config, options));

@@ -16,6 +16,7 @@ CommandOutput RunLoad(const CommandContext& ctx, const LoadArgs& args) {
   options.snapshot = args.snapshot;
   options.files = args.files;
   options.to_dir = args.to_dir;
+  options.progress = ctx.progress;
   if (args.to_stdout) options.to_sink = &standard_output;
   LoadFilesResult r = ValueOrThrow(LoadFiles(*ctx.env, *opened.repo, options));
 

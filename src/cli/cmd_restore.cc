@@ -19,6 +19,7 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
         "--pgdata (physical) and --into-database/--from-file (logical) exclude each other")};
   PhysicalRestoreOptions options = args.physical;
   options.backup = args.options.backup;
+  options.progress = ctx.progress;
   if (args.jobs_given) options.threads = args.options.jobs;
   ThrowIfError(CheckPhysicalRestoreRequest(*ctx.env, options));  // before anything is opened
   int64_t started = ctx.env->MonotonicMicros();
@@ -86,6 +87,7 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
   if (!args.physical.pgdata.empty()) return RunPhysicalRestoreCommand(ctx, args);
   LogicalRestoreOptions options = args.options;
+  options.progress = ctx.progress;
   if (options.into_database.empty())
     throw CommandError{
         Status::Error(ErrorCode::kUsage, "restore needs --into-database NEWDB or --pgdata DIR",

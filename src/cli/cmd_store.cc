@@ -10,6 +10,7 @@ CommandOutput RunStore(const CommandContext& ctx, const StoreArgs& args) {
   StoreFilesOptions options;
   options.paths = args.paths;
   options.stdin_name = args.stdin_name;
+  options.progress = ctx.progress;
   options.label = args.label;
   options.allow_empty = args.allow_empty;
   options.database = args.db;

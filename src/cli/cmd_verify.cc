@@ -10,6 +10,7 @@ CommandOutput RunVerify(const CommandContext& ctx, bool read_data, int subset_pe
   options.read_data = read_data;
   options.subset_percent = subset_percent;
   options.repair = repair;
+  options.progress = ctx.progress;
   ThrowIfError(CheckVerifyRequest(options));
   auto opened = OpenRepositoryOrThrow(ctx, repair ? LockMode::kExclusive : LockMode::kShared,
                                       repair ? "verify --repair" : "verify", false);

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/env.h"
 #include "common/keyring.h"
+#include "common/progress.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
 #include "repo/repo_lock.h"
@@ -48,6 +49,9 @@ struct CommandContext {
   Keyring* keyring = nullptr;
   // Opens the storage a repository config points at.
   std::function<Result<std::unique_ptr<Storage>>(const RepositoryConfig&)> open_storage;
+  // Hears each step of a long command as it starts (common/progress.h);
+  // RunCli prints them on stderr with --progress. May be empty.
+  Progress progress;
   // Receives warnings about damaged or unknown objects a command skipped
   // (Repository::set_warning_sink); RunCli prints them. May be empty.
   std::function<void(const std::string&)> warn;

@@ -16,10 +16,7 @@ namespace {}
 
 Result<ExpireReport> RunExpire(Repository& repo, const Config& config,
                                const ExpireOptions& options) {
-  auto progress = [&options](const std::string& step) {
-    if (options.progress) options.progress(step);
-  };
-  progress("applying retention");
+  ReportStep(options.progress, "applying retention");
   ExpireReport report;
   report.dry_run = options.dry_run;
   report.time = repo.clock().NowSeconds();
@@ -89,7 +86,7 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config,
         std::to_string(listed->damaged.size()) +
         " damaged snapshot object(s); what they use is unknown, so nothing is garbage)";
   } else {
-    progress("collecting garbage");
+    ReportStep(options.progress, "collecting garbage");
     auto collected = CollectGarbage(repo, kept, gc);
     if (collected.ok()) {
       report.gc = *collected;
@@ -108,7 +105,7 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config,
         *std::min_element(points.begin(), points.end(), [](const auto& a, const auto& b) {
           return std::tie(a.timeline, a.start_segment) < std::tie(b.timeline, b.start_segment);
         });
-    progress("expiring WAL of database \"" + name + "\"");
+    ReportStep(options.progress, "expiring WAL of database \"" + name + "\"");
     auto obsolete = ObsoleteWalObjects(repo.storage(), name, oldest);
     if (!obsolete.ok()) return obsolete.status();
     WalExpiry w{name, WalSegmentName(oldest.timeline, oldest.start_segment), oldest.id,

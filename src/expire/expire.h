@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "common/progress.h"
 #include "config/config.h"
 #include "repo/garbage_collector.h"
 #include "repo/repository.h"
@@ -68,7 +69,7 @@ struct ExpireOptions {
   GcOptions gc;
   // Steps as they start ("applying retention", "collecting garbage", "expiring
   // WAL of database \"main\""), for a log or a progress display. May be empty.
-  std::function<void(const std::string& step)> progress;
+  Progress progress;
 };
 
 Result<ExpireReport> RunExpire(Repository& repo, const Config& config,

@@ -15,12 +15,9 @@ Status CheckVerifyRequest(const VerifyOptions& options) {
 
 Result<VerifyResult> VerifyRepository(Env& env, Repository& repo, const VerifyOptions& options) {
   PGKEEP_RETURN_IF_ERROR(CheckVerifyRequest(options));
-  auto progress = [&options](const std::string& step) {
-    if (options.progress) options.progress(step);
-  };
   VerifyResult result;
   if (options.repair) {
-    progress("rebuilding the index");
+    ReportStep(options.progress, "rebuilding the index");
     auto rebuilt = RebuildIndex(repo, options.read_data);
     if (!rebuilt.ok()) return rebuilt.status();
     result.rebuilt = std::move(*rebuilt);
@@ -28,7 +25,7 @@ Result<VerifyResult> VerifyRepository(Env& env, Repository& repo, const VerifyOp
   // The verifier reports every problem it meets itself; the same problems
   // as warnings would say everything twice.
   repo.set_warning_sink({});
-  progress("checking objects");
+  ReportStep(options.progress, "checking objects");
   Verifier verifier(repo);
   auto report = verifier.Run(options.read_data, options.subset_percent, env.Random64());
   if (!report.ok()) return report.status();
@@ -36,7 +33,7 @@ Result<VerifyResult> VerifyRepository(Env& env, Repository& repo, const VerifyOp
   if (auto last_expire = ReadLastExpire(repo); !last_expire.ok())
     result.repository.warnings.push_back(last_expire.status().message() +
                                          " (a monitoring record; the next expire rewrites it)");
-  progress("checking WAL");
+  ReportStep(options.progress, "checking WAL");
   auto listed = repo.ListSnapshots();
   if (!listed.ok()) return listed.status();
   auto wal = VerifyWal(repo, listed->snapshots, options.read_data);

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "repo/index_rebuild.h"
 #include "repo/repository.h"
 #include "repo/verifier.h"
@@ -25,7 +26,7 @@ struct VerifyOptions {
   bool repair = false;       // rebuild the index first (needs every pack: subset 100)
   // Steps as they start ("rebuilding the index", "checking objects",
   // "checking WAL"). May be empty.
-  std::function<void(const std::string& step)> progress;
+  Progress progress;
 };
 
 struct VerifyResult {

@@ -68,6 +68,7 @@ Result<LoadFilesResult> LoadFiles(Env& env, const Repository& repo,
                              std::to_string(result.selected.size()),
                          "choose one with --file PATH");
   for (const auto& f : result.selected) {
+    ReportStep(options.progress, "loading " + f.path);
     Status s = options.to_sink ? loader.LoadFile(f, *options.to_sink)
                                : LoadToFile(env, loader, f, options.to_dir);
     if (s.ok()) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "common/stream.h"
 #include "repo/repository.h"
 
@@ -19,6 +20,7 @@ struct LoadFilesOptions {
   std::vector<std::string> files;  // empty: all
   std::string to_dir;              // write under this directory, or...
   ByteSink* to_sink = nullptr;     // ...the one selected file here (not owned)
+  Progress progress;               // "loading PATH" for each file
 };
 
 struct LoadFailure {

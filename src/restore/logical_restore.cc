@@ -245,6 +245,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     auto temp = TempFile::Create(env, options.temp_dir);
     if (!temp.ok()) return temp.status();
     staged = std::move(*temp);
+    ReportStep(options.progress, "staging the dump of backup " + snapshot->id);
     PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, staged->file()));
     file = staged->path();
   }
@@ -281,6 +282,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
                            "choose another name, or pass --clean to drop and recreate it");
     PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
   }
+  ReportStep(options.progress, "creating database \"" + options.into_database + "\"");
   PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
   auto into = ConninfoWithDbname(target, options.into_database);
   if (!into.ok()) return into.status();
@@ -313,12 +315,16 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   };
   // Only the custom format restores in parallel.
   int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;
+  ReportStep(options.progress, *format == DumpFormat::kPlainSql
+                                   ? std::string("running the SQL script with psql")
+                                   : "restoring with pg_restore --jobs=" + std::to_string(jobs));
   Status restored = restore_into(jobs);
   if (!restored.ok() && jobs > 1 && restored.code() == ErrorCode::kTool) {
     // Start over from an empty database: what the parallel run left is in
     // an unknown state, and pg_restore does not resume.
     report.retried_serial = true;
     report.retry_reason = restored.message();
+    ReportStep(options.progress, "the parallel restore failed; restoring again with --jobs=1");
     Status recreated = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     if (recreated.ok())
       recreated = (*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0");
@@ -341,6 +347,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   }
 
   // Count what arrived and compare with what the backup recorded.
+  ReportStep(options.progress, "counting the restored rows");
   auto check = connector.Connect(*into, "database \"" + options.into_database + "\"");
   if (!check.ok()) return check.status();
   auto tables = ListUserTables(**check);

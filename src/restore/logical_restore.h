@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
@@ -39,6 +40,7 @@ struct LogicalRestoreOptions {
   std::string temp_dir;              // where the dump is staged; default $TMPDIR or /tmp
   std::vector<std::string>
       child_env_drop;  // secrets pg_restore and psql must not inherit (SecretEnvNames)
+  Progress progress;   // its steps as they start
 };
 
 struct TableCheck {

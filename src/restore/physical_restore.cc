@@ -155,6 +155,8 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
           "restore it elsewhere with --tablespace-map " + oid + "=DIR, or empty that directory");
   }
 
+  ReportStep(o.progress, "writing " + std::to_string(files->size()) + " files of backup " +
+                             result.backup.id + " into " + o.pgdata);
   Writer writer(env, owner);
   PGKEEP_RETURN_IF_ERROR(writer.MakeDir(o.pgdata, 0700));
   std::vector<const FileEntry*> regular;
@@ -209,10 +211,12 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
     std::string unused;
     if (f.mode & S_IFDIR) PGKEEP_RETURN_IF_ERROR(env.SyncDir(map.Map(f.path, &unused)));
   }
+  ReportStep(o.progress, "syncing the restored files to disk");
   PGKEEP_RETURN_IF_ERROR(env.SyncDir(o.pgdata));
   PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(o.pgdata));
   for (const auto& [oid, location] : map.tablespaces)
     PGKEEP_RETURN_IF_ERROR(env.SyncFileSystem(location));
+  ReportStep(o.progress, "writing the recovery settings (" + result.recovery_target + ")");
   PGKEEP_RETURN_IF_ERROR(
       WriteRecoverySettings(env, o, db, owner, result, target_line, repo.clock().NowSeconds()));
   if (o.start)

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/progress.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
@@ -65,6 +66,7 @@ struct PhysicalRestoreOptions {
   // restore_command reads the repository password, so the caller leaves
   // that one in when the configuration takes it from the environment.
   std::vector<std::string> child_env_drop;
+  Progress progress;  // its steps as they start
 };
 
 struct PhysicalRestoreResult {

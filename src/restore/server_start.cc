@@ -68,6 +68,7 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
         "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
         std::string("start")})
     argv.push_back(a);
+  ReportStep(o.progress, "starting PostgreSQL on port " + std::to_string(port));
   auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
   if (!proc.ok()) return proc.status();
   int code = (*proc)->Wait();
@@ -90,6 +91,7 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
   if (!conninfo.ok()) return conninfo.status();
   int64_t deadline = env.MonotonicMicros() + int64_t{o.start_timeout_seconds} * 1000000;
   int64_t grace = env.MonotonicMicros() + 30 * 1000000;
+  ReportStep(o.progress, "waiting for recovery to end");
   while (env.MonotonicMicros() < deadline) {
     env.SleepForMicros(300 * 1000);
     pid_t pid = PostmasterPid(env, o.pgdata);
