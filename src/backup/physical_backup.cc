@@ -286,24 +286,6 @@ Result<std::vector<FileEntry>> StoreDataDirectory(Env& env, StoreSession& sessio
   return files;
 }
 
-Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
-                          const std::string& name, int timeout_seconds) {
-  int64_t deadline = env.MonotonicMicros() + int64_t{timeout_seconds} * 1000000;
-  for (;;) {
-    auto exists = repo.storage().Exists(WalObjectName(db, name));
-    if (!exists.ok()) return exists.status();
-    if (*exists) return Status::Ok();
-    if (env.MonotonicMicros() >= deadline)
-      return Status::Error(
-          ErrorCode::kCheckFailed,
-          "WAL segment " + name + " did not reach the repository within " +
-              std::to_string(timeout_seconds) + " s",
-          "archive_command is failing or slow: see the server log and SELECT * FROM "
-          "pg_stat_archiver");
-    env.SleepForMicros(100 * 1000);
-  }
-}
-
 Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgConnector& connector,
                                                const DatabaseConfig& db,
                                                const PhysicalBackupOptions& options) {

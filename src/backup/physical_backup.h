@@ -63,9 +63,4 @@ Result<std::vector<FileEntry>> StoreDataDirectory(Env& env, StoreSession& sessio
                                                   std::vector<Tablespace>* tablespaces,
                                                   PageCheckStats* pages);
 
-// Waits until WAL file `name` of `db` is in the repository. kCheckFailed
-// after `timeout_seconds`, naming the segment.
-Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
-                          const std::string& name, int timeout_seconds);
-
 }  // namespace pgkeep

@@ -21,6 +21,12 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
               std::to_string(d.last_backup->age_seconds / 3600) + "h ago, " +
               FormatBytes(d.last_backup->bytes) + "\n";
     text += "  backups kept: " + std::to_string(d.backups) + "\n";
+    if (d.last_drill)
+      text += "  last drill: " + d.last_drill->id + " " +
+              (d.last_drill->passed ? "passed" : "FAILED") + ", " +
+              std::to_string(d.last_drill->age_seconds / 3600) + "h ago (RTO " +
+              std::to_string(static_cast<int64_t>(d.last_drill->rto_seconds + 0.5)) + " s, RPO " +
+              std::to_string(static_cast<int64_t>(d.last_drill->rpo_seconds + 0.5)) + " s)\n";
     if (d.wal) {
       const WalAnalysis& a = d.wal->analysis;
       text += "  WAL: " + std::to_string(a.segments) + " segment(s) archived" +

@@ -66,6 +66,23 @@ CommandRunner DefineStatus(CLI::App& sub) {
   return [db](const CommandContext& ctx) { return RunStatus(ctx, *db); };
 }
 
+CommandRunner DefineDrill(CLI::App& sub) {
+  auto args = std::make_shared<DrillArgs>();
+  sub.add_option("--db", args->db, "drill this database (default: every configured one, in turn)");
+  sub.add_option("--backup", args->options.backup, "backup id or \"latest\" (default)");
+  sub.add_option("--target-time", args->options.target_time,
+                 "physical: recover to this time instead of the end of the archived WAL");
+  sub.add_option("--target-lsn", args->options.target_lsn, "physical: recover to this LSN");
+  sub.add_option("--html", args->html, "also write the report as a self-contained HTML file");
+  sub.add_option("--scratch-dir", args->options.scratch_dir,
+                 "where the scratch copy goes (default /var/tmp)");
+  sub.add_option("--jobs", args->options.threads, "parallel writers / pg_restore jobs (default 4)")
+      ->check(CLI::Range(1, 64));
+  sub.add_flag("--history", args->history, "list the drill reports stored in the repository");
+  sub.add_option("--limit", args->limit, "with --history: at most this many (default 20)");
+  return [args](const CommandContext& ctx) { return RunDrillCommand(ctx, *args); };
+}
+
 CommandRunner DefineExpire(CLI::App& sub) {
   auto dry_run = std::make_shared<bool>(false);
   sub.add_flag("--dry-run", *dry_run, "show what would be expired and freed; change nothing");
@@ -266,6 +283,7 @@ const std::vector<CommandSpec>& CommandTable() {
       {"list", "list snapshots: id, kind, database, start/stop time, sizes", DefineList},
       {"info", "show one snapshot and its files", DefineInfo},
       {"verify", "check repository integrity", DefineVerify},
+      {"drill", "restore a backup into scratch space, check it, measure RTO and RPO", DefineDrill},
   };
   return table;
 }

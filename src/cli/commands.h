@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/command.h"
+#include "drill/drill.h"
 #include "restore/logical_restore.h"
 #include "restore/physical_restore.h"
 
@@ -49,6 +50,15 @@ struct RestoreArgs {
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args);
 CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,
                         const std::string& db);
+
+struct DrillArgs {
+  std::string db;  // empty: every configured database, in turn
+  DrillOptions options;
+  std::string html;  // also write the report as one HTML file here
+  bool history = false;
+  size_t limit = 20;  // with history
+};
+CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args);
 
 CommandOutput RunStatus(const CommandContext& ctx, const std::string& db);
 CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run);

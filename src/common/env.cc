@@ -2,10 +2,13 @@
 // operating system for files, processes, time and randomness.
 #include "common/env.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -324,6 +327,44 @@ std::optional<std::string> PosixEnv::GetEnvVar(const std::string& name) {
   const char* value = std::getenv(name.c_str());
   if (value == nullptr) return std::nullopt;
   return std::string(value);
+}
+
+Result<int> PosixEnv::FreeLoopbackPort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return OsError("create a socket for", "127.0.0.1", errno);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    int err = errno;
+    ::close(fd);
+    return OsError("bind a port on", "127.0.0.1", err);
+  }
+  ::close(fd);
+  return static_cast<int>(ntohs(addr.sin_port));
+}
+
+namespace {
+
+std::atomic<int>* interrupt_flag = nullptr;
+
+void OnInterrupt(int signal_number) {
+  if (interrupt_flag) interrupt_flag->store(signal_number);
+}
+
+}  // namespace
+
+void PosixEnv::CatchInterrupts(std::atomic<int>* flag) {
+  interrupt_flag = flag;
+  struct sigaction action {};
+  action.sa_handler = OnInterrupt;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
 }
 
 uid_t PosixEnv::EffectiveUserId() { return ::geteuid(); }

@@ -23,6 +23,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -128,6 +129,13 @@ class Env {
   virtual bool IsExecutable(const std::string& path) = 0;
   // A variable of this process's environment; nullopt when unset.
   virtual std::optional<std::string> GetEnvVar(const std::string& name) = 0;
+  // A TCP port on 127.0.0.1 free right now (the kernel's pick); another
+  // process may take it before it is used, so callers retry on a clash.
+  virtual Result<int> FreeLoopbackPort() = 0;
+  // Until the process ends, SIGINT and SIGTERM set `flag` to the signal's
+  // number instead of killing it: long operations poll it, clean up, and
+  // stop (kInterrupted). `flag` must outlive the process.
+  virtual void CatchInterrupts(std::atomic<int>* flag) = 0;
 
   // Identity and paths.
   virtual uid_t EffectiveUserId() = 0;
@@ -176,6 +184,8 @@ class PosixEnv final : public Env {
   Result<std::string> ExecutablePath() override;
   bool IsExecutable(const std::string& path) override;
   std::optional<std::string> GetEnvVar(const std::string& name) override;
+  Result<int> FreeLoopbackPort() override;
+  void CatchInterrupts(std::atomic<int>* flag) override;
   uid_t EffectiveUserId() override;
   std::optional<UserAccount> FindUser(const std::string& name) override;
   std::optional<UserAccount> FindUserById(uid_t uid) override;
@@ -247,6 +257,8 @@ class EnvWrapper : public Env {
   std::optional<std::string> GetEnvVar(const std::string& name) override {
     return target_.GetEnvVar(name);
   }
+  Result<int> FreeLoopbackPort() override { return target_.FreeLoopbackPort(); }
+  void CatchInterrupts(std::atomic<int>* flag) override { target_.CatchInterrupts(flag); }
   uid_t EffectiveUserId() override { return target_.EffectiveUserId(); }
   std::optional<UserAccount> FindUser(const std::string& name) override {
     return target_.FindUser(name);

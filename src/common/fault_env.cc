@@ -13,16 +13,6 @@ std::string DirOf(const std::string& path) {
   return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
 }
 
-Status RemoveTree(Env& env, const std::string& path) {
-  auto info = env.Stat(path, /*follow_symlinks=*/false);
-  if (!info.ok()) return Status::Ok();
-  if (info->type != FileType::kDirectory) return env.RemoveFile(path);
-  auto names = env.ListDir(path);
-  if (!names.ok()) return names.status();
-  for (const auto& name : *names) PGKEEP_RETURN_IF_ERROR(RemoveTree(env, path + "/" + name));
-  return env.RemoveDir(path);
-}
-
 Status PutContent(Env& env, const std::string& path, ByteView data, mode_t mode) {
   auto file = env.NewWritableFile(path, OpenMode::kTruncate, mode);
   if (!file.ok()) return file.status();

@@ -63,6 +63,11 @@ Status CreateDirectories(Env& env, const std::string& path, mode_t mode);
 // makes them); its path. Fails with the last error when none could be made.
 Result<std::string> CreateUniqueDirectory(Env& env, const std::string& prefix, mode_t mode);
 
+// Removes `path` and, when it is a directory, everything under it (rm -rf),
+// never following a symlink: a link is removed, not what it points to. Ok
+// when `path` does not exist; else the first error, after trying the rest.
+Status RemoveTree(Env& env, const std::string& path);
+
 // fsync of the directory holding `path`.
 Status SyncParentDirectory(Env& env, const std::string& path);
 

@@ -26,6 +26,7 @@ constexpr CodeInfo kCodes[] = {
     {ErrorCode::kPostgres, 13, "postgres"},
     {ErrorCode::kTool, 14, "tool"},
     {ErrorCode::kConflict, 15, "conflict"},
+    {ErrorCode::kInterrupted, 130, "interrupted"},
     {ErrorCode::kInternal, 70, "internal"},
 };
 }  // namespace

@@ -31,6 +31,7 @@ enum class ErrorCode {
   kPostgres,      // PostgreSQL unreachable, refused us, or a statement failed
   kTool,          // an external tool (pg_dump, pg_restore) is missing, too old or failed
   kConflict,      // an archived object exists with other content, or belongs to another cluster
+  kInterrupted,   // stopped by SIGINT or SIGTERM after cleaning up what it started
   kInternal,      // a bug: please report
 };
 

@@ -217,6 +217,41 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   if (physical && db.globals)
     r.Fail(Phase::kRelation, "globals", "requires method = \"logical\"",
            "a physical backup already contains roles and tablespaces");
+  db.rto = r.Duration("rto", "");
+  db.rpo = r.Duration("rpo", "");
+  db.max_drill_age = r.Duration("max_drill_age", "");
+  if (const auto* checks = r.TableArray("check")) {
+    std::set<std::string> names;
+    for (const auto& item : *checks) {
+      TableReader c(r.checker(), item, r.Path("check"));
+      DrillCheckConfig check;
+      check.name = c.String("name");
+      check.sql = c.String("sql");
+      std::string expect = c.String("expect");
+      c.RequireNonEmpty("name", check.name);
+      c.RequireNonEmpty("sql", check.sql);
+      c.RequireNonEmpty("expect", expect);
+      if (!expect.empty()) {
+        auto parsed = ParseExpectation(expect);
+        if (parsed.ok()) {
+          check.expect = *parsed;
+        } else {
+          const std::string& m = parsed.status().message();
+          const std::string marker = "is not an expectation: ";
+          size_t why = m.find(marker);
+          c.Fail(Phase::kValue, "expect",
+                 "is " + Quote(expect) + ", not an expectation: " +
+                     (why == std::string::npos ? m : m.substr(why + marker.size())),
+                 parsed.status().hint());
+        }
+      }
+      if (!check.name.empty() && !names.insert(check.name).second)
+        c.Fail(Phase::kRelation, "name", "repeats the check name " + Quote(check.name),
+               "give every check of a database its own name");
+      c.Finish();
+      db.checks.push_back(std::move(check));
+    }
+  }
   r.Finish();
   return db;
 }
@@ -411,6 +446,11 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
   ReadDocument(*root, checker, config);
   PGKEEP_RETURN_IF_ERROR(checker.ToStatus());
   return config;
+}
+
+std::string EffectiveMaxDrillAge(const DatabaseConfig& db) {
+  if (!db.max_drill_age.empty()) return db.max_drill_age;
+  return db.schedule.count("drill") ? "8d" : "";
 }
 
 Result<Config> LoadConfig(Env& env, const std::string& explicit_path) {

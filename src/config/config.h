@@ -25,6 +25,7 @@
 
 #include "common/env.h"
 #include "common/status.h"
+#include "config/expectation.h"
 
 namespace pgkeep {
 
@@ -80,6 +81,14 @@ struct RetentionConfig {
 };
 
 // [database.NAME].
+// [[database.NAME.check]]: a query a drill runs on the restored copy, and
+// what its single value must be.
+struct DrillCheckConfig {
+  std::string name;  // unique within the database
+  std::string sql;   // one statement returning one value (first column of the first row)
+  Expectation expect;
+};
+
 struct DatabaseConfig {
   std::string name;      // the NAME in [database.NAME]; [A-Za-z0-9_-]+
   std::string conninfo;  // libpq conninfo or URI; never contains a password
@@ -104,7 +113,18 @@ struct DatabaseConfig {
   std::string pg_bin;
   // Logical only: also keep roles and tablespaces (pg_dumpall --globals-only).
   bool globals = false;
+  // Drill targets (durations): a drill whose measured RTO or RPO exceeds one
+  // fails. Empty: measured and reported, not judged.
+  std::string rto;
+  std::string rpo;
+  // `status` is unhealthy when the last drill is older; empty: "8d" when
+  // `schedule` has a drill, else no drill is required (EffectiveMaxDrillAge).
+  std::string max_drill_age;
+  std::vector<DrillCheckConfig> checks;
 };
+
+// db.max_drill_age, else "8d" when a drill is scheduled, else "" (none required).
+std::string EffectiveMaxDrillAge(const DatabaseConfig& db);
 
 // retention_policy.tenant: per-tenant retention period read from a tenant
 // table. An empty `table` means the policy has no tenant section.

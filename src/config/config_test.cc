@@ -41,6 +41,13 @@ criticality = "critical"                # "critical" | "standard" | "rebuildable
 schedule = { full = "0 2 * * 0", incr = "0 2 * * 1-6", drill = "0 4 * * 1" }
 retention = { daily = 30, weekly = 12, monthly = 12, yearly = 7, min_keep = 3 }
 max_backup_age = "36h"
+rto = "1h"                              # drill targets: a drill that misses one fails
+rpo = "5m"
+
+[[database.primary.check]]              # user checks a drill runs on the restored copy
+name = "organizations present"
+sql = "SELECT count(*) FROM organizations"
+expect = ">= 1"
 
 [database.data]                         # logical: one database
 conninfo = "host=db2 dbname=data user=pgkeep"
@@ -113,6 +120,14 @@ TEST(ConfigTest, ProductExampleParses) {
   EXPECT_EQ(p.retention.last, std::nullopt);
   EXPECT_EQ(p.retention.min_keep, 3);
   EXPECT_EQ(p.max_backup_age, "36h");
+  EXPECT_EQ(p.rto, "1h");
+  EXPECT_EQ(p.rpo, "5m");
+  EXPECT_EQ(EffectiveMaxDrillAge(p), "8d");  // a drill is scheduled
+  ASSERT_EQ(p.checks.size(), 1u);
+  EXPECT_EQ(p.checks[0].name, "organizations present");
+  EXPECT_EQ(p.checks[0].sql, "SELECT count(*) FROM organizations");
+  EXPECT_EQ(p.checks[0].expect.text, ">= 1");
+  EXPECT_TRUE(p.checks[0].expect.numeric);
 
   const DatabaseConfig& d = c.databases.at("data");
   EXPECT_EQ(d.method, "logical");
@@ -121,6 +136,9 @@ TEST(ConfigTest, ProductExampleParses) {
   EXPECT_EQ(d.schedule, (std::map<std::string, std::string>{{"logical", "0 2 * * *"}}));
   EXPECT_EQ(d.retention.daily, 14);
   EXPECT_EQ(d.retention.weekly, std::nullopt);
+  EXPECT_EQ(d.rto, "");
+  EXPECT_EQ(EffectiveMaxDrillAge(d), "");  // no drill scheduled, none required
+  EXPECT_TRUE(d.checks.empty());
 
   ASSERT_EQ(c.retention_policies.size(), 1u);
   const RetentionPolicyConfig& rp = c.retention_policies[0];
@@ -229,6 +247,26 @@ TEST_P(ConfigErrorTest, ReportsOneLine) {
 }
 
 const ErrorCase kErrorCases[] = {
+    {"BadRto", kRepo + kDb + "rto = \"soon\"\n",
+     "t.toml:5: key \"database.a.rto\" must be a duration like \"36h\", \"7d\", \"90m\" or "
+     "\"30s\", "
+     "not \"soon\"",
+     ""},
+    {"BadExpectation",
+     kRepo + kDb + "[[database.a.check]]\nname = \"n\"\nsql = \"SELECT 1\"\nexpect = \">== 1\"\n",
+     "t.toml:8: key \"database.a.check.expect\" is \">== 1\", not an expectation: \"= 1\" is not a "
+     "number (quote text: '...')",
+     "write \"= 0\", \">= 1\", \"!= 'x'\", \"is null\" or \"is not null\""},
+    {"CheckWithoutSql", kRepo + kDb + "[[database.a.check]]\nname = \"n\"\nexpect = \"= 1\"\n",
+     "t.toml:5: key \"database.a.check.sql\" is required", ""},
+    {"RepeatedCheckName",
+     kRepo + kDb + "[[database.a.check]]\nname = \"n\"\nsql = \"SELECT 1\"\nexpect = \"= 1\"\n" +
+         "[[database.a.check]]\nname = \"n\"\nsql = \"SELECT 2\"\nexpect = \"= 2\"\n",
+     "t.toml:10: key \"database.a.check.name\" repeats the check name \"n\"",
+     "give every check of a database its own name"},
+    {"UnknownCheckKey",
+     kRepo + kDb + "[[database.a.check]]\nname = \"n\"\nsql = \"SELECT 1\"\nexpected = \"= 1\"\n",
+     "t.toml:8: unknown key \"database.a.check.expected\"", "did you mean \"expect\"?"},
     {"UnknownKeyNearMatch", "[repository]\ntype = \"posix\"\npth = \"/r\"\n",
      "t.toml:3: unknown key \"repository.pth\"", "did you mean \"path\"?"},
     {"UnknownKeyListsValid", kRepo + "color = \"red\"\n",

@@ -4,8 +4,10 @@
 
 #include "common/bytes.h"
 #include "common/clock.h"
+#include "drill/drill_report.h"
 #include "expire/expire.h"
 #include "postgres/pg_connector.h"
+#include "repo/format.h"
 #include "repo/layout.h"
 
 namespace pgkeep {
@@ -118,6 +120,44 @@ std::vector<std::string> RepositoryDamage(const Repository& repo, const Snapshot
 
 }  // namespace
 
+// The newest drill of `db` (from the listing), and what it says about health:
+// a failed last drill, or none newer than max_drill_age when one is required.
+void AddDrillStatus(const Repository& repo, const std::vector<ObjectInfo>& listing,
+                    const DatabaseConfig& db, int64_t now, DatabaseStatus& st) {
+  const std::string prefix = DrillReportObjectName(db.name, "");
+  std::string newest;
+  for (const auto& o : listing)
+    if (o.name.rfind(prefix, 0) == 0 && o.name.size() > prefix.size()) {
+      std::string id = o.name.substr(prefix.size());
+      if (IsValidSnapshotId(id) && id > newest) newest = id;
+    }
+  std::string max_age = EffectiveMaxDrillAge(db);
+  if (!max_age.empty()) {
+    auto seconds = ParseDurationSeconds(max_age);
+    st.max_drill_age_seconds = seconds.ok() ? *seconds : 8 * 86400;
+  }
+  if (newest.empty()) {
+    if (st.max_drill_age_seconds > 0)
+      st.reasons.push_back("has no drill yet (max_drill_age " + max_age + ")");
+    return;
+  }
+  auto report = ReadDrillReport(repo, db.name, newest);
+  if (!report.ok()) {
+    st.reasons.push_back("last drill report " + newest +
+                         " cannot be read: " + report.status().message());
+    return;
+  }
+  DrillSummary d{report->id,          report->passed,      report->finished, now - report->finished,
+                 report->rto.seconds, report->rpo.seconds, report->failures};
+  if (!d.passed)
+    st.reasons.push_back("last drill " + d.id + " failed" +
+                         (d.failures.empty() ? std::string() : ": " + d.failures.front()));
+  if (st.max_drill_age_seconds > 0 && d.age_seconds > st.max_drill_age_seconds)
+    st.reasons.push_back("last drill " + d.id + " is " + Hours(d.age_seconds) +
+                         " old, more than max_drill_age " + max_age);
+  st.last_drill = std::move(d);
+}
+
 Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connector,
                                    const Config& config, const std::string& only_database) {
   StatusReport report;
@@ -177,6 +217,7 @@ Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connecto
         st.size_anomaly = a;
       }
     }
+    AddDrillStatus(repo, *listing, db, report.time, st);
     if (db.method == "physical") {
       auto wal = WalStatusOf(repo, connector, *listing, db, *snapshots, report.time);
       if (!wal.ok()) return wal.status();
@@ -253,6 +294,17 @@ nlohmann::json WalToJson(const WalStatus& w) {
 
 }  // namespace
 
+nlohmann::json DrillSummaryToJson(const std::optional<DrillSummary>& d) {
+  if (!d) return nlohmann::json();
+  return {{"id", d->id},
+          {"passed", d->passed},
+          {"finished", FormatIsoTime(d->finished)},
+          {"age_seconds", d->age_seconds},
+          {"rto_seconds", d->rto_seconds},
+          {"rpo_seconds", d->rpo_seconds},
+          {"failures", d->failures}};
+}
+
 nlohmann::json StatusToJson(const StatusReport& r) {
   nlohmann::json dbs = nlohmann::json::array();
   for (const auto& d : r.databases) {
@@ -280,7 +332,11 @@ nlohmann::json StatusToJson(const StatusReport& r) {
                    {"last_backup", last},
                    {"max_backup_age_seconds", d.max_backup_age_seconds},
                    {"size_anomaly", anomaly},
-                   {"wal", d.wal ? WalToJson(*d.wal) : nlohmann::json()}});
+                   {"wal", d.wal ? WalToJson(*d.wal) : nlohmann::json()},
+                   {"last_drill", DrillSummaryToJson(d.last_drill)},
+                   {"max_drill_age_seconds", d.max_drill_age_seconds > 0
+                                                 ? nlohmann::json(d.max_drill_age_seconds)
+                                                 : nlohmann::json()}});
   }
   const RepositoryStatus& rs = r.repository;
   return {{"ok", true},

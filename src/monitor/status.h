@@ -54,6 +54,17 @@ struct WalStatus {
   ArchiverStatus archiver;
 };
 
+// The newest drill report of a database (drill/drill_report.h).
+struct DrillSummary {
+  std::string id;
+  bool passed = false;
+  int64_t finished = 0;
+  int64_t age_seconds = 0;
+  double rto_seconds = 0;
+  double rpo_seconds = 0;
+  std::vector<std::string> failures;
+};
+
 struct DatabaseStatus {
   std::string name;
   std::string method;
@@ -65,6 +76,8 @@ struct DatabaseStatus {
   int64_t max_backup_age_seconds = 0;
   std::optional<SizeAnomaly> size_anomaly;
   std::optional<WalStatus> wal;  // physical databases
+  std::optional<DrillSummary> last_drill;
+  int64_t max_drill_age_seconds = 0;  // 0: no drill required (EffectiveMaxDrillAge)
 };
 
 struct RepositoryStatus {

@@ -45,6 +45,13 @@ constexpr char kPinsDir[] = "pins/";
 // WAL of each configured database: "wal/<database>/..." (wal/wal_archive.h
 // owns the names inside).
 constexpr char kWalDir[] = "wal/";
+// Drill reports: "drills/<database>/<drill id>" (Repository::WriteDrillReport),
+// sealed JSON; the id has the form of a snapshot id.
+constexpr char kDrillsDir[] = "drills/";
+inline std::string DrillReportObjectName(const std::string& db, const std::string& id) {
+  return kDrillsDir + db + "/" + id;
+}
+constexpr uint64_t kMaxDrillReportSize = 4 << 20;
 // Small records of what operations did (Repository::ReadStateObject).
 constexpr char kStateDir[] = "state/";
 constexpr char kLastExpireState[] = "last-expire";  // expire's summary of its last run

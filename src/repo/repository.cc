@@ -1,6 +1,7 @@
 #include "repo/repository.h"
 
 #include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <tuple>
 #include <unordered_map>
@@ -474,6 +475,45 @@ Result<Bytes> Repository::ReadStateObject(const std::string& name) const {
 Status Repository::WriteStateObject(const std::string& name, ByteView plaintext) const {
   const std::string object = StateObjectName(name);
   return storage_.Put(object, NewCodec()->EncodeObject(plaintext, object));
+}
+
+Status Repository::WriteDrillReport(const std::string& db, const std::string& id,
+                                    ByteView json) const {
+  if (json.size() > kMaxDrillReportSize)
+    return Status::Error(ErrorCode::kInternal, "drill report " + id + " is larger than " +
+                                                   std::to_string(kMaxDrillReportSize) + " bytes");
+  const std::string object = DrillReportObjectName(db, id);
+  return storage_.PutIfAbsent(object, NewCodec()->EncodeObject(json, object));
+}
+
+Result<Bytes> Repository::ReadDrillReport(const std::string& db, const std::string& id) const {
+  const std::string object = DrillReportObjectName(db, id);
+  auto stored = storage_.GetAtMost(object, kMaxDrillReportSize + 4096);
+  if (!stored.ok()) return stored.status();
+  auto plain = NewCodec()->DecodeObject(*stored, object);
+  if (!plain.ok()) return plain.status().WithContext("\"" + object + "\"");
+  return plain;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> Repository::ListDrillReports(
+    const std::string& db) const {
+  const std::string prefix = db.empty() ? std::string(kDrillsDir) : DrillReportObjectName(db, "");
+  auto listing = storage_.List(prefix);
+  if (!listing.ok()) return listing.status();
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& o : *listing) {
+    std::string rest = o.name.substr(std::strlen(kDrillsDir));
+    auto slash = rest.find('/');
+    if (slash == std::string::npos || slash == 0) continue;
+    std::string id = rest.substr(slash + 1);
+    if (!IsValidSnapshotId(id)) continue;
+    out.emplace_back(rest.substr(0, slash), id);
+  }
+  // Ids start with their UTC time: sorting by id is sorting by time.
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.second, a.first) < std::tie(b.second, b.first);
+  });
+  return out;
 }
 
 }  // namespace pgkeep

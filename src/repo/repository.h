@@ -169,6 +169,16 @@ class Repository {
   Result<Bytes> ReadStateObject(const std::string& name) const;
   Status WriteStateObject(const std::string& name, ByteView plaintext) const;
 
+  // Drill reports, "drills/<db>/<id>": sealed like every object (the name
+  // is bound in, so a report cannot be passed off under another name), at
+  // most kMaxDrillReportSize. Write never replaces: kConflict when the id exists.
+  Status WriteDrillReport(const std::string& db, const std::string& id, ByteView json) const;
+  Result<Bytes> ReadDrillReport(const std::string& db, const std::string& id) const;
+  // {database, id} of every stored report of `db` (of every database when
+  // empty), oldest first.
+  Result<std::vector<std::pair<std::string, std::string>>> ListDrillReports(
+      const std::string& db) const;
+
   // Where warnings go (damaged or unknown objects that were skipped). The
   // CLI prints them on stderr, or as "warnings" in JSON; without a sink
   // they are dropped. Set once, before use.

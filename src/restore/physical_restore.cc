@@ -187,6 +187,12 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
     for (;;) {
       size_t k = next.fetch_add(1);
       if (k >= regular.size()) return;
+      if (o.cancel && o.cancel->load() != 0) {
+        std::lock_guard lock(mu);
+        if (error.ok())
+          error = Status::Error(ErrorCode::kInterrupted, "interrupted while writing files");
+        return;
+      }
       std::string unused;
       Status s = writer.WriteFile(loader, *regular[k], map.Map(regular[k]->path, &unused));
       if (!s.ok()) {

@@ -23,6 +23,7 @@
 // root, else by the "postgres" user.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <optional>
 #include <string>
@@ -67,6 +68,15 @@ struct PhysicalRestoreOptions {
   // that one in when the configuration takes it from the environment.
   std::vector<std::string> child_env_drop;
   Progress progress;  // its steps as they start
+  // With `start`: where the server's socket and log go (an existing empty
+  // directory); empty: a new /tmp/pgkeep-restore-XXXXXX.
+  std::string run_dir;
+  // With `start`: more settings on the server's command line (-c NAME=VALUE;
+  // values without spaces or quotes), e.g. listen_addresses for a drill.
+  std::vector<std::pair<std::string, std::string>> server_settings;
+  // Nonzero (a signal number, set by a handler): stop waiting and fail with
+  // kInterrupted. The caller stops a server that was started.
+  const std::atomic<int>* cancel = nullptr;
 };
 
 struct PhysicalRestoreResult {
@@ -114,6 +124,12 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
 // block pgkeep wrote): they would steer this recovery (an old target time, a
 // second target, archive_mode = 'off').
 std::string WithoutEarlierRecoverySettings(const std::string& text);
+
+// Stops a server RunPhysicalRestore started on `pgdata` (pg_ctl stop, fast,
+// then immediate), as the data directory's owner. Ok when none runs there.
+Status StopRestoredServer(Env& env, PgConnector& connector, const DatabaseConfig& db,
+                          const std::string& pgdata, int server_major,
+                          const std::vector<std::string>& child_env_drop);
 
 // Step 1 on its own, before the repository is opened: kUsage naming the problem.
 Status CheckPhysicalRestoreRequest(Env& env, const PhysicalRestoreOptions& options);

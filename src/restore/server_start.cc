@@ -47,9 +47,12 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
   auto pg_ctl = connector.FindTool("pg_ctl", major, bin);
   if (!pg_ctl.ok()) return pg_ctl.status();
 
-  auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
-  if (!made.ok()) return OsError("create", "/tmp/pgkeep-restore-*", made.status().os_error());
-  std::string run_dir = *made;
+  std::string run_dir = o.run_dir;
+  if (run_dir.empty()) {
+    auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
+    if (!made.ok()) return OsError("create", "/tmp/pgkeep-restore-*", made.status().os_error());
+    run_dir = *made;
+  }
   if (owner.change) PGKEEP_RETURN_IF_ERROR(env.SetOwner(run_dir, owner.uid, owner.gid));
   result.server_log = run_dir + "/server.log";
   int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
@@ -62,11 +65,12 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
         env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
     argv = {runuser, "-u", owner.name.empty() ? std::to_string(owner.uid) : owner.name, "--"};
   }
+  std::string server_options =
+      "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port);
+  for (const auto& [name, value] : o.server_settings) server_options += " -c " + name + "=" + value;
   for (const std::string& a :
        {pg_ctl->path, std::string("-D"), o.pgdata, std::string("-l"), result.server_log,
-        std::string("-W"), std::string("-o"),
-        "-c unix_socket_directories=" + run_dir + " -p " + std::to_string(port),
-        std::string("start")})
+        std::string("-W"), std::string("-o"), server_options, std::string("start")})
     argv.push_back(a);
   ReportStep(o.progress, "starting PostgreSQL on port " + std::to_string(port));
   auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
@@ -94,6 +98,8 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
   ReportStep(o.progress, "waiting for recovery to end");
   while (env.MonotonicMicros() < deadline) {
     env.SleepForMicros(300 * 1000);
+    if (o.cancel && o.cancel->load() != 0)
+      return Status::Error(ErrorCode::kInterrupted, "interrupted while waiting for recovery");
     pid_t pid = PostmasterPid(env, o.pgdata);
     if ((pid <= 0 && env.MonotonicMicros() > grace) || (pid > 0 && !env.ProcessExists(pid)))
       return Status::Error(
@@ -120,5 +126,39 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
 }
 
 }  // namespace physical_restore_internal
+
+using namespace physical_restore_internal;
+
+Status StopRestoredServer(Env& env, PgConnector& connector, const DatabaseConfig& db,
+                          const std::string& pgdata, int server_major,
+                          const std::vector<std::string>& child_env_drop) {
+  pid_t pid = PostmasterPid(env, pgdata);
+  if (pid <= 0 || !env.ProcessExists(pid)) return Status::Ok();
+  std::string bin = db.pg_bin;
+  std::string versioned = "/usr/lib/postgresql/" + std::to_string(server_major) + "/bin";
+  if (bin.empty() && env.IsExecutable(versioned + "/pg_ctl")) bin = versioned;
+  auto pg_ctl = connector.FindTool("pg_ctl", server_major, bin);
+  if (!pg_ctl.ok()) return pg_ctl.status();
+  Owner owner = ChooseOwner(env, pgdata);
+  std::string why;
+  for (const char* mode : {"fast", "immediate"}) {
+    std::vector<std::string> argv;
+    if (owner.change) {
+      const char* runuser =
+          env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
+      argv = {runuser, "-u", owner.name.empty() ? std::to_string(owner.uid) : owner.name, "--"};
+    }
+    for (const std::string& a :
+         {pg_ctl->path, std::string("-D"), pgdata, std::string("-m"), std::string(mode),
+          std::string("-w"), std::string("-t"), std::string("60"), std::string("stop")})
+      argv.push_back(a);
+    auto proc = connector.RunTool(PgToolCommand{argv, false, child_env_drop});
+    if (!proc.ok()) return proc.status();
+    int code = (*proc)->Wait();
+    if (code == 0) return Status::Ok();
+    why = (*proc)->ErrorSummary();
+  }
+  return Status::Error(ErrorCode::kTool, "pg_ctl stop failed for \"" + pgdata + "\": " + why);
+}
 
 }  // namespace pgkeep

@@ -66,4 +66,10 @@ Result<std::vector<std::string>> CheckWalObjects(Repository& repo, const std::st
 // sorted.
 Result<std::vector<std::string>> ListWalFiles(Storage& storage, const std::string& db);
 
+// Waits until WAL file `name` of `db` is in the repository (backup, check
+// and drills wait for a segment they made the server switch). kCheckFailed
+// after `timeout_seconds`, naming the segment.
+Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
+                          const std::string& name, int timeout_seconds);
+
 }  // namespace pgkeep

@@ -1,0 +1,108 @@
+// drill: parses, runs RunDrill (drill/drill.h) per database, stores each
+// report in the repository and renders it; drill --history lists them.
+#include <atomic>
+
+#include "cli/commands.h"
+#include "common/file_io.h"
+#include "config/secrets.h"
+#include "drill/drill_report.h"
+
+namespace pgkeep {
+
+namespace {
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f s", s);
+  return buf;
+}
+
+CommandOutput RunHistory(const CommandContext& ctx, const DrillArgs& args) {
+  auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "drill --history", false);
+  if (!args.db.empty()) (void)DatabaseOrThrow(opened.config, args.db);
+  std::vector<DrillResult> drills = ValueOrThrow(DrillHistory(*opened.repo, args.db, args.limit));
+  CommandOutput out;
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& d : drills) list.push_back(DrillToJson(d));
+  out.json = {{"ok", true}, {"drills", list}};
+  if (drills.empty()) {
+    out.text = "no drill reports" + (args.db.empty() ? "" : " for database \"" + args.db + "\"") +
+               " in the repository\n";
+    return out;
+  }
+  out.text =
+      "ID                         DATABASE         METHOD    RESULT  RTO       RPO       BACKUP\n";
+  for (const auto& d : drills) {
+    char line[512];
+    std::snprintf(line, sizeof line, "%-26s %-16s %-9s %-7s %-9s %-9s %s\n", d.id.c_str(),
+                  d.database.c_str(), d.method.c_str(), d.passed ? "passed" : "FAILED",
+                  (Seconds(d.rto.seconds) + (d.rto.met ? "" : "!")).c_str(),
+                  (Seconds(d.rpo.seconds) + (d.rpo.met ? "" : "!")).c_str(), d.backup.c_str());
+    out.text += line;
+    for (const auto& f : d.failures) out.text += "    " + f + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) {
+  if (args.history) return RunHistory(ctx, args);
+  Config config = LoadConfigOrThrow(ctx);
+  std::vector<const DatabaseConfig*> databases;
+  if (!args.db.empty()) {
+    databases.push_back(&DatabaseOrThrow(config, args.db));
+  } else {
+    for (const auto& [name, db] : config.databases) databases.push_back(&db);
+  }
+  if (databases.empty())
+    throw CommandError{Status::Error(ErrorCode::kUsage, "no database is configured",
+                                     "add a [database.NAME] section")};
+  if (!args.html.empty() && databases.size() > 1)
+    throw CommandError{Status::Error(ErrorCode::kUsage, "--html writes one drill's report",
+                                     "choose the database with --db")};
+  for (const DatabaseConfig* db : databases)  // before anything is opened or started
+    ThrowIfError(CheckDrillRequest(*ctx.env, *db, args.options));
+
+  static std::atomic<int> interrupted{0};
+  ctx.env->CatchInterrupts(&interrupted);
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "drill", true);
+  DrillOptions options = args.options;
+  options.config_path = opened.config.source;
+  options.progress = ctx.progress;
+  options.cancel = &interrupted;
+  // The copy's restore_command (pgkeep wal-fetch) needs the repository
+  // password: with password_env that variable stays; other secrets go.
+  for (auto& name : SecretEnvNames(opened.config))
+    if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
+
+  CommandOutput out;
+  nlohmann::json list = nlohmann::json::array();
+  bool all_passed = true;
+  for (const DatabaseConfig* db : databases) {
+    if (interrupted.load() != 0) break;
+    DrillResult r = ValueOrThrow(RunDrill(*ctx.env, *opened.repo, *ctx.pg, *db, options));
+    Status stored = StoreDrillReport(*opened.repo, r);
+    if (!stored.ok()) {
+      r.failures.push_back("the report could not be stored in the repository: " + stored.message());
+      r.passed = false;
+    }
+    if (!args.html.empty()) {
+      Status written = WriteFileAtomically(*ctx.env, args.html, AsBytes(RenderDrillHtml(r)), 0644);
+      if (!written.ok()) r.notes.push_back("--html: " + written.message());
+    }
+    all_passed = all_passed && r.passed;
+    out.text += (out.text.empty() ? "" : "\n") + RenderDrillText(r);
+    list.push_back(DrillToJson(r));
+  }
+  out.json = {{"ok", all_passed}, {"drills", list}};
+  if (interrupted.load() != 0) {
+    out.result = ErrorCode::kInterrupted;
+    out.text += "interrupted: everything the drill started was removed\n";
+  } else if (!all_passed) {
+    out.result = ErrorCode::kCheckFailed;
+  }
+  return out;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,685 @@
+#include "drill/drill.h"
+
+#include <algorithm>
+#include <map>
+
+#include "common/file_io.h"
+#include "drill/scratch.h"
+#include "postgres/connection.h"
+#include "postgres/table_scope.h"
+#include "repo/snapshot_meta.h"
+#include "restore/logical_restore.h"
+#include "restore/physical_restore.h"
+#include "wal/wal_archive.h"
+#include "wal/wal_names.h"
+
+namespace pgkeep {
+
+namespace {
+
+constexpr int kWalWaitSeconds = 300;
+constexpr char kUserCheckTimeout[] = "5min";
+
+Status Usage(const std::string& message, const std::string& hint = "") {
+  return Status::Error(ErrorCode::kUsage, message, hint);
+}
+
+bool Cancelled(const DrillOptions& o) { return o.cancel && o.cancel->load() != 0; }
+
+std::optional<int64_t> TargetSeconds(const std::string& duration) {
+  if (duration.empty()) return std::nullopt;
+  auto s = ParseDurationSeconds(duration);
+  return s.ok() ? std::optional<int64_t>(*s) : std::nullopt;
+}
+
+std::string FormatSeconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
+  return buf;
+}
+
+// Times the drill's phases on the Env's monotonic clock.
+class PhaseClock {
+ public:
+  PhaseClock(Env& env, DrillResult& result) : env_(env), result_(result) {}
+  void Start(const std::string& name, bool in_rto) {
+    Stop();
+    name_ = name;
+    in_rto_ = in_rto;
+    started_ = env_.MonotonicMicros();
+  }
+  void Stop() {
+    if (name_.empty()) return;
+    result_.phases.push_back(
+        {name_, static_cast<double>(env_.MonotonicMicros() - started_) / 1e6, in_rto_});
+    name_.clear();
+  }
+
+ private:
+  Env& env_;
+  DrillResult& result_;
+  std::string name_;
+  bool in_rto_ = false;
+  int64_t started_ = 0;
+};
+
+DrillCheck Check(std::string name, bool passed, std::string saw, bool user = false) {
+  DrillCheck c;
+  c.name = std::move(name);
+  c.user = user;
+  c.result = passed ? DrillCheck::Result::kPass : DrillCheck::Result::kFail;
+  c.saw = std::move(saw);
+  return c;
+}
+
+DrillCheck Skip(std::string name, std::string why) {
+  DrillCheck c;
+  c.name = std::move(name);
+  c.result = DrillCheck::Result::kSkip;
+  c.saw = std::move(why);
+  return c;
+}
+
+// The first value of the first row, or nullopt (NULL, or no row at all: `rows` says).
+std::optional<std::string> FirstValue(const PgResult& r) {
+  if (r.rows.empty() || r.rows[0].values.empty()) return std::nullopt;
+  return r.rows[0].values[0];
+}
+
+// Runs the user checks on `conninfo`: one read-only transaction each, with a
+// statement timeout, the first value of the first row compared with `expect`.
+void RunUserChecks(Env& env, PgConnector& connector, const DatabaseConfig& db,
+                   const std::string& conninfo, DrillResult& result) {
+  for (const auto& check : db.checks) {
+    int64_t started = env.MonotonicMicros();
+    DrillCheck c;
+    auto conn = connector.Connect(conninfo, "the drill's copy");
+    if (!conn.ok()) {
+      c = Check(check.name, false, "could not connect: " + conn.status().message(), true);
+    } else {
+      Status begun = (*conn)->Exec(std::string("SET statement_timeout = '") + kUserCheckTimeout +
+                                   "'; BEGIN READ ONLY");
+      auto r = begun.ok() ? (*conn)->Query(check.sql) : Result<PgResult>(begun);
+      if (!r.ok()) {
+        c = Check(check.name, false, "failed: " + r.status().message(), true);
+      } else if (r->rows.empty()) {
+        c = Check(check.name, false, "returned no rows; expected " + check.expect.text, true);
+      } else {
+        std::optional<std::string> v = FirstValue(*r);
+        bool ok = ExpectationHolds(check.expect, v);
+        c = Check(check.name, ok,
+                  "returned " + (v ? *v : std::string("NULL")) + (ok ? ", " : ", not ") +
+                      check.expect.text,
+                  true);
+      }
+    }
+    c.seconds = static_cast<double>(env.MonotonicMicros() - started) / 1e6;
+    result.checks.push_back(std::move(c));
+  }
+}
+
+// Reads every user table of the database behind `conninfo` end to end (the
+// whole-row cast runs every column through its output function, so every
+// TOASTed value is fetched and decompressed) and counts its rows. Tables
+// go into result.tables, prefixed with `prefix`; failures are returned.
+std::vector<std::string> ReadAllTables(PgConnector& connector, const std::string& conninfo,
+                                       const std::string& prefix, const DrillOptions& o,
+                                       DrillResult& result) {
+  std::vector<std::string> failures;
+  auto conn = connector.Connect(conninfo, "the drill's copy");
+  if (!conn.ok()) return {"cannot connect: " + conn.status().message()};
+  auto listed = (*conn)->Query(
+      "SELECT n.nspname, c.relname, pg_total_relation_size(c.oid)::text "
+      "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', "
+      "'information_schema') "
+      "AND n.nspname !~ '^pg_(toast|temp_)' "
+      "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
+      "AND d.objid = c.oid AND d.deptype = 'e') ORDER BY 1, 2");
+  if (!listed.ok()) return {"cannot list tables: " + listed.status().message()};
+  (void)(*conn)->Exec("SET statement_timeout = 0");
+  for (const auto& row : listed->rows) {
+    if (Cancelled(o)) break;
+    std::string schema = row.values[0].value_or(""), name = row.values[1].value_or("");
+    DrillTable t;
+    t.table = prefix + schema + "." + name;
+    t.bytes = std::atoll(row.values[2].value_or("0").c_str());
+    auto read = (*conn)->Query(
+        "SELECT count(*)::text, coalesce(sum(octet_length(pgkeep_drill_row::text)), 0)::text "
+        "FROM ONLY " +
+        QuoteIdent(schema) + "." + QuoteIdent(name) + " AS pgkeep_drill_row");
+    if (!read.ok()) {
+      failures.push_back(t.table + ": " + read.status().message());
+    } else {
+      t.rows = std::atoll(FirstValue(*read).value_or("-1").c_str());
+    }
+    result.tables.push_back(std::move(t));
+  }
+  return failures;
+}
+
+// pg_amcheck on the copy: heap and btree checks of `database` (every
+// database when empty). Corruption fails it; when pg_amcheck cannot run at
+// all (missing program, no privilege) the check is skipped, saying why.
+DrillCheck RunAmcheck(Env& env, PgConnector& connector, const DatabaseConfig& db, int major,
+                      const std::string& conninfo, const std::string& database,
+                      const DrillOptions& o) {
+  int64_t started = env.MonotonicMicros();
+  auto tool = connector.FindTool("pg_amcheck", major, db.pg_bin);
+  if (!tool.ok())
+    return Skip("pg_amcheck", "pg_amcheck is not available: " + tool.status().message());
+  // --maintenance-db takes a connection string: the copy's socket, port and role.
+  std::vector<std::string> argv = {tool->path, "--maintenance-db=" + conninfo, "--no-password",
+                                   "--install-missing",
+                                   "--jobs=" + std::to_string(std::max(1, std::min(o.threads, 8)))};
+  if (database.empty())
+    argv.push_back("--all");
+  else
+    argv.push_back("--database=" + database);
+  auto proc = connector.RunTool(PgToolCommand{argv, true, o.child_env_drop});
+  if (!proc.ok())
+    return Skip("pg_amcheck", "pg_amcheck could not start: " + proc.status().message());
+  std::string out;
+  uint8_t buf[8192];
+  for (;;) {
+    auto n = (*proc)->Stdout().Read(buf, sizeof buf);
+    if (!n.ok() || *n == 0) break;
+    if (out.size() < (64 << 10)) out.append(reinterpret_cast<const char*>(buf), *n);
+  }
+  int code = (*proc)->Wait();
+  DrillCheck c;
+  if (code == 0) {
+    c = Check("pg_amcheck", true, "heap and btree checks found no corruption");
+  } else if (code == 2) {
+    std::string first = out.substr(0, out.find('\n'));
+    c = Check("pg_amcheck", false, "corruption found: " + first);
+  } else {
+    c = Skip("pg_amcheck", "pg_amcheck could not check (exit " + std::to_string(code) +
+                               "): " + (*proc)->ErrorSummary());
+  }
+  c.seconds = static_cast<double>(env.MonotonicMicros() - started) / 1e6;
+  return c;
+}
+
+// The source's row counts at a restore point, exact for a copy recovered to
+// it: every user table is share-locked (writers wait, briefly), the restore
+// point is made and a snapshot exported under the locks, a second session
+// adopts the snapshot, the locks go, and the counts are read in that
+// snapshot; then the WAL is switched so the point reaches the archive.
+struct CountPoint {
+  std::string name;
+  std::string lsn;
+  std::string segment;  // the WAL file holding it
+  std::map<std::string, int64_t> counts;
+};
+
+Result<CountPoint> TakeCountPoint(PgConnector& connector, const DatabaseConfig& db,
+                                  const std::string& name) {
+  const std::string what = "database \"" + db.name + "\"";
+  auto locker = connector.Connect(db.conninfo, what);
+  if (!locker.ok()) return locker.status();
+  auto reader = connector.Connect(db.conninfo, what);
+  if (!reader.ok()) return reader.status();
+  auto tables = ListUserTables(**locker);
+  if (!tables.ok()) return tables.status();
+  CountPoint point;
+  point.name = name;
+  PGKEEP_RETURN_IF_ERROR((*locker)->Exec("BEGIN; SET LOCAL lock_timeout = '5s'"));
+  if (!tables->empty()) {
+    std::string list;
+    for (const auto& t : *tables)
+      list += (list.empty() ? "" : ", ") + QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
+    Status locked = (*locker)->Exec("LOCK TABLE " + list + " IN SHARE MODE");
+    if (!locked.ok()) return locked;
+  }
+  auto rp = (*locker)->Query("SELECT pg_create_restore_point($1)::text", {name});
+  if (!rp.ok()) return rp.status();
+  point.lsn = FirstValue(*rp).value_or("");
+  auto exported =
+      (*locker)->Query("SELECT pg_export_snapshot(), pg_walfile_name($1::pg_lsn)", {point.lsn});
+  if (!exported.ok()) return exported.status();
+  std::string snapshot = exported->rows.at(0).values.at(0).value_or("");
+  point.segment = exported->rows.at(0).values.at(1).value_or("");
+  PGKEEP_RETURN_IF_ERROR((*reader)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+  PGKEEP_RETURN_IF_ERROR((*reader)->Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot)));
+  PGKEEP_RETURN_IF_ERROR((*locker)->Exec("COMMIT"));  // writers go on
+  auto switched = (*locker)->Query("SELECT pg_switch_wal()::text");
+  if (!switched.ok()) return switched.status();
+  for (const auto& t : *tables) {
+    auto n = CountRows(**reader, t);
+    if (!n.ok()) return n.status();
+    point.counts[t.Display()] = *n;
+  }
+  (void)(*reader)->Exec("COMMIT");
+  return point;
+}
+
+// The newest point a disaster now could recover to: when the newest archived
+// WAL file of `db` was stored (else the newest backup's end). Seconds before
+// `now`, and how that was found.
+std::pair<double, std::string> PhysicalRpo(Repository& repo, const std::string& db,
+                                           const Snapshot& newest_backup, int64_t now) {
+  int64_t newest = 0;
+  std::string name;
+  auto listing = repo.storage().List(WalPrefix(db));
+  if (listing.ok())
+    for (const auto& o : *listing)
+      if (o.modified > newest && o.name.find(".history") == std::string::npos) {
+        newest = o.modified;
+        name = o.name.substr(o.name.rfind('/') + 1);
+      }
+  if (newest > 0)
+    return {static_cast<double>(std::max<int64_t>(0, now - newest)),
+            "the newest archived WAL (" + name + ") was stored at " + FormatIsoTime(newest)};
+  return {static_cast<double>(std::max<int64_t>(0, now - newest_backup.stop_time)),
+          "no WAL archived; the newest backup ended at " + FormatIsoTime(newest_backup.stop_time)};
+}
+
+void Judge(DrillTarget& t, const std::string& what, DrillResult& result) {
+  if (!t.target_seconds) return;
+  t.met = t.seconds <= static_cast<double>(*t.target_seconds);
+  if (!t.met)
+    result.failures.push_back(what + " " + FormatSeconds(t.seconds) + " exceeds the target of " +
+                              FormatSeconds(static_cast<double>(*t.target_seconds)));
+}
+
+// "tables readable": every table of every database read, or what failed.
+void ReportReadable(const std::vector<std::string>& unreadable, size_t databases,
+                    DrillResult& result) {
+  int64_t rows = 0;
+  size_t readable = 0;
+  for (const auto& t : result.tables)
+    if (t.rows >= 0) {
+      rows += t.rows;
+      ++readable;
+    }
+  if (unreadable.empty()) {
+    result.checks.push_back(Check("tables readable", true,
+                                  std::to_string(readable) + " tables in " +
+                                      std::to_string(databases) + " database(s) read end to end, " +
+                                      std::to_string(rows) + " rows"));
+  } else {
+    std::string saw = std::to_string(unreadable.size()) + " unreadable: " + unreadable.front();
+    for (size_t i = 1; i < unreadable.size() && i < 5; ++i) saw += "; " + unreadable[i];
+    result.checks.push_back(Check("tables readable", false, saw));
+  }
+}
+
+// "row counts": the copy's tables (result.tables without a database prefix)
+// against `expected` (schema.name -> rows).
+void CompareCounts(const std::map<std::string, int64_t>& expected, const std::string& source,
+                   DrillResult& result) {
+  std::vector<std::string> differ;
+  size_t matched = 0;
+  for (const auto& [table, rows] : expected) {
+    auto it = std::find_if(result.tables.begin(), result.tables.end(),
+                           [&](const DrillTable& t) { return t.table == table; });
+    if (it == result.tables.end()) {
+      differ.push_back(table + " is missing");
+      continue;
+    }
+    it->expected = rows;
+    if (it->rows != rows)
+      differ.push_back(table + " has " + std::to_string(it->rows) + " rows, " + source + " had " +
+                       std::to_string(rows));
+    else
+      ++matched;
+  }
+  if (differ.empty()) {
+    result.checks.push_back(
+        Check("row counts", true, std::to_string(matched) + " tables match " + source));
+  } else {
+    std::string saw = differ.front();
+    for (size_t i = 1; i < differ.size() && i < 5; ++i) saw += "; " + differ[i];
+    if (differ.size() > 5) saw += " (and " + std::to_string(differ.size() - 5) + " more)";
+    result.checks.push_back(Check("row counts", false, saw));
+  }
+}
+
+Status MakeScratchDir(Env& env, ScratchLedger& ledger, const std::string& scratch_dir) {
+  ledger.entry().dir = scratch_dir + "/pgkeep-drill-" + ledger.entry().id;
+  PGKEEP_RETURN_IF_ERROR(ledger.Record());
+  PGKEEP_RETURN_IF_ERROR(env.CreateDir(ledger.entry().dir, 0700));
+  // Run as root, the copy's server runs as "postgres" (physical_restore.h),
+  // which must reach its data directory.
+  if (env.EffectiveUserId() == 0)
+    if (auto account = env.FindUser("postgres"))
+      PGKEEP_RETURN_IF_ERROR(env.SetOwner(ledger.entry().dir, account->uid, account->gid));
+  return Status::Ok();
+}
+
+void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
+                 const DrillOptions& o, ScratchLedger& ledger, PhaseClock& phases,
+                 DrillResult& result) {
+  auto list = repo.ListSnapshots();
+  if (!list.ok()) {
+    result.failures.push_back("cannot list backups: " + list.status().message());
+    return;
+  }
+  const Snapshot* backup = nullptr;
+  const Snapshot* newest = nullptr;
+  for (const auto& s : list->snapshots) {
+    if (!IsPhysicalKind(s.kind) || SnapshotDatabase(s) != db.name) continue;
+    newest = &s;
+    if (o.backup == "latest" || o.backup.empty() || s.id == o.backup) backup = &s;
+  }
+  if (!backup) {
+    result.failures.push_back(o.backup == "latest"
+                                  ? "no physical backup of database \"" + db.name + "\""
+                                  : "no physical backup \"" + o.backup + "\" of database \"" +
+                                        db.name + "\"");
+    return;
+  }
+  result.backup = backup->id;
+  int major = backup->meta.value(kMetaServerVersionNum, 150000) / 10000;
+  auto [rpo_seconds, rpo_basis] = PhysicalRpo(repo, db.name, *newest, result.started);
+  result.rpo.seconds = rpo_seconds;
+  result.rpo.basis = rpo_basis;
+
+  Status made = MakeScratchDir(env, ledger, o.scratch_dir);
+  if (!made.ok()) {
+    result.failures.push_back("cannot make the scratch directory: " + made.message());
+    return;
+  }
+  const std::string dir = ledger.entry().dir;
+
+  // Exact row counts need a point the copy recovers to; only without a user target.
+  std::optional<CountPoint> point;
+  if (o.target_time.empty() && o.target_lsn.empty()) {
+    ReportStep(o.progress, "making a restore point on the source and counting its rows there");
+    auto taken = TakeCountPoint(connector, db, "pgkeep-drill-" + result.id);
+    if (taken.ok()) {
+      ReportStep(o.progress, "waiting for WAL " + taken->segment + " to be archived");
+      Status archived = WaitForArchivedWal(env, repo, db.name, taken->segment, kWalWaitSeconds);
+      if (archived.ok()) {
+        point = std::move(*taken);
+      } else {
+        result.notes.push_back("recovering to the end of the archived WAL: " + archived.message());
+      }
+    } else {
+      result.notes.push_back(
+          "no restore point on the source (" + taken.status().message() +
+          "): row counts cannot be compared; recovering to the end of the archived WAL");
+    }
+  }
+  if (Cancelled(o)) return;
+
+  PhysicalRestoreOptions r;
+  r.backup = backup->id;
+  r.pgdata = dir + "/pgdata";
+  r.run_dir = "/tmp/pgkeep-drill-" + result.id;
+  r.start = true;
+  r.archive_mode = PhysicalRestoreOptions::ArchiveMode::kOff;
+  r.threads = o.threads;
+  r.start_timeout_seconds = o.recovery_timeout_seconds;
+  r.config_path = o.config_path;
+  r.child_env_drop = o.child_env_drop;
+  r.cancel = o.cancel;
+  r.target_time = o.target_time;
+  r.target_lsn = o.target_lsn;
+  if (point) r.target_name = point->name;
+  for (const auto& t : backup->meta.value(kMetaTablespaces, nlohmann::json::array()))
+    r.tablespace_map[t.value("oid", "")] = dir + "/tblspc/" + t.value("oid", "");
+  auto port = env.FreeLoopbackPort();
+  if (!port.ok()) {
+    result.failures.push_back("no free port: " + port.status().message());
+    return;
+  }
+  r.port = *port;
+  // The copy: loopback only, trusted only on its own socket (a directory only
+  // its OS user and root can enter), never replicating from anyone.
+  std::string hba = r.run_dir + "/pg_hba.conf", ident = r.run_dir + "/pg_ident.conf";
+  r.server_settings = {
+      {"listen_addresses", "127.0.0.1"}, {"hba_file", hba}, {"ident_file", ident},
+      {"primary_conninfo", ""},          {"ssl", "off"},    {"cluster_name", "pgkeep-drill"}};
+  ledger.entry().run_dir = r.run_dir;
+  ledger.entry().pgdata = r.pgdata;
+  ledger.entry().server_major = major;
+  ledger.entry().pg_bin = db.pg_bin;
+  Status prepared = ledger.Record();
+  if (prepared.ok()) prepared = env.CreateDir(r.run_dir, 0700);
+  if (prepared.ok())
+    prepared = WriteFileAtomically(env, hba, AsBytes(std::string("local all all trust\n")), 0644);
+  if (prepared.ok()) prepared = WriteFileAtomically(env, ident, AsBytes(std::string()), 0644);
+  if (!prepared.ok()) {
+    result.failures.push_back("cannot prepare the scratch server: " + prepared.message());
+    return;
+  }
+
+  phases.Start("restore", true);
+  r.progress = [&](const std::string& step) {
+    if (step.rfind("starting PostgreSQL", 0) == 0) phases.Start("recovery", true);
+    ReportStep(o.progress, step);
+  };
+  auto restored = RunPhysicalRestore(env, repo, connector, db, r);
+  if (!restored.ok()) {
+    if (restored.status().code() == ErrorCode::kInterrupted) return;
+    result.failures.push_back("restore failed: " + restored.status().message());
+    return;
+  }
+  phases.Start("checks", true);
+  result.recovery_target = restored->recovery_target;
+  result.reached =
+      "LSN " + restored->reached_lsn +
+      (restored->reached_time.empty() ? "" : ", last transaction " + restored->reached_time);
+  auto copy = ConninfoWith(db.conninfo, {{"host", restored->socket_dir},
+                                         {"port", std::to_string(restored->port)},
+                                         {"hostaddr", ""},
+                                         {"sslmode", "disable"}});
+  if (!copy.ok()) {
+    result.failures.push_back(copy.status().message());
+    return;
+  }
+  // Recovery reached its target.
+  {
+    bool reached = !restored->reached_lsn.empty();
+    std::string saw = "recovery ended at " + result.reached;
+    if (point) {
+      auto at = ParseLsn(restored->reached_lsn), want = ParseLsn(point->lsn);
+      reached = at && want && *at >= *want;
+      saw = "recovered to restore point " + point->name + " (" + point->lsn + "): ended at LSN " +
+            restored->reached_lsn;
+    } else if (!o.target_lsn.empty()) {
+      auto at = ParseLsn(restored->reached_lsn), want = ParseLsn(o.target_lsn);
+      reached = at && want && *at >= *want;
+    }
+    result.checks.push_back(Check("recovery target", reached, saw));
+  }
+  RunUserChecks(env, connector, db, *copy, result);
+  phases.Start("verification", false);
+
+  // The copy's superuser, for pg_amcheck and the other databases.
+  std::string superuser;
+  std::vector<std::string> databases;
+  if (auto conn = connector.Connect(*copy, "the drill's copy"); conn.ok()) {
+    if (auto su = (*conn)->Query("SELECT rolname FROM pg_authid WHERE oid = 10"); su.ok())
+      superuser = FirstValue(*su).value_or("");
+    if (auto dbs = (*conn)->Query(
+            "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1");
+        dbs.ok())
+      for (const auto& row : dbs->rows) databases.push_back(row.values[0].value_or(""));
+  }
+  std::string main_db;
+  if (auto conn = connector.Connect(*copy, "the drill's copy"); conn.ok())
+    if (auto cur = (*conn)->Query("SELECT current_database()"); cur.ok())
+      main_db = FirstValue(*cur).value_or("");
+  ReportStep(o.progress, "reading every table of the copy end to end");
+  std::vector<std::string> unreadable;
+  for (const auto& name : databases) {
+    if (Cancelled(o)) return;
+    auto conninfo = ConninfoWithDbname(*copy, name);
+    if (!conninfo.ok()) continue;
+    for (auto& f :
+         ReadAllTables(connector, *conninfo, name == main_db ? "" : name + ".", o, result))
+      unreadable.push_back(name + ": " + f);
+  }
+  ReportReadable(unreadable, databases.size(), result);
+  if (point) {
+    CompareCounts(point->counts, "the source at restore point " + point->name, result);
+  } else {
+    result.checks.push_back(
+        Skip("row counts", o.target_time.empty() && o.target_lsn.empty()
+                               ? "no restore point on the source (see notes)"
+                               : "a user target: the source's counts at it are unknown"));
+  }
+  if (Cancelled(o)) return;
+  ReportStep(o.progress, "running pg_amcheck on the copy");
+  auto as_superuser = ConninfoWith(*copy, {{"user", superuser}});
+  if (superuser.empty() || !as_superuser.ok())
+    result.checks.push_back(Skip("pg_amcheck", "the copy's superuser is unknown"));
+  else
+    result.checks.push_back(RunAmcheck(env, connector, db, major, *as_superuser, "", o));
+}
+
+void RunLogical(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
+                const DrillOptions& o, ScratchLedger& ledger, PhaseClock& phases,
+                DrillResult& result) {
+  auto backup = FindLogicalSnapshot(repo, db.name, o.backup.empty() ? "latest" : o.backup);
+  if (!backup.ok()) {
+    result.failures.push_back(backup.status().message());
+    return;
+  }
+  result.backup = backup->id;
+  int major = backup->meta.value(kMetaServerVersionNum, 150000) / 10000;
+  auto newest = FindLogicalSnapshot(repo, db.name, "latest");
+  const Snapshot& latest = newest.ok() ? *newest : *backup;
+  result.rpo.seconds =
+      static_cast<double>(std::max<int64_t>(0, result.started - latest.start_time));
+  result.rpo.basis = "the newest logical backup (" + latest.id + ") started at " +
+                     FormatIsoTime(latest.start_time);
+
+  Status made = MakeScratchDir(env, ledger, o.scratch_dir);
+  if (!made.ok()) {
+    result.failures.push_back("cannot make the scratch directory: " + made.message());
+    return;
+  }
+  // A scratch database on the database's own server, named after the drill.
+  std::string scratch = "pgkeep_drill_" + result.id.substr(result.id.size() - 8);
+  ledger.entry().scratch_db = scratch;
+  ledger.entry().conninfo = db.conninfo;
+  if (Status s = ledger.Record(); !s.ok()) {
+    result.failures.push_back("cannot record the scratch database: " + s.message());
+    return;
+  }
+  LogicalRestoreOptions r;
+  r.backup = backup->id;
+  r.into_database = scratch;
+  r.jobs = o.threads;
+  r.temp_dir = ledger.entry().dir;
+  r.child_env_drop = o.child_env_drop;
+  r.progress = o.progress;
+  phases.Start("restore", true);
+  auto restored = RunLogicalRestore(env, &repo, connector, &db, r);
+  if (!restored.ok()) {
+    result.failures.push_back("restore failed: " + restored.status().message());
+    return;
+  }
+  phases.Start("checks", true);
+  result.recovery_target = "backup " + backup->id;
+  result.reached =
+      std::to_string(restored->objects) + " archive entries restored into \"" + scratch + "\"";
+  result.checks.push_back(Check("recovery target", true,
+                                "pg_restore restored " + std::to_string(restored->objects) +
+                                    " archive entries of backup " + backup->id));
+  auto copy = ConninfoWithDbname(db.conninfo, scratch);
+  if (!copy.ok()) {
+    result.failures.push_back(copy.status().message());
+    return;
+  }
+  RunUserChecks(env, connector, db, *copy, result);
+  phases.Start("verification", false);
+  ReportStep(o.progress, "reading every table of the copy end to end");
+  std::vector<std::string> unreadable = ReadAllTables(connector, *copy, "", o, result);
+  ReportReadable(unreadable, 1, result);
+  std::map<std::string, int64_t> recorded;
+  const nlohmann::json counts = backup->meta.value(kMetaRowCounts, nlohmann::json::object());
+  for (const auto& [table, n] : counts.items())
+    if (n.is_number_integer()) recorded[table] = n.get<int64_t>();
+  CompareCounts(recorded, "backup " + backup->id + " (counted in the dump's snapshot)", result);
+  if (Cancelled(o)) return;
+  ReportStep(o.progress, "running pg_amcheck on the copy");
+  result.checks.push_back(RunAmcheck(env, connector, db, major, *copy, scratch, o));
+}
+
+}  // namespace
+
+Status CheckDrillRequest(Env& env, const DatabaseConfig& db, const DrillOptions& o) {
+  if (db.method == "logical" && (!o.target_time.empty() || !o.target_lsn.empty()))
+    return Usage("--target-time and --target-lsn apply to physical databases; \"" + db.name +
+                     "\" has method = \"logical\"",
+                 "a logical drill restores a whole backup: choose it with --backup");
+  if (!o.target_time.empty() && !o.target_lsn.empty())
+    return Usage("give at most one of --target-time and --target-lsn");
+  if (!o.target_time.empty()) {
+    auto t = ParseTargetTime(o.target_time);
+    if (!t.ok()) return t.status();
+  }
+  if (!o.target_lsn.empty() && !ParseLsn(o.target_lsn))
+    return Usage("--target-lsn \"" + o.target_lsn + "\" is not an LSN",
+                 "write it as PostgreSQL does: 0/3000028");
+  if (o.scratch_dir.empty() || o.scratch_dir[0] != '/')
+    return Usage("--scratch-dir must be an absolute path, not \"" + o.scratch_dir + "\"");
+  auto info = env.Stat(o.scratch_dir);
+  if (!info.ok() || info->type != FileType::kDirectory)
+    return Usage(
+        "--scratch-dir \"" + o.scratch_dir + "\" is not a directory",
+        "create it, or point --scratch-dir at a directory with room for a copy of the database");
+  return Status::Ok();
+}
+
+Result<DrillResult> RunDrill(Env& env, Repository& repo, PgConnector& connector,
+                             const DatabaseConfig& db, const DrillOptions& o) {
+  PGKEEP_RETURN_IF_ERROR(CheckDrillRequest(env, db, o));
+  DrillResult result;
+  result.started = repo.clock().NowSeconds();
+  result.id = NewSnapshotId(result.started);
+  result.database = db.name;
+  result.method = db.method;
+  result.host = env.HostName();
+  result.rto.target_seconds = TargetSeconds(db.rto);
+  result.rpo.target_seconds = TargetSeconds(db.rpo);
+
+  PhaseClock phases(env, result);
+  phases.Start("prepare", false);
+  ReportStep(o.progress, "drilling database \"" + db.name + "\" (" + db.method + ")");
+  for (auto& line : CleanupLeftoverDrills(env, connector, o.scratch_dir, o.child_env_drop))
+    result.notes.push_back(line);
+  ScratchEntry entry;
+  entry.id = result.id;
+  entry.database = db.name;
+  auto ledger = ScratchLedger::Create(env, o.scratch_dir, entry);
+  if (!ledger.ok()) return ledger.status();
+
+  if (db.method == "physical")
+    RunPhysical(env, repo, connector, db, o, *ledger, phases, result);
+  else
+    RunLogical(env, repo, connector, db, o, *ledger, phases, result);
+
+  phases.Start("cleanup", false);
+  ReportStep(o.progress, "removing everything the drill started");
+  result.cleanup_problems = TearDownScratch(env, connector, ledger->entry(), o.child_env_drop);
+  if (result.cleanup_problems.empty()) (void)ledger->Forget();
+  phases.Stop();
+
+  result.interrupted = Cancelled(o);
+  if (result.interrupted)
+    result.failures.push_back("interrupted by signal " + std::to_string(o.cancel->load()));
+  double rto = 0;
+  for (const auto& p : result.phases)
+    if (p.in_rto) rto += p.seconds;
+  result.rto.seconds = rto;
+  result.rto.basis = "restore, recovery and checks, until the copy was connectable and verified";
+  bool restored = std::any_of(result.phases.begin(), result.phases.end(),
+                              [](const DrillPhase& p) { return p.name == "checks"; });
+  if (restored) Judge(result.rto, "RTO", result);
+  if (!result.backup.empty()) Judge(result.rpo, "RPO", result);
+  for (const auto& c : result.checks)
+    if (c.result == DrillCheck::Result::kFail)
+      result.failures.push_back("check \"" + c.name + "\" failed: " + c.saw);
+  for (const auto& p : result.cleanup_problems) result.failures.push_back("cleanup: " + p);
+  result.finished = repo.clock().NowSeconds();
+  result.passed = result.failures.empty();
+  return result;
+}
+
+}  // namespace pgkeep
