@@ -216,41 +216,72 @@ struct CountPoint {
 Result<CountPoint> TakeCountPoint(PgConnector& connector, const DatabaseConfig& db,
                                   const std::string& name) {
   const std::string what = "database \"" + db.name + "\"";
-  auto locker = connector.Connect(db.conninfo, what);
-  if (!locker.ok()) return locker.status();
-  auto reader = connector.Connect(db.conninfo, what);
-  if (!reader.ok()) return reader.status();
-  auto tables = ListUserTables(**locker);
-  if (!tables.ok()) return tables.status();
+  auto first = connector.Connect(db.conninfo, what);
+  if (!first.ok()) return first.status();
+  auto main_db = (*first)->Query("SELECT current_database()");
+  if (!main_db.ok()) return main_db.status();
+  auto names = (*first)->Query(
+      "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1");
+  if (!names.ok()) return names.status();
+  // Per database: a session holding the share locks (it makes the restore
+  // point in the first) and a session that adopts its snapshot and counts.
+  struct Side {
+    std::string prefix;  // "" for the configured database, else "<db>."
+    std::unique_ptr<PgConnection> locker;
+    std::unique_ptr<PgConnection> reader;
+    std::vector<QualifiedTable> tables;
+  };
+  std::vector<Side> sides;
+  for (const auto& row : names->rows) {
+    std::string dbname = row.values.at(0).value_or("");
+    auto conninfo = ConninfoWithDbname(db.conninfo, dbname);
+    if (!conninfo.ok()) return conninfo.status();
+    Side side;
+    side.prefix = dbname == FirstValue(*main_db).value_or("") ? "" : dbname + ".";
+    auto locker = connector.Connect(*conninfo, "database \"" + dbname + "\" of " + what);
+    if (!locker.ok()) return locker.status();
+    auto reader = connector.Connect(*conninfo, "database \"" + dbname + "\" of " + what);
+    if (!reader.ok()) return reader.status();
+    side.locker = std::move(*locker);
+    side.reader = std::move(*reader);
+    auto tables = ListUserTables(*side.locker);
+    if (!tables.ok()) return tables.status();
+    side.tables = std::move(*tables);
+    PGKEEP_RETURN_IF_ERROR(side.locker->Exec("BEGIN; SET LOCAL lock_timeout = '5s'"));
+    if (!side.tables.empty()) {
+      std::string list;
+      for (const auto& t : side.tables)
+        list += (list.empty() ? "" : ", ") + QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
+      PGKEEP_RETURN_IF_ERROR(side.locker->Exec("LOCK TABLE " + list + " IN SHARE MODE"));
+    }
+    sides.push_back(std::move(side));
+  }
+  if (sides.empty()) return Status::Error(ErrorCode::kPostgres, what + " has no database to count");
   CountPoint point;
   point.name = name;
-  PGKEEP_RETURN_IF_ERROR((*locker)->Exec("BEGIN; SET LOCAL lock_timeout = '5s'"));
-  if (!tables->empty()) {
-    std::string list;
-    for (const auto& t : *tables)
-      list += (list.empty() ? "" : ", ") + QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
-    Status locked = (*locker)->Exec("LOCK TABLE " + list + " IN SHARE MODE");
-    if (!locked.ok()) return locked;
-  }
-  auto rp = (*locker)->Query("SELECT pg_create_restore_point($1)::text", {name});
+  auto rp = sides.front().locker->Query(
+      "SELECT lsn::text, pg_walfile_name(lsn) FROM pg_create_restore_point($1) AS lsn", {name});
   if (!rp.ok()) return rp.status();
-  point.lsn = FirstValue(*rp).value_or("");
-  auto exported =
-      (*locker)->Query("SELECT pg_export_snapshot(), pg_walfile_name($1::pg_lsn)", {point.lsn});
-  if (!exported.ok()) return exported.status();
-  std::string snapshot = exported->rows.at(0).values.at(0).value_or("");
-  point.segment = exported->rows.at(0).values.at(1).value_or("");
-  PGKEEP_RETURN_IF_ERROR((*reader)->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  PGKEEP_RETURN_IF_ERROR((*reader)->Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot)));
-  PGKEEP_RETURN_IF_ERROR((*locker)->Exec("COMMIT"));  // writers go on
-  auto switched = (*locker)->Query("SELECT pg_switch_wal()::text");
-  if (!switched.ok()) return switched.status();
-  for (const auto& t : *tables) {
-    auto n = CountRows(**reader, t);
-    if (!n.ok()) return n.status();
-    point.counts[t.Display()] = *n;
+  point.lsn = rp->rows.at(0).values.at(0).value_or("");
+  point.segment = rp->rows.at(0).values.at(1).value_or("");
+  for (auto& side : sides) {
+    auto exported = side.locker->Query("SELECT pg_export_snapshot()");
+    if (!exported.ok()) return exported.status();
+    PGKEEP_RETURN_IF_ERROR(side.reader->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    PGKEEP_RETURN_IF_ERROR(side.reader->Exec("SET TRANSACTION SNAPSHOT " +
+                                             QuoteLiteral(FirstValue(*exported).value_or(""))));
   }
-  (void)(*reader)->Exec("COMMIT");
+  for (auto& side : sides) PGKEEP_RETURN_IF_ERROR(side.locker->Exec("COMMIT"));  // writers go on
+  auto switched = sides.front().locker->Query("SELECT pg_switch_wal()::text");
+  if (!switched.ok()) return switched.status();
+  for (auto& side : sides) {
+    for (const auto& t : side.tables) {
+      auto n = CountRows(*side.reader, t);
+      if (!n.ok()) return n.status();
+      point.counts[side.prefix + t.Display()] = *n;
+    }
+    (void)side.reader->Exec("COMMIT");
+  }
   return point;
 }
 

@@ -6,7 +6,7 @@
 // directory's OS user):
 //   1. prepare: leftovers of earlier drills removed (drill/scratch.h); a
 //      scratch directory; when the source answers, a restore point made with
-//      every table briefly share-locked, and the row counts read in a
+//      every table of every database briefly share-locked, and the row counts read in a
 //      snapshot exported at that instant (exact for the copy, see
 //      docs/drills.md); WAL switched so the point is archived
 //   2. restore (RTO): RunPhysicalRestore with archive_mode off, tablespaces

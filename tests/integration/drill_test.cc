@@ -167,7 +167,20 @@ TEST_F(DrillTest, APhysicalDrillPassesWithExactCountsAndIsStoredInTheRepository)
   ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
   cluster_->Exec(
       "INSERT INTO drill_orders SELECT g, 'after the backup' FROM generate_series(1001, 1100) g");
+  // Writers keep committing while the drill counts: the counts must still be
+  // exactly the copy's (bounded: at most 3000 single-row inserts).
+  cluster_->Exec("CREATE TABLE load_rows (id bigserial PRIMARY KEY, at timestamptz DEFAULT now())",
+                 "app");
+  auto load = testing::ChildProcess::Spawn({"bash", "-c",
+                                            "for i in $(seq 1 3000); do psql -X -q -d \"$0\" -c "
+                                            "'INSERT INTO load_rows DEFAULT VALUES' || exit 1; "
+                                            "done",
+                                            cluster_->ConnInfo("app")},
+                                           {}, "", "/dev/null");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the load is running
   nlohmann::json d = Drill("main", 0, {"--html", scratch_ + "/../report-physical.html"});
+  load.Kill(SIGTERM);
+  load.Wait();
   ASSERT_TRUE(d.is_object());
   EXPECT_EQ(d["passed"], true) << d.dump(2);
   EXPECT_EQ(
@@ -185,6 +198,14 @@ TEST_F(DrillTest, APhysicalDrillPassesWithExactCountsAndIsStoredInTheRepository)
       EXPECT_EQ(t["expected"], 1100);
     }
   EXPECT_TRUE(counted) << d["tables"].dump();
+  bool loaded = false;
+  for (const auto& t : d["tables"])
+    if (t["table"] == "app.public.load_rows") {
+      loaded = true;
+      EXPECT_GT(t["rows"].get<int64_t>(), 0);
+      EXPECT_EQ(t["expected"], t["rows"]);  // inserted concurrently, counted exactly
+    }
+  EXPECT_TRUE(loaded) << d["tables"].dump();
   std::vector<std::string> phases;
   for (const auto& p : d["phases"]) phases.push_back(p["name"]);
   EXPECT_EQ(phases, (std::vector<std::string>{"prepare", "restore", "recovery", "checks",
