@@ -217,6 +217,10 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   if (physical && db.globals)
     r.Fail(Phase::kRelation, "globals", "requires method = \"logical\"",
            "a physical backup already contains roles and tablespaces");
+  db.drill_scratch = r.OneOf("drill_scratch", {"auto", "cluster", "database"}, db.drill_scratch);
+  if (physical && db.drill_scratch != "auto")
+    r.Fail(Phase::kRelation, "drill_scratch", "requires method = \"logical\"",
+           "a physical drill always restores into a scratch data directory of its own");
   db.rto = r.Duration("rto", "");
   db.rpo = r.Duration("rpo", "");
   db.max_drill_age = r.Duration("max_drill_age", "");

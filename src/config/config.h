@@ -121,6 +121,11 @@ struct DatabaseConfig {
   // `schedule` has a drill, else no drill is required (EffectiveMaxDrillAge).
   std::string max_drill_age;
   std::vector<DrillCheckConfig> checks;
+  // Logical drills restore into "cluster" (a scratch PostgreSQL of the
+  // backup's major version or newer, started for the drill), "database" (a
+  // scratch database on this database's server) or "auto" (cluster when
+  // such a PostgreSQL is installed, else database).
+  std::string drill_scratch = "auto";
 };
 
 // db.max_drill_age, else "8d" when a drill is scheduled, else "" (none required).

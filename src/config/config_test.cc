@@ -257,6 +257,9 @@ const ErrorCase kErrorCases[] = {
      "t.toml:8: key \"database.a.check.expect\" is \">== 1\", not an expectation: \"= 1\" is not a "
      "number (quote text: '...')",
      "write \"= 0\", \">= 1\", \"!= 'x'\", \"is null\" or \"is not null\""},
+    {"DrillScratchOnPhysical", kRepo + kDb + "drill_scratch = \"cluster\"\n",
+     "t.toml:5: key \"database.a.drill_scratch\" requires method = \"logical\"",
+     "a physical drill always restores into a scratch data directory of its own"},
     {"CheckWithoutSql", kRepo + kDb + "[[database.a.check]]\nname = \"n\"\nexpect = \"= 1\"\n",
      "t.toml:5: key \"database.a.check.sql\" is required", ""},
     {"RepeatedCheckName",

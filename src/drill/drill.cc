@@ -562,6 +562,66 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
     result.checks.push_back(RunAmcheck(env, connector, db, major, *as_superuser, "", o));
 }
 
+// The argv prefix that runs a server program as the user a server must run
+// as: "postgres" when we are root (PostgreSQL refuses root), else ourselves.
+Result<std::vector<std::string>> AsServerUser(Env& env) {
+  if (env.EffectiveUserId() != 0) return std::vector<std::string>{};
+  auto account = env.FindUser("postgres");
+  if (!account)
+    return Status::Error(ErrorCode::kConfig,
+                         "running as root, and there is no \"postgres\" user to run PostgreSQL as");
+  const char* runuser =
+      env.IsExecutable("/usr/sbin/runuser") ? "/usr/sbin/runuser" : "/sbin/runuser";
+  return std::vector<std::string>{runuser, "-u", "postgres", "--"};
+}
+
+// A scratch PostgreSQL for a logical drill: initdb into the drill's
+// directory, started on a free loopback port with its socket in
+// /tmp/pgkeep-drill-<id>, trusting only that socket. Recorded in the ledger
+// before it exists. Returns a conninfo for its "postgres" database.
+Result<std::string> StartScratchCluster(Env& env, PgConnector& connector, const PgTool& initdb,
+                                        const DrillOptions& o, ScratchLedger& ledger,
+                                        DrillResult& result) {
+  std::string bin = initdb.path.substr(0, initdb.path.rfind('/'));
+  auto pg_ctl = connector.FindTool("pg_ctl", initdb.major_version, bin);
+  if (!pg_ctl.ok()) return pg_ctl.status();
+  auto as_user = AsServerUser(env);
+  if (!as_user.ok()) return as_user.status();
+  auto port = env.FreeLoopbackPort();
+  if (!port.ok()) return port.status();
+  ScratchEntry& e = ledger.entry();
+  e.run_dir = "/tmp/pgkeep-drill-" + result.id;
+  e.pgdata = e.dir + "/pgdata";
+  e.server_major = initdb.major_version;
+  e.pg_bin = bin;
+  PGKEEP_RETURN_IF_ERROR(ledger.Record());
+  PGKEEP_RETURN_IF_ERROR(env.CreateDir(e.run_dir, 0700));
+  if (!as_user->empty())
+    if (auto account = env.FindUser("postgres"))
+      PGKEEP_RETURN_IF_ERROR(env.SetOwner(e.run_dir, account->uid, account->gid));
+  auto run = [&](std::vector<std::string> argv, const std::string& what) -> Status {
+    argv.insert(argv.begin(), as_user->begin(), as_user->end());
+    auto proc = connector.RunTool(PgToolCommand{argv, false, o.child_env_drop});
+    if (!proc.ok()) return proc.status();
+    int code = (*proc)->Wait();
+    if (code != 0)
+      return Status::Error(ErrorCode::kTool, what + " failed (exit " + std::to_string(code) +
+                                                 "): " + (*proc)->ErrorSummary());
+    return Status::Ok();
+  };
+  PGKEEP_RETURN_IF_ERROR(
+      run({initdb.path, "-D", e.pgdata, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+           "--auth-local=trust", "--auth-host=reject", "--no-sync", "--no-instructions"},
+          "initdb"));
+  PGKEEP_RETURN_IF_ERROR(
+      run({pg_ctl->path, "-D", e.pgdata, "-l", e.run_dir + "/server.log", "-w", "-t", "120", "-o",
+           "-c unix_socket_directories=" + e.run_dir + " -p " + std::to_string(*port) +
+               " -c listen_addresses=127.0.0.1",
+           "start"},
+          "pg_ctl start"));
+  return "host=" + e.run_dir + " port=" + std::to_string(*port) + " user=postgres dbname=postgres";
+}
+
 void RunLogical(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,
                 const DrillOptions& o, ScratchLedger& ledger, PhaseClock& phases,
                 DrillResult& result) {
@@ -584,17 +644,53 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
     result.failures.push_back("cannot make the scratch directory: " + made.message());
     return;
   }
-  // A scratch database on the database's own server, named after the drill.
+  // A scratch cluster of its own when one can be made, else a scratch
+  // database on the database's own server, named after the drill.
   std::string scratch = "pgkeep_drill_" + result.id.substr(result.id.size() - 8);
-  ledger.entry().scratch_db = scratch;
-  ledger.entry().conninfo = db.conninfo;
-  if (Status s = ledger.Record(); !s.ok()) {
-    result.failures.push_back("cannot record the scratch database: " + s.message());
-    return;
+  std::string target = db.conninfo;
+  bool cluster = false;
+  if (db.drill_scratch != "database") {
+    auto initdb = connector.FindTool("initdb", major, db.pg_bin);
+    if (initdb.ok()) {
+      ReportStep(o.progress,
+                 "starting a scratch PostgreSQL " + std::to_string(initdb->major_version));
+      auto started = StartScratchCluster(env, connector, *initdb, o, ledger, result);
+      if (!started.ok()) {
+        result.failures.push_back("cannot start a scratch PostgreSQL: " +
+                                  started.status().message());
+        return;
+      }
+      target = *started;
+      scratch = backup->meta.value(kMetaDbname, db.name);
+      cluster = true;
+    } else if (db.drill_scratch == "cluster") {
+      result.failures.push_back("drill_scratch = \"cluster\", but " + initdb.status().message());
+      return;
+    } else {
+      result.notes.push_back("no local PostgreSQL " + std::to_string(major) +
+                             " or newer for a scratch cluster: restoring into scratch database \"" +
+                             scratch + "\" on the database's own server");
+    }
+  }
+  if (!cluster) {
+    ledger.entry().scratch_db = scratch;
+    ledger.entry().conninfo = db.conninfo;
+    if (Status s = ledger.Record(); !s.ok()) {
+      result.failures.push_back("cannot record the scratch database: " + s.message());
+      return;
+    }
   }
   LogicalRestoreOptions r;
   r.backup = backup->id;
   r.into_database = scratch;
+  r.target_conninfo = target;
+  if (cluster) {
+    // The scratch cluster has none of the source's roles.
+    r.no_owner = true;
+    result.notes.push_back(
+        "restored into a scratch PostgreSQL without the source's roles: owners and privileges were "
+        "not restored");
+  }
   r.jobs = o.threads;
   r.temp_dir = ledger.entry().dir;
   r.child_env_drop = o.child_env_drop;
@@ -612,7 +708,7 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
   result.checks.push_back(Check("recovery target", true,
                                 "pg_restore restored " + std::to_string(restored->objects) +
                                     " archive entries of backup " + backup->id));
-  auto copy = ConninfoWithDbname(db.conninfo, scratch);
+  auto copy = ConninfoWithDbname(target, scratch);
   if (!copy.ok()) {
     result.failures.push_back(copy.status().message());
     return;

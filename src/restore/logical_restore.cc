@@ -310,6 +310,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     argv.insert(argv.end(), filters.begin(), filters.end());
+    if (options.no_owner) argv.insert(argv.end(), {"--no-owner", "--no-privileges"});
     argv.push_back(file);
     return RunTool(connector, argv, "pg_restore", options.child_env_drop);
   };

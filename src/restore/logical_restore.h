@@ -41,6 +41,9 @@ struct LogicalRestoreOptions {
   std::vector<std::string>
       child_env_drop;  // secrets pg_restore and psql must not inherit (SecretEnvNames)
   Progress progress;   // its steps as they start
+  // pg_restore --no-owner --no-privileges: for a server without the
+  // source's roles (a drill's scratch cluster).
+  bool no_owner = false;
 };
 
 struct TableCheck {

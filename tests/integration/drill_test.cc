@@ -259,6 +259,8 @@ TEST_F(DrillTest, AFailingUserCheckAndAMissedRtoFailTheDrillAndSaySo) {
       << status.err;
 }
 
+// By default (a local PostgreSQL exists here) into a scratch cluster of its
+// own; with drill_scratch = "database" into a scratch database on the source.
 TEST_F(DrillTest, ALogicalDrillPassesAgainstTheCountsRecordedAtBackup) {
   WriteConfig("",
               "rto = \"1h\"\nrpo = \"1h\"\n\n[[database.app.check]]\nname = \"orders present\"\n"
@@ -268,6 +270,25 @@ TEST_F(DrillTest, ALogicalDrillPassesAgainstTheCountsRecordedAtBackup) {
   ASSERT_TRUE(d.is_object());
   EXPECT_EQ(d["passed"], true) << d.dump(2);
   EXPECT_EQ(CheckSaw(d, "orders present"), "pass: returned 1000, >= 1");
+  EXPECT_NE(d["notes"].dump().find("restored into a scratch PostgreSQL"), std::string::npos)
+      << d["notes"].dump();
+  EXPECT_EQ(CheckSaw(d, "row counts").rfind("pass: 2 tables match backup ", 0), 0u) << d.dump(2);
+  EXPECT_EQ(d["rto"]["met"], true);
+  EXPECT_EQ(d["rpo"]["met"], true);
+  ExpectNothingLeft();
+}
+
+TEST_F(DrillTest, ALogicalDrillIntoAScratchDatabaseOnTheSourceServerPasses) {
+  WriteConfig("",
+              "drill_scratch = \"database\"\nrto = \"1h\"\nrpo = "
+              "\"1h\"\n\n[[database.app.check]]\nname = \"orders present\"\n"
+              "sql = \"SELECT count(*) FROM orders\"\nexpect = \">= 1\"\n");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
+  nlohmann::json d = Drill("app", 0);
+  ASSERT_TRUE(d.is_object());
+  EXPECT_EQ(d["passed"], true) << d.dump(2);
+  EXPECT_EQ(CheckSaw(d, "orders present"), "pass: returned 1000, >= 1");
+  EXPECT_EQ(d["notes"].dump().find("scratch PostgreSQL"), std::string::npos) << d["notes"].dump();
   EXPECT_EQ(CheckSaw(d, "row counts").rfind("pass: 2 tables match backup ", 0), 0u) << d.dump(2);
   EXPECT_EQ(d["rto"]["met"], true);
   EXPECT_EQ(d["rpo"]["met"], true);
