@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "drill/drill_report.h"
 #include "support/fake_pg.h"
 #include "support/memory_repo.h"
 #include "wal/wal_archive.h"
@@ -211,6 +212,59 @@ TEST_F(StatusTest, AnUnreachableServerIsAReasonNotAFailure) {
   EXPECT_FALSE(r.healthy);
   EXPECT_EQ(r.reasons, std::vector<std::string>{"database \"main\": cannot read pg_stat_archiver: "
                                                 "cannot connect to database \"main\": refused"});
+}
+
+// A drill report of `db` finished now; `passed` decides the verdict.
+void StoreDrill(testing::MemoryRepo& mem, const std::string& db, bool passed) {
+  DrillResult r;
+  r.id = NewSnapshotId(mem.clock().NowSeconds());
+  r.database = db;
+  r.method = "logical";
+  r.started = r.finished = mem.clock().NowSeconds();
+  r.passed = passed;
+  r.rto.seconds = 42;
+  if (!passed) r.failures = {"check \"orders\" failed: returned 0, not >= 1"};
+  ASSERT_TRUE(StoreDrillReport(mem.repo(), r).ok());
+}
+
+TEST_F(StatusTest, DrillsAreRequiredOnlyWhenScheduledAndMustPassAndBeRecent) {
+  DatabaseConfig db = LogicalDb();
+  Config unscheduled = ConfigWith({db});
+  db.schedule["drill"] = "0 4 * * 1";
+  Config scheduled = ConfigWith({db});
+  mem_.StoreSnapshot("files", "logical", Data(100000, 1));
+
+  EXPECT_TRUE(Report(unscheduled).healthy) << "no drill required without a drill schedule";
+  StatusReport none = Report(scheduled);
+  EXPECT_EQ(none.reasons,
+            std::vector<std::string>{"database \"files\": has no drill yet (max_drill_age 8d)"});
+  EXPECT_EQ(none.databases[0].max_drill_age_seconds, 8 * 24 * kHour);
+
+  StoreDrill(mem_, "files", true);
+  StatusReport fresh = Report(scheduled);
+  EXPECT_TRUE(fresh.healthy) << ::testing::PrintToString(fresh.reasons);
+  ASSERT_TRUE(fresh.databases[0].last_drill);
+  EXPECT_TRUE(fresh.databases[0].last_drill->passed);
+  EXPECT_EQ(fresh.databases[0].last_drill->rto_seconds, 42);
+  EXPECT_EQ(StatusToJson(fresh)["databases"][0]["last_drill"]["passed"], true);
+
+  mem_.AdvanceSeconds(8 * 24 * kHour);
+  mem_.StoreSnapshot("files", "logical", Data(100000, 2));  // backups stay fresh
+  EXPECT_TRUE(Report(scheduled).healthy) << "exactly max_drill_age old is still fine";
+  mem_.AdvanceSeconds(1);
+  StatusReport stale = Report(scheduled);
+  ASSERT_EQ(stale.reasons.size(), 1u);
+  EXPECT_NE(stale.reasons[0].find(" old, more than max_drill_age 8d"), std::string::npos)
+      << stale.reasons[0];
+
+  mem_.AdvanceSeconds(1);
+  StoreDrill(mem_, "files", false);
+  StatusReport failed = Report(unscheduled);
+  EXPECT_EQ(failed.reasons,
+            std::vector<std::string>{"database \"files\": last drill " +
+                                     failed.databases[0].last_drill->id +
+                                     " failed: check \"orders\" failed: returned 0, not >= 1"})
+      << "a failed drill is unhealthy even when none is required";
 }
 
 }  // namespace
