@@ -60,6 +60,18 @@ class PosixWritableFile final : public WritableFile {
     return Status::Ok();
   }
   void StartWriteback() override { ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE); }
+  Status WriteAt(uint64_t offset, ByteView data) override {
+    size_t done = 0;
+    while (done < data.size()) {
+      ssize_t n =
+          ::pwrite(fd_, data.data() + done, data.size() - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return LastError("write", path_);
+      if (n == 0) return OsError("write", path_, EIO);
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
   Status Close() override {
     if (fd_ < 0) return Status::Ok();
     int rc = ::close(fd_);
@@ -119,6 +131,7 @@ Result<std::unique_ptr<WritableFile>> PosixEnv::NewWritableFile(const std::strin
   if (mode == OpenMode::kTruncate) flags |= O_TRUNC;
   if (mode == OpenMode::kExclusive) flags |= O_EXCL;
   if (mode == OpenMode::kAppend) flags |= O_APPEND;
+  if (mode == OpenMode::kUpdate) flags &= ~O_CREAT;
   int fd = ::open(path.c_str(), flags, perms);
   if (fd < 0) return LastError("create", path);
   return std::unique_ptr<WritableFile>(std::make_unique<PosixWritableFile>(fd, path));

@@ -47,6 +47,14 @@ class WritableFile : public ByteSink {
   // Asks the kernel to start writing back what was written so far, without
   // waiting; a later Env::SyncFileSystem waits for it. Not a sync point.
   virtual void StartWriteback() {}
+  // Overwrites bytes already written, at `offset` (pwrite(2)); the end of
+  // the file does not move unless the write reaches past it. kInternal
+  // where a file cannot do it.
+  virtual Status WriteAt(uint64_t offset, ByteView data) {
+    (void)offset;
+    (void)data;
+    return Status::Error(ErrorCode::kInternal, "this file cannot be written at an offset");
+  }
 };
 
 // A file being read, sequentially (ByteSource::Read) or at an offset.
@@ -62,6 +70,7 @@ enum class OpenMode {
   kTruncate,   // create or truncate
   kExclusive,  // create; fails (EEXIST) if the name exists
   kAppend,     // create or append at the end
+  kUpdate,     // an existing file, kept as it is: for WriteAt (not with kAppend's O_APPEND)
 };
 
 enum class FileType { kRegular, kDirectory, kSymlink, kOther };

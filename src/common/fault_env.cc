@@ -108,7 +108,8 @@ Result<std::unique_ptr<WritableFile>> FaultEnv::NewWritableFile(const std::strin
   auto file = target().NewWritableFile(path, mode, perms);
   if (!file.ok()) return file.status();
   if (!before.ok()) undo_.push_back({DirOf(path), path, std::nullopt, false, perms});
-  synced_size_[path] = mode == OpenMode::kAppend && before.ok() ? before->size : 0;
+  synced_size_[path] =
+      (mode == OpenMode::kAppend || mode == OpenMode::kUpdate) && before.ok() ? before->size : 0;
   return std::unique_ptr<WritableFile>(
       std::make_unique<FaultWritableFile>(*this, path, std::move(*file)));
 }

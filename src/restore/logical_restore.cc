@@ -12,6 +12,7 @@
 #include "postgres/pg_connector.h"
 #include "postgres/table_scope.h"
 #include "repo/loader.h"
+#include "restore/dump_offsets.h"
 
 namespace pgkeep {
 
@@ -248,6 +249,14 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     ReportStep(options.progress, "staging the dump of backup " + snapshot->id);
     PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, staged->file()));
     file = staged->path();
+    if (*format == DumpFormat::kArchive) {
+      // pg_dump streamed it: give parallel pg_restore the data positions.
+      auto in = env.NewReadableFile(file);
+      if (!in.ok()) return in.status();
+      auto added = AddDumpDataOffsets(**in, staged->file());
+      if (!added.ok()) return added.status();
+      report.data_offsets_added = *added;
+    }
   }
   std::optional<PgTool> psql;
   if (*format == DumpFormat::kPlainSql) {

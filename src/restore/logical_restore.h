@@ -64,6 +64,9 @@ struct LogicalRestoreReport {
   bool retried_serial = false;
   std::string retry_reason;
   double seconds = 0;
+  // Table-of-contents entries of a staged backup given their data position
+  // (restore/dump_offsets.h); 0 when the dump had them or was not understood.
+  int data_offsets_added = 0;
 };
 
 // `repo` and `db` may be null only with options.from_file (then
