@@ -36,8 +36,9 @@ CommandOutput RunHistory(const CommandContext& ctx, const DrillArgs& args) {
     char line[512];
     std::snprintf(line, sizeof line, "%-26s %-16s %-9s %-7s %-9s %-9s %s\n", d.id.c_str(),
                   d.database.c_str(), d.method.c_str(), d.passed ? "passed" : "FAILED",
-                  (Seconds(d.rto.seconds) + (d.rto.met ? "" : "!")).c_str(),
-                  (Seconds(d.rpo.seconds) + (d.rpo.met ? "" : "!")).c_str(), d.backup.c_str());
+                  (Seconds(d.rto.seconds) + (d.rto.judged && !d.rto.met ? "!" : "")).c_str(),
+                  (Seconds(d.rpo.seconds) + (d.rpo.judged && !d.rpo.met ? "!" : "")).c_str(),
+                  d.backup.c_str());
     out.text += line;
     for (const auto& f : d.failures) out.text += "    " + f + "\n";
   }
@@ -71,10 +72,12 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
   options.config_path = opened.config.source;
   options.progress = ctx.progress;
   options.cancel = &interrupted;
-  // The copy's restore_command (pgkeep wal-fetch) needs the repository
-  // password: with password_env that variable stays; other secrets go.
-  for (auto& name : SecretEnvNames(opened.config))
-    if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
+  // Every secret is kept from every child, but for the physical copy's
+  // server: its restore_command (pgkeep wal-fetch) reads the repository
+  // password from password_env.
+  options.child_env_drop = SecretEnvNames(opened.config);
+  options.restore_command_env = opened.config.repository.password_env;
+  options.databases = &opened.config.databases;
 
   CommandOutput out;
   nlohmann::json list = nlohmann::json::array();
@@ -98,7 +101,10 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
   out.json = {{"ok", all_passed}, {"drills", list}};
   if (interrupted.load() != 0) {
     out.result = ErrorCode::kInterrupted;
-    out.text += "interrupted: everything the drill started was removed\n";
+    bool left = false;
+    for (const auto& d : list) left = left || !d["cleanup_problems"].empty();
+    out.text += left ? "interrupted: some of what the drill started is left (see cleanup above)\n"
+                     : "interrupted: everything the drill started was removed\n";
   } else if (!all_passed) {
     out.result = ErrorCode::kCheckFailed;
   }

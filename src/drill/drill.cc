@@ -129,7 +129,8 @@ std::vector<std::string> ReadAllTables(PgConnector& connector, const std::string
   auto conn = connector.Connect(conninfo, "the drill's copy");
   if (!conn.ok()) return {"cannot connect: " + conn.status().message()};
   auto listed = (*conn)->Query(
-      "SELECT n.nspname, c.relname, pg_total_relation_size(c.oid)::text "
+      "SELECT n.nspname, c.relname, pg_total_relation_size(c.oid)::text, "
+      "EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)::text "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
       "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', "
       "'information_schema') "
@@ -150,6 +151,15 @@ std::vector<std::string> ReadAllTables(PgConnector& connector, const std::string
         QuoteIdent(schema) + "." + QuoteIdent(name) + " AS pgkeep_drill_row");
     if (!read.ok()) {
       failures.push_back(t.table + ": " + read.status().message());
+    } else if (row.values[3].value_or("false") == "true") {
+      // A parent's rows count its children's too, as backups count them
+      // (postgres/table_scope.h CountRows); each child is read on its own.
+      auto all = (*conn)->Query("SELECT count(*)::text FROM " + QuoteIdent(schema) + "." +
+                                QuoteIdent(name));
+      if (!all.ok())
+        failures.push_back(t.table + ": " + all.status().message());
+      else
+        t.rows = std::atoll(FirstValue(*all).value_or("-1").c_str());
     } else {
       t.rows = std::atoll(FirstValue(*read).value_or("-1").c_str());
     }
@@ -210,6 +220,7 @@ struct CountPoint {
   std::string name;
   std::string lsn;
   std::string segment;  // the WAL file holding it
+  uint32_t timeline = 0;
   std::map<std::string, int64_t> counts;
 };
 
@@ -246,17 +257,30 @@ Result<CountPoint> TakeCountPoint(PgConnector& connector, const DatabaseConfig& 
     side.reader = std::move(*reader);
     auto tables = ListUserTables(*side.locker);
     if (!tables.ok()) return tables.status();
-    side.tables = std::move(*tables);
-    PGKEEP_RETURN_IF_ERROR(side.locker->Exec("BEGIN; SET LOCAL lock_timeout = '5s'"));
-    if (!side.tables.empty()) {
-      std::string list;
-      for (const auto& t : side.tables)
-        list += (list.empty() ? "" : ", ") + QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
-      PGKEEP_RETURN_IF_ERROR(side.locker->Exec("LOCK TABLE " + list + " IN SHARE MODE"));
+    // Unlogged tables come back empty from any physical copy: not counted.
+    auto unlogged = side.locker->Query(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND c.relpersistence = 'u'");
+    if (!unlogged.ok()) return unlogged.status();
+    for (const auto& t : *tables) {
+      bool skip = false;
+      for (const auto& u : unlogged->rows)
+        skip = skip || (u.values.at(0) == t.schema && u.values.at(1) == t.name);
+      if (!skip) side.tables.push_back(t);
     }
     sides.push_back(std::move(side));
   }
   if (sides.empty()) return Status::Error(ErrorCode::kPostgres, what + " has no database to count");
+  // Everything is connected and listed first: writers wait only for the
+  // locks themselves, the restore point and the snapshot exports.
+  for (auto& side : sides) {
+    PGKEEP_RETURN_IF_ERROR(side.locker->Exec("BEGIN; SET LOCAL lock_timeout = '5s'"));
+    if (side.tables.empty()) continue;
+    std::string list;
+    for (const auto& t : side.tables)
+      list += (list.empty() ? "" : ", ") + QuoteIdent(t.schema) + "." + QuoteIdent(t.name);
+    PGKEEP_RETURN_IF_ERROR(side.locker->Exec("LOCK TABLE " + list + " IN SHARE MODE"));
+  }
   CountPoint point;
   point.name = name;
   auto rp = sides.front().locker->Query(
@@ -264,6 +288,10 @@ Result<CountPoint> TakeCountPoint(PgConnector& connector, const DatabaseConfig& 
   if (!rp.ok()) return rp.status();
   point.lsn = rp->rows.at(0).values.at(0).value_or("");
   point.segment = rp->rows.at(0).values.at(1).value_or("");
+  // The segment's name starts with the source's timeline: the copy follows
+  // that one (after a failover it is not the newest backup's).
+  if (point.segment.size() == 24)
+    point.timeline = std::stoul(point.segment.substr(0, 8), nullptr, 16);
   for (auto& side : sides) {
     auto exported = side.locker->Query("SELECT pg_export_snapshot()");
     if (!exported.ok()) return exported.status();
@@ -308,6 +336,7 @@ std::pair<double, std::string> PhysicalRpo(Repository& repo, const std::string& 
 
 void Judge(DrillTarget& t, const std::string& what, DrillResult& result) {
   if (!t.target_seconds) return;
+  t.judged = true;
   t.met = t.seconds <= static_cast<double>(*t.target_seconds);
   if (!t.met)
     result.failures.push_back(what + " " + FormatSeconds(t.seconds) + " exceeds the target of " +
@@ -368,7 +397,7 @@ void CompareCounts(const std::map<std::string, int64_t>& expected, const std::st
 }
 
 Status MakeScratchDir(Env& env, ScratchLedger& ledger, const std::string& scratch_dir) {
-  ledger.entry().dir = scratch_dir + "/pgkeep-drill-" + ledger.entry().id;
+  ledger.entry().dir = ScratchDirFor(scratch_dir, ledger.entry().id);
   PGKEEP_RETURN_IF_ERROR(ledger.Record());
   PGKEEP_RETURN_IF_ERROR(env.CreateDir(ledger.entry().dir, 0700));
   // Run as root, the copy's server runs as "postgres" (physical_restore.h),
@@ -438,17 +467,21 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   PhysicalRestoreOptions r;
   r.backup = backup->id;
   r.pgdata = dir + "/pgdata";
-  r.run_dir = "/tmp/pgkeep-drill-" + result.id;
+  r.run_dir = RunDirFor(result.id);
   r.start = true;
   r.archive_mode = PhysicalRestoreOptions::ArchiveMode::kOff;
   r.threads = o.threads;
   r.start_timeout_seconds = o.recovery_timeout_seconds;
   r.config_path = o.config_path;
-  r.child_env_drop = o.child_env_drop;
+  for (const auto& name : o.child_env_drop)
+    if (name != o.restore_command_env) r.child_env_drop.push_back(name);
   r.cancel = o.cancel;
   r.target_time = o.target_time;
   r.target_lsn = o.target_lsn;
-  if (point) r.target_name = point->name;
+  if (point) {
+    r.target_name = point->name;
+    if (point->timeline > 0) r.target_timeline = std::to_string(point->timeline);
+  }
   for (const auto& t : backup->meta.value(kMetaTablespaces, nlohmann::json::array()))
     r.tablespace_map[t.value("oid", "")] = dir + "/tblspc/" + t.value("oid", "");
   auto port = env.FreeLoopbackPort();
@@ -460,9 +493,19 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   // The copy: loopback only, trusted only on its own socket (a directory only
   // its OS user and root can enter), never replicating from anyone.
   std::string hba = r.run_dir + "/pg_hba.conf", ident = r.run_dir + "/pg_ident.conf";
-  r.server_settings = {
-      {"listen_addresses", "127.0.0.1"}, {"hba_file", hba}, {"ident_file", ident},
-      {"primary_conninfo", ""},          {"ssl", "off"},    {"cluster_name", "pgkeep-drill"}};
+  // Nor may it act on anything outside: no subscription applies changes
+  // (and advances a publisher's slot), no pid file or log is written where
+  // the original's settings point.
+  r.server_settings = {{"listen_addresses", "127.0.0.1"},
+                       {"hba_file", hba},
+                       {"ident_file", ident},
+                       {"primary_conninfo", ""},
+                       {"primary_slot_name", ""},
+                       {"max_logical_replication_workers", "0"},
+                       {"external_pid_file", ""},
+                       {"logging_collector", "off"},
+                       {"ssl", "off"},
+                       {"cluster_name", "pgkeep-drill"}};
   ledger.entry().run_dir = r.run_dir;
   ledger.entry().pgdata = r.pgdata;
   ledger.entry().server_major = major;
@@ -590,7 +633,7 @@ Result<std::string> StartScratchCluster(Env& env, PgConnector& connector, const 
   auto port = env.FreeLoopbackPort();
   if (!port.ok()) return port.status();
   ScratchEntry& e = ledger.entry();
-  e.run_dir = "/tmp/pgkeep-drill-" + result.id;
+  e.run_dir = RunDirFor(result.id);
   e.pgdata = e.dir + "/pgdata";
   e.server_major = initdb.major_version;
   e.pg_bin = bin;
@@ -610,7 +653,7 @@ Result<std::string> StartScratchCluster(Env& env, PgConnector& connector, const 
     return Status::Ok();
   };
   PGKEEP_RETURN_IF_ERROR(
-      run({initdb.path, "-D", e.pgdata, "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8",
+      run({initdb.path, "-D", e.pgdata, "-U", "postgres", "-E", "UTF8", "--locale=C",
            "--auth-local=trust", "--auth-host=reject", "--no-sync", "--no-instructions"},
           "initdb"));
   PGKEEP_RETURN_IF_ERROR(
@@ -646,7 +689,7 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
   }
   // A scratch cluster of its own when one can be made, else a scratch
   // database on the database's own server, named after the drill.
-  std::string scratch = "pgkeep_drill_" + result.id.substr(result.id.size() - 8);
+  std::string scratch = ScratchDatabaseFor(result.id);
   std::string target = db.conninfo;
   bool cluster = false;
   if (db.drill_scratch != "database") {
@@ -655,14 +698,22 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
       ReportStep(o.progress,
                  "starting a scratch PostgreSQL " + std::to_string(initdb->major_version));
       auto started = StartScratchCluster(env, connector, *initdb, o, ledger, result);
-      if (!started.ok()) {
+      if (started.ok()) {
+        target = *started;
+        // The database keeps its name, unless a new cluster has one like it.
+        std::string name = backup->meta.value(kMetaDbname, db.name);
+        if (name != "postgres" && name != "template0" && name != "template1") scratch = name;
+        cluster = true;
+      } else if (db.drill_scratch == "cluster") {
         result.failures.push_back("cannot start a scratch PostgreSQL: " +
                                   started.status().message());
         return;
+      } else {
+        // What was made is torn down with the rest at the end (the ledger names it).
+        result.notes.push_back("cannot start a scratch PostgreSQL (" + started.status().message() +
+                               "): restoring into scratch database \"" + scratch +
+                               "\" on the database's own server");
       }
-      target = *started;
-      scratch = backup->meta.value(kMetaDbname, db.name);
-      cluster = true;
     } else if (db.drill_scratch == "cluster") {
       result.failures.push_back("drill_scratch = \"cluster\", but " + initdb.status().message());
       return;
@@ -769,7 +820,9 @@ Result<DrillResult> RunDrill(Env& env, Repository& repo, PgConnector& connector,
   PhaseClock phases(env, result);
   phases.Start("prepare", false);
   ReportStep(o.progress, "drilling database \"" + db.name + "\" (" + db.method + ")");
-  for (auto& line : CleanupLeftoverDrills(env, connector, o.scratch_dir, o.child_env_drop))
+  std::map<std::string, DatabaseConfig> only{{db.name, db}};
+  for (auto& line : CleanupLeftoverDrills(env, connector, o.scratch_dir,
+                                          o.databases ? *o.databases : only, o.child_env_drop))
     result.notes.push_back(line);
   ScratchEntry entry;
   entry.id = result.id;
@@ -798,7 +851,10 @@ Result<DrillResult> RunDrill(Env& env, Repository& repo, PgConnector& connector,
   result.rto.basis = "restore, recovery and checks, until the copy was connectable and verified";
   bool restored = std::any_of(result.phases.begin(), result.phases.end(),
                               [](const DrillPhase& p) { return p.name == "checks"; });
-  if (restored) Judge(result.rto, "RTO", result);
+  if (restored)
+    Judge(result.rto, "RTO", result);
+  else
+    result.rto.basis = "not measured: the restore did not finish";
   if (!result.backup.empty()) Judge(result.rpo, "RPO", result);
   for (const auto& c : result.checks)
     if (c.result == DrillCheck::Result::kFail)

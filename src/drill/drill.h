@@ -30,6 +30,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,8 +51,14 @@ struct DrillOptions {
   // database there); tracked drills live in <scratch_dir>/pgkeep-drill-<id>.
   std::string scratch_dir = "/var/tmp";
   std::string config_path;                  // for the copy's restore_command
-  std::vector<std::string> child_env_drop;  // secrets children must not inherit
-  int threads = 4;                          // file writers (physical), pg_restore jobs (logical)
+  std::vector<std::string> child_env_drop;  // secrets children must not inherit (all of them)
+  // The one of them a physical copy's server keeps: its restore_command
+  // (pgkeep wal-fetch) reads the repository password from it.
+  std::string restore_command_env;
+  // Every configured database, so leftovers of drills of any of them are
+  // cleaned with their own settings (drill/scratch.h); null: only this one.
+  const std::map<std::string, DatabaseConfig>* databases = nullptr;
+  int threads = 4;  // file writers (physical), pg_restore jobs (logical)
   int recovery_timeout_seconds = 6 * 3600;
   Progress progress;
   // Nonzero (a signal number, set by a handler): clean up and fail with kInterrupted.
@@ -81,9 +88,12 @@ struct DrillTable {
 };
 
 struct DrillTarget {
-  std::optional<int64_t> target_seconds;  // from the config; nullopt: not judged
+  std::optional<int64_t> target_seconds;  // from the config; nullopt: no target
   double seconds = 0;
-  bool met = true;
+  // Compared with the target: false without one, or when there was nothing
+  // to measure (a restore that did not finish has no RTO).
+  bool judged = false;
+  bool met = false;   // judged and within the target
   std::string basis;  // how it was measured
 };
 

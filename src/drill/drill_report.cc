@@ -30,7 +30,8 @@ std::optional<DrillCheck::Result> ResultFromName(const std::string& s) {
 }
 
 nlohmann::json TargetJson(const DrillTarget& t) {
-  nlohmann::json j = {{"seconds", t.seconds}, {"met", t.met}, {"basis", t.basis}};
+  nlohmann::json j = {
+      {"seconds", t.seconds}, {"judged", t.judged}, {"met", t.met}, {"basis", t.basis}};
   j["target_seconds"] = t.target_seconds ? nlohmann::json(*t.target_seconds) : nlohmann::json();
   return j;
 }
@@ -39,6 +40,7 @@ DrillTarget TargetFromJson(const nlohmann::json& j) {
   DrillTarget t;
   t.seconds = j.at("seconds").get<double>();
   t.met = j.at("met").get<bool>();
+  t.judged = j.value("judged", t.met);
   t.basis = j.value("basis", "");
   if (j.contains("target_seconds") && j["target_seconds"].is_number_integer())
     t.target_seconds = j["target_seconds"].get<int64_t>();
@@ -53,9 +55,11 @@ std::string Seconds(double s) {
 
 std::string TargetText(const DrillTarget& t) {
   std::string out = Seconds(t.seconds);
-  if (t.target_seconds)
+  if (t.judged)
     out += std::string(t.met ? " (target " : " (MISSED target ") +
            Seconds(static_cast<double>(*t.target_seconds)) + ")";
+  else if (t.target_seconds)
+    out += " (not judged)";
   else
     out += " (no target)";
   return out;
@@ -233,9 +237,9 @@ std::string RenderDrillHtml(const DrillResult& r) {
        Html(FormatIsoTime(r.started)) + "</td></tr><tr><th>finished</th><td>" +
        Html(FormatIsoTime(r.finished)) + "</td></tr><tr><th>recovery target</th><td>" +
        Html(r.recovery_target) + "</td></tr><tr><th>reached</th><td>" + Html(r.reached) +
-       "</td></tr><tr><th>RTO</th><td class=\"" + (r.rto.met ? "pass" : "fail") + "\">" +
-       Html(TargetText(r.rto)) + "</td></tr><tr><th>RPO</th><td class=\"" +
-       (r.rpo.met ? "pass" : "fail") + "\">" + Html(TargetText(r.rpo)) + "<br>" +
+       "</td></tr><tr><th>RTO</th><td class=\"" + (r.rto.judged && !r.rto.met ? "fail" : "pass") +
+       "\">" + Html(TargetText(r.rto)) + "</td></tr><tr><th>RPO</th><td class=\"" +
+       (r.rpo.judged && !r.rpo.met ? "fail" : "pass") + "\">" + Html(TargetText(r.rpo)) + "<br>" +
        Html(r.rpo.basis) + "</td></tr></table>\n";
   h += "<h2>Phases</h2><table><tr><th>phase</th><th>seconds</th><th>in RTO</th></tr>\n";
   for (const auto& p : r.phases)

@@ -22,8 +22,8 @@ DrillResult Sample(const std::string& id, bool passed) {
   r.passed = passed;
   if (!passed) r.failures = {"check \"orders\" failed: returned 0, not >= 1"};
   r.phases = {{"prepare", 0.5, false}, {"restore", 40.25, true}, {"recovery", 3, true}};
-  r.rto = {3600, 43.25, true, "restore, recovery and checks"};
-  r.rpo = {std::nullopt, 12, true, "the newest archived WAL was stored at ..."};
+  r.rto = {3600, 43.25, true, true, "restore, recovery and checks"};
+  r.rpo = {std::nullopt, 12, false, false, "the newest archived WAL was stored at ..."};
   r.recovery_target = "recovery_target_name = 'pgkeep-drill-x'";
   r.reached = "LSN 0/5000090";
   DrillCheck c;

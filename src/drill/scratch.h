@@ -8,11 +8,13 @@
 // whose process no longer runs on this host belongs to a drill that died.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "common/env.h"
 #include "common/status.h"
+#include "config/config.h"
 #include "postgres/pg_connector.h"
 
 namespace pgkeep {
@@ -21,6 +23,7 @@ struct ScratchEntry {
   std::string id;        // the drill's id
   int pid = 0;           // the drill's process
   std::string host;      // and its host
+  std::string boot_id;   // and the host's boot (a pid means nothing after a reboot)
   std::string database;  // the configured database drilled
   std::string dir;       // <scratch_dir>/pgkeep-drill-<id>: the copy's files
   // /tmp/pgkeep-drill-<id>: the copy's socket and log (a socket path must
@@ -59,11 +62,21 @@ std::vector<std::string> TearDownScratch(Env& env, PgConnector& connector,
                                          const std::vector<std::string>& child_env_drop);
 
 // Tears down what drills that died left under `scratch_dir` (ledgers of
-// processes that no longer run on this host) and removes their ledgers.
-// Returns one line per drill cleaned ("removed the leftovers of drill ID")
-// and per problem.
-std::vector<std::string> CleanupLeftoverDrills(Env& env, PgConnector& connector,
-                                               const std::string& scratch_dir,
-                                               const std::vector<std::string>& child_env_drop);
+// processes that no longer run on this host, or of an earlier boot) and
+// removes their ledgers. A ledger is trusted only as far as it must be: the
+// ledger directory and file must be ours (owner, mode 0700, no symlink), the
+// paths and database names it may name are derived from its id and
+// `scratch_dir`, and connection strings and programs come from `databases`
+// (the configuration), never from the file. Returns one line per drill
+// cleaned ("removed the leftovers of drill ID") and per problem.
+std::vector<std::string> CleanupLeftoverDrills(
+    Env& env, PgConnector& connector, const std::string& scratch_dir,
+    const std::map<std::string, DatabaseConfig>& databases,
+    const std::vector<std::string>& child_env_drop);
+
+// The paths and names a drill `id` may use under `scratch_dir`.
+std::string ScratchDirFor(const std::string& scratch_dir, const std::string& id);
+std::string RunDirFor(const std::string& id);           // /tmp/pgkeep-drill-<id>
+std::string ScratchDatabaseFor(const std::string& id);  // pgkeep_drill_<its 8 hex>
 
 }  // namespace pgkeep

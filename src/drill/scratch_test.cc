@@ -21,19 +21,31 @@ class ScratchTest : public ::testing::Test {
   void TearDown() override { testing::RemoveTree(dir_); }
 
   // A ledger as a drill of process `pid` on `host` leaves it, with a scratch
-  // directory holding a file.
-  void Leave(const std::string& id, int pid, const std::string& host, const std::string& db = "") {
-    std::filesystem::create_directories(dir_ + "/.pgkeep-drills");
+  // directory holding a file; `dir` overrides the directory it names.
+  void Leave(const std::string& id, int pid, const std::string& host, bool scratch_db = false,
+             const std::string& dir = "") {
+    std::filesystem::create_directory(dir_ + "/.pgkeep-drills");
+    std::filesystem::permissions(dir_ + "/.pgkeep-drills", std::filesystem::perms::owner_all);
     std::filesystem::create_directories(dir_ + "/pgkeep-drill-" + id + "/pgdata");
     std::ofstream(dir_ + "/pgkeep-drill-" + id + "/pgdata/file") << "x";
+    std::ifstream boot("/proc/sys/kernel/random/boot_id");
+    std::string boot_id;
+    std::getline(boot, boot_id);
     nlohmann::json j = {{"id", id},
                         {"pid", pid},
                         {"host", host},
+                        {"boot_id", boot_id},
                         {"database", "main"},
-                        {"dir", dir_ + "/pgkeep-drill-" + id},
-                        {"scratch_db", db},
-                        {"conninfo", db.empty() ? "" : "host=db1 dbname=app"}};
+                        {"dir", dir.empty() ? dir_ + "/pgkeep-drill-" + id : dir},
+                        {"scratch_db", scratch_db ? ScratchDatabaseFor(id) : ""},
+                        {"conninfo", "host=evil dbname=prod"}};  // never used: the config's is
     std::ofstream(dir_ + "/.pgkeep-drills/" + id + ".json") << j.dump();
+  }
+  std::map<std::string, DatabaseConfig> Databases() {
+    DatabaseConfig db;
+    db.name = "main";
+    db.conninfo = "host=db1 dbname=app";
+    return {{"main", db}};
   }
 
   PosixEnv env_;
@@ -60,7 +72,7 @@ TEST_F(ScratchTest, TheLedgerIsWrittenBeforeAndRemovedAfter) {
 
 TEST_F(ScratchTest, OnlyDeadDrillsOfThisHostAreCleanedAndExactlyWhatTheyNamed) {
   const std::string host = env_.HostName();
-  Leave("20261206T000000Z-0000000a", 999999999, host, "pgkeep_drill_0000000a");  // dead
+  Leave("20261206T000000Z-0000000a", 999999999, host, true);                     // dead
   Leave("20261206T000000Z-0000000b", static_cast<int>(env_.ProcessId()), host);  // alive: us
   Leave("20261206T000000Z-0000000c", 999999999, "another-host");
   std::filesystem::create_directories(dir_ +
@@ -68,7 +80,7 @@ TEST_F(ScratchTest, OnlyDeadDrillsOfThisHostAreCleanedAndExactlyWhatTheyNamed) {
   testing::FakePgConnector pg;
   pg.ExpectConnect("dbname=postgres host=db1")
       .ExpectExec("DROP DATABASE IF EXISTS \"pgkeep_drill_0000000a\" WITH (FORCE)");
-  auto notes = CleanupLeftoverDrills(env_, pg, dir_, {});
+  auto notes = CleanupLeftoverDrills(env_, pg, dir_, Databases(), {});
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(
       notes[0],
@@ -82,11 +94,11 @@ TEST_F(ScratchTest, OnlyDeadDrillsOfThisHostAreCleanedAndExactlyWhatTheyNamed) {
 }
 
 TEST_F(ScratchTest, AScratchDatabaseThatCannotBeDroppedKeepsItsLedger) {
-  Leave("20261206T000000Z-0000000a", 999999999, env_.HostName(), "pgkeep_drill_0000000a");
+  Leave("20261206T000000Z-0000000a", 999999999, env_.HostName(), true);
   testing::FakePgConnector pg;
   pg.ExpectConnectFailure("dbname=postgres host=db1",
                           Status::Error(ErrorCode::kPostgres, "connection refused"));
-  auto notes = CleanupLeftoverDrills(env_, pg, dir_, {});
+  auto notes = CleanupLeftoverDrills(env_, pg, dir_, Databases(), {});
   ASSERT_EQ(notes.size(), 1u);
   EXPECT_EQ(
       notes[0].rfind(
@@ -96,6 +108,31 @@ TEST_F(ScratchTest, AScratchDatabaseThatCannotBeDroppedKeepsItsLedger) {
       << notes[0];
   // Tried again by the next drill.
   EXPECT_TRUE(std::filesystem::exists(dir_ + "/.pgkeep-drills/20261206T000000Z-0000000a.json"));
+}
+
+TEST_F(ScratchTest, APlantedLedgerCannotMakeADrillDeleteOrDropAnythingElse) {
+  // A ledger naming a directory no drill of that id can have made.
+  std::filesystem::create_directories(dir_ + "/precious");
+  Leave("20261206T000000Z-0000000a", 999999999, env_.HostName(), false, dir_ + "/precious");
+  testing::FakePgConnector pg;  // no connection is expected
+  auto notes = CleanupLeftoverDrills(env_, pg, dir_, Databases(), {});
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(
+      notes[0].find("names what drill 20261206T000000Z-0000000a cannot have made; left in place"),
+      std::string::npos)
+      << notes[0];
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/precious"));
+
+  // A ledger directory others may enter or write is not used at all.
+  std::filesystem::permissions(dir_ + "/.pgkeep-drills", std::filesystem::perms::others_write,
+                               std::filesystem::perm_options::add);
+  notes = CleanupLeftoverDrills(env_, pg, dir_, Databases(), {});
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("is not a drill ledger of this user"), std::string::npos) << notes[0];
+  ScratchEntry e;
+  e.id = "20261206T000000Z-0000000b";
+  EXPECT_EQ(ScratchLedger::Create(env_, dir_, e).status().code(), ErrorCode::kConfig);
+  EXPECT_TRUE(pg.Done());
 }
 
 }  // namespace

@@ -134,6 +134,11 @@ Status StopRestoredServer(Env& env, PgConnector& connector, const DatabaseConfig
                           const std::vector<std::string>& child_env_drop) {
   pid_t pid = PostmasterPid(env, pgdata);
   if (pid <= 0 || !env.ProcessExists(pid)) return Status::Ok();
+  // A postmaster works in its data directory: a pid that now belongs to
+  // another process (the server died, the pid was reused) is never signalled.
+  auto cwd = env.RealPath("/proc/" + std::to_string(pid) + "/cwd");
+  auto dir = env.RealPath(pgdata);
+  if (!cwd.ok() || !dir.ok() || *cwd != *dir) return Status::Ok();
   std::string bin = db.pg_bin;
   std::string versioned = "/usr/lib/postgresql/" + std::to_string(server_major) + "/bin";
   if (bin.empty() && env.IsExecutable(versioned + "/pg_ctl")) bin = versioned;
