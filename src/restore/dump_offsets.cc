@@ -1,5 +1,6 @@
 #include "restore/dump_offsets.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -67,25 +68,35 @@ class Reader {
     pos_ += n;
     return true;
   }
+  // Through a buffer: a streamed dump holds one small chunk per row, and a
+  // read per integer would cost a system call each.
   bool Bytes(uint8_t* out, size_t n) {
     if (failed() || n > size_ - pos_) {
       failed_ = true;
       return false;
     }
-    size_t done = 0;
-    while (done < n) {
-      auto got = file_.ReadAt(pos_ + done, out + done, n - done);
-      if (!got.ok()) {
-        error_ = got.status();
-        return false;
+    while (n > 0) {
+      if (pos_ < buf_start_ || pos_ >= buf_start_ + buf_.size()) {
+        buf_.resize(kReadBuffer);
+        auto got = file_.ReadAt(pos_, buf_.data(), buf_.size());
+        if (!got.ok()) {
+          error_ = got.status();
+          return false;
+        }
+        if (*got == 0) {
+          failed_ = true;
+          return false;
+        }
+        buf_.resize(*got);
+        buf_start_ = pos_;
       }
-      if (*got == 0) {
-        failed_ = true;
-        return false;
-      }
-      done += *got;
+      size_t offset = static_cast<size_t>(pos_ - buf_start_);
+      size_t take = std::min(n, buf_.size() - offset);
+      std::memcpy(out, buf_.data() + offset, take);
+      out += take;
+      n -= take;
+      pos_ += take;
     }
-    pos_ += n;
     return true;
   }
 
@@ -101,6 +112,8 @@ class Reader {
   ReadableFile& file_;
   uint64_t size_;
   uint64_t pos_ = 0;
+  std::vector<uint8_t> buf_;
+  uint64_t buf_start_ = 0;
   bool failed_ = false;
   Status error_;
 };
