@@ -560,7 +560,7 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
     result.checks.push_back(Check("recovery target", reached, saw));
   }
   RunUserChecks(env, connector, db, *copy, result);
-  phases.Start("verification", false);
+  phases.Start("verification", true);
 
   // The copy's superuser, for pg_amcheck and the other databases.
   std::string superuser;
@@ -765,7 +765,7 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
     return;
   }
   RunUserChecks(env, connector, db, *copy, result);
-  phases.Start("verification", false);
+  phases.Start("verification", true);
   ReportStep(o.progress, "reading every table of the copy end to end");
   std::vector<std::string> unreadable = ReadAllTables(connector, *copy, "", o, result);
   ReportReadable(unreadable, 1, result);
@@ -848,7 +848,8 @@ Result<DrillResult> RunDrill(Env& env, Repository& repo, PgConnector& connector,
   for (const auto& p : result.phases)
     if (p.in_rto) rto += p.seconds;
   result.rto.seconds = rto;
-  result.rto.basis = "restore, recovery and checks, until the copy was connectable and verified";
+  result.rto.basis =
+      "restore, recovery, checks and verification: until the copy was connectable and verified";
   bool restored = std::any_of(result.phases.begin(), result.phases.end(),
                               [](const DrillPhase& p) { return p.name == "checks"; });
   if (restored)

@@ -14,13 +14,14 @@
 //      to the end of the archived WAL, or the user's target)
 //   3. recovery (RTO): the server started and recovery awaited
 //   4. checks (RTO): recovery reached its target; the user checks
-//   5. verification (reported, not in RTO): every table read end to end, its
-//      rows counted against the source, pg_amcheck (heap and btree)
+//   5. verification (RTO): every table read end to end, its rows counted
+//      against the source, pg_amcheck (heap and btree)
 //   6. cleanup: server stopped, scratch directory removed
-// Logical (a scratch database on the database's own server):
-//   restore (RTO) with RunLogicalRestore (which compares the row counts
-//   recorded at backup time), the user checks (RTO), every table read and
-//   pg_amcheck (verification), the scratch database dropped.
+// Logical (a scratch cluster of its own, or a scratch database on the
+// database's own server; drill_scratch):
+//   restore (RTO) with RunLogicalRestore, the user checks (RTO), every table
+//   read, its rows counted against those recorded at backup time, and
+//   pg_amcheck (verification, RTO), then teardown.
 //
 // RTO is the wall time from the start of the restore to a verified,
 // connectable database; RPO is the drill's start minus the newest point a
