@@ -170,6 +170,80 @@ Status PosixEnv::RemoveDir(const std::string& path) {
   return Status::Ok();
 }
 
+Status Env::RemoveTree(const std::string& path) {
+  auto info = Stat(path, /*follow_symlinks=*/false);
+  if (!info.ok()) return info.status().os_error() == ENOENT ? Status::Ok() : info.status();
+  if (info->type != FileType::kDirectory) {
+    Status s = RemoveFile(path);
+    return s.ok() || s.os_error() == ENOENT ? Status::Ok() : s;
+  }
+  Status first;
+  auto names = ListDir(path);
+  if (!names.ok()) return names.status();
+  for (const auto& name : *names) {
+    Status s = RemoveTree(path + "/" + name);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  Status s = RemoveDir(path);
+  if (!s.ok() && s.os_error() != ENOENT && first.ok()) first = s;
+  return first;
+}
+
+namespace {
+
+// Removes `name` in directory `dir_fd` and, if it is a directory, all under
+// it, by descriptor: nothing is looked up by a path that could be changed
+// into a symlink meanwhile (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW).
+Status RemoveAt(int dir_fd, const std::string& name, const std::string& shown) {
+  struct stat st;
+  if (::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT ? Status::Ok() : LastError("stat", shown);
+  if (!S_ISDIR(st.st_mode)) {
+    if (::unlinkat(dir_fd, name.c_str(), 0) != 0 && errno != ENOENT)
+      return LastError("remove", shown);
+    return Status::Ok();
+  }
+  int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Status::Ok() : LastError("open directory", shown);
+  DIR* dir = ::fdopendir(fd);
+  if (dir == nullptr) {
+    Status s = LastError("open directory", shown);
+    ::close(fd);
+    return s;
+  }
+  std::vector<std::string> names;
+  while (dirent* e = ::readdir(dir)) {
+    std::string n = e->d_name;
+    if (n != "." && n != "..") names.push_back(n);
+  }
+  Status first;
+  for (const auto& n : names) {
+    Status s = RemoveAt(::dirfd(dir), n, shown + "/" + n);
+    if (!s.ok() && first.ok()) first = s;
+  }
+  ::closedir(dir);
+  if (::unlinkat(dir_fd, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT && first.ok())
+    first = LastError("remove directory", shown);
+  return first;
+}
+
+}  // namespace
+
+Status PosixEnv::RemoveTree(const std::string& path) {
+  std::string clean = path;
+  while (clean.size() > 1 && clean.back() == '/') clean.pop_back();
+  size_t slash = clean.rfind('/');
+  std::string parent = slash == std::string::npos ? "." : slash == 0 ? "/" : clean.substr(0, slash);
+  std::string base = slash == std::string::npos ? clean : clean.substr(slash + 1);
+  if (base.empty() || base == "." || base == "..")
+    return Status::Error(ErrorCode::kInternal, "refusing to remove \"" + path + "\"");
+  int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Status::Ok() : LastError("open directory", parent);
+  Status s = RemoveAt(fd, base, clean);
+  ::close(fd);
+  return s;
+}
+
 Status PosixEnv::CreateDir(const std::string& path, mode_t perms) {
   if (::mkdir(path.c_str(), perms) != 0) return LastError("create directory", path);
   return Status::Ok();

@@ -106,6 +106,13 @@ class Env {
   virtual Status RemoveFile(const std::string& path) = 0;
   // An empty directory only.
   virtual Status RemoveDir(const std::string& path) = 0;
+  // rm -rf of `path`, never following a symlink (a link is removed, not what
+  // it points to). Ok when `path` does not exist; else the first error, after
+  // trying the rest. This default walks by path through the calls above
+  // (what wrappers such as FaultEnv see); PosixEnv walks by directory
+  // descriptor, so a directory swapped for a symlink while it runs is not
+  // followed either.
+  virtual Status RemoveTree(const std::string& path);
   // One level; fails (EEXIST) when `path` exists.
   virtual Status CreateDir(const std::string& path, mode_t perms) = 0;
   virtual Status CreateSymlink(const std::string& target, const std::string& path) = 0;
@@ -175,6 +182,7 @@ class PosixEnv final : public Env {
   Status LinkFile(const std::string& from, const std::string& to) override;
   Status RemoveFile(const std::string& path) override;
   Status RemoveDir(const std::string& path) override;
+  Status RemoveTree(const std::string& path) override;
   Status CreateDir(const std::string& path, mode_t perms) override;
   Status CreateSymlink(const std::string& target, const std::string& path) override;
   Status SyncDir(const std::string& path) override;

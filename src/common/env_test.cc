@@ -92,6 +92,24 @@ TEST_F(PosixEnvTest, MonotonicTimeMovesWithSleep) {
   EXPECT_GE(env_.MonotonicMicros() - before, 2000);
 }
 
+TEST_F(PosixEnvTest, RemoveTreeRemovesLinksNotWhatTheyPointTo) {
+  ASSERT_TRUE(env_.CreateDir(Path("keep"), 0700).ok());
+  ASSERT_TRUE(WriteFileAtomically(env_, Path("keep/file"), AsBytes(std::string("x")), 0600).ok());
+  ASSERT_TRUE(env_.CreateDir(Path("tree"), 0700).ok());
+  ASSERT_TRUE(env_.CreateDir(Path("tree/sub"), 0700).ok());
+  ASSERT_TRUE(WriteFileAtomically(env_, Path("tree/sub/f"), AsBytes(std::string("y")), 0600).ok());
+  ASSERT_TRUE(env_.CreateSymlink(Path("keep"), Path("tree/link")).ok());
+  ASSERT_TRUE(env_.CreateSymlink(Path("keep/file"), Path("tree/sub/flink")).ok());
+  ASSERT_TRUE(env_.RemoveTree(Path("tree")).ok());
+  EXPECT_FALSE(env_.Stat(Path("tree"), false).ok());
+  EXPECT_TRUE(env_.Stat(Path("keep/file"), true).ok()) << "a symlink's target was removed";
+  // A symlink given as the tree is removed as a link.
+  ASSERT_TRUE(env_.CreateSymlink(Path("keep"), Path("alias")).ok());
+  ASSERT_TRUE(env_.RemoveTree(Path("alias")).ok());
+  EXPECT_TRUE(env_.Stat(Path("keep/file"), true).ok());
+  EXPECT_TRUE(env_.RemoveTree(Path("missing")).ok());
+}
+
 TEST_F(PosixEnvTest, IdentityPathsAndTheEnvironment) {
   auto exe = env_.ExecutablePath();
   ASSERT_TRUE(exe.ok()) << exe.status().ToString();

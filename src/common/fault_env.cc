@@ -218,7 +218,7 @@ Status FaultEnv::DropUnsyncedData() {
     PGKEEP_RETURN_IF_ERROR(PutContent(target(), path, *data, info->mode & 07777));
   }
   for (auto it = undo_.rbegin(); it != undo_.rend(); ++it) {
-    PGKEEP_RETURN_IF_ERROR(RemoveTree(target(), it->path));
+    PGKEEP_RETURN_IF_ERROR(target().RemoveTree(it->path));
     if (!it->content) continue;
     if (it->is_dir) {
       PGKEEP_RETURN_IF_ERROR(target().CreateDir(it->path, it->mode));

@@ -69,24 +69,7 @@ Result<std::string> CreateUniqueDirectory(Env& env, const std::string& prefix, m
   return last;
 }
 
-Status RemoveTree(Env& env, const std::string& path) {
-  auto info = env.Stat(path, /*follow_symlinks=*/false);
-  if (!info.ok()) return info.status().os_error() == ENOENT ? Status::Ok() : info.status();
-  if (info->type != FileType::kDirectory) {
-    Status s = env.RemoveFile(path);
-    return s.ok() || s.os_error() == ENOENT ? Status::Ok() : s;
-  }
-  Status first;
-  auto names = env.ListDir(path);
-  if (!names.ok()) return names.status();
-  for (const auto& name : *names) {
-    Status s = RemoveTree(env, path + "/" + name);
-    if (!s.ok() && first.ok()) first = s;
-  }
-  Status s = env.RemoveDir(path);
-  if (!s.ok() && s.os_error() != ENOENT && first.ok()) first = s;
-  return first;
-}
+Status RemoveTree(Env& env, const std::string& path) { return env.RemoveTree(path); }
 
 Status WriteFileDurably(Env& env, const std::string& path, ByteView data, const DurableWrite& how) {
   return WriteFileDurably(
