@@ -11,12 +11,6 @@ namespace pgkeep {
 
 namespace {
 
-std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f s", s);
-  return buf;
-}
-
 CommandOutput RunHistory(const CommandContext& ctx, const DrillArgs& args) {
   auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "drill --history", false);
   if (!args.db.empty()) (void)DatabaseOrThrow(opened.config, args.db);
@@ -34,11 +28,12 @@ CommandOutput RunHistory(const CommandContext& ctx, const DrillArgs& args) {
       "ID                         DATABASE         METHOD    RESULT  RTO       RPO       BACKUP\n";
   for (const auto& d : drills) {
     char line[512];
-    std::snprintf(line, sizeof line, "%-26s %-16s %-9s %-7s %-9s %-9s %s\n", d.id.c_str(),
-                  d.database.c_str(), d.method.c_str(), d.passed ? "passed" : "FAILED",
-                  (Seconds(d.rto.seconds) + (d.rto.judged && !d.rto.met ? "!" : "")).c_str(),
-                  (Seconds(d.rpo.seconds) + (d.rpo.judged && !d.rpo.met ? "!" : "")).c_str(),
-                  d.backup.c_str());
+    std::snprintf(
+        line, sizeof line, "%-26s %-16s %-9s %-7s %-9s %-9s %s\n", d.id.c_str(), d.database.c_str(),
+        d.method.c_str(), d.passed ? "passed" : "FAILED",
+        (FormatDrillSeconds(d.rto.seconds) + (d.rto.judged && !d.rto.met ? "!" : "")).c_str(),
+        (FormatDrillSeconds(d.rpo.seconds) + (d.rpo.judged && !d.rpo.met ? "!" : "")).c_str(),
+        d.backup.c_str());
     out.text += line;
     for (const auto& f : d.failures) out.text += "    " + f + "\n";
   }

@@ -32,12 +32,6 @@ std::optional<int64_t> TargetSeconds(const std::string& duration) {
   return s.ok() ? std::optional<int64_t>(*s) : std::nullopt;
 }
 
-std::string FormatSeconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
-  return buf;
-}
-
 // Times the drill's phases on the Env's monotonic clock.
 class PhaseClock {
  public:
@@ -339,8 +333,9 @@ void Judge(DrillTarget& t, const std::string& what, DrillResult& result) {
   t.judged = true;
   t.met = t.seconds <= static_cast<double>(*t.target_seconds);
   if (!t.met)
-    result.failures.push_back(what + " " + FormatSeconds(t.seconds) + " exceeds the target of " +
-                              FormatSeconds(static_cast<double>(*t.target_seconds)));
+    result.failures.push_back(what + " " + FormatDrillSeconds(t.seconds) +
+                              " exceeds the target of " +
+                              FormatDrillSeconds(static_cast<double>(*t.target_seconds)));
 }
 
 // "tables readable": every table of every database read, or what failed.
@@ -562,21 +557,21 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   RunUserChecks(env, connector, db, *copy, result);
   phases.Start("verification", true);
 
-  // The copy's superuser, for pg_amcheck and the other databases.
-  std::string superuser;
+  // The copy's superuser (for pg_amcheck), its databases, and which one the
+  // configuration names, in one connection.
+  std::string superuser, main_db;
   std::vector<std::string> databases;
   if (auto conn = connector.Connect(*copy, "the drill's copy"); conn.ok()) {
-    if (auto su = (*conn)->Query("SELECT rolname FROM pg_authid WHERE oid = 10"); su.ok())
-      superuser = FirstValue(*su).value_or("");
-    if (auto dbs = (*conn)->Query(
-            "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1");
-        dbs.ok())
-      for (const auto& row : dbs->rows) databases.push_back(row.values[0].value_or(""));
+    auto found = (*conn)->Query(
+        "SELECT datname, (SELECT rolname FROM pg_authid WHERE oid = 10), current_database() "
+        "FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1");
+    if (found.ok())
+      for (const auto& row : found->rows) {
+        databases.push_back(row.values.at(0).value_or(""));
+        superuser = row.values.at(1).value_or("");
+        main_db = row.values.at(2).value_or("");
+      }
   }
-  std::string main_db;
-  if (auto conn = connector.Connect(*copy, "the drill's copy"); conn.ok())
-    if (auto cur = (*conn)->Query("SELECT current_database()"); cur.ok())
-      main_db = FirstValue(*cur).value_or("");
   ReportStep(o.progress, "reading every table of the copy end to end");
   std::vector<std::string> unreadable;
   for (const auto& name : databases) {
@@ -780,6 +775,12 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
 }
 
 }  // namespace
+
+std::string FormatDrillSeconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
+  return buf;
+}
 
 Status CheckDrillRequest(Env& env, const DatabaseConfig& db, const DrillOptions& o) {
   if (db.method == "logical" && (!o.target_time.empty() || !o.target_lsn.empty()))

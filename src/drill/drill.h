@@ -120,6 +120,9 @@ struct DrillResult {
   std::vector<std::string> cleanup_problems;
 };
 
+// "4.2 s" under ten seconds, "42 s" from there: how reports show durations.
+std::string FormatDrillSeconds(double seconds);
+
 // kUsage for a request that does not fit the database (targets of a logical
 // database, two targets, an unusable scratch directory); cheap, so callers
 // check before opening anything.

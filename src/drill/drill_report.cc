@@ -47,17 +47,11 @@ DrillTarget TargetFromJson(const nlohmann::json& j) {
   return t;
 }
 
-std::string Seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, s < 10 ? "%.1f s" : "%.0f s", s);
-  return buf;
-}
-
 std::string TargetText(const DrillTarget& t) {
-  std::string out = Seconds(t.seconds);
+  std::string out = FormatDrillSeconds(t.seconds);
   if (t.judged)
     out += std::string(t.met ? " (target " : " (MISSED target ") +
-           Seconds(static_cast<double>(*t.target_seconds)) + ")";
+           FormatDrillSeconds(static_cast<double>(*t.target_seconds)) + ")";
   else if (t.target_seconds)
     out += " (not judged)";
   else
@@ -196,7 +190,7 @@ std::string RenderDrillText(const DrillResult& r) {
   out += "  RTO:      " + TargetText(r.rto) + "\n";
   for (const auto& p : r.phases)
     out += "    " + p.name + std::string(14 - std::min<size_t>(13, p.name.size()), ' ') +
-           Seconds(p.seconds) + (p.in_rto ? "" : "  (not in RTO)") + "\n";
+           FormatDrillSeconds(p.seconds) + (p.in_rto ? "" : "  (not in RTO)") + "\n";
   out +=
       "  RPO:      " + TargetText(r.rpo) + (r.rpo.basis.empty() ? "" : ": " + r.rpo.basis) + "\n";
   for (const auto& c : r.checks)
@@ -243,8 +237,8 @@ std::string RenderDrillHtml(const DrillResult& r) {
        Html(r.rpo.basis) + "</td></tr></table>\n";
   h += "<h2>Phases</h2><table><tr><th>phase</th><th>seconds</th><th>in RTO</th></tr>\n";
   for (const auto& p : r.phases)
-    h += "<tr><td>" + Html(p.name) + "</td><td>" + Html(Seconds(p.seconds)) + "</td><td>" +
-         (p.in_rto ? "yes" : "no") + "</td></tr>\n";
+    h += "<tr><td>" + Html(p.name) + "</td><td>" + Html(FormatDrillSeconds(p.seconds)) +
+         "</td><td>" + (p.in_rto ? "yes" : "no") + "</td></tr>\n";
   h += "</table><h2>Checks</h2><table><tr><th>check</th><th>result</th><th>saw</th></tr>\n";
   for (const auto& c : r.checks)
     h += "<tr><td>" + Html(c.user ? "check \"" + c.name + "\"" : c.name) + "</td><td class=\"" +

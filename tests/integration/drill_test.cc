@@ -22,22 +22,11 @@
 namespace pgkeep {
 namespace {
 
+using testing::ChownToOsUser;
+using testing::OsUser;
 using testing::PgCluster;
 using testing::ProcessResult;
 using testing::RunProcess;
-
-std::string OsUser() { return geteuid() == 0 ? "postgres" : ""; }
-
-void ChownToOsUser(const std::string& path) {
-  if (OsUser().empty()) return;
-  passwd* pw = getpwnam("postgres");
-  ASSERT_NE(pw, nullptr);
-  if (std::filesystem::is_directory(path)) {
-    for (const auto& e : std::filesystem::recursive_directory_iterator(path))
-      ASSERT_EQ(lchown(e.path().c_str(), pw->pw_uid, pw->pw_gid), 0);
-  }
-  ASSERT_EQ(chown(path.c_str(), pw->pw_uid, pw->pw_gid), 0);
-}
 
 // Every process whose command line mentions `text`.
 std::string ProcessesMentioning(const std::string& text) {

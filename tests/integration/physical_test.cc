@@ -32,28 +32,17 @@
 namespace pgkeep {
 namespace {
 
+using testing::ChownToOsUser;
+using testing::OsUser;
 using testing::PgCluster;
 using testing::ProcessResult;
 using testing::RunProcess;
 
 constexpr char kBin[] = "/usr/lib/postgresql/15/bin";
 
-std::string OsUser() { return geteuid() == 0 ? "postgres" : ""; }
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void ChownToOsUser(const std::string& path) {
-  if (OsUser().empty()) return;
-  passwd* pw = getpwnam("postgres");
-  ASSERT_NE(pw, nullptr);
-  if (std::filesystem::is_directory(path)) {
-    for (const auto& e : std::filesystem::recursive_directory_iterator(path))
-      ASSERT_EQ(lchown(e.path().c_str(), pw->pw_uid, pw->pw_gid), 0);
-  }
-  ASSERT_EQ(chown(path.c_str(), pw->pw_uid, pw->pw_gid), 0);
 }
 
 int FreePort() {

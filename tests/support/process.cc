@@ -362,4 +362,19 @@ void RemoveTree(const std::string& path) {
   if (ec) throw std::runtime_error("removing '" + path + "': " + ec.message());
 }
 
+std::string OsUser() { return geteuid() == 0 ? "postgres" : ""; }
+
+void ChownToOsUser(const std::string& path) {
+  if (OsUser().empty()) return;
+  passwd* pw = getpwnam("postgres");
+  if (pw == nullptr) throw std::runtime_error("there is no \"postgres\" user");
+  auto give = [&](const std::string& p) {
+    if (lchown(p.c_str(), pw->pw_uid, pw->pw_gid) != 0)
+      throw std::runtime_error("chown " + p + ": " + std::strerror(errno));
+  };
+  if (std::filesystem::is_directory(path))
+    for (const auto& e : std::filesystem::recursive_directory_iterator(path)) give(e.path());
+  give(path);
+}
+
 }  // namespace pgkeep::testing

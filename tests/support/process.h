@@ -78,6 +78,13 @@ class ChildProcess {
   int exit_code_ = -1;
 };
 
+// The OS user a test's PostgreSQL and pgkeep run as: "postgres" under root
+// (the server refuses root), else "" (ourselves).
+std::string OsUser();
+// Gives `path` (recursively) to OsUser(); nothing when that is ourselves.
+// Throws std::runtime_error on failure.
+void ChownToOsUser(const std::string& path);
+
 // Creates a fresh private (0700) directory "<$TMPDIR or /tmp>/<prefix>XXXXXX"
 // and returns its path. The caller owns it; remove it with RemoveTree.
 std::string MakeTempDir(const std::string& prefix);
