@@ -137,6 +137,11 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
               {"mismatches", report.mismatches},
               {"retried_serial", report.retried_serial},
               {"retry_reason", report.retry_reason},
+              {"staging",
+               {{"data_offsets_added", report.data_offsets_added},
+                {"chunks_read", report.chunks_read},
+                {"chunks_written", report.chunks_written},
+                {"note", report.staging_note}}},
               {"seconds", report.seconds}};
   std::snprintf(line, sizeof line, "%.1f s", report.seconds);
   out.text = "restored " + report.source + " into database \"" + report.database + "\" in " + line +
@@ -146,6 +151,7 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
                     "succeeded; it had failed with: " +
                         report.retry_reason + "\n"
                   : "") +
+             (report.staging_note.empty() ? "" : "note: " + report.staging_note + "\n") +
              table_text;
   for (const auto& m : report.mismatches) out.text += "error: row count mismatch: " + m + "\n";
   if (!report.mismatches.empty())

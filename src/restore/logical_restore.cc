@@ -12,7 +12,7 @@
 #include "postgres/pg_connector.h"
 #include "postgres/table_scope.h"
 #include "repo/loader.h"
-#include "restore/dump_offsets.h"
+#include "restore/dump_staging.h"
 
 namespace pgkeep {
 
@@ -243,20 +243,29 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   if (snapshot) {
     // Staged before the target is touched: a damaged chunk or a full temp
     // disk must not cost the user an existing database (--clean).
+    ReportStep(options.progress, "staging the dump of backup " + snapshot->id);
     auto temp = TempFile::Create(env, options.temp_dir);
     if (!temp.ok()) return temp.status();
     staged = std::move(*temp);
-    ReportStep(options.progress, "staging the dump of backup " + snapshot->id);
-    PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, staged->file()));
-    file = staged->path();
-    if (*format == DumpFormat::kArchive) {
-      // pg_dump streamed it: give parallel pg_restore the data positions.
-      auto in = env.NewReadableFile(file);
-      if (!in.ok()) return in.status();
-      auto added = AddDumpDataOffsets(**in, staged->file());
-      if (!added.ok()) return added.status();
-      report.data_offsets_added = *added;
+    // Rewritten for parallel pg_restore on the way (restore/dump_staging.h).
+    DumpStager stager(staged->file());
+    Status loaded = LoadDump(*repo, *snapshot, stager);
+    auto staging = loaded.ok() ? stager.Finish() : Result<DumpStaging>(loaded);
+    if (!staging.ok() && stager.malformed()) {
+      // pg_restore may still read what the stager could not: as it is.
+      report.staging_note = staging.status().message() + "; staged as it is";
+      auto again = TempFile::Create(env, options.temp_dir);
+      if (!again.ok()) return again.status();
+      staged = std::move(*again);
+      PGKEEP_RETURN_IF_ERROR(LoadDump(*repo, *snapshot, staged->file()));
+    } else if (!staging.ok()) {
+      return staging.status();
+    } else {
+      report.data_offsets_added = staging->offsets_added;
+      report.chunks_read = staging->chunks_read;
+      report.chunks_written = staging->chunks_written;
     }
+    file = staged->path();
   }
   std::optional<PgTool> psql;
   if (*format == DumpFormat::kPlainSql) {

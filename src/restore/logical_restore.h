@@ -64,9 +64,14 @@ struct LogicalRestoreReport {
   bool retried_serial = false;
   std::string retry_reason;
   double seconds = 0;
-  // Table-of-contents entries of a staged backup given their data position
-  // (restore/dump_offsets.h); 0 when the dump had them or was not understood.
+  // How a backup's dump was staged (restore/dump_staging.h): entries given
+  // their data position (0 when the dump had them or was not understood),
+  // and its data chunks before and after they were joined.
   int data_offsets_added = 0;
+  uint64_t chunks_read = 0;
+  uint64_t chunks_written = 0;
+  // Set when the dump's data did not parse and it was staged as it is.
+  std::string staging_note;
 };
 
 // `repo` and `db` may be null only with options.from_file (then
