@@ -7,6 +7,9 @@
 #                    wall time, peak RSS, bytes added
 #   - restore of the latest backup into an empty directory (files only, the
 #     server is not started): wall time, peak RSS
+#   - a drill: restore, start and recovery to a restore point until the copy
+#     is connectable (pgBackRest by hand, `pgkeep drill`); pgkeep's RTO to
+#     a verified copy beside it
 #   - wal-push: WAL_SEGMENTS (default 64) real, completed segments pushed one
 #     command per segment, as archive_command does: segments per second
 # It runs each step twice: round 1 with pgBackRest first, round 2 with pgkeep first,
@@ -322,6 +325,72 @@ restore_latest() {
 }
 each_turn restore_latest
 
+# --- drills: restore, start and recover to a connectable copy ------------------
+# pgBackRest by hand, as its users run a drill: a restore point made on the
+# source and archived, `pgbackrest restore --type=name` into an empty
+# directory, `pg_ctl start` on another port (archive_mode off), then waiting
+# until recovery has reached the point and the copy is promoted. pgkeep:
+# `pgkeep drill`, which makes its own restore point (with row counts) before
+# its clock starts, then restores, starts and recovers the copy the same way;
+# its "restore" and "recovery" phases are the same span. Its RTO goes on to a
+# verified copy (every table read and counted, pg_amcheck), which the
+# hand-run does not do; that figure is reported beside it. Each drill starts
+# from an incremental backup taken just before it (not timed), so its
+# repository holds every WAL segment from that backup to the restore point
+# (the other tool's steps switch segments into the other repository).
+DRILL_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+drill() {
+  local tool=$1 r=$2
+  rm -rf -- "$TARGET"
+  if [[ $tool == pgbr ]]; then
+    set_archive_command "$(pgbr_archive "$r")"
+    pgbr "$r" backup --type=incr >/dev/null
+    local point="bench-drill-$r"
+    psql -d "$CONN dbname=postgres" -c "SELECT pg_create_restore_point('$point')" \
+      -c "SELECT pg_switch_wal()" >/dev/null
+    wait_archived
+    install -d -m 0700 -o postgres -g postgres "$TARGET"
+    # shellcheck disable=SC2016  # the script expands its own arguments
+    timed bash -c '
+      set -e
+      pgbackrest --config="$1" --stanza=bench --pg1-path="$2" --type=name --target="$3" \
+        --target-action=promote restore
+      "$4/pg_ctl" -D "$2" -l "$5/drill-server.log" -w -t 600 \
+        -o "-p $6 -k $5 -c listen_addresses=127.0.0.1 -c archive_mode=off" start
+      for ((i = 0; i < 60000; i++)); do
+        [[ $("$4/psql" -X -At -h "$5" -p "$6" -d postgres -c "SELECT pg_is_in_recovery()") == f ]] && exit 0
+        sleep 0.01
+      done
+      exit 1' drill "$(pgbr_conf "$r")" "$TARGET" "$point" "$PGBIN" "$WORK" "$DRILL_PORT"
+    record "$tool" drill "$r"
+    as_pg "$PGBIN/pg_ctl" -D "$TARGET" -m immediate -w stop >/dev/null
+    rm -rf -- "$TARGET"
+    echo "round $r: pgBackRest restore + start + recovery to a restore point: $WALL s"
+  else
+    set_archive_command "$(keep_archive "$r")"
+    as_pg "$PGKEEP" --config "$(keep_conf "$r")" backup --db bench --type incr >/dev/null
+    local json=$WORK/drill-$r.json phases
+    # shellcheck disable=SC2016
+    timed bash -c 'out=$1; shift; "$@" >"$out"' drill "$json" \
+      "$PGKEEP" --config "$(keep_conf "$r")" --output json drill --db bench --scratch-dir "$WORK"
+    phases=$(python3 -c '
+import json, sys
+report = json.load(open(sys.argv[1]))["drills"][0]
+seconds = {p["name"]: p["seconds"] for p in report["phases"]}
+connectable = seconds.get("restore", 0) + seconds.get("recovery", 0)
+print("%.2f %.2f %s" % (connectable, report["rto"]["seconds"], "passed" if report["passed"] else "FAILED"))
+' "$json")
+    read -r connectable rto verdict <<<"$phases"
+    [[ $verdict == passed ]] || { cat "$json" >&2; die "the pgkeep drill failed"; }
+    WALL=$connectable
+    record "$tool" drill "$r"
+    R[keep.rto.$r.wall]=$rto
+    echo "round $r: pgkeep drill: restore + recovery $connectable s, RTO to a verified copy $rto s"
+  fi
+}
+each_turn drill
+set_archive_command /bin/true
+
 # --- wal-push ----------------------------------------------------------------
 # Real segments: days of churn until WAL_SEGMENTS completed segments have
 # been copied out by archive_command, as PostgreSQL hands them over.
@@ -423,6 +492,8 @@ bytes_row "full backup, stored (MB)" full 1.0
 wall_row "incr backup after a day, wall (s)" incr 0.7
 bytes_row "incr backup, added (MB)" incr 1.0
 wall_row "restore latest, files only, wall (s)" restore 0.5
+wall_row "drill: restore + start + recovery, to connectable (s)" drill 0.6
+row "drill: pgkeep RTO to a verified copy (s)" "-" "$(calc 'printf "%.2f", (a < b ? a : b)' "$(get keep.rto.1.wall)" "$(get keep.rto.2.wall)")" "" "" ""
 pr=$(rate "$(best pgbr push)")
 kr=$(rate "$(best keep push)")
 r=$(ratio "$kr" "$pr")
@@ -449,7 +520,7 @@ echo "Every round, wall seconds (round 1: pgBackRest first; round 2: pgkeep firs
 echo
 printf '| %s | %s | %s | %s | %s |\n' step "pgBackRest, 1" "pgBackRest, 2" "pgkeep, 1" "pgkeep, 2"
 printf '| %s | %s | %s | %s | %s |\n' --- ---: ---: ---: ---:
-for step in full incr restore push; do
+for step in full incr restore drill push; do
   printf '| %s | %s | %s | %s | %s |\n' "$step" "$(get "pgbr.$step.1.wall")" "$(get "pgbr.$step.2.wall")" \
     "$(get "keep.$step.1.wall")" "$(get "keep.$step.2.wall")"
 done

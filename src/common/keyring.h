@@ -36,6 +36,11 @@ class Keyring {
   // when the keyring cannot hold it.
   virtual bool Write(const std::string& name, ByteView value, int64_t timeout_seconds) = 0;
   virtual void Remove(const std::string& name) = 0;
+  // Removes every value whose name starts with `prefix`; returns how many.
+  // For a full keyring: the kernel allows each user a small quota (200
+  // keys, 20000 bytes by default), which entries of repositories used once
+  // (tests, benchmarks) can fill for the length of their timeout.
+  virtual size_t RemoveByPrefix(const std::string& prefix) = 0;
 };
 
 // The calling user's kernel keyring (KEY_SPEC_USER_KEYRING), "user" keys
@@ -45,6 +50,7 @@ class KernelKeyring final : public Keyring {
   std::optional<Bytes> Read(const std::string& name) const override;
   bool Write(const std::string& name, ByteView value, int64_t timeout_seconds) override;
   void Remove(const std::string& name) override;
+  size_t RemoveByPrefix(const std::string& prefix) override;
 };
 
 // In memory, for tests; timeouts are not modelled.
@@ -53,14 +59,19 @@ class MemoryKeyring final : public Keyring {
   std::optional<Bytes> Read(const std::string& name) const override;
   bool Write(const std::string& name, ByteView value, int64_t timeout_seconds) override;
   void Remove(const std::string& name) override;
+  size_t RemoveByPrefix(const std::string& prefix) override;
   // Makes every Write fail, like a kernel without keyrings.
   void set_unavailable(bool unavailable);
+  // Makes a Write of a new name fail once `n` values are held, like a
+  // user's full kernel quota (0: no limit).
+  void set_capacity(size_t n);
   size_t size() const;
 
  private:
   mutable std::mutex mu_;
   std::map<std::string, Bytes> values_;
   bool unavailable_ = false;
+  size_t capacity_ = 0;
 };
 
 }  // namespace pgkeep

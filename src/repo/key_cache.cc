@@ -42,8 +42,14 @@ void WriteCache(const Storage& storage, Keyring& keyring, const std::string& pas
   Bytes value{kCacheVersion};
   value.insert(value.end(), salt.begin(), salt.end());
   value.insert(value.end(), sealed.begin(), sealed.end());
-  // A keyring that refuses it is no error: the next run pays for scrypt.
-  (void)keyring.Write(KeyCacheName(storage), value, kKeyCacheSeconds);
+  // A full keyring (the kernel's per-user quota) is emptied of our other
+  // entries, each of which costs its repository one scrypt to rebuild. The
+  // kernel frees their quota shortly after, so the retry may still fail and
+  // the next run store it. A keyring that refuses it is no error: the next
+  // run pays for scrypt.
+  if (keyring.Write(KeyCacheName(storage), value, kKeyCacheSeconds)) return;
+  if (keyring.RemoveByPrefix(kKeyCachePrefix) > 0)
+    (void)keyring.Write(KeyCacheName(storage), value, kKeyCacheSeconds);
 }
 
 // The file an earlier version left; it is as sensitive as a leaked HMAC.
@@ -55,9 +61,7 @@ void RemoveLegacyCache(Env& env, const Storage& storage, const std::string& dir)
 
 }  // namespace
 
-std::string KeyCacheName(const Storage& storage) {
-  return "pgkeep:repo-key:" + StorageHash(storage);
-}
+std::string KeyCacheName(const Storage& storage) { return kKeyCachePrefix + StorageHash(storage); }
 
 Result<std::unique_ptr<Repository>> OpenRepositoryCached(
     Env& env, Storage& storage, const Clock& clock, const std::optional<std::string>& password,

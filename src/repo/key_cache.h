@@ -14,7 +14,10 @@
 // environment or password_file). The repository stays scrypt-protected
 // wherever it is copied. Where the kernel keeps no keyring for us (some
 // containers), every open pays for scrypt. An entry that no longer opens the
-// repository (new password, other repository) is ignored and replaced.
+// repository (new password, other repository) is ignored and replaced. When
+// the user's keyring quota is full (the kernel allows 200 keys and 20000
+// bytes by default, which repositories used once, as in tests, can fill
+// for 12 hours), the other entries are removed to make room.
 //
 // Earlier versions kept the sealed key in "<legacy_dir>/<32 hex>.key" under
 // the same, cheaply guessable, HMAC; such a file is deleted when found.
@@ -31,6 +34,9 @@
 #include "repo/repository.h"
 
 namespace pgkeep {
+
+// The names of cache entries start with this.
+inline constexpr char kKeyCachePrefix[] = "pgkeep:repo-key:";
 
 // How long a cached key lives in the keyring.
 inline constexpr int64_t kKeyCacheSeconds = 12 * 3600;

@@ -189,6 +189,28 @@ TEST_F(KeyCacheTest, WithoutAKeyringEveryOpenPaysForScryptAndNothingIsWritten) {
   EXPECT_EQ(without_keys.status().code(), ErrorCode::kRepoFormat);
 }
 
+TEST_F(KeyCacheTest, AFullKeyringIsEmptiedOfOurOtherEntriesOnly) {
+  keyring_.set_capacity(3);
+  ASSERT_TRUE(keyring_.Write("pgkeep:repo-key:other-repository", AsBytes("x"), 60));
+  ASSERT_TRUE(keyring_.Write("pgkeep:repo-key:another-one", AsBytes("y"), 60));
+  ASSERT_TRUE(keyring_.Write("someone-else:token", AsBytes("z"), 60));
+  auto repo = Open(storage_, kPassword);
+  ASSERT_TRUE(repo.ok()) << repo.status().ToString();
+  EXPECT_FALSE(Entry().empty()) << "the key was not cached";
+  EXPECT_FALSE(keyring_.Read("pgkeep:repo-key:other-repository").has_value());
+  EXPECT_FALSE(keyring_.Read("pgkeep:repo-key:another-one").has_value());
+  EXPECT_TRUE(keyring_.Read("someone-else:token").has_value());
+  EXPECT_EQ(keyring_.size(), 2u);
+
+  // Full of others' entries: nothing of theirs is touched, and the open works.
+  keyring_.Remove(kEntryName);
+  keyring_.set_capacity(1);
+  auto again = Open(storage_, kPassword);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_TRUE(Entry().empty());
+  EXPECT_TRUE(keyring_.Read("someone-else:token").has_value());
+}
+
 TEST_F(KeyCacheTest, AnOldCacheFileIsDeleted) {
   // Earlier versions left the sealed key in a file: a stolen copy allowed
   // cheap offline guessing of the password. The first open removes it.
@@ -248,6 +270,17 @@ TEST(KernelKeyringTest, ValuesOutliveTheProcessAndCanBeRemoved) {
   EXPECT_FALSE(keyring.Read(name).has_value());
   EXPECT_FALSE(keyring.Write(name, Bytes(Keyring::kMaxValueSize + 1, 0), 60));
   EXPECT_FALSE(keyring.Read(name).has_value());
+
+  // Removal by prefix takes exactly the names that start with it.
+  const std::string family = name + ":family:";
+  ASSERT_TRUE(keyring.Write(family + "a", value, 60));
+  ASSERT_TRUE(keyring.Write(family + "b", value, 60));
+  ASSERT_TRUE(keyring.Write(name + ":other", value, 60));
+  EXPECT_EQ(keyring.RemoveByPrefix(family), 2u);
+  EXPECT_FALSE(keyring.Read(family + "a").has_value());
+  EXPECT_FALSE(keyring.Read(family + "b").has_value());
+  EXPECT_TRUE(keyring.Read(name + ":other").has_value());
+  keyring.Remove(name + ":other");
 }
 
 }  // namespace
