@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 
@@ -22,6 +23,9 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
   options.progress = ctx.progress;
   if (args.jobs_given) options.threads = args.options.jobs;
   ThrowIfError(CheckPhysicalRestoreRequest(*ctx.env, options));  // before anything is opened
+  static std::atomic<int> interrupted{0};
+  ctx.env->CatchInterrupts(&interrupted);
+  options.cancel = &interrupted;
   int64_t started = ctx.env->MonotonicMicros();
   auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "restore", false);
   const DatabaseConfig& db = DatabaseOrThrow(opened.config, args.db);
@@ -92,6 +96,11 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
     throw CommandError{
         Status::Error(ErrorCode::kUsage, "restore needs --into-database NEWDB or --pgdata DIR",
                       "--into-database for logical backups, --pgdata for physical ones")};
+  // SIGINT/SIGTERM stop pg_restore (and its workers) and drop the database
+  // it was filling, instead of leaving both behind.
+  static std::atomic<int> interrupted{0};
+  ctx.env->CatchInterrupts(&interrupted);
+  options.cancel = &interrupted;
   CommandOutput out;
   LogicalRestoreReport report;
   if (!options.from_file.empty()) {

@@ -59,6 +59,32 @@ int Subprocess::Wait() {
   return exit_code_;
 }
 
+int Subprocess::WaitOrCancel(const std::atomic<int>* cancel, int grace_seconds, bool* cancelled) {
+  *cancelled = false;
+  if (cancel == nullptr || reaped_ || pid_ <= 0) return Wait();
+  // Polled: a signal handler only sets the flag, so nothing interrupts waitpid.
+  int64_t killed_at = -1;
+  for (int64_t waited_ms = 0;; waited_ms += 20) {
+    int status = 0;
+    pid_t got = waitpid(pid_, &status, WNOHANG);
+    if (got == pid_) {
+      reaped_ = true;
+      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      return Wait();
+    }
+    if (got < 0 && errno != EINTR) return Wait();
+    if (!*cancelled && cancel->load() != 0) {
+      *cancelled = true;
+      ::kill(pid_, SIGTERM);
+      killed_at = waited_ms;
+    } else if (*cancelled && killed_at >= 0 && waited_ms - killed_at > grace_seconds * 1000) {
+      ::kill(pid_, SIGKILL);
+      killed_at = -1;
+    }
+    ::usleep(20 * 1000);
+  }
+}
+
 void Subprocess::Kill() {
   if (!reaped_ && pid_ > 0) ::kill(pid_, SIGKILL);
 }

@@ -15,6 +15,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -52,6 +53,11 @@ class Subprocess {
   // Waits for the child; returns its exit code (128 + signal if killed).
   int Wait();
   void Kill();
+  // Waits like Wait, but when `*cancel` becomes non-zero sends SIGTERM (a
+  // tool such as pg_restore then stops its workers and cancels their
+  // queries), and SIGKILL after `grace_seconds`. Returns the exit code and
+  // sets *cancelled. `cancel` may be null (plain Wait).
+  int WaitOrCancel(const std::atomic<int>* cancel, int grace_seconds, bool* cancelled);
   // What the child wrote to standard error (its last 64 KiB); call after Wait.
   std::string StderrText() const;
   // The last line of standard error that reports an error (else the last

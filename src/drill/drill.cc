@@ -741,9 +741,11 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
   r.temp_dir = ledger.entry().dir;
   r.child_env_drop = o.child_env_drop;
   r.progress = o.progress;
+  r.cancel = o.cancel;
   phases.Start("restore", true);
   auto restored = RunLogicalRestore(env, &repo, connector, &db, r);
   if (!restored.ok()) {
+    if (restored.status().code() == ErrorCode::kInterrupted) return;
     result.failures.push_back("restore failed: " + restored.status().message());
     return;
   }

@@ -12,6 +12,9 @@ class SubprocessTool final : public PgToolProcess {
   explicit SubprocessTool(std::unique_ptr<Subprocess> p) : p_(std::move(p)) {}
   ByteSource& Stdout() override { return p_->Stdout(); }
   int Wait() override { return p_->Wait(); }
+  int WaitOrCancel(const std::atomic<int>* cancel, bool* cancelled) override {
+    return p_->WaitOrCancel(cancel, 10, cancelled);
+  }
   void Kill() override { p_->Kill(); }
   std::string ErrorSummary() const override { return p_->ErrorSummary(); }
 

@@ -10,6 +10,7 @@
 // be used from any thread. What it returns is used by one thread at a time.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -62,6 +63,13 @@ class PgToolProcess {
   virtual ByteSource& Stdout() = 0;
   // Waits for the program; its exit code (128 + signal if killed).
   virtual int Wait() = 0;
+  // Wait, stopping the program (SIGTERM, then SIGKILL after 10 s) once
+  // `*cancel` is non-zero; *cancelled says it was. Programs that cannot be
+  // stopped (fakes) just wait.
+  virtual int WaitOrCancel(const std::atomic<int>* /*cancel*/, bool* cancelled) {
+    *cancelled = false;
+    return Wait();
+  }
   virtual void Kill() = 0;
   // Why it failed, in one line (the first error on its standard error); after Wait.
   virtual std::string ErrorSummary() const = 0;

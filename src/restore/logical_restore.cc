@@ -75,10 +75,13 @@ class TempFile {
 };
 
 Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
-               const std::string& what, const std::vector<std::string>& drop_env) {
+               const std::string& what, const std::vector<std::string>& drop_env,
+               const std::atomic<int>* cancel) {
   auto proc = connector.RunTool(PgToolCommand{argv, false, drop_env});
   if (!proc.ok()) return proc.status();
-  int code = (*proc)->Wait();
+  bool cancelled = false;
+  int code = (*proc)->WaitOrCancel(cancel, &cancelled);
+  if (cancelled) return Status::Error(ErrorCode::kInterrupted, "interrupted while running " + what);
   if (code == 0) return Status::Ok();
   std::string last = (*proc)->ErrorSummary();
   std::string hint;
@@ -267,6 +270,8 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     }
     file = staged->path();
   }
+  if (options.cancel && options.cancel->load() != 0)
+    return Status::Error(ErrorCode::kInterrupted, "interrupted while staging the dump");
   std::optional<PgTool> psql;
   if (*format == DumpFormat::kPlainSql) {
     auto found = connector.FindTool("psql", server_major, db ? db->pg_bin : "");
@@ -324,13 +329,13 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       return RunTool(connector,
                      {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
                       "--single-transaction", "-f", file, "--dbname=" + *into},
-                     "psql", options.child_env_drop);
+                     "psql", options.child_env_drop, options.cancel);
     std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
                                      "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
     argv.insert(argv.end(), filters.begin(), filters.end());
     if (options.no_owner) argv.insert(argv.end(), {"--no-owner", "--no-privileges"});
     argv.push_back(file);
-    return RunTool(connector, argv, "pg_restore", options.child_env_drop);
+    return RunTool(connector, argv, "pg_restore", options.child_env_drop, options.cancel);
   };
   // Only the custom format restores in parallel.
   int jobs = *format == DumpFormat::kArchive ? std::max(1, options.jobs) : 1;

@@ -16,6 +16,7 @@
 // workers), into a database dropped and created again.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,9 @@ struct LogicalRestoreOptions {
   // pg_restore --no-owner --no-privileges: for a server without the
   // source's roles (a drill's scratch cluster).
   bool no_owner = false;
+  // When it becomes non-zero (a signal), the restore stops: pg_restore or
+  // psql is stopped, the database it created dropped, kInterrupted.
+  const std::atomic<int>* cancel = nullptr;
 };
 
 struct TableCheck {

@@ -4,9 +4,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "support/pg_cluster.h"
 #include "support/process.h"
@@ -262,6 +265,45 @@ TEST_F(LogicalTest, RestoreFailureIsLoudAndLeavesNoDatabase) {
       << serial.err;
   EXPECT_EQ(serial.err.find("retried"), std::string::npos) << serial.err;
   EXPECT_FALSE(DatabaseExists("app_ghost"));
+}
+
+// SIGTERM (as systemd or a timeout sends it) in the middle of pg_restore: the
+// restore stops pg_restore and its workers, drops the database it was
+// filling, and exits 130; nothing keeps loading into the server behind it.
+TEST_F(LogicalTest, AnInterruptedRestoreStopsPgRestoreAndDropsItsDatabase) {
+  // Each row's CHECK sleeps 20 ms outside the source database: the restore's
+  // COPY of 1000 rows takes 20 s.
+  cluster_->Exec(
+      "CREATE SCHEMA slow; "
+      "CREATE FUNCTION slow.wait(int) RETURNS boolean LANGUAGE sql AS "
+      "$$SELECT current_database() = 'app' OR pg_sleep(0.02) IS NOT NULL$$; "
+      "CREATE TABLE slow.rows (x int CHECK (slow.wait(x)))",
+      "app");
+  cluster_->Exec("INSERT INTO slow.rows SELECT generate_series(1, 1000)", "app");
+  WriteConfig("schemas = [\"slow\"]\n");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
+  cluster_->Exec("DROP SCHEMA slow CASCADE", "app");
+
+  auto restore = testing::ChildProcess::Spawn(
+      {PGKEEP_BINARY, "restore", "--db", "app", "--into-database", "app_stopped"},
+      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
+  // Bounded wait until pg_restore's COPY runs in the new database.
+  bool copying = false;
+  for (int i = 0; i < 300 && !copying; ++i) {
+    copying = cluster_->Query(
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                  "'app_stopped' AND query LIKE 'COPY%'") != "0";
+    if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(copying) << "pg_restore never started its COPY";
+  auto sent = std::chrono::steady_clock::now();
+  restore.Kill(SIGTERM);
+  EXPECT_EQ(restore.Wait(), 130);
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(12))
+      << "the restore waited for pg_restore instead of stopping it";
+  EXPECT_FALSE(DatabaseExists("app_stopped"));
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'COPY slow%'"),
+            "0");
 }
 
 TEST_F(LogicalTest, BadInputsGiveClearErrors) {
