@@ -471,6 +471,7 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   for (const auto& name : o.child_env_drop)
     if (name != o.restore_command_env) r.child_env_drop.push_back(name);
   r.cancel = o.cancel;
+  r.retry_taken_port = true;
   r.target_time = o.target_time;
   r.target_lsn = o.target_lsn;
   if (point) {
@@ -527,6 +528,7 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
     return;
   }
   phases.Start("checks", true);
+  for (const auto& note : restored->notes) result.notes.push_back(note);
   result.recovery_target = restored->recovery_target;
   result.reached =
       "LSN " + restored->reached_lsn +
@@ -651,13 +653,31 @@ Result<std::string> StartScratchCluster(Env& env, PgConnector& connector, const 
       run({initdb.path, "-D", e.pgdata, "-U", "postgres", "-E", "UTF8", "--locale=C",
            "--auth-local=trust", "--auth-host=reject", "--no-sync", "--no-instructions"},
           "initdb"));
-  PGKEEP_RETURN_IF_ERROR(
-      run({pg_ctl->path, "-D", e.pgdata, "-l", e.run_dir + "/server.log", "-w", "-t", "120", "-o",
-           "-c unix_socket_directories=" + e.run_dir + " -p " + std::to_string(*port) +
-               " -c listen_addresses=127.0.0.1",
-           "start"},
-          "pg_ctl start"));
-  return "host=" + e.run_dir + " port=" + std::to_string(*port) + " user=postgres dbname=postgres";
+  // A port free when chosen may be taken before the server binds it: then
+  // another one (3 tries).
+  const std::string log = e.run_dir + "/server.log";
+  int chosen = *port;
+  for (int attempt = 1;; ++attempt) {
+    Status started = run({pg_ctl->path, "-D", e.pgdata, "-l", log, "-w", "-t", "120", "-o",
+                          "-c unix_socket_directories=" + e.run_dir + " -p " +
+                              std::to_string(chosen) + " -c listen_addresses=127.0.0.1",
+                          "start"},
+                         "pg_ctl start");
+    if (started.ok()) break;
+    auto text = ReadWholeFile(env, log);
+    std::string said = text.ok() ? std::string(AsString(*text)) : "";
+    bool taken = said.find("could not bind") != std::string::npos ||
+                 said.find("Address already in use") != std::string::npos;
+    if (!taken || attempt == 3) return started;
+    PGKEEP_RETURN_IF_ERROR(env.RemoveFile(log));
+    auto next = env.FreeLoopbackPort();
+    if (!next.ok()) return started;
+    result.notes.push_back("port " + std::to_string(chosen) +
+                           " was taken before the scratch server bound it; started on port " +
+                           std::to_string(*next));
+    chosen = *next;
+  }
+  return "host=" + e.run_dir + " port=" + std::to_string(chosen) + " user=postgres dbname=postgres";
 }
 
 void RunLogical(Env& env, Repository& repo, PgConnector& connector, const DatabaseConfig& db,

@@ -47,7 +47,10 @@ struct PhysicalRestoreOptions {
   std::string target_name;  // pg_create_restore_point name
   std::string target;       // "latest" | "immediate" | ""
   bool start = false;
-  int port = 0;     // 0: the port recorded at backup
+  int port = 0;  // 0: the port recorded at backup
+  // With start: when the server cannot bind `port` (another process took it
+  // since it was chosen), start again on a free loopback port (3 tries).
+  bool retry_taken_port = false;
   int threads = 4;  // writers; more than cores, to overlap I/O (bench/)
   // Whether the restored cluster archives into the repository. kAuto: only
   // when restored in place of the configured pgdata (it becomes the primary);

@@ -38,9 +38,28 @@ pid_t PostmasterPid(Env& env, const std::string& pgdata) {
 
 namespace physical_restore_internal {
 
-Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o,
-                    const DatabaseConfig& db, const Owner& owner, const Snapshot& backup,
-                    PhysicalRestoreResult& result) {
+namespace {
+
+// A port free when it was chosen can be taken before the server binds it:
+// the log line that says so (from byte `from` on), else "".
+std::string PortTakenLine(Env& env, const std::string& log, uint64_t from) {
+  auto text = ReadWholeFile(env, log);
+  if (!text.ok() || text->size() <= from) return "";
+  std::string fresh(AsString(ByteView(*text).subspan(from)));
+  size_t at = fresh.find("could not bind");
+  if (at == std::string::npos) at = fresh.find("Address already in use");
+  if (at == std::string::npos) return "";
+  size_t start = fresh.rfind('\n', at);
+  start = start == std::string::npos ? 0 : start + 1;
+  size_t end = fresh.find('\n', at);
+  return fresh.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+// One start on `port` and the wait for recovery to end; the server log is
+// read from `log_from` on (earlier attempts' lines are not this one's).
+Status StartOnceAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o,
+                        const DatabaseConfig& db, const Owner& owner, const Snapshot& backup,
+                        int port, uint64_t log_from, PhysicalRestoreResult& result) {
   int major = backup.meta.value(kMetaServerVersionNum, 150000) / 10000;
   std::string bin = db.pg_bin;
   std::string versioned = "/usr/lib/postgresql/" + std::to_string(major) + "/bin";
@@ -48,7 +67,7 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
   auto pg_ctl = connector.FindTool("pg_ctl", major, bin);
   if (!pg_ctl.ok()) return pg_ctl.status();
 
-  std::string run_dir = o.run_dir;
+  std::string run_dir = !result.socket_dir.empty() ? result.socket_dir : o.run_dir;
   if (run_dir.empty()) {
     auto made = CreateUniqueDirectory(env, "/tmp/pgkeep-restore-", 0700);
     if (!made.ok()) return OsError("create", "/tmp/pgkeep-restore-*", made.status().os_error());
@@ -56,7 +75,6 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
   }
   if (owner.change) PGKEEP_RETURN_IF_ERROR(env.SetOwner(run_dir, owner.uid, owner.gid));
   result.server_log = run_dir + "/server.log";
-  int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
   result.port = port;
   result.socket_dir = run_dir;
 
@@ -106,6 +124,12 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
     if (o.cancel && o.cancel->load() != 0)
       return Status::Error(ErrorCode::kInterrupted, "interrupted while waiting for recovery");
     pid_t pid = PostmasterPid(env, o.pgdata);
+    if (pid <= 0)
+      if (std::string taken = PortTakenLine(env, result.server_log, log_from); !taken.empty())
+        return Status::Error(
+            ErrorCode::kPostgres,
+            "the restored server could not listen on port " + std::to_string(port) + ": " + taken,
+            "choose another --port; full log: " + result.server_log);
     if ((pid <= 0 && env.MonotonicMicros() > grace) || (pid > 0 && !env.ProcessExists(pid)))
       return Status::Error(
           ErrorCode::kPostgres,
@@ -128,6 +152,31 @@ Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptio
       ErrorCode::kPostgres,
       "recovery did not end within " + std::to_string(o.start_timeout_seconds) + " s",
       "the server keeps running; see " + result.server_log);
+}
+
+}  // namespace
+
+Status StartAndWait(Env& env, PgConnector& connector, const PhysicalRestoreOptions& o,
+                    const DatabaseConfig& db, const Owner& owner, const Snapshot& backup,
+                    PhysicalRestoreResult& result) {
+  int port = o.port > 0 ? o.port : std::atoi(backup.meta.value(kMetaPort, "5432").c_str());
+  for (int attempt = 1;; ++attempt) {
+    uint64_t log_size = 0;
+    if (!result.server_log.empty())
+      if (auto st = env.Stat(result.server_log); st.ok()) log_size = st->size;
+    Status s = StartOnceAndWait(env, connector, o, db, owner, backup, port, log_size, result);
+    if (s.ok() || !o.retry_taken_port || attempt == 3 ||
+        PortTakenLine(env, result.server_log, log_size).empty())
+      return s;
+    auto next = env.FreeLoopbackPort();
+    if (!next.ok()) return s;
+    ReportStep(o.progress,
+               "port " + std::to_string(port) + " was taken; trying " + std::to_string(*next));
+    result.notes.push_back("port " + std::to_string(port) +
+                           " was taken before the server bound it; started on port " +
+                           std::to_string(*next));
+    port = *next;
+  }
 }
 
 }  // namespace physical_restore_internal

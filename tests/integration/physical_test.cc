@@ -596,6 +596,33 @@ TEST_F(PhysicalTest, RestoreAsRootStartsTheServerAsPostgres) {
   EXPECT_EQ(QueryPort(port, "SELECT pg_is_in_recovery()::text"), "false");
 }
 
+// A port another process holds: the restore says so at once (not after the
+// 30 s it allows a starting server), with the server's own words.
+TEST_F(PhysicalTest, AStartOnATakenPortFailsAtOnceAndSaysWhy) {
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(holder, 1), 0);
+  socklen_t len = sizeof addr;
+  getsockname(holder, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  std::string dir = *suite_dir_ + "/restore-taken-port";
+  restored_.push_back(dir);
+  auto started = std::chrono::steady_clock::now();
+  ProcessResult r = Pgkeep({"restore", "--db", "main", "--pgdata", dir, "--target", "immediate",
+                            "--start", "--port", std::to_string(port), "--no-archive"});
+  close(holder);
+  EXPECT_EQ(r.exit_code, 13) << r.out << r.err;
+  EXPECT_NE(r.err.find("could not listen on port " + std::to_string(port)), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Address already in use"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+}
+
 // The archived WAL files of database "main" in the test's repository, sorted.
 std::vector<std::string> ArchivedWal(const std::string& repo) {
   std::vector<std::string> names;
