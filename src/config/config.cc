@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "common/cron.h"
 #include "common/file_io.h"
 #include "config/toml_reader.h"
 
@@ -186,6 +187,16 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
       std::string cron = s.String(kind);
       if (cron.empty()) continue;
       db.schedule[kind] = cron;
+      if (auto parsed = CronExpr::Parse(cron); !parsed.ok()) {
+        // "cron expression "X": minute ..." -> "minute ..." after the key.
+        std::string why = parsed.status().message();
+        size_t colon = why.find("\": ");
+        s.Fail(Phase::kValue, kind,
+               colon == std::string::npos
+                   ? why
+                   : "is not a valid cron expression: " + why.substr(colon + 3),
+               parsed.status().hint());
+      }
       bool logical_kind = std::string_view(kind) == "logical";
       bool physical_kind = std::string_view(kind) == "full" || std::string_view(kind) == "incr";
       if ((logical_kind && physical) || (physical_kind && !physical)) {

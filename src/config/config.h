@@ -96,7 +96,8 @@ struct DatabaseConfig {
   std::string method = "physical";       // "physical" | "logical"
   std::string criticality = "standard";  // "critical" | "standard" | "rebuildable"
   // Cron expressions by job kind: "full", "incr", "drill" (physical) or
-  // "logical", "drill" (logical). Cron syntax is checked by the scheduler.
+  // "logical", "drill" (logical); each a valid 5-field cron expression
+  // (common/cron.h), checked when the configuration is read.
   std::map<std::string, std::string> schedule;
   RetentionConfig retention;
   std::string max_backup_age = "36h";  // duration, > 0

@@ -330,6 +330,11 @@ const ErrorCase kErrorCases[] = {
     {"BadMethod", kRepo + kDb + "method = \"physcial\"\n",
      "t.toml:5: key \"database.a.method\" must be \"physical\" or \"logical\", not \"physcial\"",
      "did you mean \"physical\"?"},
+    {"BadCron", kRepo + kDb + "schedule = { full = \"0 25 * * *\" }\n",
+     "t.toml:5: key \"database.a.schedule.full\" is not a valid cron expression: hour value out "
+     "of range in \"25\" (0 to 23)",
+     "five fields: minute hour day-of-month month day-of-week, e.g. \"0 2 * * *\" (02:00 every "
+     "day), \"*/15 * * * *\", \"0 3 * * sun\""},
     {"BadCriticality", kRepo + kDb + "criticality = \"high\"\n",
      "t.toml:5: key \"database.a.criticality\" must be \"critical\", \"standard\", or "
      "\"rebuildable\", not \"high\"",
