@@ -463,9 +463,27 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
   return config;
 }
 
+std::map<std::string, std::string> EffectiveSchedule(const DatabaseConfig& db) {
+  if (!db.schedule.empty()) return db.schedule;
+  const bool physical = db.method == "physical";
+  std::map<std::string, std::string> s;
+  if (db.criticality == "rebuildable") {
+    s[physical ? "full" : "logical"] = "0 3 * * 0";
+    return s;
+  }
+  if (physical) {
+    s["full"] = "0 2 * * 0";
+    s["incr"] = "0 2 * * 1-6";
+  } else {
+    s["logical"] = "0 2 * * *";
+  }
+  if (db.criticality == "critical") s["drill"] = "0 4 * * 1";
+  return s;
+}
+
 std::string EffectiveMaxDrillAge(const DatabaseConfig& db) {
   if (!db.max_drill_age.empty()) return db.max_drill_age;
-  return db.schedule.count("drill") ? "8d" : "";
+  return EffectiveSchedule(db).count("drill") ? "8d" : "";
 }
 
 Result<Config> LoadConfig(Env& env, const std::string& explicit_path) {

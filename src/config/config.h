@@ -118,8 +118,8 @@ struct DatabaseConfig {
   // fails. Empty: measured and reported, not judged.
   std::string rto;
   std::string rpo;
-  // `status` is unhealthy when the last drill is older; empty: "8d" when
-  // `schedule` has a drill, else no drill is required (EffectiveMaxDrillAge).
+  // `status` is unhealthy when the last drill is older; empty: "8d" when a
+  // drill is scheduled, else no drill is required (EffectiveMaxDrillAge).
   std::string max_drill_age;
   std::vector<DrillCheckConfig> checks;
   // Logical drills restore into "cluster" (a scratch PostgreSQL of the
@@ -129,7 +129,16 @@ struct DatabaseConfig {
   std::string drill_scratch = "auto";
 };
 
-// db.max_drill_age, else "8d" when a drill is scheduled, else "" (none required).
+// db.schedule, else the defaults of db.criticality (all times in the
+// scheduler's time zone):
+//   critical:    daily backups (physical: full on Sunday 02:00, incr 02:00
+//                the other days; logical: 02:00), a drill on Monday 04:00
+//   standard:    the same backups, no drill
+//   rebuildable: a weekly backup (Sunday 03:00), no drill
+std::map<std::string, std::string> EffectiveSchedule(const DatabaseConfig& db);
+
+// db.max_drill_age, else "8d" when a drill is scheduled (EffectiveSchedule),
+// else "" (none required).
 std::string EffectiveMaxDrillAge(const DatabaseConfig& db);
 
 // retention_policy.tenant: per-tenant retention period read from a tenant

@@ -11,6 +11,7 @@
 #include <ostream>
 #include <string>
 
+#include "common/cron.h"
 #include "config/secrets.h"
 
 namespace pgkeep {
@@ -643,6 +644,39 @@ TEST(SecretEnvNamesTest, ListsEverySecretVariableOnce) {
   EXPECT_EQ(names, want);
   // libpq's own variables are what pg_dump and friends need: never dropped.
   EXPECT_EQ(std::find(names.begin(), names.end(), "PGPASSWORD"), names.end());
+}
+
+TEST(EffectiveScheduleTest, CriticalityGivesDefaultsOnlyWhenNothingIsScheduled) {
+  DatabaseConfig db;
+  db.name = "a";
+  using Schedule = std::map<std::string, std::string>;
+  db.criticality = "critical";
+  EXPECT_EQ(EffectiveSchedule(db),
+            (Schedule{{"full", "0 2 * * 0"}, {"incr", "0 2 * * 1-6"}, {"drill", "0 4 * * 1"}}));
+  EXPECT_EQ(EffectiveMaxDrillAge(db), "8d");  // the default schedule has a drill
+  db.method = "logical";
+  EXPECT_EQ(EffectiveSchedule(db), (Schedule{{"logical", "0 2 * * *"}, {"drill", "0 4 * * 1"}}));
+  db.criticality = "standard";
+  EXPECT_EQ(EffectiveSchedule(db), (Schedule{{"logical", "0 2 * * *"}}));
+  EXPECT_EQ(EffectiveMaxDrillAge(db), "");
+  db.criticality = "rebuildable";
+  EXPECT_EQ(EffectiveSchedule(db), (Schedule{{"logical", "0 3 * * 0"}}));
+  db.method = "physical";
+  EXPECT_EQ(EffectiveSchedule(db), (Schedule{{"full", "0 3 * * 0"}}));
+  // A schedule of its own replaces the defaults whole.
+  db.criticality = "critical";
+  db.schedule = {{"full", "0 1 * * *"}};
+  EXPECT_EQ(EffectiveSchedule(db), (Schedule{{"full", "0 1 * * *"}}));
+  EXPECT_EQ(EffectiveMaxDrillAge(db), "");
+  // Every default is a valid cron expression.
+  for (const char* c : {"critical", "standard", "rebuildable"})
+    for (const char* m : {"physical", "logical"}) {
+      DatabaseConfig d;
+      d.criticality = c;
+      d.method = m;
+      for (const auto& [kind, cron] : EffectiveSchedule(d))
+        EXPECT_TRUE(CronExpr::Parse(cron).ok()) << c << " " << m << " " << kind;
+    }
 }
 
 }  // namespace
