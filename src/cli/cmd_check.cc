@@ -1,10 +1,14 @@
-// check: is a physical database wired up? Connection, settings, and a real
-// WAL segment travelling through archive_command into the repository.
+// check: is a database well and wired up? Its health (monitor/db_health.h:
+// latency, recovery, connections, transaction-id age, archiver, slots), then
+// for a physical one the settings and a real WAL segment travelling through
+// archive_command into the repository.
 #include <chrono>
+#include <cstdio>
 
 #include "backup/archiving.h"
 #include "backup/physical_backup.h"
 #include "cli/commands.h"
+#include "monitor/db_health.h"
 #include "wal/archive_command.h"
 #include "wal/wal_archive.h"
 
@@ -20,11 +24,39 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
     out.text += "ok    " + name + ": " + detail + "\n";
   };
   out.text = "repository: " + opened.storage->Describe() + "\n";
+  // Health first: an unreachable server fails here, with libpq's words.
+  DatabaseHealth health = ProbeDatabase(*ctx.env, *ctx.pg, db);
+  if (health.status == "error")
+    throw CommandError{Status::Error(ErrorCode::kPostgres, health.error)};
+  {
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "%s, %.1f ms to connect and query; %s; %lld of %lld connections; "
+                  "transaction ID age %lld",
+                  health.status.c_str(), health.latency_ms,
+                  health.in_recovery ? "in recovery" : "not in recovery",
+                  static_cast<long long>(health.connections),
+                  static_cast<long long>(health.max_connections),
+                  static_cast<long long>(health.xid_age));
+    out.text += std::string(health.healthy() ? "ok    " : "warn  ") + "health: " + line + "\n";
+    for (const auto& slot : health.slots)
+      out.text += "      slot " + slot.name + (slot.active ? " (active)" : " (inactive)") +
+                  " holds " + std::to_string(slot.retained_bytes) + " bytes of WAL\n";
+    for (const auto& p : health.problems) out.text += "warn  " + p + "\n";
+  }
   auto pg = ValueOrThrow(ctx.pg->Connect(db.conninfo, "database \"" + db.name + "\""));
   passed("connection",
          pg->Describe() + " (PostgreSQL " + std::to_string(pg->ServerVersionNum() / 10000) + ")");
+  auto finish = [&](CommandOutput& o) {
+    o.json["health"] = HealthToJson(health);
+    if (!health.healthy()) {
+      o.json["ok"] = false;
+      o.result = ErrorCode::kCheckFailed;
+    }
+  };
   if (db.method == "logical") {
     out.json = {{"ok", true}, {"database", db.name}, {"checks", checks}};
+    finish(out);
     out.text += "database \"" + db.name + "\" is logical: WAL archiving does not apply\n";
     return out;
   }
@@ -51,6 +83,7 @@ CommandOutput RunCheck(const CommandContext& ctx, const std::string& db_name, in
   out.json = {{"ok", true}, {"database", db.name}, {"checks", checks}, {"segment", segment}};
   out.text +=
       "database \"" + db.name + "\" is ready for physical backups and point-in-time recovery\n";
+  finish(out);
   return out;
 }
 
