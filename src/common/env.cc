@@ -376,6 +376,7 @@ Result<std::unique_ptr<Subprocess>> PosixEnv::StartProcess(const SubprocessOptio
   if (pid < 0)
     return Status::Error(ErrorCode::kTool, "cannot fork: " + std::string(std::strerror(errno)));
   if (pid == 0) {
+    if (options.own_process_group) setpgid(0, 0);
     dup2(in, STDIN_FILENO);
     dup2(options.capture_stdout ? out[1] : devnull, STDOUT_FILENO);
     dup2(err[1], STDERR_FILENO);
@@ -388,7 +389,10 @@ Result<std::unique_ptr<Subprocess>> PosixEnv::StartProcess(const SubprocessOptio
   if (devnull >= 0) ::close(devnull);
   if (options.capture_stdout) ::close(out[1]);
   ::close(err[1]);
-  return Subprocess::Adopt(pid, out[0], err[0], options.argv[0]);
+  if (options.own_process_group) setpgid(pid, pid);  // whichever runs first
+  auto adopted = Subprocess::Adopt(pid, out[0], err[0], options.argv[0]);
+  adopted->set_process_group(options.own_process_group);
+  return adopted;
 }
 
 bool PosixEnv::ProcessExists(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }

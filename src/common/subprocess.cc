@@ -85,6 +85,10 @@ int Subprocess::WaitOrCancel(const std::atomic<int>* cancel, int grace_seconds, 
   }
 }
 
+void Subprocess::Signal(int sig) {
+  if (!reaped_ && pid_ > 0) ::kill(group_ ? -pid_ : pid_, sig);
+}
+
 void Subprocess::Kill() {
   if (!reaped_ && pid_ > 0) ::kill(pid_, SIGKILL);
 }

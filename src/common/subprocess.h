@@ -31,6 +31,10 @@ struct SubprocessOptions {
   bool capture_stdout = true;          // else stdout goes to /dev/null
   std::string stdin_file;              // empty: /dev/null
   std::vector<std::string> drop_env;   // names of variables the child must not inherit
+  // The child leads a process group of its own, and Signal reaches the
+  // whole group (its own children too, which could otherwise keep its
+  // output pipes open after it is gone).
+  bool own_process_group = false;
 };
 
 class Subprocess {
@@ -53,6 +57,11 @@ class Subprocess {
   // Waits for the child; returns its exit code (128 + signal if killed).
   int Wait();
   void Kill();
+  // Sends `sig` (to its process group with own_process_group) if the child
+  // has not been reaped. Safe from another thread
+  // only while no thread is in Wait/WaitOrCancel (the pid stays ours until
+  // the child is reaped).
+  void Signal(int sig);
   // Waits like Wait, but when `*cancel` becomes non-zero sends SIGTERM (a
   // tool such as pg_restore then stops its workers and cancels their
   // queries), and SIGKILL after `grace_seconds`. Returns the exit code and
@@ -67,11 +76,13 @@ class Subprocess {
   // error (the start of it is kept for this), else LastStderrLine.
   std::string ErrorSummary() const;
   const std::string& program() const { return program_; }
+  void set_process_group(bool group) { group_ = group; }
 
  private:
   Subprocess() : stdout_source_(-1, "") {}
 
   pid_t pid_ = -1;
+  bool group_ = false;
   bool reaped_ = false;
   int exit_code_ = -1;
   int stdout_fd_ = -1;
