@@ -226,6 +226,18 @@ CommandRunner DefineCheck(CLI::App& sub) {
   return [args](const CommandContext& ctx) { return RunCheck(ctx, args->db, args->timeout); };
 }
 
+CommandRunner DefineServe(CLI::App& sub) {
+  auto args = std::make_shared<ServeArgs>();
+  sub.add_option("--job-timeout", args->job_timeout_seconds,
+                 "seconds a job may run before it is stopped (default 21600)")
+      ->check(CLI::PositiveNumber);
+  sub.add_option("--stop-grace", args->stop_grace_seconds,
+                 "on SIGTERM, seconds running jobs get to finish before they are stopped "
+                 "(default 60)")
+      ->check(CLI::NonNegativeNumber);
+  return [args](const CommandContext& ctx) { return RunServe(ctx, *args); };
+}
+
 CommandRunner DefineList(CLI::App& sub) {
   auto db = std::make_shared<std::string>();
   sub.add_option("--db", *db, "only backups of this database");
@@ -284,6 +296,8 @@ const std::vector<CommandSpec>& CommandTable() {
       {"info", "show one snapshot and its files", DefineInfo},
       {"verify", "check repository integrity", DefineVerify},
       {"drill", "restore a backup into scratch space, check it, measure RTO and RPO", DefineDrill},
+      {"serve", "daemon: run every scheduled job (backups, drills, expire, verify) until SIGTERM",
+       DefineServe},
   };
   return table;
 }

@@ -76,6 +76,12 @@ CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, cons
                           const std::string& dest);
 CommandOutput RunCheck(const CommandContext& ctx, const std::string& db, int timeout_seconds);
 
+struct ServeArgs {
+  int job_timeout_seconds = 6 * 3600;
+  int stop_grace_seconds = 60;
+};
+CommandOutput RunServe(const CommandContext& ctx, const ServeArgs& args);
+
 CommandOutput RunList(const CommandContext& ctx, const std::string& db);
 CommandOutput RunInfo(const CommandContext& ctx, const std::string& snapshot);
 // With `repair`: rebuilds the index from the packs first (repo/index_rebuild.h),

@@ -12,6 +12,7 @@
 
 #include "common/cron.h"
 #include "common/file_io.h"
+#include "common/time_zone.h"
 #include "config/toml_reader.h"
 
 namespace pgkeep {
@@ -312,6 +313,10 @@ ServerConfig ReadServer(TableReader r) {
   }
   server.state = r.String("state", server.state);
   r.RequireNonEmpty("state", server.state);
+  server.timezone = r.String("timezone", server.timezone);
+  if (r.Get("timezone"))
+    if (auto zone = TimeZone::Load(server.timezone); !zone.ok())
+      r.Fail(Phase::kValue, "timezone", zone.status().message(), zone.status().hint());
   std::tie(server.internal_key_env, server.internal_key_file) = r.EnvOrFile("internal_key");
   std::set<std::string> names;
   if (const auto* keys = r.TableArray("api_keys")) {

@@ -176,6 +176,8 @@ struct ApiKeyConfig {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8432";  // HOST:PORT
   std::string state = "/var/lib/pgkeep/state.db";
+  // IANA time zone of every `schedule` (daylight saving handled: common/cron.h).
+  std::string timezone = "UTC";
   std::vector<ApiKeyConfig> api_keys;
   std::string internal_key_env;
   std::string internal_key_file;
