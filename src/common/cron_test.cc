@@ -8,16 +8,12 @@
 #include <chrono>
 
 #include "common/clock.h"
+#include "support/utc.h"
 
 namespace pgkeep {
 namespace {
 
-// Unix seconds of a UTC date and time.
-int64_t At(int y, int mo, int d, int h = 0, int mi = 0) {
-  using namespace std::chrono;
-  auto date = sys_days{year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)}};
-  return date.time_since_epoch().count() * 86400 + h * 3600 + mi * 60;
-}
+using testing::UtcSeconds;
 
 std::vector<std::string> Next(const std::string& expr, int64_t from, int count,
                               const TimeZone& zone = TimeZone::Utc()) {
@@ -35,23 +31,23 @@ std::vector<std::string> Next(const std::string& expr, int64_t from, int count,
 }
 
 TEST(CronTest, FiresWhenTheFieldsSayInUtc) {
-  const int64_t t = At(2026, 3, 2, 1, 0);  // a Monday
+  const int64_t t = UtcSeconds(2026, 3, 2, 1, 0);  // a Monday
   EXPECT_EQ(Next("0 2 * * *", t, 2),
             (std::vector<std::string>{"2026-03-02T02:00:00Z", "2026-03-03T02:00:00Z"}));
   // Strictly after: a job that just fired is next due a day later.
-  EXPECT_EQ(Next("0 2 * * *", At(2026, 3, 2, 2, 0), 1),
+  EXPECT_EQ(Next("0 2 * * *", UtcSeconds(2026, 3, 2, 2, 0), 1),
             (std::vector<std::string>{"2026-03-03T02:00:00Z"}));
   EXPECT_EQ(Next("*/15 * * * *", t, 3),
             (std::vector<std::string>{"2026-03-02T01:15:00Z", "2026-03-02T01:30:00Z",
                                       "2026-03-02T01:45:00Z"}));
   EXPECT_EQ(Next("0 2 * * 0", t, 1), (std::vector<std::string>{"2026-03-08T02:00:00Z"}));
   EXPECT_EQ(Next("0 2 * * 7", t, 1), Next("0 2 * * sun", t, 1));  // 7 and names are Sunday
-  EXPECT_EQ(Next("0 2 * * 1-6", At(2026, 3, 7, 3), 2),            // Saturday 03:00: Monday next
+  EXPECT_EQ(Next("0 2 * * 1-6", UtcSeconds(2026, 3, 7, 3), 2),    // Saturday 03:00: Monday next
             (std::vector<std::string>{"2026-03-09T02:00:00Z", "2026-03-10T02:00:00Z"}));
   EXPECT_EQ(Next("30 4 1,15 * *", t, 2),
             (std::vector<std::string>{"2026-03-15T04:30:00Z", "2026-04-01T04:30:00Z"}));
   // Both day fields restricted: either matches (the 1st, and every Friday).
-  EXPECT_EQ(Next("0 0 1 * fri", At(2026, 3, 25), 3),
+  EXPECT_EQ(Next("0 0 1 * fri", UtcSeconds(2026, 3, 25), 3),
             (std::vector<std::string>{"2026-03-27T00:00:00Z", "2026-04-01T00:00:00Z",
                                       "2026-04-03T00:00:00Z"}));
   EXPECT_EQ(Next("0 0 * JAN,jul MON", t, 1), (std::vector<std::string>{"2026-07-06T00:00:00Z"}));
@@ -106,21 +102,21 @@ TEST(CronTest, ANightlyJobRunsOnceOnBothDaylightSavingChanges) {
   auto berlin = TimeZone::Load("Europe/Berlin");
   ASSERT_TRUE(berlin.ok()) << berlin.status().ToString();
   // 02:30 does not exist on March 29: it runs once, at 03:30 CEST.
-  EXPECT_EQ(Next("30 2 * * *", At(2026, 3, 27, 12), 3, *berlin),
+  EXPECT_EQ(Next("30 2 * * *", UtcSeconds(2026, 3, 27, 12), 3, *berlin),
             (std::vector<std::string>{"2026-03-28T01:30:00Z",     // 02:30 CET
                                       "2026-03-29T01:30:00Z",     // 03:30 CEST
                                       "2026-03-30T00:30:00Z"}));  // 02:30 CEST
   // 02:30 happens twice on October 25: it runs at the first one only.
-  EXPECT_EQ(Next("30 2 * * *", At(2026, 10, 24, 12), 2, *berlin),
+  EXPECT_EQ(Next("30 2 * * *", UtcSeconds(2026, 10, 24, 12), 2, *berlin),
             (std::vector<std::string>{"2026-10-25T00:30:00Z",     // 02:30 CEST
                                       "2026-10-26T01:30:00Z"}));  // 02:30 CET
   // A time outside the change is untouched on both days.
-  EXPECT_EQ(Next("0 4 * * *", At(2026, 3, 28, 12), 1, *berlin),
+  EXPECT_EQ(Next("0 4 * * *", UtcSeconds(2026, 3, 28, 12), 1, *berlin),
             (std::vector<std::string>{"2026-03-29T02:00:00Z"}));
-  EXPECT_EQ(Next("0 4 * * *", At(2026, 10, 24, 12), 1, *berlin),
+  EXPECT_EQ(Next("0 4 * * *", UtcSeconds(2026, 10, 24, 12), 1, *berlin),
             (std::vector<std::string>{"2026-10-25T03:00:00Z"}));
   // Every 30 minutes through the fall-back: the repeated hour is not run twice.
-  EXPECT_EQ(Next("*/30 * * * *", At(2026, 10, 25, 0, 0), 3, *berlin),
+  EXPECT_EQ(Next("*/30 * * * *", UtcSeconds(2026, 10, 25, 0, 0), 3, *berlin),
             (std::vector<std::string>{"2026-10-25T00:30:00Z",  // 02:30 CEST
                                       "2026-10-25T02:00:00Z",  // 03:00 CET
                                       "2026-10-25T02:30:00Z"}));
@@ -130,13 +126,17 @@ TEST(CronTest, LocalTimesAcrossNewYorkChanges) {
   auto ny = TimeZone::Load("America/New_York");
   ASSERT_TRUE(ny.ok());
   // 2026-03-08: 02:00 EST -> 03:00 EDT at 07:00 UTC. 02:15 is missing.
-  const int64_t local_0215 = At(2026, 3, 8, 2, 15);
+  const int64_t local_0215 = UtcSeconds(2026, 3, 8, 2, 15);
   EXPECT_EQ(FormatIsoTime(LocalToInstant(local_0215, *ny)), "2026-03-08T07:15:00Z");
-  EXPECT_EQ(FormatIsoTime(LocalToInstant(At(2026, 3, 8, 1, 59), *ny)), "2026-03-08T06:59:00Z");
-  EXPECT_EQ(FormatIsoTime(LocalToInstant(At(2026, 3, 8, 3, 0), *ny)), "2026-03-08T07:00:00Z");
+  EXPECT_EQ(FormatIsoTime(LocalToInstant(UtcSeconds(2026, 3, 8, 1, 59), *ny)),
+            "2026-03-08T06:59:00Z");
+  EXPECT_EQ(FormatIsoTime(LocalToInstant(UtcSeconds(2026, 3, 8, 3, 0), *ny)),
+            "2026-03-08T07:00:00Z");
   // 2026-11-01: 02:00 EDT -> 01:00 EST at 06:00 UTC. 01:30 happens twice.
-  EXPECT_EQ(FormatIsoTime(LocalToInstant(At(2026, 11, 1, 1, 30), *ny)), "2026-11-01T05:30:00Z");
-  EXPECT_EQ(FormatIsoTime(LocalToInstant(At(2026, 11, 1, 2, 30), *ny)), "2026-11-01T07:30:00Z");
+  EXPECT_EQ(FormatIsoTime(LocalToInstant(UtcSeconds(2026, 11, 1, 1, 30), *ny)),
+            "2026-11-01T05:30:00Z");
+  EXPECT_EQ(FormatIsoTime(LocalToInstant(UtcSeconds(2026, 11, 1, 2, 30), *ny)),
+            "2026-11-01T07:30:00Z");
 }
 
 }  // namespace
