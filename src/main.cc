@@ -1,6 +1,7 @@
 // pgkeep's entry point: wires the real Env, clock, keyring, PostgreSQL
-// connector and storage drivers into the CLI.
+// connector, alert transport and storage drivers into the CLI.
 #include "cli/app.h"
+#include "notify/curl_transport.h"
 
 int main(int argc, char** argv) {
   pgkeep::PosixEnv env;
@@ -12,6 +13,8 @@ int main(int argc, char** argv) {
   ctx.clock = &clock;
   ctx.pg = &pg;
   ctx.keyring = &keyring;
+  pgkeep::CurlTransport transport;
+  ctx.alert_transport = &transport;
   ctx.open_storage = [&env](const pgkeep::RepositoryConfig& config) {
     return pgkeep::OpenConfiguredStorage(env, config);
   };

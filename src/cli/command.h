@@ -18,6 +18,7 @@
 #include "common/keyring.h"
 #include "common/progress.h"
 #include "config/config.h"
+#include "notify/channel.h"
 #include "postgres/pg_connector.h"
 #include "repo/repo_lock.h"
 #include "repo/repository.h"
@@ -47,6 +48,9 @@ struct CommandContext {
   // Where wal-push and wal-fetch cache the unwrapped master key
   // (repo/key_cache.h); null: no cache, every open pays for scrypt.
   Keyring* keyring = nullptr;
+  // Where alerts go out (notify/channel.h): webhooks and SMTP; required by
+  // serve only. main() sets a CurlTransport.
+  Transport* alert_transport = nullptr;
   // Opens the storage a repository config points at.
   std::function<Result<std::unique_ptr<Storage>>(const RepositoryConfig&)> open_storage;
   // Hears each step of a long command as it starts (common/progress.h);

@@ -40,4 +40,11 @@ std::string FormatCompactTime(int64_t unix_seconds) {
   return FormatTime(unix_seconds, "%Y%m%dT%H%M%SZ");
 }
 
+std::string FormatSpan(int64_t seconds) {
+  if (seconds < 120) return std::to_string(seconds) + " s";
+  if (seconds < 2 * 3600) return std::to_string(seconds / 60) + " min";
+  if (seconds < 2 * 86400) return std::to_string(seconds / 3600) + " h";
+  return std::to_string(seconds / 86400) + " d";
+}
+
 }  // namespace pgkeep

@@ -48,5 +48,8 @@ class ManualClock final : public Clock {
 std::string FormatIsoTime(int64_t unix_seconds);
 // "20261123T050938Z": compact, sortable, used inside snapshot ids.
 std::string FormatCompactTime(int64_t unix_seconds);
+// A span for people: "45 s", "12 min", "36 h", "9 d" (rounded down; the
+// unit changes at twice its size, so "90 s" stays seconds).
+std::string FormatSpan(int64_t seconds);
 
 }  // namespace pgkeep

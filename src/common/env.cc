@@ -458,6 +458,25 @@ void PosixEnv::CatchInterrupts(std::atomic<int>* flag) {
   ::sigaction(SIGTERM, &action, nullptr);
 }
 
+namespace {
+
+std::atomic<int>* hangup_flag = nullptr;
+
+void OnHangup(int) {
+  if (hangup_flag) hangup_flag->fetch_add(1);
+}
+
+}  // namespace
+
+void PosixEnv::CatchHangups(std::atomic<int>* flag) {
+  hangup_flag = flag;
+  struct sigaction action {};
+  action.sa_handler = OnHangup;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  ::sigaction(SIGHUP, &action, nullptr);
+}
+
 uid_t PosixEnv::EffectiveUserId() { return ::geteuid(); }
 
 namespace {

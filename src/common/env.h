@@ -152,6 +152,9 @@ class Env {
   // number instead of killing it: long operations poll it, clean up, and
   // stop (kInterrupted). `flag` must outlive the process.
   virtual void CatchInterrupts(std::atomic<int>* flag) = 0;
+  // Until the process ends, SIGHUP increments `flag` instead of killing it
+  // (the daemon reloads its configuration). `flag` must outlive the process.
+  virtual void CatchHangups(std::atomic<int>* flag) = 0;
 
   // Identity and paths.
   virtual uid_t EffectiveUserId() = 0;
@@ -203,6 +206,7 @@ class PosixEnv final : public Env {
   std::optional<std::string> GetEnvVar(const std::string& name) override;
   Result<int> FreeLoopbackPort() override;
   void CatchInterrupts(std::atomic<int>* flag) override;
+  void CatchHangups(std::atomic<int>* flag) override;
   uid_t EffectiveUserId() override;
   std::optional<UserAccount> FindUser(const std::string& name) override;
   std::optional<UserAccount> FindUserById(uid_t uid) override;
@@ -276,6 +280,7 @@ class EnvWrapper : public Env {
   }
   Result<int> FreeLoopbackPort() override { return target_.FreeLoopbackPort(); }
   void CatchInterrupts(std::atomic<int>* flag) override { target_.CatchInterrupts(flag); }
+  void CatchHangups(std::atomic<int>* flag) override { target_.CatchHangups(flag); }
   uid_t EffectiveUserId() override { return target_.EffectiveUserId(); }
   std::optional<UserAccount> FindUser(const std::string& name) override {
     return target_.FindUser(name);

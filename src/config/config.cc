@@ -318,6 +318,19 @@ ServerConfig ReadServer(TableReader r) {
     if (auto zone = TimeZone::Load(server.timezone); !zone.ok())
       r.Fail(Phase::kValue, "timezone", zone.status().message(), zone.status().hint());
   std::tie(server.internal_key_env, server.internal_key_file) = r.EnvOrFile("internal_key");
+  server.tls_cert = r.String("tls_cert");
+  server.tls_key = r.String("tls_key");
+  if (server.tls_cert.empty() != server.tls_key.empty())
+    r.Fail(Phase::kRelation, server.tls_cert.empty() ? "tls_key" : "tls_cert",
+           "needs both tls_cert and tls_key", "set both to PEM files, or neither for plain HTTP");
+  for (auto [key, seconds] :
+       {std::pair{"health_interval", &server.health_interval_seconds},
+        std::pair{"status_interval", &server.status_interval_seconds},
+        std::pair{"alert_min_interval", &server.alert_min_interval_seconds}}) {
+    const std::string text = r.Duration(key, "");
+    if (!text.empty())
+      if (auto parsed = ParseDurationSeconds(text); parsed.ok()) *seconds = *parsed;
+  }
   std::set<std::string> names;
   if (const auto* keys = r.TableArray("api_keys")) {
     for (const auto& item : *keys) {

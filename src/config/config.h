@@ -181,6 +181,13 @@ struct ServerConfig {
   std::vector<ApiKeyConfig> api_keys;
   std::string internal_key_env;
   std::string internal_key_file;
+  // HTTPS when both are set: PEM certificate (chain) and its private key.
+  std::string tls_cert;
+  std::string tls_key;
+  int64_t health_interval_seconds = 120;  // each database's health sampled this often
+  int64_t status_interval_seconds = 60;   // the repository's status re-read this often
+  int64_t alert_min_interval_seconds =
+      300;  // one notification per channel and alert at most this often
 };
 
 // [[alert]]. `url` is set for webhook and slack, `to` for email.

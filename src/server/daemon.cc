@@ -4,35 +4,65 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "schedule/scheduler.h"
+#include "server/api.h"
+#include "server/daemon_view.h"
 #include "server/job_runner.h"
+#include "server/metrics.h"
+#include "server/monitor_loop.h"
 
 namespace pgkeep {
 
 namespace {
 
+// Jobs asked for through the API wait here; at most this many at once.
+constexpr size_t kMaxQueuedJobs = 16;
+
 struct Finished {
   std::string job;
   int64_t run_id;
+  bool scheduled;
   JobOutcome outcome;
 };
 
+struct Queued {
+  int64_t run_id;
+  ScheduledJob job;
+};
+
+// Everything a reload replaces, checked before anything is replaced.
+struct Loaded {
+  std::shared_ptr<const ApiSettings> settings;
+  std::vector<ScheduledJob> jobs;
+  TimeZone zone;
+};
+
+Result<Loaded> Load(Env& env, const Config& config) {
+  auto zone = TimeZone::Load(config.server.timezone);
+  if (!zone.ok()) return zone.status();
+  auto jobs = JobsFromConfig(config);
+  if (!jobs.ok()) return jobs.status();
+  auto auth = ApiAuth::FromConfig(env, config.server);
+  if (!auth.ok()) return auth.status();
+  return Loaded{std::make_shared<const ApiSettings>(ApiSettings{config, std::move(*auth)}),
+                std::move(*jobs), std::move(*zone)};
+}
+
 }  // namespace
 
-Status RunDaemon(Env& env, const Clock& clock, const Config& config, const DaemonOptions& o,
-                 const std::atomic<int>* stop) {
+Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& transport,
+                 const Config& config, const DaemonOptions& o, DaemonSignals signals) {
   auto log = [&](const std::string& line) {
     if (o.log) o.log(line);
   };
   auto store = StateStore::Open(config.server.state);
   if (!store.ok()) return store.status();
   StateStore& state = **store;
-  auto zone = TimeZone::Load(config.server.timezone);
-  if (!zone.ok()) return zone.status();
-  auto jobs = JobsFromConfig(config);
-  if (!jobs.ok()) return jobs.status();
+  auto loaded = Load(env, config);
+  if (!loaded.ok()) return loaded.status();
   auto slots = state.LastSlots();
   if (!slots.ok()) return slots.status();
 
@@ -41,18 +71,90 @@ Status RunDaemon(Env& env, const Clock& clock, const Config& config, const Daemo
   if (!interrupted.ok()) return interrupted.status();
   if (*interrupted > 0)
     log(std::to_string(*interrupted) + " job run(s) of a previous daemon recorded as interrupted");
-  Scheduler scheduler(std::move(*jobs), std::move(*zone), start, *slots, 1);
-  log("started: " + std::to_string(scheduler.jobs().size()) + " scheduled jobs (time zone " +
-      config.server.timezone + "), state " + config.server.state);
-  for (const auto& job : scheduler.jobs())
-    if (auto next = scheduler.NextSlot(job.id))
+  auto scheduler = std::make_unique<Scheduler>(std::move(loaded->jobs), std::move(loaded->zone),
+                                               start, *slots, 1);
+
+  std::mutex mu;  // guards settings, queue, finished
+  std::shared_ptr<const ApiSettings> settings = loaded->settings;
+  std::deque<Queued> queue;
+  std::deque<Finished> finished;
+
+  DaemonView view(start);
+  MonitorOptions monitor_options;
+  monitor_options.program = o.program;
+  monitor_options.config_path = o.config_path;
+  monitor_options.host = o.host;
+  monitor_options.log = o.log;
+  MonitorLoop monitor(env, clock, pg, transport, state, view, monitor_options);
+  monitor.SetConfig(std::make_shared<const Config>(settings->config));
+
+  ApiDeps deps;
+  deps.settings = [&] {
+    std::lock_guard lock(mu);
+    return settings;
+  };
+  deps.view = &view;
+  deps.state = &state;
+  deps.submit = [&](const ManualJob& m) -> Result<int64_t> {
+    std::lock_guard lock(mu);
+    const std::string id =
+        m.kind == "drill" ? "api/drill/" + m.database : "api/backup/" + m.database + "/" + m.kind;
+    for (const Queued& q : queue)
+      if (q.job.id == id) return q.run_id;  // the same job already waits: one run serves both
+    if (queue.size() >= kMaxQueuedJobs)
+      return Status::Error(ErrorCode::kLocked,
+                           std::to_string(kMaxQueuedJobs) + " jobs are already waiting",
+                           "wait for them (GET /api/jobs) and ask again");
+    JobRun run;
+    run.job = id;
+    run.kind = m.kind;
+    run.database = m.database;
+    run.trigger = "api";
+    run.started = clock.NowSeconds();
+    run.result = "queued";
+    auto run_id = state.RunStarted(run);
+    if (!run_id.ok()) return run_id.status();
+    ScheduledJob job;
+    job.id = id;
+    job.kind = m.kind;
+    job.database = m.database;
+    queue.push_back({*run_id, std::move(job)});
+    log("job " + id + " queued (asked for by API key \"" + m.caller + "\", run " +
+        std::to_string(*run_id) + ")");
+    return *run_id;
+  };
+  deps.metrics = [&] {
+    auto counts = state.RunCounts();
+    return RenderMetrics(*view.Get(), counts.ok() ? *counts : RunCounts{});
+  };
+  ApiRouter router(deps);
+  HttpServerOptions http_options;
+  http_options.listen = config.server.listen;
+  http_options.tls_cert = config.server.tls_cert;
+  http_options.tls_key = config.server.tls_key;
+  http_options.static_file = o.static_file;
+  http_options.log = o.log;
+  HttpServer http(router, http_options);
+  Status listening = http.Start();
+  if (!listening.ok()) return listening;
+
+  log("started: " + std::to_string(scheduler->jobs().size()) + " scheduled jobs (time zone " +
+      config.server.timezone + "), state " + config.server.state + ", API on " +
+      (config.server.tls_cert.empty() ? "http://" : "https://") +
+      config.server.listen.substr(0, config.server.listen.rfind(':')) + ":" +
+      std::to_string(http.port()));
+  for (const auto& job : scheduler->jobs())
+    if (auto next = scheduler->NextSlot(job.id))
       log("job " + job.id + " (" + job.cron.text() + ") next at " + FormatIsoTime(*next));
 
+  std::atomic<int> stop_monitor{0};
+  std::thread monitor_thread([&] { monitor.Run(&stop_monitor); });
+
   std::atomic<int> stop_jobs{0};
-  std::mutex mu;
-  std::deque<Finished> finished;
   std::map<int64_t, std::thread> workers;  // by run id, joined once collected
   int running = 0;
+  std::optional<Loaded> pending;  // a good new configuration, applied once no job runs
+  int reloads_seen = signals.reload ? signals.reload->load() : 0;
 
   auto collect = [&] {
     std::deque<Finished> done;
@@ -69,60 +171,109 @@ Status RunDaemon(Env& env, const Clock& clock, const Config& config, const Daemo
       Status saved =
           state.RunFinished(f.run_id, clock.NowSeconds(), r.result, r.exit_code, r.error, r.output);
       if (!saved.ok()) log("warning: " + saved.message());
-      scheduler.Finished(f.job);
+      if (f.scheduled) scheduler->Finished(f.job);
       --running;
       char seconds[32];
       std::snprintf(seconds, sizeof seconds, "%.1f s", r.seconds);
       log("job " + f.job + " " + r.result + " after " + seconds +
           (r.error.empty() ? "" : ": " + r.error));
+      monitor.RequestRefresh();
     }
     if (!done.empty()) {
-      Status saved = state.SaveLastSlots(scheduler.LastSlots());
+      Status saved = state.SaveLastSlots(scheduler->LastSlots());
       if (!saved.ok()) log("warning: " + saved.message());
     }
   };
+  auto launch = [&](const ScheduledJob& job, int64_t run_id, bool scheduled) {
+    ++running;
+    JobRunOptions options;
+    options.program = o.program;
+    options.config_path = o.config_path;
+    options.args = JobCommandArgs(job);
+    options.timeout_seconds = o.job_timeout_seconds;
+    options.stop = &stop_jobs;
+    std::string job_id = job.id;
+    workers[run_id] = std::thread([&env, &mu, &finished, options, job_id, run_id, scheduled] {
+      JobOutcome outcome = RunJobProcess(env, options);
+      std::lock_guard lock(mu);
+      finished.push_back({job_id, run_id, scheduled, std::move(outcome)});
+    });
+  };
 
-  while (stop->load() == 0) {
+  while (signals.stop->load() == 0) {
     collect();
-    const int64_t now = clock.NowSeconds();
-    for (const DueJob& due : scheduler.TakeDue(now)) {
-      JobRun run;
-      run.job = due.job->id;
-      run.kind = due.job->kind;
-      run.database = due.job->database;
-      run.trigger = due.skipped > 0 || now - due.slot > 60 ? "missed" : "schedule";
-      run.slot = due.slot;
-      run.started = now;
-      auto id = state.RunStarted(run);
-      if (!id.ok()) {
-        log("warning: " + id.status().message());
-        scheduler.Finished(due.job->id);
-        continue;
+    if (signals.reload && signals.reload->load() != reloads_seen) {
+      reloads_seen = signals.reload->load();
+      Result<Config> next =
+          o.load_config ? o.load_config() : Status::Error(ErrorCode::kConfig, "cannot reload");
+      Result<Loaded> checked = next.ok() ? Load(env, *next) : next.status();
+      if (!checked.ok()) {
+        log("configuration reload refused, the previous one is kept: " +
+            checked.status().message());
+      } else {
+        if (next->server.listen != config.server.listen ||
+            next->server.state != config.server.state)
+          log("warning: [server] listen and state change only at a restart");
+        pending = std::move(*checked);
+        if (running > 0) log("configuration reload waits for the running job");
       }
-      // Saved at the start too: a daemon killed mid-job does not run it again.
-      (void)state.SaveLastSlots(scheduler.LastSlots());
-      log("job " + run.job + " started (" + run.trigger + ", slot " + FormatIsoTime(due.slot) +
-          (due.skipped > 0 ? ", " + std::to_string(due.skipped) + " earlier slots skipped" : "") +
-          ")");
-      ++running;
-      JobRunOptions options;
-      options.program = o.program;
-      options.config_path = o.config_path;
-      options.args = JobCommandArgs(*due.job);
-      options.timeout_seconds = o.job_timeout_seconds;
-      options.stop = &stop_jobs;
-      std::string job_id = run.job;
-      int64_t run_id = *id;
-      workers[run_id] = std::thread([&env, &mu, &finished, options, job_id, run_id] {
-        JobOutcome outcome = RunJobProcess(env, options);
+    }
+    if (pending && running == 0) {
+      {
         std::lock_guard lock(mu);
-        finished.push_back({job_id, run_id, std::move(outcome)});
-      });
+        settings = pending->settings;
+      }
+      scheduler = std::make_unique<Scheduler>(std::move(pending->jobs), std::move(pending->zone),
+                                              clock.NowSeconds(), scheduler->LastSlots(), 1);
+      monitor.SetConfig(std::make_shared<const Config>(settings->config));
+      pending.reset();
+      log("configuration reloaded: " + std::to_string(scheduler->jobs().size()) +
+          " scheduled jobs, " + std::to_string(settings->config.alerts.size()) +
+          " alert channel(s)");
+    }
+    const int64_t now = clock.NowSeconds();
+    std::optional<Queued> manual;
+    if (running == 0) {
+      std::lock_guard lock(mu);
+      if (!queue.empty()) {
+        manual = std::move(queue.front());
+        queue.pop_front();
+      }
+    }
+    if (manual) {
+      Status started = state.RunDequeued(manual->run_id, now);
+      if (!started.ok()) log("warning: " + started.message());
+      log("job " + manual->job.id + " started (api, run " + std::to_string(manual->run_id) + ")");
+      launch(manual->job, manual->run_id, false);
+    } else if (running == 0 && !pending) {
+      for (const DueJob& due : scheduler->TakeDue(now)) {
+        JobRun run;
+        run.job = due.job->id;
+        run.kind = due.job->kind;
+        run.database = due.job->database;
+        run.trigger = due.skipped > 0 || now - due.slot > 60 ? "missed" : "schedule";
+        run.slot = due.slot;
+        run.started = now;
+        auto id = state.RunStarted(run);
+        if (!id.ok()) {
+          log("warning: " + id.status().message());
+          scheduler->Finished(due.job->id);
+          continue;
+        }
+        // Saved at the start too: a daemon killed mid-job does not run it again.
+        (void)state.SaveLastSlots(scheduler->LastSlots());
+        log("job " + run.job + " started (" + run.trigger + ", slot " + FormatIsoTime(due.slot) +
+            (due.skipped > 0 ? ", " + std::to_string(due.skipped) + " earlier slots skipped" : "") +
+            ")");
+        launch(*due.job, *id, true);
+      }
     }
     clock.SleepForMicros(200 * 1000);
   }
 
   log("stopping: " + std::to_string(running) + " job(s) running");
+  http.Stop();
+  stop_monitor.store(1);
   const int64_t grace_end = clock.MonotonicMicros() + int64_t{o.stop_grace_seconds} * 1000000;
   while (running > 0) {
     if (stop_jobs.load() == 0 && clock.MonotonicMicros() >= grace_end) {
@@ -134,6 +285,13 @@ Status RunDaemon(Env& env, const Clock& clock, const Config& config, const Daemo
     collect();
   }
   collect();
+  monitor_thread.join();
+  {
+    std::lock_guard lock(mu);
+    for (const Queued& q : queue)
+      (void)state.RunFinished(q.run_id, clock.NowSeconds(), "interrupted", std::nullopt,
+                              "the daemon stopped before the job's turn", nullptr);
+  }
   log("stopped");
   return Status::Ok();
 }

@@ -197,7 +197,7 @@ Result<int> StateStore::MarkInterruptedRuns(int64_t now, const std::string& why)
   std::lock_guard lock(mu_);
   Stmt s(db_,
          "UPDATE job_runs SET result = 'interrupted', finished = ?, error = ? "
-         "WHERE result = 'running'");
+         "WHERE result IN ('running', 'queued')");
   s.Bind(1, now).Bind(2, why);
   PGKEEP_RETURN_IF_ERROR(s.Done("mark interrupted runs"));
   return sqlite3_changes(db_);
@@ -207,11 +207,29 @@ Result<int64_t> StateStore::RunStarted(const JobRun& run) {
   std::lock_guard lock(mu_);
   Stmt s(db_,
          "INSERT INTO job_runs (job, kind, database, trigger, slot, started, result) "
-         "VALUES (?, ?, ?, ?, ?, ?, 'running')");
+         "VALUES (?, ?, ?, ?, ?, ?, ?)");
   s.Bind(1, run.job).Bind(2, run.kind).Bind(3, run.database).Bind(4, run.trigger);
-  s.Bind(5, run.slot).Bind(6, run.started);
+  s.Bind(5, run.slot).Bind(6, run.started).Bind(7, run.result == "queued" ? "queued" : "running");
   PGKEEP_RETURN_IF_ERROR(s.Done("record a job start"));
   return sqlite3_last_insert_rowid(db_);
+}
+
+Status StateStore::RunDequeued(int64_t id, int64_t started) {
+  std::lock_guard lock(mu_);
+  Stmt s(db_,
+         "UPDATE job_runs SET result = 'running', started = ? WHERE id = ? AND result = 'queued'");
+  s.Bind(1, started).Bind(2, id);
+  return s.Done("record a queued job's start");
+}
+
+Result<std::map<std::pair<std::string, std::string>, int64_t>> StateStore::RunCounts() {
+  std::lock_guard lock(mu_);
+  Stmt s(db_, "SELECT kind, result, count(*) FROM job_runs GROUP BY kind, result");
+  std::map<std::pair<std::string, std::string>, int64_t> counts;
+  int rc;
+  while ((rc = s.Step()) == SQLITE_ROW) counts[{s.Text(0), s.Text(1)}] = s.Int(2);
+  if (rc != SQLITE_DONE) return SqlError(db_, "count job runs");
+  return counts;
 }
 
 Status StateStore::RunFinished(int64_t id, int64_t finished, const std::string& result,

@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -43,8 +44,9 @@ struct JobRun {
   int64_t slot = 0;      // the scheduled firing time (0: not scheduled)
   int64_t started = 0;   // unix seconds
   std::optional<int64_t> finished;
-  // "running", "ok", "failed", "timeout", "interrupted" (the daemon stopped
-  // or died while it ran)
+  // "queued" (asked for through the API, waiting for its turn), "running",
+  // "ok", "failed", "timeout", "interrupted" (the daemon stopped or died
+  // while it ran or waited)
   std::string result = "running";
   std::optional<int> exit_code;
   std::string error;       // one line, empty when ok
@@ -79,11 +81,16 @@ class StateStore {
 
   int schema_version() const { return version_; }
 
-  // Runs still "running" from an earlier life of the daemon become
+  // Runs still "running" or "queued" from an earlier life of the daemon become
   // "interrupted" (finished at `now`); returns how many.
   Result<int> MarkInterruptedRuns(int64_t now, const std::string& why);
-  // Records a run as started; returns its id.
+  // Records a run as started ("running"), or as waiting for its turn when
+  // run.result is "queued"; returns its id.
   Result<int64_t> RunStarted(const JobRun& run);
+  // A queued run starts: "running" from `started`.
+  Status RunDequeued(int64_t id, int64_t started);
+  // How many runs there are of each (kind, result).
+  Result<std::map<std::pair<std::string, std::string>, int64_t>> RunCounts();
   Status RunFinished(int64_t id, int64_t finished, const std::string& result,
                      std::optional<int> exit_code, const std::string& error,
                      const nlohmann::json& figures);

@@ -61,24 +61,6 @@ std::string ReadFile(const std::string& path) {
   return contents.str();
 }
 
-// Binds port 0 on the loopback address and returns the port the kernel chose.
-int PickFreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = 0;
-  inet_pton(AF_INET, kHost, &addr.sin_addr);
-  socklen_t len = sizeof(addr);
-  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  const int saved_errno = errno;
-  close(fd);
-  if (!ok)
-    throw std::runtime_error(std::string("picking a free port: ") + std::strerror(saved_errno));
-  return ntohs(addr.sin_port);
-}
-
 void ChownToUser(const std::string& path, const std::string& user) {
   passwd entry{};
   passwd* pw = nullptr;

@@ -77,6 +77,8 @@ class PgCluster {
   // Stops the server cleanly (pg_ctl -m fast) and waits for it; the data
   // directory stays until destruction. Throws if pg_ctl fails.
   void Stop();
+  // Starts it again after Stop, on the same port.
+  void Resume() { StartServer(); }
 
   // The last `lines` lines of the server log, for failure messages.
   std::string LogTail(int lines = 40) const;

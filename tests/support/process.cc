@@ -1,11 +1,14 @@
 #include "support/process.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -375,6 +378,24 @@ void ChownToOsUser(const std::string& path) {
   if (std::filesystem::is_directory(path))
     for (const auto& e : std::filesystem::recursive_directory_iterator(path)) give(e.path());
   give(path);
+}
+
+// Binds port 0 on the loopback address and returns the port the kernel chose.
+int PickFreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = 0;
+  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  socklen_t len = sizeof(addr);
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  const int saved_errno = errno;
+  close(fd);
+  if (!ok)
+    throw std::runtime_error(std::string("picking a free port: ") + std::strerror(saved_errno));
+  return ntohs(addr.sin_port);
 }
 
 }  // namespace pgkeep::testing

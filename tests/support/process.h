@@ -40,6 +40,9 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const std::string
                          const std::vector<std::string>& extra_env = {},
                          const std::string& run_as_user = "");
 
+// A TCP port on 127.0.0.1 that was free a moment ago (the kernel's pick).
+int PickFreePort();
+
 // A background process owned by the test. Not copyable; moving transfers the
 // duty to reap it. The destructor SIGKILLs and reaps a process not yet waited
 // for, so a failing test never leaves a child behind.
