@@ -331,6 +331,13 @@ ServerConfig ReadServer(TableReader r) {
     if (!text.empty())
       if (auto parsed = ParseDurationSeconds(text); parsed.ok()) *seconds = *parsed;
   }
+  server.pool_max = static_cast<int>(r.IntIn("pool_max", 1, 1000).value_or(server.pool_max));
+  server.pool_min = static_cast<int>(r.IntIn("pool_min", 0, 1000).value_or(server.pool_min));
+  if (server.pool_min > server.pool_max)
+    r.Fail(Phase::kRelation, "pool_min",
+           "is " + std::to_string(server.pool_min) + ", more than pool_max " +
+               std::to_string(server.pool_max),
+           "pool_min must not exceed pool_max");
   std::set<std::string> names;
   if (const auto* keys = r.TableArray("api_keys")) {
     for (const auto& item : *keys) {

@@ -186,8 +186,16 @@ struct ServerConfig {
   std::string tls_key;
   int64_t health_interval_seconds = 120;  // each database's health sampled this often
   int64_t status_interval_seconds = 60;   // the repository's status re-read this often
-  int64_t alert_min_interval_seconds =
-      300;  // one notification per channel and alert at most this often
+  // One notification per channel and alert at most this often.
+  int64_t alert_min_interval_seconds = 300;
+  // The health checks' connection pool per database (postgres/pg_pool.h);
+  // DB_POOL_MAX, DB_POOL_MIN, DB_CONNECTION_TIMEOUT, DB_IDLE_TIMEOUT and
+  // DB_MAX_LIFETIME (milliseconds) override these.
+  int pool_max = 20;
+  int pool_min = 2;
+  int64_t pool_connect_timeout_seconds = 10;
+  int64_t pool_idle_timeout_seconds = 30;
+  int64_t pool_max_lifetime_seconds = 1800;
 };
 
 // [[alert]]. `url` is set for webhook and slack, `to` for email.

@@ -37,22 +37,14 @@ constexpr char kSlotsSql[] =
     "ELSE pg_current_wal_lsn() END, restart_lsn)::bigint "
     "FROM pg_replication_slots WHERE restart_lsn IS NOT NULL ORDER BY slot_name";
 
-DatabaseHealth ProbeDatabase(Env& env, PgConnector& connector, const DatabaseConfig& db,
-                             const HealthThresholds& t) {
-  DatabaseHealth h;
-  h.database = db.name;
-  auto fail = [&](const Status& s) {
-    h.status = "error";
-    h.error = s.message();
-    h.problems.push_back(s.message());  // libpq's words name the database
-    return h;
-  };
-  const int64_t started = env.MonotonicMicros();
-  auto conn =
-      connector.Connect(db.conninfo, "database \"" + db.name + "\"", t.connect_timeout_seconds);
-  if (!conn.ok()) return fail(conn.status());
-  auto one = (*conn)->Query("SELECT 1");
-  if (!one.ok()) return fail(one.status());
+namespace {
+
+// Everything after the connection: the round trip and the catalog checks.
+// A failure (a query failed) is returned; `h` holds what was measured.
+Status Judge(Env& env, PgConnection& conn, int64_t started, const DatabaseConfig& db,
+             const HealthThresholds& t, DatabaseHealth& h) {
+  auto one = conn.Query("SELECT 1");
+  if (!one.ok()) return one.status();
   h.latency_ms = static_cast<double>(env.MonotonicMicros() - started) / 1000.0;
   h.status = h.latency_ms > static_cast<double>(t.slow_ms) ? "latency" : "healthy";
   if (h.status == "latency") {
@@ -61,9 +53,8 @@ DatabaseHealth ProbeDatabase(Env& env, PgConnector& connector, const DatabaseCon
                   h.latency_ms, static_cast<long long>(t.slow_ms));
     h.problems.push_back("database \"" + db.name + "\": " + line);
   }
-
-  auto state = (*conn)->Query(kStateSql);
-  if (!state.ok()) return fail(state.status());
+  auto state = conn.Query(kStateSql);
+  if (!state.ok()) return state.status();
   if (!state->rows.empty() && state->rows[0].values.size() >= 7) {
     const auto& v = state->rows[0].values;
     h.in_recovery = v[0].value_or("") == "true";
@@ -88,8 +79,8 @@ DatabaseHealth ProbeDatabase(Env& env, PgConnector& connector, const DatabaseCon
                          std::to_string(h.archiver_failed_count) + " failures, last on " +
                          h.archiver_last_failed_wal + ")");
 
-  auto slots = (*conn)->Query(kSlotsSql);
-  if (!slots.ok()) return fail(slots.status());
+  auto slots = conn.Query(kSlotsSql);
+  if (!slots.ok()) return slots.status();
   for (const auto& row : slots->rows) {
     if (row.values.size() < 3) continue;
     SlotHealth s{row.values[0].value_or(""), row.values[1].value_or("") == "true",
@@ -99,7 +90,41 @@ DatabaseHealth ProbeDatabase(Env& env, PgConnector& connector, const DatabaseCon
                            "\" holds " + Gib(s.retained_bytes) + " of WAL");
     h.slots.push_back(std::move(s));
   }
+  return Status::Ok();
+}
+
+DatabaseHealth Failed(DatabaseHealth h, const Status& s) {
+  h.status = "error";
+  h.error = s.message();
+  h.problems.push_back(s.message());  // libpq's words name the database
   return h;
+}
+
+}  // namespace
+
+DatabaseHealth ProbeDatabase(Env& env, PgConnector& connector, const DatabaseConfig& db,
+                             const HealthThresholds& t) {
+  DatabaseHealth h;
+  h.database = db.name;
+  const int64_t started = env.MonotonicMicros();
+  auto conn =
+      connector.Connect(db.conninfo, "database \"" + db.name + "\"", t.connect_timeout_seconds);
+  if (!conn.ok()) return Failed(std::move(h), conn.status());
+  Status judged = Judge(env, **conn, started, db, t, h);
+  return judged.ok() ? h : Failed(std::move(h), judged);
+}
+
+DatabaseHealth ProbeDatabase(Env& env, PgPool& pool, const DatabaseConfig& db,
+                             const HealthThresholds& t) {
+  DatabaseHealth h;
+  h.database = db.name;
+  const int64_t started = env.MonotonicMicros();
+  auto lease = pool.Acquire();
+  if (!lease.ok()) return Failed(std::move(h), lease.status());
+  Status judged = Judge(env, **lease, started, db, t, h);
+  if (judged.ok()) return h;
+  lease->Discard();  // the connection may be broken: never reused
+  return Failed(std::move(h), judged);
 }
 
 nlohmann::json HealthToJson(const DatabaseHealth& h) {

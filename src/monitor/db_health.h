@@ -29,6 +29,7 @@
 #include "common/env.h"
 #include "config/config.h"
 #include "postgres/pg_connector.h"
+#include "postgres/pg_pool.h"
 
 namespace pgkeep {
 
@@ -65,7 +66,13 @@ struct HealthThresholds {
 };
 
 // Never fails: a server that cannot be reached is a result ("error").
+// One new connection (pgkeep check).
 DatabaseHealth ProbeDatabase(Env& env, PgConnector& connector, const DatabaseConfig& db,
+                             const HealthThresholds& thresholds = {});
+// A pooled connection (the daemon): the latency is acquiring it (a reused
+// one is usually ready) plus one round trip; a connection that failed a
+// query is closed, not reused.
+DatabaseHealth ProbeDatabase(Env& env, PgPool& pool, const DatabaseConfig& db,
                              const HealthThresholds& thresholds = {});
 
 nlohmann::json HealthToJson(const DatabaseHealth& h);

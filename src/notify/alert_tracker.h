@@ -13,7 +13,8 @@
 // nothing, so it is tried again at the next evaluation after the interval.
 //
 // The remembered states are AlertState rows of the state database
-// (state/state_store.h), keyed "<channel>|<key>", so a restart neither
+// (state/state_store.h), keyed "<channel id>|<key>" (AlertChannel::id, stable
+// when channels are added or reordered), so a restart neither
 // repeats an alert nor forgets one that is open.
 //
 // Thread safety: none; the daemon's monitor thread owns it.

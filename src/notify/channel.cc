@@ -2,11 +2,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include "codec/crypto.h"
 #include "common/clock.h"
 
 namespace pgkeep {
 
 namespace {
+
+// "<type>:<first 12 hex digits of SHA-256(where)>" from a name "<type> #N".
+std::string ChannelId(const std::string& name, const std::string& where) {
+  return name.substr(0, name.find(' ')) + ":" + HexEncode(Sha256(AsBytes(where))).substr(0, 12);
+}
 
 std::string Subject(const AlertEvent& e) { return e.database.empty() ? "repository" : e.database; }
 
@@ -29,12 +35,17 @@ std::string Dump(const nlohmann::json& j) {
 class WebhookChannel : public AlertChannel {
  public:
   WebhookChannel(std::string name, std::string url, Transport& t, std::string host)
-      : name_(std::move(name)), url_(std::move(url)), t_(t), host_(std::move(host)) {}
+      : name_(std::move(name)),
+        id_(ChannelId(name_, url)),
+        url_(std::move(url)),
+        t_(t),
+        host_(std::move(host)) {}
   const std::string& name() const override { return name_; }
+  const std::string& id() const override { return id_; }
   Status Send(const AlertEvent& e) override { return t_.PostJson(url_, Dump(EventJson(e, host_))); }
 
  private:
-  std::string name_, url_;
+  std::string name_, id_, url_;
   Transport& t_;
   std::string host_;
 };
@@ -42,8 +53,13 @@ class WebhookChannel : public AlertChannel {
 class SlackChannel : public AlertChannel {
  public:
   SlackChannel(std::string name, std::string url, Transport& t, std::string host)
-      : name_(std::move(name)), url_(std::move(url)), t_(t), host_(std::move(host)) {}
+      : name_(std::move(name)),
+        id_(ChannelId(name_, url)),
+        url_(std::move(url)),
+        t_(t),
+        host_(std::move(host)) {}
   const std::string& name() const override { return name_; }
+  const std::string& id() const override { return id_; }
   Status Send(const AlertEvent& e) override {
     const std::string text = std::string(e.firing ? ":red_circle: " : ":large_green_circle: ") +
                              "pgkeep on " + host_ + ": " + AlertSummary(e);
@@ -51,7 +67,7 @@ class SlackChannel : public AlertChannel {
   }
 
  private:
-  std::string name_, url_;
+  std::string name_, id_, url_;
   Transport& t_;
   std::string host_;
 };
@@ -66,8 +82,13 @@ std::string OneLine(std::string s) {
 class EmailChannel : public AlertChannel {
  public:
   EmailChannel(std::string name, AlertConfig config, Transport& t, std::string host)
-      : name_(std::move(name)), config_(std::move(config)), t_(t), host_(std::move(host)) {}
+      : name_(std::move(name)),
+        id_(ChannelId(name_, config.to + "|" + config.smtp_url)),
+        config_(std::move(config)),
+        t_(t),
+        host_(std::move(host)) {}
   const std::string& name() const override { return name_; }
+  const std::string& id() const override { return id_; }
   Status Send(const AlertEvent& e) override {
     const std::string from = config_.from.empty() ? "pgkeep@" + host_ : config_.from;
     std::string message =
@@ -93,7 +114,7 @@ class EmailChannel : public AlertChannel {
   }
 
  private:
-  std::string name_;
+  std::string name_, id_;
   AlertConfig config_;
   Transport& t_;
   std::string host_;

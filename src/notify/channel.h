@@ -35,8 +35,11 @@ class Transport {
 class AlertChannel {
  public:
   virtual ~AlertChannel() = default;
-  // "webhook #1", "slack #2", "email #3": in logs and the state database.
+  // "webhook #1", "slack #2", "email #3": in logs.
   virtual const std::string& name() const = 0;
+  // Stable across reloads that add, remove or reorder channels: the type and
+  // a hash of where it sends ("slack:3f9a0c1b2d4e"); keys its alert states.
+  virtual const std::string& id() const = 0;
   virtual Status Send(const AlertEvent& event) = 0;
 };
 

@@ -47,6 +47,13 @@ TEST(ChannelTest, EachChannelSaysWhatHappenedInItsOwnForm) {
   EXPECT_EQ(channels[0]->name(), "webhook #1");
   EXPECT_EQ(channels[1]->name(), "slack #2");
   EXPECT_EQ(channels[2]->name(), "email #3");
+  EXPECT_EQ(channels[1]->id().rfind("slack:", 0), 0u);
+  EXPECT_EQ(channels[1]->id().find("XXXX"), std::string::npos);  // the URL is not in it
+  // A channel keeps its id when another is put before it.
+  std::vector<AlertConfig> reordered = {alerts[2], alerts[0]};
+  auto again = ChannelsFromConfig(reordered, t, "db-host");
+  EXPECT_EQ(again[1]->name(), "webhook #2");
+  EXPECT_EQ(again[1]->id(), channels[0]->id());
 
   AlertEvent down{
       "database/main/health", "main", true, "cannot reach the database: refused", 600, 600};

@@ -89,7 +89,13 @@ Status CurlTransport::SendMail(const std::string& smtp_url, const std::string& f
   const std::string mail_from = "<" + from + ">";
   curl_easy_setopt(c.get(), CURLOPT_URL, smtp_url.c_str());
   curl_easy_setopt(c.get(), CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-  curl_easy_setopt(c.get(), CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_TRY));
+  // A login never goes out in clear: with credentials in the URL, TLS is
+  // required (smtps://, or STARTTLS); without, it is used when offered.
+  const size_t authority = smtp_url.find("://");
+  const size_t at = smtp_url.find('@', authority == std::string::npos ? 0 : authority + 3);
+  const bool login = at != std::string::npos && smtp_url.find('/', authority + 3) > at;
+  curl_easy_setopt(c.get(), CURLOPT_USE_SSL,
+                   static_cast<long>(login ? CURLUSESSL_ALL : CURLUSESSL_TRY));
   curl_easy_setopt(c.get(), CURLOPT_MAIL_FROM, mail_from.c_str());
   curl_easy_setopt(c.get(), CURLOPT_MAIL_RCPT, rcpt.get());
   curl_easy_setopt(c.get(), CURLOPT_READFUNCTION, ReadUpload);

@@ -67,27 +67,39 @@ ApiResponse ApiError(int status, const std::string& message, const std::string& 
   return Json(status, body);
 }
 
-ApiResponse ApiRouter::Handle(const ApiRequest& r) const {
-  const std::string& p = r.path;
-  struct Route {
-    const char* path;
-    bool prefix;
-    const char* methods;  // the methods it answers
-    ApiRole role;
-  };
-  static constexpr Route kRoutes[] = {
-      {"/health", false, "GET", ApiRole::kViewer},
-      {"/metrics", false, "GET", ApiRole::kViewer},
-      {"/api/status", false, "GET", ApiRole::kViewer},
-      {"/api/backups", false, "GET POST", ApiRole::kViewer},
-      {"/api/drills", false, "GET POST", ApiRole::kViewer},
-      {"/api/jobs", false, "GET", ApiRole::kViewer},
-      {"/api/jobs/", true, "GET", ApiRole::kViewer},
-      {"/api/health", false, "GET", ApiRole::kViewer},
-      {"/api/alerts", false, "GET", ApiRole::kViewer},
-      {"/api/databases", false, "GET", ApiRole::kViewer},
-      {"/api/whoami", false, "GET", ApiRole::kViewer},
-  };
+namespace {
+
+struct Route {
+  const char* path;
+  bool prefix;
+  const char* methods;  // the methods it answers, space-separated
+};
+
+constexpr Route kRoutes[] = {
+    {"/health", false, "GET"},          {"/metrics", false, "GET"},
+    {"/api/status", false, "GET"},      {"/api/backups", false, "GET POST"},
+    {"/api/drills", false, "GET POST"}, {"/api/jobs", false, "GET"},
+    {"/api/jobs/", true, "GET"},        {"/api/health", false, "GET"},
+    {"/api/alerts", false, "GET"},      {"/api/databases", false, "GET"},
+    {"/api/whoami", false, "GET"},
+};
+
+bool Answers(const Route& route, const std::string& method) {
+  std::string_view methods = route.methods;
+  while (!methods.empty()) {
+    const size_t space = methods.find(' ');
+    if (methods.substr(0, space) == method) return true;
+    if (space == std::string_view::npos) break;
+    methods.remove_prefix(space + 1);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<ApiResponse> ApiRouter::Precheck(const std::string& method, const std::string& p,
+                                               const std::string& authorization,
+                                               std::optional<ApiCaller>* caller) const {
   const Route* route = nullptr;
   for (const Route& candidate : kRoutes) {
     if (candidate.prefix ? p.rfind(candidate.path, 0) == 0 : p == candidate.path) {
@@ -96,12 +108,34 @@ ApiResponse ApiRouter::Handle(const ApiRequest& r) const {
     }
   }
   if (route == nullptr)
-    return ApiError(404, "no such route: " + r.method + " " + p.substr(0, 200),
+    return ApiError(404, "no such route: " + method.substr(0, 16) + " " + p.substr(0, 200),
                     "the routes are listed in docs/api.md");
-  if (std::string_view(route->methods).find(r.method) == std::string_view::npos || r.method.empty())
-    return ApiError(405, "method " + r.method.substr(0, 16) + " is not allowed on " + route->path,
+  if (!Answers(*route, method))
+    return ApiError(405, "method " + method.substr(0, 16) + " is not allowed on " + route->path,
                     std::string("use ") + route->methods);
+  if (p == "/health") return std::nullopt;
+  const auto settings = deps_.settings();
+  if (!settings->auth.has_keys())
+    return ApiError(401, "no API keys are configured",
+                    "add [[server.api_keys]] with a name, a role and key_env or key_file");
+  auto who = settings->auth.Authenticate(authorization);
+  if (!who)
+    return ApiError(401, "missing or invalid API key",
+                    "send the header \"Authorization: Bearer <key>\"");
+  const ApiRole needed = method == "POST" ? ApiRole::kOperator : ApiRole::kViewer;
+  if (who->role < needed)
+    return ApiError(403,
+                    std::string("API key \"") + who->name + "\" has the role " +
+                        ApiRoleName(who->role) + "; this needs " + ApiRoleName(needed),
+                    "use a key with the operator or admin role");
+  if (caller) *caller = who;
+  return std::nullopt;
+}
 
+ApiResponse ApiRouter::Handle(const ApiRequest& r) const {
+  const std::string& p = r.path;
+  std::optional<ApiCaller> caller;
+  if (auto refused = Precheck(r.method, p, r.authorization, &caller)) return *refused;
   if (p == "/health") {
     auto snap = deps_.view->Get();
     return Json(200, {{"ok", true},
@@ -109,23 +143,9 @@ ApiResponse ApiRouter::Handle(const ApiRequest& r) const {
                       {"started", FormatIsoTime(snap->started)},
                       {"refreshed", snap->refreshed > 0}});
   }
-
   const auto settings = deps_.settings();
   const Config& config = settings->config;
-  if (!settings->auth.has_keys())
-    return ApiError(401, "no API keys are configured",
-                    "add [[server.api_keys]] with a name, a role and key_env or key_file");
-  auto caller = settings->auth.Authenticate(r.authorization);
-  if (!caller)
-    return ApiError(401, "missing or invalid API key",
-                    "send the header \"Authorization: Bearer <key>\"");
   const bool write = r.method == "POST";
-  const ApiRole needed = write ? ApiRole::kOperator : route->role;
-  if (caller->role < needed)
-    return ApiError(403,
-                    std::string("API key \"") + caller->name + "\" has the role " +
-                        ApiRoleName(caller->role) + "; this needs " + ApiRoleName(needed),
-                    "use a key with the operator or admin role");
 
   if (p == "/metrics") {
     ApiResponse out;
@@ -214,32 +234,20 @@ ApiResponse ApiRouter::Health(const ApiRequest& r, const Config& config) const {
     if (!db.empty() && name != db) continue;
     nlohmann::json j = HealthToJson(h);
     j["sampled"] = FormatIsoTime(snap->health_at.at(name));
+    if (auto pool = snap->pools.find(name); pool != snap->pools.end())
+      j["pool"] = {{"open", pool->second.open},
+                   {"idle", pool->second.idle},
+                   {"busy", pool->second.busy},
+                   {"waiting", pool->second.waiting},
+                   {"max", pool->second.max}};
     list.push_back(std::move(j));
   }
   return Json(200, {{"ok", true}, {"databases", list}});
 }
 
 ApiResponse ApiRouter::Alerts() const {
-  auto rows = deps_.state->Alerts();
-  if (!rows.ok()) return ApiError(500, rows.status().message());
-  // Rows are per channel ("webhook #1|database/main/health"): one entry per
-  // key, with the channels that were told.
-  std::map<std::string, nlohmann::json> open;
-  for (const auto& [id, a] : *rows) {
-    if (!a.firing) continue;
-    const size_t bar = id.find('|');
-    const std::string key = bar == std::string::npos ? id : id.substr(bar + 1);
-    nlohmann::json& entry = open[key];
-    if (entry.is_null())
-      entry = {{"key", key},
-               {"reason", a.reason},
-               {"since", FormatIsoTime(a.since)},
-               {"channels", nlohmann::json::array()}};
-    entry["channels"].push_back(id.substr(0, bar));
-  }
-  nlohmann::json list = nlohmann::json::array();
-  for (auto& [key, entry] : open) list.push_back(std::move(entry));
-  return Json(200, {{"ok", true}, {"alerts", list}});
+  // What is wrong now, whether or not a channel was told (or exists).
+  return Json(200, {{"ok", true}, {"alerts", deps_.view->Get()->alerts}});
 }
 
 ApiResponse ApiRouter::Databases(const Config& config) const {

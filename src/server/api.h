@@ -82,6 +82,12 @@ class ApiRouter {
  public:
   explicit ApiRouter(ApiDeps deps) : deps_(std::move(deps)) {}
   ApiResponse Handle(const ApiRequest& request) const;
+  // The answer when the route, method, key or role refuses the request
+  // before its body is read (the HTTP server calls it first); nullopt
+  // when it may go on. Sets *caller when a key was checked.
+  std::optional<ApiResponse> Precheck(const std::string& method, const std::string& path,
+                                      const std::string& authorization,
+                                      std::optional<ApiCaller>* caller = nullptr) const;
 
  private:
   ApiResponse StatusRoute(const ApiRequest& r) const;

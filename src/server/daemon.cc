@@ -6,6 +6,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "schedule/scheduler.h"
 #include "server/api.h"
@@ -47,6 +48,8 @@ Result<Loaded> Load(Env& env, const Config& config) {
   if (!jobs.ok()) return jobs.status();
   auto auth = ApiAuth::FromConfig(env, config.server);
   if (!auth.ok()) return auth.status();
+  auto pool = PoolLimitsFromConfig(env, config.server);
+  if (!pool.ok()) return pool.status();
   return Loaded{std::make_shared<const ApiSettings>(ApiSettings{config, std::move(*auth)}),
                 std::move(*jobs), std::move(*zone)};
 }
@@ -155,6 +158,11 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
   int running = 0;
   std::optional<Loaded> pending;  // a good new configuration, applied once no job runs
   int reloads_seen = signals.reload ? signals.reload->load() : 0;
+  bool last_was_manual = false;
+  auto queue_empty = [&] {
+    std::lock_guard lock(mu);
+    return queue.empty();
+  };
 
   auto collect = [&] {
     std::deque<Finished> done;
@@ -214,26 +222,40 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
         if (next->server.listen != config.server.listen ||
             next->server.state != config.server.state)
           log("warning: [server] listen and state change only at a restart");
+        // Keys, databases and alerts apply now (a revoked key stops working
+        // at once); the schedule once no job runs, so none overlaps itself.
+        {
+          std::lock_guard lock(mu);
+          settings = checked->settings;
+        }
+        monitor.SetConfig(std::make_shared<const Config>(settings->config));
         pending = std::move(*checked);
-        if (running > 0) log("configuration reload waits for the running job");
+        log("configuration reloaded: " + std::to_string(settings->config.server.api_keys.size()) +
+            " API key(s), " + std::to_string(settings->config.alerts.size()) + " alert channel(s)" +
+            (running > 0 ? "; the new schedule waits for the running job" : ""));
       }
     }
     if (pending && running == 0) {
-      {
-        std::lock_guard lock(mu);
-        settings = pending->settings;
-      }
       scheduler = std::make_unique<Scheduler>(std::move(pending->jobs), std::move(pending->zone),
                                               clock.NowSeconds(), scheduler->LastSlots(), 1);
-      monitor.SetConfig(std::make_shared<const Config>(settings->config));
       pending.reset();
-      log("configuration reloaded: " + std::to_string(scheduler->jobs().size()) +
-          " scheduled jobs, " + std::to_string(settings->config.alerts.size()) +
-          " alert channel(s)");
+      log("schedule reloaded: " + std::to_string(scheduler->jobs().size()) + " scheduled jobs");
     }
     const int64_t now = clock.NowSeconds();
+    std::vector<DueJob> due_jobs;
     std::optional<Queued> manual;
-    if (running == 0) {
+    if (running == 0 && !pending) {
+      // A job asked for by hand goes first, but never twice in a row while a
+      // scheduled one is due: a busy API cannot starve the schedule.
+      if (last_was_manual || queue_empty()) due_jobs = scheduler->TakeDue(now);
+      if (due_jobs.empty()) {
+        std::lock_guard lock(mu);
+        if (!queue.empty()) {
+          manual = std::move(queue.front());
+          queue.pop_front();
+        }
+      }
+    } else if (running == 0) {
       std::lock_guard lock(mu);
       if (!queue.empty()) {
         manual = std::move(queue.front());
@@ -241,12 +263,14 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
       }
     }
     if (manual) {
+      last_was_manual = true;
       Status started = state.RunDequeued(manual->run_id, now);
       if (!started.ok()) log("warning: " + started.message());
       log("job " + manual->job.id + " started (api, run " + std::to_string(manual->run_id) + ")");
       launch(manual->job, manual->run_id, false);
-    } else if (running == 0 && !pending) {
-      for (const DueJob& due : scheduler->TakeDue(now)) {
+    } else {
+      if (!due_jobs.empty()) last_was_manual = false;
+      for (const DueJob& due : due_jobs) {
         JobRun run;
         run.job = due.job->id;
         run.kind = due.job->kind;

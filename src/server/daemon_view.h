@@ -20,6 +20,7 @@
 #include <string>
 
 #include "monitor/db_health.h"
+#include "postgres/pg_pool.h"
 
 namespace pgkeep {
 
@@ -32,6 +33,8 @@ struct DaemonSnapshot {
   std::string refresh_error;                         // the last refresh's failure, if any
   std::map<std::string, DatabaseHealth> health;      // newest sample per database
   std::map<std::string, int64_t> health_at;          // when it was taken
+  std::map<std::string, PoolStats> pools;            // the health checks' pool per database
+  nlohmann::json alerts = nlohmann::json::array();   // conditions firing now (AlertConditions)
 };
 
 class DaemonView {

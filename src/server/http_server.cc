@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include <optional>
+
 namespace pgkeep {
 
 namespace {
@@ -83,6 +85,25 @@ Status HttpServer::Start() {
     s.Patch(pattern, handle);
     s.Options(pattern, handle);
   }
+  // Refusals that need no body are made before the body is read: a chunked
+  // body (its size is not known up front; 411), and anything the router
+  // refuses on its route, method or key. The connection then closes, so an
+  // unread body is never taken for the next request.
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    using Handled = httplib::Server::HandlerResponse;
+    if (req.method == "GET" && options_.static_file && options_.static_file(req.path))
+      return Handled::Unhandled;
+    std::optional<ApiResponse> refused;
+    if (req.has_header("Transfer-Encoding"))
+      refused = ApiError(411, "a chunked request body is not accepted",
+                         "send the body with a Content-Length (at most 64 KiB)");
+    else
+      refused = router_.Precheck(req.method, req.path, req.get_header_value("Authorization"));
+    if (!refused) return Handled::Unhandled;
+    Send(*refused, res);
+    res.set_header("Connection", "close");
+    return Handled::Handled;
+  });
   // What cpp-httplib answers itself (413 for a body over the bound, 400 for
   // a request it cannot parse) gets a JSON body too.
   s.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -106,7 +127,17 @@ Status HttpServer::Start() {
   if (port_ <= 0)
     return Status::Error(ErrorCode::kIo, "cannot listen on " + options_.listen,
                          "is another process using the port, or is the address not local?");
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  ended_ = false;
+  thread_ = std::thread([this] {
+    server_->listen_after_bind();
+    ended_ = true;
+  });
+  // Until it listens, a stop would not reach it: wait for it (microseconds).
+  while (!server_->is_running() && !ended_) std::this_thread::yield();
+  if (ended_) {
+    thread_.join();
+    return Status::Error(ErrorCode::kIo, "cannot listen on " + options_.listen);
+  }
   return Status::Ok();
 }
 

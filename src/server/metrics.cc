@@ -178,6 +178,19 @@ std::string RenderMetrics(const DaemonSnapshot& snap, const RunCounts& runs) {
            "Age in transactions of the oldest database's datfrozenxid.");
   for (const auto& [name, h] : snap.health)
     if (h.status != "error") m.Sample({{"database", name}}, static_cast<double>(h.xid_age));
+  m.Family("pgkeep_db_pool_connections", "gauge",
+           "Connections of the health checks' pool, by state (idle, busy).");
+  for (const auto& [name, p] : snap.pools) {
+    m.Sample({{"database", name}, {"state", "idle"}}, p.idle);
+    m.Sample({{"database", name}, {"state", "busy"}}, p.busy);
+  }
+  m.Family("pgkeep_db_pool_max_connections", "gauge", "The pool's limit (DB_POOL_MAX).");
+  for (const auto& [name, p] : snap.pools) m.Sample({{"database", name}}, p.max);
+  m.Family("pgkeep_db_pool_waiting", "gauge", "Callers waiting for a pooled connection.");
+  for (const auto& [name, p] : snap.pools) m.Sample({{"database", name}}, p.waiting);
+  m.Family("pgkeep_db_pool_opened_total", "counter", "Connections the pool opened.");
+  for (const auto& [name, p] : snap.pools)
+    m.Sample({{"database", name}}, static_cast<double>(p.opened_total));
   m.Family("pgkeep_database_health_problems", "gauge", "Warnings of the last health check.");
   for (const auto& [name, h] : snap.health)
     m.Sample({{"database", name}}, static_cast<double>(h.problems.size()));

@@ -10,6 +10,16 @@ constexpr int64_t kHealthKeptSeconds = 30 * 86400;
 
 }  // namespace
 
+Result<PoolLimits> PoolLimitsFromConfig(Env& env, const ServerConfig& server) {
+  PoolLimits base;
+  base.max = server.pool_max;
+  base.min = server.pool_min;
+  base.connect_timeout_ms = server.pool_connect_timeout_seconds * 1000;
+  base.idle_timeout_ms = server.pool_idle_timeout_seconds * 1000;
+  base.max_lifetime_ms = server.pool_max_lifetime_seconds * 1000;
+  return PoolLimitsWithEnv(env, base);
+}
+
 std::vector<AlertCondition> AlertConditions(const DaemonSnapshot& snap, const Config& config,
                                             int64_t now) {
   std::vector<AlertCondition> out;
@@ -25,6 +35,12 @@ std::vector<AlertCondition> AlertConditions(const DaemonSnapshot& snap, const Co
       for (const auto& p : h.problems) c.reason += (c.reason.empty() ? "" : "; ") + p;
     }
     out.push_back(std::move(c));
+  }
+  if (!snap.refresh_error.empty() || snap.refreshed > 0) {
+    const bool failing = !snap.refresh_error.empty();
+    out.push_back({"repository/readable", "", failing,
+                   failing ? "cannot read the repository: " + snap.refresh_error
+                           : "the repository can be read"});
   }
   if (!snap.status.is_object()) return out;
   for (const auto& d : snap.status.value("databases", nlohmann::json::array())) {
@@ -109,9 +125,20 @@ void MonitorLoop::SetConfig(std::shared_ptr<const Config> config) {
 }
 
 void MonitorLoop::Run(const std::atomic<int>* stop) {
-  int64_t next_refresh = 0;
-  int64_t last_prune = 0;
   while (stop->load() == 0) {
+    try {
+      Pass(stop);
+    } catch (const std::exception& e) {
+      // The watcher must outlive anything odd it reads; it logs and goes on.
+      Log(std::string("warning: the watcher's pass failed: ") + e.what());
+      next_refresh_ = clock_.NowSeconds() + 60;
+    }
+    clock_.SleepForMicros(200 * 1000);
+  }
+}
+
+void MonitorLoop::Pass(const std::atomic<int>* stop) {
+  {
     std::shared_ptr<const Config> config;
     int64_t generation;
     {
@@ -128,12 +155,21 @@ void MonitorLoop::Run(const std::atomic<int>* stop) {
                                          config->server.alert_min_interval_seconds);
       channels_generation_ = generation;
       next_health_.clear();
+      pools_.clear();
+      auto limits = PoolLimitsFromConfig(env_, config->server);
+      if (!limits.ok())
+        Log("warning: " + limits.status().message() + "; using the configuration's");
+      for (const auto& [name, db] : config->databases) {
+        PoolLimits l = limits.ok() ? *limits : PoolLimits{};
+        pools_[name] =
+            std::make_unique<PgPool>(env_, pg_, db.conninfo, "database \"" + name + "\"", l);
+      }
     }
     bool changed = false;
     int64_t now = clock_.NowSeconds();
-    if (refresh_requested_.exchange(false) || now >= next_refresh) {
+    if (refresh_requested_.exchange(false) || now >= next_refresh_) {
       Refresh(stop);
-      next_refresh = clock_.NowSeconds() + config->server.status_interval_seconds;
+      next_refresh_ = clock_.NowSeconds() + config->server.status_interval_seconds;
       changed = true;
     }
     for (const auto& [name, db] : config->databases) {
@@ -145,12 +181,11 @@ void MonitorLoop::Run(const std::atomic<int>* stop) {
       changed = true;
     }
     if (changed) Alert(*config);
-    if (now - last_prune > 86400) {
+    if (now - last_prune_ > 86400) {
       Status pruned = state_.PruneHealth(now - kHealthKeptSeconds);
       if (!pruned.ok()) Log("warning: " + pruned.message());
-      last_prune = now;
+      last_prune_ = now;
     }
-    clock_.SleepForMicros(200 * 1000);
   }
 }
 
@@ -185,7 +220,9 @@ void MonitorLoop::Refresh(const std::atomic<int>* stop) {
     if (drills.output.is_object() && drills.output.contains("drills"))
       s.drills = drills.output["drills"];
     s.refresh_error = error;
-    if (error.empty() || !s.status.is_null()) s.refreshed = now;
+    // Stale data keeps its old time: a repository that cannot be read shows
+    // as such (and alerts), never as freshly read.
+    if (status.output.is_object() && status.output.contains("databases")) s.refreshed = now;
   });
   auto snap = view_.Get();
   if (!snap->refresh_error.empty()) Log("warning: reading the repository: " + snap->refresh_error);
@@ -194,7 +231,10 @@ void MonitorLoop::Refresh(const std::atomic<int>* stop) {
 void MonitorLoop::SampleHealth(const Config& config, const std::string& name,
                                const DatabaseConfig& db) {
   (void)config;
-  DatabaseHealth h = ProbeDatabase(env_, pg_, db);
+  PgPool& pool = *pools_.at(name);
+  DatabaseHealth h = ProbeDatabase(env_, pool, db);
+  pool.Maintain();
+  const PoolStats pool_stats = pool.Stats();
   const int64_t now = clock_.NowSeconds();
   HealthSample sample;
   sample.database = name;
@@ -208,30 +248,46 @@ void MonitorLoop::SampleHealth(const Config& config, const std::string& name,
   view_.Update([&](DaemonSnapshot& s) {
     s.health[name] = h;
     s.health_at[name] = now;
+    s.pools[name] = pool_stats;
   });
 }
 
 void MonitorLoop::Alert(const Config& config) {
-  if (channels_.empty()) return;
   const int64_t now = clock_.NowSeconds();
-  std::vector<std::string> names;
-  for (const auto& c : channels_) names.push_back(c->name());
   auto snap = view_.Get();
-  for (const AlertTracker::Due& due :
-       tracker_->Evaluate(names, AlertConditions(*snap, config, now), now)) {
+  const std::vector<AlertCondition> conditions = AlertConditions(*snap, config, now);
+  // What is wrong now, for /api/alerts and the dashboard, with or without
+  // channels to tell.
+  nlohmann::json open = nlohmann::json::array();
+  for (const AlertCondition& c : conditions) {
+    if (!c.firing) {
+      firing_since_.erase(c.key);
+      continue;
+    }
+    const int64_t since = firing_since_.emplace(c.key, now).first->second;
+    open.push_back({{"key", c.key},
+                    {"database", c.database},
+                    {"reason", c.reason},
+                    {"since", FormatIsoTime(since)}});
+  }
+  view_.Update([&](DaemonSnapshot& s) { s.alerts = open; });
+  if (channels_.empty()) return;
+  std::vector<std::string> ids;
+  for (const auto& c : channels_) ids.push_back(c->id());
+  for (const AlertTracker::Due& due : tracker_->Evaluate(ids, conditions, now)) {
     AlertChannel* channel = nullptr;
     for (const auto& c : channels_)
-      if (c->name() == due.channel) channel = c.get();
+      if (c->id() == due.channel) channel = c.get();
     Status sent = channel->Send(due.event);
     if (!sent.ok()) {
       tracker_->Failed(due, now);
-      Log("warning: alert to " + due.channel + " not delivered (" + sent.message() +
+      Log("warning: alert to " + channel->name() + " not delivered (" + sent.message() +
           "); trying again later");
       continue;
     }
     Status saved = state_.SaveAlert(tracker_->Delivered(due));
     if (!saved.ok()) Log("warning: " + saved.message());
-    Log("alert to " + due.channel + ": " + AlertSummary(due.event));
+    Log("alert to " + channel->name() + ": " + AlertSummary(due.event));
   }
 }
 

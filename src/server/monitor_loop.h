@@ -5,8 +5,10 @@
 //     `pgkeep --output json status`, `list` and `drill --history`, run as
 //     children like the jobs (a damaged repository or a hung read takes
 //     only the child down);
-//   - every `health_interval`, per database: ProbeDatabase (monitor/), the
-//     sample kept in the state database (30 days) and the view;
+//   - every `health_interval`, per database: ProbeDatabase (monitor/) on a
+//     connection of that database's pool (postgres/pg_pool.h), the sample
+//     kept in the state database (30 days) and the view, the pool kept to
+//     its limits;
 //   - after either: AlertConditions evaluated and what changed sent to every
 //     [[alert]] channel (notify/), the alert states saved.
 //
@@ -27,6 +29,7 @@
 #include "notify/alert_tracker.h"
 #include "notify/channel.h"
 #include "postgres/pg_connector.h"
+#include "postgres/pg_pool.h"
 #include "server/daemon_view.h"
 #include "state/state_store.h"
 
@@ -39,6 +42,10 @@ struct MonitorOptions {
   int refresh_timeout_seconds = 300;
   std::function<void(const std::string&)> log;
 };
+
+// The pool limits of [server] with the DB_POOL_* variables applied.
+// Failure: kConfig naming a bad variable.
+Result<PoolLimits> PoolLimitsFromConfig(Env& env, const ServerConfig& server);
 
 // What the alerts watch, from the view: per database its health (cannot
 // connect, or a warning), the newest backup's age against max_backup_age,
@@ -57,6 +64,8 @@ class MonitorLoop {
   void Run(const std::atomic<int>* stop);
 
  private:
+  // One round: refresh, health samples, alerts, pruning.
+  void Pass(const std::atomic<int>* stop);
   void Refresh(const std::atomic<int>* stop);
   void SampleHealth(const Config& config, const std::string& name, const DatabaseConfig& db);
   void Alert(const Config& config);
@@ -82,6 +91,10 @@ class MonitorLoop {
   std::vector<std::unique_ptr<AlertChannel>> channels_;
   std::unique_ptr<AlertTracker> tracker_;
   std::map<std::string, int64_t> next_health_;
+  std::map<std::string, int64_t> firing_since_;
+  int64_t next_refresh_ = 0;
+  int64_t last_prune_ = 0;                                // condition key -> first seen firing
+  std::map<std::string, std::unique_ptr<PgPool>> pools_;  // per database, rebuilt on reload
 };
 
 }  // namespace pgkeep

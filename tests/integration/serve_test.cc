@@ -48,7 +48,8 @@ TEST_F(ServeTest, AOneMinuteScheduleRunsABackupAndSIGTERMStopsCleanly) {
   // A later minute may have added a backup since: the newest one is listed.
   const auto& newest = status["databases"][0]["last_backup"]["id"];
   bool listed_newest = false;
-  for (const auto& b : Get("/api/backups").second["backups"]) listed_newest |= b["id"] == newest;
+  const nlohmann::json backups_now = Get("/api/backups").second;
+  for (const auto& b : backups_now["backups"]) listed_newest |= b["id"] == newest;
   EXPECT_TRUE(listed_newest) << status.dump();
 
   // The metrics name the backup, and promtool accepts their format.
