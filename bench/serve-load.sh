@@ -21,7 +21,6 @@ CONNECTIONS=${CONNECTIONS:-32}
 IDLE_SECONDS=${IDLE_SECONDS:-600}
 [[ $(id -u) -eq 0 ]] || { echo "run as root (PostgreSQL runs as the postgres user)" >&2; exit 2; }
 scripts/install-deps
-command -v wrk >/dev/null || { apt-get install -y -qq wrk >/tmp/pgkeep-wrk-install.log 2>&1; }
 scripts/build >/dev/null
 PGBIN=/usr/lib/postgresql/15/bin
 PGKEEP=$PWD/build/pgkeep

@@ -197,7 +197,10 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
     JobRunOptions options;
     options.program = o.program;
     options.config_path = o.config_path;
-    options.args = JobCommandArgs(job);
+    // A lock another pgkeep holds (an expire run by hand) is waited for,
+    // within the job's own timeout, instead of failing the job.
+    options.args = {"--lock-wait", std::to_string(o.job_timeout_seconds)};
+    for (std::string& arg : JobCommandArgs(job)) options.args.push_back(std::move(arg));
     options.timeout_seconds = o.job_timeout_seconds;
     options.stop = &stop_jobs;
     std::string job_id = job.id;

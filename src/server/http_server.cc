@@ -59,6 +59,12 @@ Status HttpServer::Start() {
   s.set_write_timeout(10, 0);
   s.set_keep_alive_max_count(100);
   s.set_keep_alive_timeout(5);
+  // Answers go out at once, not after the client's delayed ACK (~40 ms).
+  s.set_tcp_nodelay(true);
+  // A kept-alive connection holds a worker while it stays open: enough of
+  // them that a dashboard, Prometheus and a few scripts never queue behind
+  // each other. cpp-httplib owns (and deletes) the queue it is given.
+  s.new_task_queue = [] { return new httplib::ThreadPool(kHttpWorkers); };
 
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
     if (req.method == "GET" && options_.static_file) {

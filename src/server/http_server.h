@@ -2,9 +2,10 @@
 // a socket, through cpp-httplib: plain HTTP, or HTTPS when a certificate and
 // key are configured ([server] tls_cert / tls_key).
 //
-// Bounds: a request body over 64 KiB is refused with 413 before it is read
-// to the end; reads and writes time out after 10 s; keep-alive connections
-// close after 100 requests or 5 idle seconds. Every error answer is JSON.
+// Bounds: a request body over 64 KiB is refused with 413; reads and writes
+// time out after 10 s; keep-alive connections close after 100 requests or 5
+// idle seconds; 64 worker threads serve connections. Every error answer is
+// JSON.
 //
 // Thread safety: Start and Stop from one thread; requests are served on
 // cpp-httplib's worker threads.
@@ -26,6 +27,7 @@ class Server;
 namespace pgkeep {
 
 inline constexpr size_t kMaxRequestBody = 64 * 1024;
+inline constexpr size_t kHttpWorkers = 64;
 
 struct StaticFile {
   std::string content_type;

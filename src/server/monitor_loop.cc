@@ -201,7 +201,9 @@ void MonitorLoop::Refresh(const std::atomic<int>* stop) {
     return RunJobProcess(env_, o);
   };
   JobOutcome status = run({"status"});
-  JobOutcome list = run({"list"});
+  // list takes a shared lock: an expire holding the exclusive one is waited
+  // for (briefly), not reported as an unreadable repository.
+  JobOutcome list = run({"--lock-wait", "120", "list"});
   JobOutcome drills = run({"drill", "--history"});
   if (stop->load() != 0) return;  // cut short by the stop: nothing to report
   const int64_t now = clock_.NowSeconds();

@@ -92,3 +92,43 @@ TEST_F(ServeTest, TheApiStartsABackupByHandAndRefusesWhatItShould) {
 
 }  // namespace
 }  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+// With tls_cert and tls_key the API answers HTTPS only, and a certificate
+// that cannot be used stops the daemon at start with a clear error.
+TEST_F(ServeTest, TheApiServesHttpsWithAConfiguredCertificate) {
+  Prepare("CREATE TABLE t (id int)", "0 0 1 1 *");
+  const std::string cert = dir_ + "/cert.pem", key = dir_ + "/key.pem";
+  ProcessResult made =
+      RunProcess({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                  "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+
+  WriteConfig("0 0 1 1 *", "",
+              "tls_cert = \"" + dir_ + "/missing.pem\"\ntls_key = \"" + key + "\"\n");
+  ProcessResult refused = RunProcess({PGKEEP_BINARY, "--config", config_, "serve"}, "", env_);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("cannot use the TLS certificate"), std::string::npos) << refused.err;
+
+  WriteConfig("0 0 1 1 *", "", "tls_cert = \"" + cert + "\"\ntls_key = \"" + key + "\"\n");
+  auto serve = Serve();
+  httplib::SSLClient tls("127.0.0.1", port_);
+  tls.enable_server_certificate_verification(false);
+  tls.set_connection_timeout(5, 0);
+  std::optional<int> status;
+  ASSERT_TRUE(WaitFor(30, [&] {
+    auto r = tls.Get("/api/whoami", Bearer(kViewerKey));
+    if (r) status = r->status;
+    return r.operator bool();
+  })) << "no HTTPS answer";
+  EXPECT_EQ(status, 200);
+  auto plain = Client().Get("/health");  // plain HTTP on the TLS port gets nothing useful
+  EXPECT_TRUE(!plain || plain->status != 200);
+  serve.Kill(SIGTERM);
+  EXPECT_EQ(serve.Wait(), 0);
+}
+
+}  // namespace
+}  // namespace pgkeep
