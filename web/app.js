@@ -150,6 +150,9 @@ function databaseCard(d, settings, health, backups) {
     row("database", el("span", {}, badge(health.status, h ? "ok" : "bad"), " ",
         health.status === "error" ? (health.error || "") :
         (health.latency_ms || 0).toFixed(1) + " ms, " + health.connections + "/" + health.max_connections + " connections"));
+    if (health.pool)
+      row("pool", health.pool.idle + " idle, " + health.pool.busy + " busy of " + health.pool.max +
+          (health.pool.waiting ? ", " + health.pool.waiting + " waiting" : ""));
   }
   if (d.last_drill) {
     const dr = d.last_drill;

@@ -18,6 +18,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -441,40 +442,35 @@ Result<int> PosixEnv::FreeLoopbackPort() {
 namespace {
 
 std::atomic<int>* interrupt_flag = nullptr;
+std::atomic<int>* hangup_flag = nullptr;
 
 void OnInterrupt(int signal_number) {
   if (interrupt_flag) interrupt_flag->store(signal_number);
+}
+
+void OnHangup(int) {
+  if (hangup_flag) hangup_flag->fetch_add(1);
+}
+
+// Installs `handler` for each of `signals`, restarting interrupted calls.
+void Install(void (*handler)(int), std::initializer_list<int> signals) {
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  for (int signal_number : signals) ::sigaction(signal_number, &action, nullptr);
 }
 
 }  // namespace
 
 void PosixEnv::CatchInterrupts(std::atomic<int>* flag) {
   interrupt_flag = flag;
-  struct sigaction action {};
-  action.sa_handler = OnInterrupt;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  Install(OnInterrupt, {SIGINT, SIGTERM});
 }
-
-namespace {
-
-std::atomic<int>* hangup_flag = nullptr;
-
-void OnHangup(int) {
-  if (hangup_flag) hangup_flag->fetch_add(1);
-}
-
-}  // namespace
 
 void PosixEnv::CatchHangups(std::atomic<int>* flag) {
   hangup_flag = flag;
-  struct sigaction action {};
-  action.sa_handler = OnHangup;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  ::sigaction(SIGHUP, &action, nullptr);
+  Install(OnHangup, {SIGHUP});
 }
 
 uid_t PosixEnv::EffectiveUserId() { return ::geteuid(); }

@@ -32,45 +32,33 @@ std::string Dump(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-class WebhookChannel : public AlertChannel {
+// A channel that POSTs JSON to a URL: the webhook (the whole event) and the
+// Slack-compatible one ({"text": ...}) differ only in the body.
+class PostChannel : public AlertChannel {
  public:
-  WebhookChannel(std::string name, std::string url, Transport& t, std::string host)
+  using Body = nlohmann::json (*)(const AlertEvent& e, const std::string& host);
+  PostChannel(std::string name, std::string url, Transport& t, std::string host, Body body)
       : name_(std::move(name)),
         id_(ChannelId(name_, url)),
         url_(std::move(url)),
         t_(t),
-        host_(std::move(host)) {}
+        host_(std::move(host)),
+        body_(body) {}
   const std::string& name() const override { return name_; }
   const std::string& id() const override { return id_; }
-  Status Send(const AlertEvent& e) override { return t_.PostJson(url_, Dump(EventJson(e, host_))); }
+  Status Send(const AlertEvent& e) override { return t_.PostJson(url_, Dump(body_(e, host_))); }
 
  private:
   std::string name_, id_, url_;
   Transport& t_;
   std::string host_;
+  Body body_;
 };
 
-class SlackChannel : public AlertChannel {
- public:
-  SlackChannel(std::string name, std::string url, Transport& t, std::string host)
-      : name_(std::move(name)),
-        id_(ChannelId(name_, url)),
-        url_(std::move(url)),
-        t_(t),
-        host_(std::move(host)) {}
-  const std::string& name() const override { return name_; }
-  const std::string& id() const override { return id_; }
-  Status Send(const AlertEvent& e) override {
-    const std::string text = std::string(e.firing ? ":red_circle: " : ":large_green_circle: ") +
-                             "pgkeep on " + host_ + ": " + AlertSummary(e);
-    return t_.PostJson(url_, Dump({{"text", text}}));
-  }
-
- private:
-  std::string name_, id_, url_;
-  Transport& t_;
-  std::string host_;
-};
+nlohmann::json SlackBody(const AlertEvent& e, const std::string& host) {
+  return {{"text", std::string(e.firing ? ":red_circle: " : ":large_green_circle: ") +
+                       "pgkeep on " + host + ": " + AlertSummary(e)}};
+}
 
 // Header values must stay on one line.
 std::string OneLine(std::string s) {
@@ -136,9 +124,9 @@ std::vector<std::unique_ptr<AlertChannel>> ChannelsFromConfig(
     const AlertConfig& a = alerts[i];
     const std::string name = a.type + " #" + std::to_string(i + 1);
     if (a.type == "webhook")
-      out.push_back(std::make_unique<WebhookChannel>(name, a.url, transport, host));
+      out.push_back(std::make_unique<PostChannel>(name, a.url, transport, host, EventJson));
     else if (a.type == "slack")
-      out.push_back(std::make_unique<SlackChannel>(name, a.url, transport, host));
+      out.push_back(std::make_unique<PostChannel>(name, a.url, transport, host, SlackBody));
     else
       out.push_back(std::make_unique<EmailChannel>(name, a, transport, host));
   }

@@ -44,7 +44,7 @@ try {
   const last = await card.locator('[data-field="last-backup"]').textContent();
   if (!last.includes(backupId)) fail(`the card shows "${last}", not backup ${backupId}`);
   const text = await card.textContent();
-  for (const want of ["healthy", "backups kept", "retention", "schedule", "last drill"])
+  for (const want of ["healthy", "backups kept", "retention", "schedule", "last drill", "pool"])
     if (!text.includes(want)) fail(`the card does not show "${want}": ${text}`);
   if ((await card.locator(".chart canvas").count()) < 2) fail("the size and duration charts are missing");
   if (!(await page.textContent("#who")).includes("operator")) fail("the role is not shown");
