@@ -78,14 +78,6 @@ void PrintError(const Status& status, bool json, const std::vector<std::string>&
 
 }  // namespace
 
-Result<std::unique_ptr<Storage>> OpenConfiguredStorage(Env& env, const RepositoryConfig& config) {
-  if (config.type == "posix")
-    return std::unique_ptr<Storage>(std::make_unique<PosixStorage>(env, config.path));
-  return Status::Error(ErrorCode::kConfig,
-                       "repository.type \"" + config.type + "\" is not available in this build",
-                       "use type = \"posix\"");
-}
-
 int RunCli(int argc, char** argv, CommandContext ctx) {
   CLI::App app{"pgkeep keeps PostgreSQL data safe and proves it.", "pgkeep"};
   app.require_subcommand(1);

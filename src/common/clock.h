@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace pgkeep {
 
@@ -46,6 +48,9 @@ class ManualClock final : public Clock {
 
 // "2026-11-23T05:09:38Z" (seconds precision, UTC).
 std::string FormatIsoTime(int64_t unix_seconds);
+// The seconds of "2026-11-23T05:09:38Z" or "2026-11-23T05:09:38.123Z" (UTC,
+// fractions dropped), as object stores write times; nullopt otherwise.
+std::optional<int64_t> ParseIsoTime(std::string_view text);
 // "20261123T050938Z": compact, sortable, used inside snapshot ids.
 std::string FormatCompactTime(int64_t unix_seconds);
 // A span for people: "45 s", "12 min", "36 h", "9 d" (rounded down; the

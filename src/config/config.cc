@@ -93,10 +93,32 @@ bool ValidListen(const std::string& listen) {
 S3Config ReadS3(TableReader r) {
   S3Config s3;
   s3.endpoint = r.String("endpoint");
+  if (!s3.endpoint.empty() && s3.endpoint.rfind("https://", 0) != 0 &&
+      s3.endpoint.rfind("http://", 0) != 0)
+    r.Fail(Phase::kValue, "endpoint", "must start with https:// (or http://)",
+           "for instance endpoint = \"https://s3.eu-central-1.amazonaws.com\"");
   s3.bucket = r.String("bucket");
   s3.prefix = r.String("prefix");
   s3.region = r.String("region");
   s3.path_style = r.Bool("path_style", true);
+  s3.storage_class = r.String("storage_class");
+  s3.storage_classes = r.StringMap("storage_classes");
+  for (const auto& [kind, unused] : s3.storage_classes) {
+    static const std::set<std::string> kKinds = {"data", "index", "snapshots", "wal", "drills"};
+    if (!kKinds.count(kind))
+      r.Fail(Phase::kValue, "storage_classes", "has an unknown kind of object \"" + kind + "\"",
+             "kinds: data, index, snapshots, wal, drills");
+  }
+  s3.sse = r.OneOf("sse", {"none", "AES256", "aws:kms"}, "none");
+  s3.sse_kms_key_id = r.String("sse_kms_key_id");
+  if (!s3.sse_kms_key_id.empty() && s3.sse != "aws:kms")
+    r.Fail(Phase::kRelation, "sse_kms_key_id", "is set, but sse is not \"aws:kms\"",
+           "set sse = \"aws:kms\"");
+  s3.part_size_mib = static_cast<int>(r.IntIn("part_size_mib", 5, 1024).value_or(16));
+  s3.max_connections = static_cast<int>(r.IntIn("max_connections", 1, 64).value_or(8));
+  s3.retry_seconds = static_cast<int>(r.IntIn("retry_seconds", 0, 3600).value_or(60));
+  s3.put_if_absent = r.OneOf("put_if_absent", {"auto", "conditional", "claim"}, "auto");
+  s3.ca_file = r.String("ca_file");
   std::tie(s3.access_key_env, s3.access_key_file) = r.EnvOrFile("access_key", s3.access_key_env);
   std::tie(s3.secret_key_env, s3.secret_key_file) = r.EnvOrFile("secret_key", s3.secret_key_env);
   for (auto [key, value] : {std::pair{"endpoint", s3.endpoint}, std::pair{"bucket", s3.bucket},

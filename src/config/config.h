@@ -42,6 +42,16 @@ struct S3Config {
   std::string access_key_file;
   std::string secret_key_file;
   bool path_style = true;
+  std::string storage_class;  // empty: the bucket's default
+  std::map<std::string, std::string>
+      storage_classes;       // per kind: data, index, snapshots, wal, drills
+  std::string sse = "none";  // "none" | "AES256" | "aws:kms"
+  std::string sse_kms_key_id;
+  int part_size_mib = 16;              // objects larger than this are uploaded in parts
+  int max_connections = 8;             // requests in flight at once
+  int retry_seconds = 60;              // how long one request is retried in all
+  std::string put_if_absent = "auto";  // "auto" | "conditional" | "claim"
+  std::string ca_file;                 // CA bundle for the endpoint's certificate
 };
 
 // [repository]. At most one of password_env / password_file is non-empty; when

@@ -109,7 +109,7 @@ Result<std::unique_ptr<RepoLock>> RepoLock::Acquire(Env& env, Storage& storage, 
     clock.SleepForMicros(500 * 1000);
   }
   // Leftovers of writers that died are garbage now that we hold a lock.
-  (void)storage.CleanupTemporary();
+  (void)storage.CleanupTemporary(mode == LockMode::kExclusive);
   std::unique_ptr<RepoLock> lock(
       new RepoLock(storage, clock, owner, name, mode, operation, created));
   lock->refresher_ = std::thread([l = lock.get()] { l->RefreshLoop(); });

@@ -42,7 +42,9 @@ class FaultStorage final : public Storage {
   }
   Status Delete(const std::string& name) override { return base_.Delete(name); }
   Result<bool> Exists(const std::string& name) override { return base_.Exists(name); }
-  Result<int> CleanupTemporary() override { return base_.CleanupTemporary(); }
+  Result<int> CleanupTemporary(bool no_other_writers) override {
+    return base_.CleanupTemporary(no_other_writers);
+  }
 
  private:
   // The failure the next write gets, if any (counts the write).

@@ -20,7 +20,7 @@ class MemoryStorage final : public Storage {
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& name) override;
   Result<bool> Exists(const std::string& name) override;
-  Result<int> CleanupTemporary() override { return 0; }
+  Result<int> CleanupTemporary(bool) override { return 0; }
 
  private:
   std::mutex mu_;

@@ -177,7 +177,7 @@ Result<bool> PosixStorage::Exists(const std::string& name) {
   return IoError(info.status());
 }
 
-Result<int> PosixStorage::CleanupTemporary() {
+Result<int> PosixStorage::CleanupTemporary(bool /*no_other_writers: pids tell*/) {
   std::string my_host = HostTag(env_);
   int64_t now = env_.NowMicros() / 1000000;
   std::vector<std::string> doomed;

@@ -34,7 +34,7 @@ class PosixStorage final : public Storage {
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& name) override;
   Result<bool> Exists(const std::string& name) override;
-  Result<int> CleanupTemporary() override;
+  Result<int> CleanupTemporary(bool no_other_writers) override;
   int64_t FreeBytes() override;
 
  private:

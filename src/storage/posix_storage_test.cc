@@ -102,7 +102,7 @@ TEST_F(PosixStorageTest, CleanupRemovesOnlyDeadWritersTemporaries) {
   std::ofstream(dir_ + "/data/aa/z.tmp." + std::string("00000000.") + std::to_string(getpid()) +
                 ".1")
       << "z";
-  auto removed = s.CleanupTemporary();
+  auto removed = s.CleanupTemporary(false);
   ASSERT_TRUE(removed.ok());
   EXPECT_EQ(*removed, 1);
   EXPECT_EQ(AllFiles().size(), 2u);

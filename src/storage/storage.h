@@ -67,9 +67,12 @@ class Storage {
   // Removing an absent object succeeds.
   virtual Status Delete(const std::string& name) = 0;
   virtual Result<bool> Exists(const std::string& name) = 0;
-  // Removes what writers that died midway left behind (temporary files).
-  // Returns how many leftovers were removed. Safe while other writers run.
-  virtual Result<int> CleanupTemporary() = 0;
+  // Removes what writers that died midway left behind (temporary files,
+  // unfinished uploads). Returns how many leftovers were removed. Safe while
+  // other writers run; `no_other_writers` (the caller holds the exclusive
+  // lock) lets a driver that cannot tell a dead writer from a slow one
+  // remove everything unfinished.
+  virtual Result<int> CleanupTemporary(bool no_other_writers) = 0;
   // Bytes free on the backing store, or -1 when unknown (object stores).
   virtual int64_t FreeBytes() { return -1; }
 
