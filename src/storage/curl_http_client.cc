@@ -117,12 +117,8 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     }
   };
   for (const auto& [name, value] : request.headers) add_header(name + ": " + value);
-  // libcurl adds these by itself; an S3 request has no use for them, and
-  // "Expect: 100-continue" costs a round trip per upload.
   if (!options_.credentials.session_token.empty())
     add_header("x-amz-security-token: " + options_.credentials.session_token);
-  add_header("Expect:");
-  add_header("Accept:");
   const std::string url = options_.base_url + request.target;
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -136,6 +132,11 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 30L);
   curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L);
+  // libcurl asks before a large body ("Expect: 100-continue"), which costs a
+  // round trip per upload. Removing the header with "Expect:" would make
+  // libcurl 7.88 sign it as an empty header that is never sent, so the wait
+  // is cut short instead.
+  curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 1L);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);

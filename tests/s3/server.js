@@ -23,11 +23,14 @@
 //     percent-encoded) path+query contains `match`, before any signature check.
 //     action "status": read the body, answer `status` (503) with S3 error
 //     `code` (SlowDown for 503); "reset": drop the connection before reading
-//     the body; "reset-mid-body": drop it once half the body has arrived.
+//     the body; "reset-mid-body": drop it once half the body has arrived;
+//     "delay": hold the request `ms` milliseconds, then serve it (a client
+//     can be killed while its upload is under way).
 //   DELETE /__pgkeep/faults        clear the list
 //   GET/DELETE  /__pgkeep/stats    request counters / reset
 //   POST /__pgkeep/archive?bucket=B&key=K[&storage-class=GLACIER]
 //   POST /__pgkeep/age-uploads?bucket=B&seconds=N   backdate uploads' Initiated
+//   GET /__pgkeep/uploads?bucket=B   {"uploads": N}: unfinished multipart uploads
 'use strict';
 
 const crypto = require('crypto');
@@ -276,8 +279,8 @@ function createServer(opts) {
       if (!body) { ctx.respond = false; return; }
       let list;
       try { list = JSON.parse(Buffer.concat(body.chunks).toString('utf8')); } catch (e) { list = null; }
-      if (!Array.isArray(list) || !list.every(f => f && ['status', 'reset', 'reset-mid-body'].includes(f.action))) {
-        return json(400, { error: 'expected a JSON list of {method?, match?, action: status|reset|reset-mid-body, status?, code?, count?}' });
+      if (!Array.isArray(list) || !list.every(f => f && ['status', 'reset', 'reset-mid-body', 'delay'].includes(f.action))) {
+        return json(400, { error: 'expected a JSON list of {method?, match?, action: status|reset|reset-mid-body|delay, ms?, status?, code?, count?}' });
       }
       faults = list.map(f => ({ ...f, count: f.count === undefined ? 1 : Number(f.count) }));
       return json(200, faults);
@@ -289,6 +292,9 @@ function createServer(opts) {
       metadata['x-amz-storage-class'] = ctx.query['storage-class'] || 'GLACIER';
       await fs.writeFile(metadataPath(bucket, key), JSON.stringify(metadata, null, 2));
       return json(200, { bucket, key, storage_class: metadata['x-amz-storage-class'] });
+    }
+    if (route === 'GET /__pgkeep/uploads') {
+      return json(200, { uploads: bucket ? (await listUploads(bucket)).length : 0 });
     }
     if (route === 'POST /__pgkeep/age-uploads') {
       const uploads = bucket ? await listUploads(bucket) : [];
@@ -313,7 +319,11 @@ function createServer(opts) {
     res.write = function (chunk, ...rest) { count(chunk); return write.call(this, chunk, ...rest); };
     res.end = function (chunk, ...rest) { count(chunk); return end.call(this, chunk, ...rest); };
 
-    const fault = takeFault(ctx);
+    let fault = takeFault(ctx);
+    if (fault && fault.action === 'delay') {
+      await new Promise(resolve => setTimeout(resolve, Math.min(Number(fault.ms) || 1000, 600000)));
+      fault = null;
+    }
     if (fault && fault.action === 'reset') { ctx.req.socket.destroy(); ctx.respond = false; return; }
     const length = Number(ctx.get('content-length')) || 0;
     const body = await readBody(ctx.req, fault && fault.action === 'reset-mid-body' ? Math.max(1, Math.floor(length / 2)) : undefined);
