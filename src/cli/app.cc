@@ -104,6 +104,16 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.description);
     commands.push_back({&spec, sub, spec.define(*sub)});
   }
+  // Commands that read backups can read them from a copy target.
+  std::string from_copy;
+  for (const char* name : {"list", "info", "verify", "restore", "drill", "expire", "status",
+                           "wal-fetch", "load", "pin", "unpin"}) {
+    for (Defined& d : commands)
+      if (d.spec->name == std::string(name))
+        d.sub->add_option("--from", from_copy,
+                          "work on the repository of [[copy]] target NAME instead of "
+                          "[repository] (its own retention applies)");
+  }
 
   bool json = false;
   try {
@@ -126,6 +136,7 @@ int RunCli(int argc, char** argv, CommandContext ctx) {
   }
   json = output == "json";
   ctx.lock_wait = std::chrono::seconds(lock_wait);
+  ctx.from_copy = from_copy;
   WarningLog warnings;
   ctx.warn = [&warnings](const std::string& message) { warnings.Add(message); };
   if (progress && !ctx.progress) {

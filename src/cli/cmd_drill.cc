@@ -69,9 +69,10 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
   options.cancel = &interrupted;
   // Every secret is kept from every child, but for the physical copy's
   // server: its restore_command (pgkeep wal-fetch) reads the repository
-  // password from password_env.
+  // password (and S3 credentials) from their variables.
   options.child_env_drop = SecretEnvNames(opened.config);
-  options.restore_command_env = opened.config.repository.password_env;
+  options.restore_command_env = RepositoryEnvNames(opened.config.repository);
+  options.from_copy = opened.config.repository.copy_name;
   options.databases = &opened.config.databases;
 
   CommandOutput out;

@@ -33,11 +33,14 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
     throw CommandError{Status::Error(ErrorCode::kUsage, "database \"" + db.name + "\" is logical",
                                      "restore it with --into-database NEWDB")};
   options.config_path = opened.config.source;
+  options.from_copy = opened.config.repository.copy_name;
   // The server pg_ctl starts runs restore_command (pgkeep wal-fetch), which
-  // needs the repository password: with password_env, that one variable
-  // stays; every other secret pgkeep knows of is dropped.
+  // needs the repository password and S3 credentials: their variables stay;
+  // every other secret pgkeep knows of is dropped.
+  const auto kept = RepositoryEnvNames(opened.config.repository);
   for (auto& name : SecretEnvNames(opened.config))
-    if (name != opened.config.repository.password_env) options.child_env_drop.push_back(name);
+    if (std::find(kept.begin(), kept.end(), name) == kept.end())
+      options.child_env_drop.push_back(name);
   ThrowIfError(opened.repo->LoadIndex());
   PhysicalRestoreResult r =
       ValueOrThrow(RunPhysicalRestore(*ctx.env, *opened.repo, *ctx.pg, db, options));

@@ -1,4 +1,5 @@
 #include "cli/commands.h"
+#include "monitor/copy_status.h"
 #include "monitor/status.h"
 
 namespace pgkeep {
@@ -7,6 +8,20 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
   auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "status", false);
   if (!db.empty()) (void)DatabaseOrThrow(opened.config, db);
   StatusReport r = ValueOrThrow(ComputeStatus(*opened.repo, *ctx.pg, opened.config, db));
+  // Each [[copy]] target: read like any repository, with the same key.
+  for (const CopyConfig& copy : opened.config.copies) {
+    CommandContext at_copy = ctx;
+    at_copy.from_copy = copy.name;
+    auto read = [&]() -> Result<SnapshotList> {
+      try {
+        auto target = OpenRepositoryOrThrow(at_copy, std::nullopt, "status", false);
+        return target.repo->ListSnapshots();
+      } catch (const CommandError& e) {
+        return e.status;
+      }
+    };
+    AddCopyStatus(r, copy, read());
+  }
   CommandOutput out;
   out.json = StatusToJson(r);
   out.json["ok"] = r.healthy;
@@ -51,6 +66,13 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
                 std::to_string(ar.failed_count) + " failed" + (ar.failing ? " (failing now)" : "") +
                 "\n";
     }
+    for (const CopyStatus& c : d.copies)
+      text += "  copy \"" + c.target + "\": " +
+              (!c.error.empty() ? "cannot be read"
+               : c.newest_backup.empty()
+                   ? "no backup"
+                   : "newest " + c.newest_backup + ", " + FormatSpan(c.age_seconds) + " old") +
+              "\n";
     for (const auto& reason : d.reasons) text += "  problem: " + reason + "\n";
   }
   const RepositoryStatus& rs = r.repository;

@@ -16,7 +16,9 @@ const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& n
 }
 
 Config LoadConfigOrThrow(const CommandContext& ctx) {
-  return ValueOrThrow(LoadConfig(*ctx.env, ctx.config_path));
+  Config config = ValueOrThrow(LoadConfig(*ctx.env, ctx.config_path));
+  if (ctx.from_copy.empty()) return config;
+  return ValueOrThrow(ConfigForCopy(config, ctx.from_copy));
 }
 
 std::optional<std::string> RepositoryPasswordOrThrow(Env& env, const RepositoryConfig& config) {

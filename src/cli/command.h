@@ -37,6 +37,9 @@ struct CommandOutput {
 // Everything that varies between runs, injected by main() or by tests.
 struct CommandContext {
   std::string config_path;
+  // --from NAME: the command works on [[copy]] target NAME's repository
+  // (ConfigForCopy) instead of [repository].
+  std::string from_copy;
   std::chrono::seconds lock_wait{0};
   const Clock* clock = nullptr;
   // Files, child processes, monotonic time and sleeping (common/env.h);

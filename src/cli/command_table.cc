@@ -101,6 +101,14 @@ CommandRunner DefinePin(CLI::App& sub) {
   };
 }
 
+CommandRunner DefineCopy(CLI::App& sub) {
+  auto args = std::make_shared<CopyArgs>();
+  sub.add_option("--to", args->to, "the [[copy]] target's name")->required();
+  sub.add_option("--db", args->db, "only this database's backups");
+  sub.add_option("--backup", args->backup, "only this backup (an id, or \"latest\" per database)");
+  return [args](const CommandContext& ctx) { return RunCopy(ctx, *args); };
+}
+
 CommandRunner DefineUnpin(CLI::App& sub) {
   auto args = std::make_shared<PinArgs>();
   args->unpin = true;
@@ -287,6 +295,7 @@ const std::vector<CommandSpec>& CommandTable() {
        "restore a physical backup into a data directory, or a logical one into a new database",
        DefineRestore},
       {"export", "write a logical backup as a standard pg_dump file", DefineExport},
+      {"copy", "copy backups, their WAL and drill reports to a [[copy]] target", DefineCopy},
       {"wal-push", "archive one WAL file (archive_command = '... wal-push --db NAME %p')",
        DefineWalPush},
       {"wal-fetch", "restore one WAL file (restore_command); exit 1 when absent", DefineWalFetch,

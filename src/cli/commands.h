@@ -71,6 +71,13 @@ struct PinArgs {
 };
 CommandOutput RunPin(const CommandContext& ctx, const PinArgs& args);
 
+struct CopyArgs {
+  std::string to;      // [[copy]] name
+  std::string db;      // empty: every database
+  std::string backup;  // empty: every backup; "latest" or an id
+};
+CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args);
+
 CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const std::string& path);
 CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, const std::string& name,
                           const std::string& dest);

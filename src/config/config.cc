@@ -294,6 +294,27 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   return db;
 }
 
+CopyConfig ReadCopy(TableReader r) {
+  CopyConfig c;
+  c.name = r.String("name");
+  r.RequireNonEmpty("name", c.name, "in every [[copy]]");
+  if (!c.name.empty() && !ValidName(c.name))
+    r.Fail(Phase::kValue, "name", "may only contain letters, digits, \"_\" and \"-\"");
+  c.type = r.OneOf("type", {"posix", "s3"}, c.type);
+  c.path = r.String("path");
+  if (c.type == "posix") r.RequireNonEmpty("path", c.path, "when type = \"posix\"");
+  if (const Value* s3 = r.SubTable("s3"))
+    c.s3 = ReadS3(TableReader(r.checker(), *s3, r.Path("s3")));
+  if (c.type == "s3" && !c.s3 && r.Get("s3") == nullptr)
+    r.Fail(Phase::kRelation, "type", "is \"s3\", but the copy has no s3 = { ... }",
+           "add s3 = { endpoint = ..., bucket = ..., region = ... }");
+  if (const Value* retention = r.SubTable("retention"))
+    c.retention = ReadRetention(TableReader(r.checker(), *retention, r.Path("retention")));
+  c.max_copy_age = r.Duration("max_copy_age", "");
+  r.Finish();
+  return c;
+}
+
 RetentionPolicyConfig ReadRetentionPolicy(TableReader r) {
   RetentionPolicyConfig p;
   p.name = r.String("name");
@@ -449,6 +470,16 @@ void ReadDocument(const Value& root, Checker& checker, Config& config) {
       config.retention_policies.push_back(std::move(p));
     }
   }
+  if (const auto* copies = top.TableArray("copy")) {
+    std::set<std::string> names;
+    for (const auto& item : *copies) {
+      TableReader r(checker, item, "copy");
+      CopyConfig c = ReadCopy(r);
+      if (!c.name.empty() && !names.insert(c.name).second)
+        r.Fail(Phase::kRelation, "name", "repeats the copy name " + Quote(c.name));
+      config.copies.push_back(std::move(c));
+    }
+  }
   if (const Value* server = top.SubTable("server")) {
     config.server = ReadServer(TableReader(checker, *server, "server"));
   }
@@ -461,6 +492,25 @@ void ReadDocument(const Value& root, Checker& checker, Config& config) {
 }
 
 }  // namespace
+
+Result<Config> ConfigForCopy(const Config& config, const std::string& name) {
+  for (const CopyConfig& c : config.copies) {
+    if (c.name != name) continue;
+    Config copy = config;
+    copy.repository.type = c.type;
+    copy.repository.path = c.path;
+    copy.repository.s3 = c.s3;
+    copy.repository.copy_name = c.name;
+    if (c.retention)
+      for (auto& [db_name, db] : copy.databases) db.retention = *c.retention;
+    return copy;
+  }
+  std::string defined;
+  for (const CopyConfig& c : config.copies) defined += (defined.empty() ? "" : ", ") + c.name;
+  return Status::Error(ErrorCode::kUsage, "there is no copy target " + Quote(name),
+                       defined.empty() ? "define one with [[copy]] in " + config.source
+                                       : "copy targets: " + defined);
+}
 
 Result<int64_t> ParseDurationSeconds(std::string_view text) {
   auto invalid = [text] {

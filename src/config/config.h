@@ -73,6 +73,9 @@ struct RepositoryConfig {
   int repack_below_percent = 50;
   uint64_t pack_size_mib = 16;  // 1..256
   std::optional<S3Config> s3;
+  // Set when a command runs on a [[copy]] target (--from NAME, ConfigForCopy):
+  // the target's name, passed on to the restore_command of a restored server.
+  std::string copy_name;
 };
 
 // database.NAME.retention: calendar (GFS) rules. Unset counts mean "no rule".
@@ -217,9 +220,22 @@ struct AlertConfig {
   std::string smtp_url;
 };
 
+// [[copy]]: a second repository holding copies of the backups (pgkeep
+// copy --to NAME), with its own storage and retention. It shares the main
+// repository's key: copies are the same objects, never re-encrypted.
+struct CopyConfig {
+  std::string name;
+  std::string type = "posix";                // "posix" | "s3"
+  std::string path;                          // when type == "posix"
+  std::optional<S3Config> s3;                // when type == "s3"
+  std::optional<RetentionConfig> retention;  // replaces every database's retention there
+  std::string max_copy_age;  // status is unhealthy when the newest copy is older; "" = no check
+};
+
 struct Config {
   std::string source;  // the path (or name) the configuration was read from
   RepositoryConfig repository;
+  std::vector<CopyConfig> copies;
   std::map<std::string, DatabaseConfig> databases;  // keyed by DatabaseConfig::name
   std::vector<RetentionPolicyConfig> retention_policies;
   ServerConfig server;
@@ -235,6 +251,12 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
 // $PGKEEP_CONFIG if set and non-empty, else /etc/pgkeep/pgkeep.toml.
 // Failure: kConfig, including for a missing or unreadable file.
 Result<Config> LoadConfig(Env& env, const std::string& explicit_path);
+
+// The configuration as seen from copy target `name`: its storage in place
+// of [repository] (password and encryption stay: the key is shared), and its
+// retention, when it has one, in place of every database's.
+// Failure: kUsage naming the defined copies when there is no such target.
+Result<Config> ConfigForCopy(const Config& config, const std::string& name);
 
 // Parses a duration: a non-negative integer followed by one unit, s, m, h, d
 // or w ("30s", "90m", "36h", "7d", "2w"). Returns seconds.

@@ -72,6 +72,13 @@ state = "/var/lib/pgkeep/state.db"      # SQLite
 api_keys = [ { name = "ops", role = "operator", key_env = "PGKEEP_OPS_KEY" } ]
 internal_key_env = "PGKEEP_INTERNAL_KEY"
 
+[[copy]]                                # off-site copies, each with its own retention
+name = "offsite"
+type = "s3"                             # or "posix" with path = "..."
+s3 = { endpoint = "https://s3.eu-west-1.amazonaws.com", bucket = "acme-offsite", region = "eu-west-1", access_key_env = "OFFSITE_KEY", secret_key_env = "OFFSITE_SECRET", storage_class = "STANDARD_IA" }
+retention = { weekly = 13 }
+max_copy_age = "8d"
+
 [[alert]]
 type = "webhook"                        # "webhook" | "slack" | "email"
 url = "https://hooks.example.com/pgkeep"
@@ -167,6 +174,39 @@ TEST(ConfigTest, ProductExampleParses) {
   ASSERT_EQ(c.alerts.size(), 1u);
   EXPECT_EQ(c.alerts[0].type, "webhook");
   EXPECT_EQ(c.alerts[0].url, "https://hooks.example.com/pgkeep");
+}
+
+TEST(ConfigTest, CopyTargetsAndTheConfigurationSeenFromOne) {
+  Config c =
+      MustParse(std::string(kProductExample) + "\n[[copy]]\nname = \"dr\"\npath = \"/mnt/dr\"\n");
+  ASSERT_EQ(c.copies.size(), 2u);
+  const CopyConfig& offsite = c.copies[0];
+  EXPECT_EQ(offsite.name, "offsite");
+  EXPECT_EQ(offsite.type, "s3");
+  ASSERT_TRUE(offsite.s3.has_value());
+  EXPECT_EQ(offsite.s3->bucket, "acme-offsite");
+  EXPECT_EQ(offsite.s3->storage_class, "STANDARD_IA");
+  EXPECT_EQ(offsite.s3->access_key_env, "OFFSITE_KEY");
+  EXPECT_EQ(offsite.retention->weekly, 13);
+  EXPECT_EQ(offsite.max_copy_age, "8d");
+  EXPECT_EQ(c.copies[1].type, "posix");
+  EXPECT_FALSE(c.copies[1].retention.has_value());
+
+  Config seen = ConfigForCopy(c, "offsite").value();
+  EXPECT_EQ(seen.repository.type, "s3");
+  EXPECT_EQ(seen.repository.s3->bucket, "acme-offsite");
+  EXPECT_EQ(seen.repository.copy_name, "offsite");
+  EXPECT_EQ(seen.repository.password_env, c.repository.password_env);  // one key for both
+  for (const auto& [name, db] : seen.databases) EXPECT_EQ(db.retention.weekly, 13) << name;
+  Config dr = ConfigForCopy(c, "dr").value();
+  EXPECT_EQ(dr.repository.path, "/mnt/dr");
+  EXPECT_EQ(dr.databases.at("primary").retention.daily, 30);  // its own: none, so the database's
+  auto missing = ConfigForCopy(c, "nope");
+  EXPECT_EQ(missing.status().code(), ErrorCode::kUsage);
+  EXPECT_NE(missing.status().hint().find("offsite, dr"), std::string::npos);
+  // The copy's S3 credentials are secrets children never see.
+  auto secrets = SecretEnvNames(c);
+  EXPECT_NE(std::find(secrets.begin(), secrets.end(), "OFFSITE_SECRET"), secrets.end());
 }
 
 TEST(ConfigTest, Defaults) {
@@ -403,6 +443,19 @@ const ErrorCase kErrorCases[] = {
     {"BadAlertType", kRepo + "[[alert]]\ntype = \"pager\"\nurl = \"http://x\"\n",
      "t.toml:4: key \"alert.type\" must be \"webhook\", \"slack\", or \"email\", not \"pager\"",
      ""},
+    {"CopyWithoutName", kRepo + "[[copy]]\npath = \"/mnt/x\"\n",
+     "t.toml:3: key \"copy.name\" is required in every [[copy]]", ""},
+    {"S3CopyWithoutS3", kRepo + "[[copy]]\nname = \"x\"\ntype = \"s3\"\n",
+     "t.toml:5: key \"copy.type\" is \"s3\", but the copy has no s3 = { ... }",
+     "add s3 = { endpoint = ..., bucket = ..., region = ... }"},
+    {"RepeatedCopyName",
+     kRepo + "[[copy]]\nname = \"x\"\npath = \"/a\"\n[[copy]]\nname = \"x\"\npath = \"/b\"\n",
+     "t.toml:7: key \"copy.name\" repeats the copy name \"x\"", ""},
+    {"S3EndpointWithoutScheme",
+     kRepo + "[[copy]]\nname = \"x\"\ntype = \"s3\"\ns3 = { endpoint = \"s3.amazonaws.com\", "
+             "bucket = \"b\", region = \"r\" }\n",
+     "t.toml:6: key \"copy.s3.endpoint\" must start with https:// (or http://)",
+     "for instance endpoint = \"https://s3.eu-central-1.amazonaws.com\""},
     {"AlertWithoutUrl", kRepo + "[[alert]]\ntype = \"slack\"\n",
      "t.toml:3: key \"alert.url\" is required when alert.type = \"slack\"", ""},
     // Inline secrets: the message must name the key and never echo the value.

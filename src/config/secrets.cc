@@ -69,11 +69,26 @@ Result<std::string> ResolveSecret(Env& env, const std::string& env_name,
   return secret;
 }
 
+std::vector<std::string> RepositoryEnvNames(const RepositoryConfig& repository) {
+  std::vector<std::string> names;
+  if (!repository.password_env.empty()) names.push_back(repository.password_env);
+  if (repository.s3) {
+    for (const std::string& n : {repository.s3->access_key_env, repository.s3->secret_key_env})
+      if (!n.empty()) names.push_back(n);
+  }
+  return names;
+}
+
 std::vector<std::string> SecretEnvNames(const Config& config) {
   std::vector<std::string> names = {"PGKEEP_REPO_PASSWORD", config.repository.password_env};
   if (config.repository.s3) {
     names.push_back(config.repository.s3->access_key_env);
     names.push_back(config.repository.s3->secret_key_env);
+  }
+  for (const auto& copy : config.copies) {
+    if (!copy.s3) continue;
+    names.push_back(copy.s3->access_key_env);
+    names.push_back(copy.s3->secret_key_env);
   }
   for (const auto& key : config.server.api_keys) names.push_back(key.key_env);
   names.push_back(config.server.internal_key_env);

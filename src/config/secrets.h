@@ -31,4 +31,8 @@ Result<std::string> ResolveSecret(Env& env, const std::string& env_name,
 // (PGPASSWORD, PGPASSFILE, ...) are not among them.
 std::vector<std::string> SecretEnvNames(const Config& config);
 
+// The variables a repository's own readers need (password, S3 credentials):
+// those a restored server's restore_command (pgkeep wal-fetch) keeps.
+std::vector<std::string> RepositoryEnvNames(const RepositoryConfig& repository);
+
 }  // namespace pgkeep

@@ -468,8 +468,11 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   r.threads = o.threads;
   r.start_timeout_seconds = o.recovery_timeout_seconds;
   r.config_path = o.config_path;
+  r.from_copy = o.from_copy;
   for (const auto& name : o.child_env_drop)
-    if (name != o.restore_command_env) r.child_env_drop.push_back(name);
+    if (std::find(o.restore_command_env.begin(), o.restore_command_env.end(), name) ==
+        o.restore_command_env.end())
+      r.child_env_drop.push_back(name);
   r.cancel = o.cancel;
   r.retry_taken_port = true;
   r.target_time = o.target_time;

@@ -52,10 +52,11 @@ struct DrillOptions {
   // database there); tracked drills live in <scratch_dir>/pgkeep-drill-<id>.
   std::string scratch_dir = "/var/tmp";
   std::string config_path;                  // for the copy's restore_command
+  std::string from_copy;                    // the [[copy]] target read from; "" = [repository]
   std::vector<std::string> child_env_drop;  // secrets children must not inherit (all of them)
   // The one of them a physical copy's server keeps: its restore_command
   // (pgkeep wal-fetch) reads the repository password from it.
-  std::string restore_command_env;
+  std::vector<std::string> restore_command_env;
   // Every configured database, so leftovers of drills of any of them are
   // cleaned with their own settings (drill/scratch.h); null: only this one.
   const std::map<std::string, DatabaseConfig>* databases = nullptr;

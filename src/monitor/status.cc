@@ -323,6 +323,20 @@ nlohmann::json StatusToJson(const StatusReport& r) {
                  {"drop", d.size_anomaly->drop},
                  {"threshold", d.size_anomaly->threshold},
                  {"suspicious", d.size_anomaly->suspicious}};
+    nlohmann::json copies = nlohmann::json::array();
+    for (const CopyStatus& c : d.copies)
+      copies.push_back(
+          {{"target", c.target},
+           {"newest_backup",
+            c.newest_backup.empty() ? nlohmann::json() : nlohmann::json(c.newest_backup)},
+           {"newest_end_time", c.newest_backup.empty()
+                                   ? nlohmann::json()
+                                   : nlohmann::json(FormatIsoTime(c.newest_end_time))},
+           {"age_seconds",
+            c.newest_backup.empty() ? nlohmann::json() : nlohmann::json(c.age_seconds)},
+           {"max_age_seconds",
+            c.max_age_seconds > 0 ? nlohmann::json(c.max_age_seconds) : nlohmann::json()},
+           {"error", c.error.empty() ? nlohmann::json() : nlohmann::json(c.error)}});
     dbs.push_back({{"name", d.name},
                    {"method", d.method},
                    {"criticality", d.criticality},
@@ -334,6 +348,7 @@ nlohmann::json StatusToJson(const StatusReport& r) {
                    {"size_anomaly", anomaly},
                    {"wal", d.wal ? WalToJson(*d.wal) : nlohmann::json()},
                    {"last_drill", DrillSummaryToJson(d.last_drill)},
+                   {"copies", copies},
                    {"max_drill_age_seconds", d.max_drill_age_seconds > 0
                                                  ? nlohmann::json(d.max_drill_age_seconds)
                                                  : nlohmann::json()}});

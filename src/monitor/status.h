@@ -65,6 +65,16 @@ struct DrillSummary {
   std::vector<std::string> failures;
 };
 
+// A [[copy]] target as seen for one database.
+struct CopyStatus {
+  std::string target;
+  std::string newest_backup;  // "" when the target has none (or cannot be read)
+  int64_t newest_end_time = 0;
+  int64_t age_seconds = 0;
+  int64_t max_age_seconds = 0;  // 0: no age required
+  std::string error;            // why the target could not be read
+};
+
 struct DatabaseStatus {
   std::string name;
   std::string method;
@@ -78,6 +88,7 @@ struct DatabaseStatus {
   std::optional<WalStatus> wal;  // physical databases
   std::optional<DrillSummary> last_drill;
   int64_t max_drill_age_seconds = 0;  // 0: no drill required (EffectiveMaxDrillAge)
+  std::vector<CopyStatus> copies;     // one per [[copy]] target (monitor/copy_status.h)
 };
 
 struct RepositoryStatus {

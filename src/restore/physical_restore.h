@@ -63,6 +63,7 @@ struct PhysicalRestoreOptions {
   std::string target_timeline;
   int start_timeout_seconds = 3600;
   std::string config_path;  // the configuration restore_command will use
+  std::string from_copy;    // restore_command reads [[copy]] target NAME ("" = [repository])
   // Tablespace OID -> where to put it instead of its recorded location
   // (absolute; absent or empty), e.g. to restore on the same host as the original.
   std::map<std::string, std::string> tablespace_map;

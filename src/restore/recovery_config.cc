@@ -55,7 +55,10 @@ Status WriteRecoverySettings(Env& env, const PhysicalRestoreOptions& o, const Da
   text << "\n"
        << kSettingsMarker << " of backup " << backup.id << " at " << FormatMicrosUtc(now * 1000000)
        << "\nrestore_command = "
-       << ConfQuote(PgkeepCommandLine(env, o.config_path, "wal-fetch", db.name, "%f %p")) << "\n";
+       << ConfQuote(PgkeepCommandLine(
+              env, o.config_path, "wal-fetch", db.name,
+              (o.from_copy.empty() ? "" : "--from " + o.from_copy + " ") + "%f %p"))
+       << "\n";
   if (!target_line.empty()) text << target_line << "\nrecovery_target_action = 'promote'\n";
   // Explicit, never PostgreSQL's default "latest": that follows the highest
   // timeline in the archive, which may be a restored copy's.

@@ -51,6 +51,11 @@ std::unique_ptr<S3Storage> OpenBucket(Env& env, const S3Server& server,
   return std::make_unique<S3Storage>(env, std::make_unique<CurlHttpClient>(http), options);
 }
 
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
 Bytes Pattern(size_t size, uint8_t seed) {
   Bytes b(size);
   uint32_t x = seed * 2654435761u + 1;
@@ -299,6 +304,85 @@ TEST_F(S3CommandTest, LogicalBackupRestoreVerifyAndExpire) {
   cluster_->Exec("DROP DATABASE app_from_s3");
 }
 
+// Off-site copies: one in a second bucket, one in a directory, each with
+// its own retention; restored and drilled from, reported by status.
+TEST_F(S3CommandTest, CopiesToABucketAndADirectoryRestoreDrillAndExpireOnTheirOwn) {
+  const std::string local = *dir_ + "/local-copy";
+  std::ofstream(*dir_ + "/offsite-access") << testing::kS3AccessKey << "\n";
+  std::ofstream(*dir_ + "/offsite-secret") << testing::kS3SecretKey << "\n";
+  for (const char* f : {"/offsite-access", "/offsite-secret"}) chmod((*dir_ + f).c_str(), 0600);
+  const std::string copies =
+      "\n[[copy]]\nname = \"offsite\"\ntype = \"s3\"\ns3 = { endpoint = \"" + server_->endpoint() +
+      "\", bucket = \"offsite\", prefix = \"acme/\", region = \"us-east-1\", access_key_file = \"" +
+      *dir_ + "/offsite-access\", secret_key_file = \"" + *dir_ +
+      "/offsite-secret\", storage_class = \"STANDARD_IA\" }\nretention = { last = 1, min_keep = 1 "
+      "}\nmax_copy_age = \"8d\"\n\n[[copy]]\nname = \"local\"\ntype = \"posix\"\npath = \"" +
+      local + "\"\nretention = { last = 3, min_keep = 1 }\n";
+  const std::string config =
+      Configure("copied", Logical("drill_scratch = \"database\"\n") + copies);
+  ASSERT_NO_FATAL_FAILURE(Init(config));
+  // Before any copy: the off-site copy is missing, and status says so.
+  ASSERT_EQ(Pgkeep(config, {"backup", "--db", "app"}).exit_code, 0);
+  auto before = Json(config, {"status"}, 1);
+  EXPECT_NE(before.dump().find("copy target \\\"offsite\\\" holds no backup of it"),
+            std::string::npos)
+      << before.dump();
+  for (int i = 0; i < 2; ++i) {
+    cluster_->Exec("INSERT INTO notes VALUES (" + std::to_string(30000 + i) + ", 'more')", "app");
+    ASSERT_EQ(Pgkeep(config, {"backup", "--db", "app"}).exit_code, 0);
+  }
+
+  auto first = Json(config, {"copy", "--to", "offsite"});
+  EXPECT_EQ(first["initialized"], true);
+  EXPECT_EQ(first["copied"].size(), 3u);
+  EXPECT_GT(first["packs_copied"].get<int>(), 0);
+  auto again = Json(config, {"copy", "--to", "offsite"});
+  EXPECT_EQ(again["copied"].size(), 0u);
+  EXPECT_EQ(again["present"].size(), 3u);
+  EXPECT_EQ(again["bytes_copied"], 0);
+  auto latest = Json(config, {"copy", "--to", "local", "--backup", "latest"});
+  EXPECT_EQ(latest["copied"].size(), 1u);
+  EXPECT_EQ(Json(config, {"copy", "--to", "local"})["copied"].size(), 2u);
+
+  auto status = Json(config, {"status"});
+  ASSERT_EQ(status["databases"][0]["copies"].size(), 2u) << status.dump();
+  EXPECT_EQ(status["databases"][0]["copies"][0]["target"], "offsite");
+  EXPECT_EQ(status["databases"][0]["copies"][0]["newest_backup"],
+            Json(config, {"list"})["snapshots"][2]["id"]);
+
+  // Restore and drill from each copy; each copy keeps its own retention.
+  auto restored = Json(config, {"restore", "--from", "offsite", "--db", "app", "--into-database",
+                                "app_from_offsite"});
+  EXPECT_EQ(restored["ok"], true);
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM notes", "app_from_offsite"),
+            cluster_->Query("SELECT count(*) FROM notes", "app"));
+  cluster_->Exec("DROP DATABASE app_from_offsite");
+  auto drill = Json(config, {"drill", "--from", "local", "--db", "app"});
+  EXPECT_EQ(drill["ok"], true) << drill.dump();
+  EXPECT_EQ(Json(config, {"drill", "--from", "local", "--history"})["drills"].size(), 1u);
+
+  Json(config, {"expire", "--from", "offsite"});
+  Json(config, {"expire", "--from", "local"});
+  EXPECT_EQ(Json(config, {"list", "--from", "offsite"})["snapshots"].size(), 1u);
+  EXPECT_EQ(Json(config, {"list", "--from", "local"})["snapshots"].size(), 3u);
+  EXPECT_EQ(Json(config, {"list"})["snapshots"].size(), 3u);  // the source is untouched
+  EXPECT_EQ(Json(config, {"verify", "--from", "offsite", "--read-data"})["ok"], true);
+  EXPECT_EQ(Json(config, {"verify", "--from", "local", "--read-data"})["ok"], true);
+
+  // A target holding another repository is refused, and nothing is written to it.
+  const std::string other = Configure("other", Logical());
+  ASSERT_NO_FATAL_FAILURE(Init(other));
+  std::ofstream(config, std::ios::app)
+      << "\n[[copy]]\nname = \"wrong\"\ntype = \"s3\"\ns3 = { endpoint = \"" << server_->endpoint()
+      << "\", bucket = \"pgkeep\", prefix = \"other/\", region = \"us-east-1\", access_key_file = "
+         "\""
+      << *dir_ << "/offsite-access\", secret_key_file = \"" << *dir_ << "/offsite-secret\" }\n";
+  ProcessResult wrong = Pgkeep(config, {"copy", "--to", "wrong"});
+  EXPECT_EQ(wrong.exit_code, 15) << wrong.out << wrong.err;
+  EXPECT_NE(wrong.err.find("holds another repository"), std::string::npos) << wrong.err;
+  EXPECT_EQ(Json(other, {"list"})["snapshots"].size(), 0u);
+}
+
 TEST_F(S3CommandTest, ArchivedPacksAndWrongCredentialsFailClearly) {
   const std::string config = Configure("cold", Logical());
   ASSERT_NO_FATAL_FAILURE(Init(config));
@@ -403,6 +487,39 @@ TEST_F(S3CommandTest, PhysicalBackupWalArchiveAndPointInTimeRestore) {
   RunProcess({"/usr/lib/postgresql/15/bin/pg_ctl", "-D", restored, "-m", "immediate", "stop"}, "",
              {}, OsUser());
   EXPECT_EQ(Json(config, {"verify", "--read-data"})["ok"], true);
+
+  // A drill of the backup in the bucket passes.
+  const std::string scratch = *dir_ + "/scratch";
+  std::filesystem::create_directories(scratch);
+  ChownToOsUser(scratch);
+  auto drill = Json(config, {"drill", "--db", "main", "--scratch-dir", scratch});
+  EXPECT_EQ(drill["ok"], true) << drill.dump();
+
+  // Copied to a directory, with its WAL: point-in-time recovery from the copy,
+  // whose restore_command reads the copy.
+  std::ofstream(config, std::ios::app)
+      << "\n[[copy]]\nname = \"dr\"\ntype = \"posix\"\npath = \"" << *dir_ << "/dr-copy\"\n";
+  ChownToOsUser(config);
+  auto copied = Json(config, {"copy", "--to", "dr"});
+  EXPECT_EQ(copied["copied"].size(), 1u);
+  EXPECT_GT(copied["wal_copied"].get<int>(), 0);
+  const std::string from_copy = *dir_ + "/restored-from-copy";
+  const int port2 = testing::PickFreePort();
+  ProcessResult again =
+      Pgkeep(config, {"restore", "--from", "dr", "--db", "main", "--pgdata", from_copy, "--start",
+                      "--port", std::to_string(port2), "--no-archive", "--target-time", t1});
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_NE(ReadAll(from_copy + "/postgresql.auto.conf").find("--from dr"), std::string::npos);
+  const std::string conninfo2 =
+      "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port2);
+  PGconn* c2 = PQconnectdb(conninfo2.c_str());
+  ASSERT_EQ(PQstatus(c2), CONNECTION_OK) << PQerrorMessage(c2);
+  PGresult* r2 = PQexec(c2, "SELECT count(*) FROM pitr");
+  EXPECT_EQ(std::string(PQgetvalue(r2, 0, 0)), "1100");
+  PQclear(r2);
+  PQfinish(c2);
+  RunProcess({"/usr/lib/postgresql/15/bin/pg_ctl", "-D", from_copy, "-m", "immediate", "stop"}, "",
+             {}, OsUser());
 }
 
 }  // namespace

@@ -1,0 +1,43 @@
+// copy: parse, open both repositories, call CopyBackups (copy/copy.h), render.
+#include "cli/commands.h"
+#include "copy/copy.h"
+
+namespace pgkeep {
+
+CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args) {
+  auto opened = OpenRepositoryOrThrow(ctx, LockMode::kShared, "copy", true);
+  if (!args.db.empty()) DatabaseOrThrow(opened.config, args.db);
+  Config target_config = ValueOrThrow(ConfigForCopy(opened.config, args.to));
+  auto target = ValueOrThrow(ctx.open_storage(target_config.repository));
+  CopyOptions options;
+  if (!args.db.empty()) options.databases.push_back(args.db);
+  options.backup = args.backup;
+  options.lock_wait = ctx.lock_wait;
+  options.progress = ctx.progress;
+  CopyReport r = ValueOrThrow(CopyBackups(*ctx.env, *opened.repo, *target, *ctx.clock, options));
+
+  CommandOutput out;
+  out.json = {{"ok", true},
+              {"target", args.to},
+              {"location", target->Describe()},
+              {"initialized", r.initialized},
+              {"copied", r.copied},
+              {"present", r.present},
+              {"packs_copied", r.packs_copied},
+              {"packs_present", r.packs_present},
+              {"wal_copied", r.wal_copied},
+              {"reports_copied", r.reports_copied},
+              {"bytes_copied", r.bytes_copied}};
+  std::string text;
+  if (r.initialized) text += "made " + target->Describe() + " a copy of this repository\n";
+  for (const std::string& id : r.copied) text += "copied  " + id + "\n";
+  text += std::to_string(r.copied.size()) + " backup(s) copied to \"" + args.to + "\", " +
+          std::to_string(r.present.size()) + " already there; " + std::to_string(r.packs_copied) +
+          " pack(s), " + std::to_string(r.wal_copied) + " WAL file(s), " +
+          std::to_string(r.reports_copied) + " drill report(s), " + std::to_string(r.bytes_copied) +
+          " bytes sent\n";
+  out.text = text;
+  return out;
+}
+
+}  // namespace pgkeep
