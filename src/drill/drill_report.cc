@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "common/clock.h"
+#include "common/markup.h"
 
 namespace pgkeep {
 
@@ -59,31 +60,7 @@ std::string TargetText(const DrillTarget& t) {
   return out;
 }
 
-std::string Html(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
+std::string Html(const std::string& text) { return EscapeMarkup(text); }
 
 }  // namespace
 

@@ -10,9 +10,13 @@ namespace pgkeep {
 Loader::Loader(const Repository& repo, int threads)
     : repo_(repo),
       threads_(threads > 0 ? threads
-                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {}
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
+  if (repo.storage().Features().read_ahead)
+    blocks_ = std::make_unique<BlockCache>(repo.storage(), 2 * static_cast<size_t>(threads_) + 2);
+}
 
-Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out) {
+Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out,
+                          BlockCache* blocks) {
   auto locations = repo.index().FindAll(id);
   if (locations.empty())
     return Status::Error(ErrorCode::kCorrupt, "chunk " + HexEncode(id) + " is not in any index");
@@ -22,7 +26,8 @@ Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkI
   Status first;
   for (const auto& loc : locations) {
     std::string pack = PackObjectName(loc.pack);
-    auto stored = repo.storage().GetRange(pack, loc.offset, loc.length);
+    auto stored = blocks ? blocks->Read(pack, loc.offset, loc.length)
+                         : repo.storage().GetRange(pack, loc.offset, loc.length);
     out.clear();
     Status s = stored.ok() ? codec.Decode(*stored, id, loc.raw_length, out) : stored.status();
     if (s.ok()) {
@@ -64,7 +69,7 @@ Status Loader::LoadChunks(const std::vector<ChunkId>& chunks, ByteSink& sink) {
         i = next++;
       }
       Bytes data;
-      Status s = FetchChunk(repo_, *codec, chunks[i], data);
+      Status s = FetchChunk(repo_, *codec, chunks[i], data, blocks_.get());
       {
         std::lock_guard lock(mu);
         slots[i % window] = Slot{true, std::move(s), std::move(data)};

@@ -10,9 +10,11 @@
 // Thread safety: a Loader may be used by one thread at a time.
 #pragma once
 
+#include <memory>
 #include <vector>
 
 #include "common/stream.h"
+#include "repo/block_cache.h"
 #include "repo/repository.h"
 
 namespace pgkeep {
@@ -26,12 +28,15 @@ class Loader {
   Status LoadFile(const FileEntry& file, ByteSink& sink) { return LoadChunks(file.chunks, sink); }
   Result<std::vector<FileEntry>> ReadManifest(const Snapshot& snapshot);
 
-  // Fetches and checks one chunk; errors name the pack and offset.
-  static Status FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out);
+  // Fetches and checks one chunk; errors name the pack and offset. With
+  // `blocks`, reads go through it (object stores, repo/block_cache.h).
+  static Status FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out,
+                           BlockCache* blocks = nullptr);
 
  private:
   const Repository& repo_;
   int threads_;
+  std::unique_ptr<BlockCache> blocks_;  // when the storage wants read-ahead
 };
 
 }  // namespace pgkeep

@@ -31,6 +31,9 @@ class FaultStorage final : public Storage {
   // Counts and fails like Put.
   Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override { return base_.Get(name); }
+  Result<Bytes> GetRangeUpTo(const std::string& name, uint64_t offset, uint64_t length) override {
+    return base_.GetRangeUpTo(name, offset, length);
+  }
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override {
     return base_.GetRange(name, offset, length);
   }

@@ -1,5 +1,6 @@
 #include "storage/memory_storage.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace pgkeep {
@@ -23,6 +24,18 @@ Result<Bytes> MemoryStorage::Get(const std::string& name) {
   if (it == objects_.end())
     return Status::Error(ErrorCode::kNotFound, "object \"" + name + "\" does not exist");
   return it->second;
+}
+
+Result<Bytes> MemoryStorage::GetRangeUpTo(const std::string& name, uint64_t offset,
+                                          uint64_t length) {
+  uint64_t size = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(name);
+    if (it != objects_.end()) size = it->second.size();
+  }
+  if (offset < size) length = std::min(length, size - offset);
+  return GetRange(name, offset, length);
 }
 
 Result<Bytes> MemoryStorage::GetRange(const std::string& name, uint64_t offset, uint64_t length) {

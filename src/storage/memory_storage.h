@@ -17,6 +17,7 @@ class MemoryStorage final : public Storage {
   Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override;
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override;
+  Result<Bytes> GetRangeUpTo(const std::string& name, uint64_t offset, uint64_t length) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& name) override;
   Result<bool> Exists(const std::string& name) override;

@@ -380,6 +380,23 @@ Result<Bytes> S3Storage::GetRange(const std::string& name, uint64_t offset, uint
   return std::move(response->body);
 }
 
+Result<Bytes> S3Storage::GetRangeUpTo(const std::string& name, uint64_t offset, uint64_t length) {
+  if (length == 0) return Bytes{};
+  HttpRequest request{
+      "GET",
+      Target(options_.prefix + name),
+      {{"Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)}},
+      {}};
+  request.max_response_bytes = length;
+  auto response = Call(request, name);
+  if (!response.ok()) return response.status();
+  if (response->status == 416 || (response->status == 206 && response->body.empty()))
+    return Status::Error(ErrorCode::kCorrupt,
+                         "object \"" + name + "\" ends before byte " + std::to_string(offset));
+  if (response->status != 206) return ErrorFrom(*response, "GET", name);
+  return std::move(response->body);
+}
+
 Result<std::vector<S3ListedObject>> S3Storage::ListKeys(const std::string& key_prefix) {
   std::vector<S3ListedObject> all;
   std::string token;

@@ -65,13 +65,16 @@ class S3Storage final : public Storage {
   // `env` (clock, sleep, randomness) must outlive the storage.
   S3Storage(Env& env, std::unique_ptr<HttpClient> http, S3StorageOptions options);
 
-  StorageFeatures Features() const override { return {.ranged_get = true, .local = false}; }
+  StorageFeatures Features() const override {
+    return {.ranged_get = true, .local = false, .read_ahead = true};
+  }
   std::string Describe() const override;
   Status Put(const std::string& name, ByteView data) override;
   Status PutIfAbsent(const std::string& name, ByteView data) override;
   Result<Bytes> Get(const std::string& name) override;
   Result<Bytes> GetAtMost(const std::string& name, uint64_t max_size) override;
   Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) override;
+  Result<Bytes> GetRangeUpTo(const std::string& name, uint64_t offset, uint64_t length) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   Status Delete(const std::string& name) override;
   Result<bool> Exists(const std::string& name) override;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "common/clock.h"
+#include "common/markup.h"
 
 namespace pgkeep {
 
@@ -89,34 +90,11 @@ std::optional<S3UploadPage> ParseS3UploadPage(const std::string& xml) {
   return page;
 }
 
-std::string XmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string S3CompleteUploadXml(const std::vector<std::string>& etags) {
   std::string xml = "<CompleteMultipartUpload>";
   for (size_t i = 0; i < etags.size(); ++i) {
     xml += "<Part><PartNumber>" + std::to_string(i + 1) + "</PartNumber><ETag>" +
-           XmlEscape(etags[i]) + "</ETag></Part>";
+           EscapeMarkup(etags[i]) + "</ETag></Part>";
   }
   return xml + "</CompleteMultipartUpload>";
 }

@@ -52,7 +52,5 @@ std::optional<std::string> ParseS3UploadId(const std::string& xml);
 std::optional<S3UploadPage> ParseS3UploadPage(const std::string& xml);
 // The body of CompleteMultipartUpload: parts numbered from 1, in order.
 std::string S3CompleteUploadXml(const std::vector<std::string>& etags);
-// Text escaped for an XML element.
-std::string XmlEscape(const std::string& text);
 
 }  // namespace pgkeep

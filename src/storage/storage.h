@@ -33,6 +33,9 @@ struct ObjectInfo {
 struct StorageFeatures {
   bool ranged_get = true;  // GetRange costs about the range, not the object
   bool local = false;      // objects are files on this host (free space known)
+  // A request costs far more than its bytes (object stores): readers fetch
+  // blocks with GetRangeUpTo and cut chunks out of them.
+  bool read_ahead = false;
 };
 
 class Storage {
@@ -52,6 +55,12 @@ class Storage {
   virtual Result<Bytes> Get(const std::string& name) = 0;
   // Exactly `length` bytes from `offset`; kCorrupt if the object is shorter.
   virtual Result<Bytes> GetRange(const std::string& name, uint64_t offset, uint64_t length) = 0;
+  // Up to `length` bytes from `offset`, fewer only where the object ends
+  // (read-ahead past a chunk); kCorrupt when it ends at or before `offset`.
+  // Drivers that set Features().read_ahead override it.
+  virtual Result<Bytes> GetRangeUpTo(const std::string& name, uint64_t offset, uint64_t length) {
+    return GetRange(name, offset, length);
+  }
   // Get for objects whose size whoever can write the storage controls:
   // kRepoFormat, naming the object, when it is larger than `max_size`,
   // found out before anything of that size is allocated (drivers that can

@@ -56,6 +56,23 @@ std::string ReadAll(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// The first value a query returns on a server on this host's `port`, or
+// the connection's error.
+std::string QueryAt(int port, const std::string& sql) {
+  const std::string conninfo =
+      "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port);
+  PGconn* c = PQconnectdb(conninfo.c_str());
+  std::string out = PQerrorMessage(c);
+  if (PQstatus(c) == CONNECTION_OK) {
+    PGresult* r = PQexec(c, sql.c_str());
+    out = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0)
+                                                                   : PQerrorMessage(c);
+    PQclear(r);
+  }
+  PQfinish(c);
+  return out;
+}
+
 Bytes Pattern(size_t size, uint8_t seed) {
   Bytes b(size);
   uint32_t x = seed * 2654435761u + 1;
@@ -476,14 +493,7 @@ TEST_F(S3CommandTest, PhysicalBackupWalArchiveAndPointInTimeRestore) {
       Pgkeep(config, {"restore", "--db", "main", "--pgdata", restored, "--start", "--port",
                       std::to_string(port), "--no-archive", "--target-time", t1});
   ASSERT_EQ(restore.exit_code, 0) << restore.out << restore.err;
-  const std::string conninfo =
-      "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port);
-  PGconn* c = PQconnectdb(conninfo.c_str());
-  ASSERT_EQ(PQstatus(c), CONNECTION_OK) << PQerrorMessage(c);
-  PGresult* r = PQexec(c, "SELECT count(*) FROM pitr");
-  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "1100");
-  PQclear(r);
-  PQfinish(c);
+  EXPECT_EQ(QueryAt(port, "SELECT count(*) FROM pitr"), "1100");
   RunProcess({"/usr/lib/postgresql/15/bin/pg_ctl", "-D", restored, "-m", "immediate", "stop"}, "",
              {}, OsUser());
   EXPECT_EQ(Json(config, {"verify", "--read-data"})["ok"], true);
@@ -510,14 +520,7 @@ TEST_F(S3CommandTest, PhysicalBackupWalArchiveAndPointInTimeRestore) {
                       "--port", std::to_string(port2), "--no-archive", "--target-time", t1});
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_NE(ReadAll(from_copy + "/postgresql.auto.conf").find("--from dr"), std::string::npos);
-  const std::string conninfo2 =
-      "host=127.0.0.1 user=postgres dbname=postgres port=" + std::to_string(port2);
-  PGconn* c2 = PQconnectdb(conninfo2.c_str());
-  ASSERT_EQ(PQstatus(c2), CONNECTION_OK) << PQerrorMessage(c2);
-  PGresult* r2 = PQexec(c2, "SELECT count(*) FROM pitr");
-  EXPECT_EQ(std::string(PQgetvalue(r2, 0, 0)), "1100");
-  PQclear(r2);
-  PQfinish(c2);
+  EXPECT_EQ(QueryAt(port2, "SELECT count(*) FROM pitr"), "1100");
   RunProcess({"/usr/lib/postgresql/15/bin/pg_ctl", "-D", from_copy, "-m", "immediate", "stop"}, "",
              {}, OsUser());
 }
