@@ -97,9 +97,12 @@ Result<HttpResponse> S3Storage::Call(HttpRequest request, const std::string& obj
   for (int attempt = 0;; ++attempt) {
     auto response = http_->Send(request);
     if (response.ok()) {
-      auto error = ParseS3Error(BodyText(*response));
+      // Only an error answer carries an error document, and a POST's 200:
+      // CompleteMultipartUpload may answer 200 with an error inside. An
+      // object's bytes are never parsed.
+      const bool may_be_error = response->status >= 300 || request.method == "POST";
+      auto error = may_be_error ? ParseS3Error(BodyText(*response)) : std::nullopt;
       const std::string code = error ? error->code : "";
-      // CompleteMultipartUpload may answer 200 with an error inside.
       const bool failed_ok = response->status == 200 && error.has_value();
       if (!Retryable(response->status, code) && !failed_ok) return response;
       last = ErrorFrom(*response, request.method, object);
