@@ -359,28 +359,11 @@ Result<Bytes> S3Storage::GetAtMost(const std::string& name, uint64_t max_size) {
 }
 
 Result<Bytes> S3Storage::GetRange(const std::string& name, uint64_t offset, uint64_t length) {
-  if (length == 0) return Bytes{};
-  HttpRequest request{
-      "GET",
-      Target(options_.prefix + name),
-      {{"Range", "bytes=" + std::to_string(offset) + "-" + std::to_string(offset + length - 1)}},
-      {}};
-  request.max_response_bytes = length;
-  auto response = Call(request, name);
-  if (!response.ok()) return response.status();
-  const auto shorter = [&] {
-    return Status::Error(ErrorCode::kCorrupt, "object \"" + name + "\" is shorter than " +
-                                                  std::to_string(offset + length) + " bytes");
-  };
-  if (response->status == 416) return shorter();
-  if (response->status == 200) {
-    // A server that ignores Range sends the whole object (bounded above): cut it here.
-    if (response->body.size() < offset + length) return shorter();
-    return Bytes(response->body.begin() + offset, response->body.begin() + offset + length);
-  }
-  if (response->status != 206) return ErrorFrom(*response, "GET", name);
-  if (response->body.size() != length) return shorter();
-  return std::move(response->body);
+  auto bytes = GetRangeUpTo(name, offset, length);
+  if (bytes.ok() && bytes->size() == length) return bytes;
+  if (!bytes.ok() && bytes.status().code() != ErrorCode::kCorrupt) return bytes.status();
+  return Status::Error(ErrorCode::kCorrupt, "object \"" + name + "\" is shorter than " +
+                                                std::to_string(offset + length) + " bytes");
 }
 
 Result<Bytes> S3Storage::GetRangeUpTo(const std::string& name, uint64_t offset, uint64_t length) {
@@ -393,10 +376,19 @@ Result<Bytes> S3Storage::GetRangeUpTo(const std::string& name, uint64_t offset, 
   request.max_response_bytes = length;
   auto response = Call(request, name);
   if (!response.ok()) return response.status();
-  if (response->status == 416 || (response->status == 206 && response->body.empty()))
+  const auto ends = [&] {
     return Status::Error(ErrorCode::kCorrupt,
                          "object \"" + name + "\" ends before byte " + std::to_string(offset));
+  };
+  if (response->status == 416) return ends();
+  if (response->status == 200) {
+    // A server that ignores Range sends the whole object (bounded above): cut it here.
+    if (response->body.size() <= offset) return ends();
+    const uint64_t end = std::min<uint64_t>(response->body.size(), offset + length);
+    return Bytes(response->body.begin() + offset, response->body.begin() + end);
+  }
   if (response->status != 206) return ErrorFrom(*response, "GET", name);
+  if (response->body.empty()) return ends();
   return std::move(response->body);
 }
 
