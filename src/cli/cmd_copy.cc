@@ -13,6 +13,9 @@ CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args) {
   if (!args.db.empty()) options.databases.push_back(args.db);
   options.backup = args.backup;
   options.lock_wait = ctx.lock_wait;
+  for (const CopyConfig& c : opened.config.copies)
+    if (c.name == args.to && (!c.password_env.empty() || !c.password_file.empty()))
+      options.target_password = RepositoryPasswordOrThrow(*ctx.env, target_config.repository);
   options.progress = ctx.progress;
   CopyReport r = ValueOrThrow(CopyBackups(*ctx.env, *opened.repo, *target, *ctx.clock, options));
 

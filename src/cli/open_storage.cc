@@ -10,10 +10,8 @@ namespace pgkeep {
 namespace {
 
 Result<std::unique_ptr<Storage>> OpenS3(Env& env, const S3Config& s3) {
-  auto access_key = ResolveSecret(env, s3.access_key_env, s3.access_key_file, "S3 access key");
-  if (!access_key.ok()) return access_key.status();
-  auto secret_key = ResolveSecret(env, s3.secret_key_env, s3.secret_key_file, "S3 secret key");
-  if (!secret_key.ok()) return secret_key.status();
+  auto credentials = ResolveS3Credentials(env, s3);
+  if (!credentials.ok()) return credentials.status();
 
   const size_t scheme_end = s3.endpoint.find("://");
   std::string scheme = s3.endpoint.substr(0, scheme_end + 3);
@@ -24,7 +22,7 @@ Result<std::unique_ptr<Storage>> OpenS3(Env& env, const S3Config& s3) {
   // Virtual-host addressing puts the bucket in the host name.
   http.base_url = s3.path_style ? scheme + host : scheme + s3.bucket + "." + host;
   http.region = s3.region;
-  http.credentials = {*access_key, *secret_key, ""};
+  http.credentials = {credentials->access_key, credentials->secret_key, credentials->session_token};
   http.max_connections = s3.max_connections;
   http.ca_file = s3.ca_file;
 
@@ -36,8 +34,7 @@ Result<std::unique_ptr<Storage>> OpenS3(Env& env, const S3Config& s3) {
   while (!options.prefix.empty() && options.prefix.front() == '/') options.prefix.erase(0, 1);
   if (!options.prefix.empty() && options.prefix.back() != '/') options.prefix += '/';
   options.region = s3.region;
-  options.credential_source =
-      s3.access_key_env.empty() ? "file \"" + s3.access_key_file + "\"" : "$" + s3.access_key_env;
+  options.credential_source = credentials->source;
   options.storage_class = s3.storage_class;
   options.storage_class_by_kind = s3.storage_classes;
   options.sse = s3.sse == "none" ? "" : s3.sse;

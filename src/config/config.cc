@@ -121,12 +121,36 @@ S3Config ReadS3(TableReader r) {
   s3.ca_file = r.String("ca_file");
   std::tie(s3.access_key_env, s3.access_key_file) = r.EnvOrFile("access_key", s3.access_key_env);
   std::tie(s3.secret_key_env, s3.secret_key_file) = r.EnvOrFile("secret_key", s3.secret_key_env);
+  std::tie(s3.session_token_env, s3.session_token_file) = r.EnvOrFile("session_token");
+  s3.profile = r.String("profile");
+  s3.credentials_file = r.String("credentials_file");
+  std::string explicit_key;
+  for (const char* key : {"access_key_env", "access_key_file", "secret_key_env", "secret_key_file",
+                          "session_token_env", "session_token_file"})
+    if (explicit_key.empty() && r.Get(key)) explicit_key = key;
+  s3.default_credentials = explicit_key.empty() && s3.profile.empty();
+  if (!s3.profile.empty() && !explicit_key.empty())
+    r.Fail(Phase::kRelation, "profile", "is set together with " + explicit_key,
+           "take the credentials from the profile or from the *_env / *_file keys, not both");
   for (auto [key, value] : {std::pair{"endpoint", s3.endpoint}, std::pair{"bucket", s3.bucket},
                             std::pair{"region", s3.region}}) {
     r.RequireNonEmpty(key, value, "when repository.type = \"s3\"");
   }
   r.Finish();
   return s3;
+}
+
+// Fails `key` of `r` when `cron` is not a valid cron expression.
+void CheckCron(TableReader& r, std::string_view key, const std::string& cron) {
+  auto parsed = CronExpr::Parse(cron);
+  if (parsed.ok()) return;
+  // "cron expression "X": minute ..." -> "minute ..." after the key.
+  std::string why = parsed.status().message();
+  size_t colon = why.find("\": ");
+  r.Fail(
+      Phase::kValue, key,
+      colon == std::string::npos ? why : "is not a valid cron expression: " + why.substr(colon + 3),
+      parsed.status().hint());
 }
 
 RepositoryConfig ReadRepository(TableReader r) {
@@ -210,16 +234,7 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
       std::string cron = s.String(kind);
       if (cron.empty()) continue;
       db.schedule[kind] = cron;
-      if (auto parsed = CronExpr::Parse(cron); !parsed.ok()) {
-        // "cron expression "X": minute ..." -> "minute ..." after the key.
-        std::string why = parsed.status().message();
-        size_t colon = why.find("\": ");
-        s.Fail(Phase::kValue, kind,
-               colon == std::string::npos
-                   ? why
-                   : "is not a valid cron expression: " + why.substr(colon + 3),
-               parsed.status().hint());
-      }
+      CheckCron(s, kind, cron);
       bool logical_kind = std::string_view(kind) == "logical";
       bool physical_kind = std::string_view(kind) == "full" || std::string_view(kind) == "incr";
       if ((logical_kind && physical) || (physical_kind && !physical)) {
@@ -294,7 +309,7 @@ DatabaseConfig ReadDatabase(TableReader r, const std::string& name) {
   return db;
 }
 
-CopyConfig ReadCopy(TableReader r) {
+CopyConfig ReadCopy(TableReader r, bool encrypted) {
   CopyConfig c;
   c.name = r.String("name");
   r.RequireNonEmpty("name", c.name, "in every [[copy]]");
@@ -311,6 +326,13 @@ CopyConfig ReadCopy(TableReader r) {
   if (const Value* retention = r.SubTable("retention"))
     c.retention = ReadRetention(TableReader(r.checker(), *retention, r.Path("retention")));
   c.max_copy_age = r.Duration("max_copy_age", "");
+  c.schedule = r.String("schedule", c.schedule);
+  if (!c.schedule.empty()) CheckCron(r, "schedule", c.schedule);
+  std::tie(c.password_env, c.password_file) = r.EnvOrFile("password");
+  if (!encrypted && (r.Get("password_env") || r.Get("password_file")))
+    r.Fail(Phase::kRelation, r.Get("password_env") ? "password_env" : "password_file",
+           "is set but repository.encryption = \"none\": a copy is as encrypted as its source",
+           "remove it");
   r.Finish();
   return c;
 }
@@ -474,7 +496,7 @@ void ReadDocument(const Value& root, Checker& checker, Config& config) {
     std::set<std::string> names;
     for (const auto& item : *copies) {
       TableReader r(checker, item, "copy");
-      CopyConfig c = ReadCopy(r);
+      CopyConfig c = ReadCopy(r, config.repository.encryption != "none");
       if (!c.name.empty() && !names.insert(c.name).second)
         r.Fail(Phase::kRelation, "name", "repeats the copy name " + Quote(c.name));
       config.copies.push_back(std::move(c));
@@ -501,6 +523,10 @@ Result<Config> ConfigForCopy(const Config& config, const std::string& name) {
     copy.repository.path = c.path;
     copy.repository.s3 = c.s3;
     copy.repository.copy_name = c.name;
+    if (!c.password_env.empty() || !c.password_file.empty()) {
+      copy.repository.password_env = c.password_env;
+      copy.repository.password_file = c.password_file;
+    }
     if (c.retention)
       for (auto& [db_name, db] : copy.databases) db.retention = *c.retention;
     return copy;

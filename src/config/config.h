@@ -32,6 +32,16 @@ namespace pgkeep {
 // [repository.s3]. Credentials come from access_key_env/secret_key_env
 // (defaults below) unless the matching *_file key is set, in which case the
 // *_env member is empty.
+//
+// Where the credentials come from (ResolveS3Credentials, secrets.h):
+//   - `profile` set: that profile of the shared credentials file;
+//   - any access_key_* / secret_key_* / session_token_* key set: those;
+//   - none of them (default_credentials): like the AWS CLI,
+//     $AWS_ACCESS_KEY_ID / $AWS_SECRET_ACCESS_KEY (and $AWS_SESSION_TOKEN
+//     when set), else profile $AWS_PROFILE (or "default") of the shared
+//     credentials file when that file exists.
+// The shared credentials file is `credentials_file`, else
+// $AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials.
 struct S3Config {
   std::string endpoint;
   std::string bucket;
@@ -41,6 +51,11 @@ struct S3Config {
   std::string secret_key_env = "AWS_SECRET_ACCESS_KEY";
   std::string access_key_file;
   std::string secret_key_file;
+  std::string session_token_env;  // temporary (STS) credentials; both empty: none
+  std::string session_token_file;
+  std::string profile;
+  std::string credentials_file;
+  bool default_credentials = true;
   bool path_style = true;
   std::string storage_class;  // empty: the bucket's default
   std::map<std::string, std::string>
@@ -221,8 +236,11 @@ struct AlertConfig {
 };
 
 // [[copy]]: a second repository holding copies of the backups (pgkeep
-// copy --to NAME), with its own storage and retention. It shares the main
-// repository's key: copies are the same objects, never re-encrypted.
+// copy --to NAME), with its own storage and retention. It holds the main
+// repository's master key, so copies are the same objects, never
+// re-encrypted; with password_env / password_file (at most one set) that key
+// is wrapped under the copy's own password there, otherwise the main
+// repository's key files are copied as they are.
 struct CopyConfig {
   std::string name;
   std::string type = "posix";                // "posix" | "s3"
@@ -230,6 +248,11 @@ struct CopyConfig {
   std::optional<S3Config> s3;                // when type == "s3"
   std::optional<RetentionConfig> retention;  // replaces every database's retention there
   std::string max_copy_age;  // status is unhealthy when the newest copy is older; "" = no check
+  std::string password_env;  // both empty: the main repository's password opens the copy
+  std::string password_file;
+  // When the daemon copies to it (cron, [server] timezone); "" = never. Its
+  // expire and weekly verify follow the repository's (schedule/scheduler.h).
+  std::string schedule = "30 4 * * *";
 };
 
 struct Config {
@@ -253,7 +276,7 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source_na
 Result<Config> LoadConfig(Env& env, const std::string& explicit_path);
 
 // The configuration as seen from copy target `name`: its storage in place
-// of [repository] (password and encryption stay: the key is shared), and its
+// of [repository] (and its password when it has its own), and its
 // retention, when it has one, in place of every database's.
 // Failure: kUsage naming the defined copies when there is no such target.
 Result<Config> ConfigForCopy(const Config& config, const std::string& name);

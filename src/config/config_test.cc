@@ -178,7 +178,8 @@ TEST(ConfigTest, ProductExampleParses) {
 
 TEST(ConfigTest, CopyTargetsAndTheConfigurationSeenFromOne) {
   Config c =
-      MustParse(std::string(kProductExample) + "\n[[copy]]\nname = \"dr\"\npath = \"/mnt/dr\"\n");
+      MustParse(std::string(kProductExample) +
+                "\n[[copy]]\nname = \"dr\"\npath = \"/mnt/dr\"\npassword_env = \"DR_PASSWORD\"\n");
   ASSERT_EQ(c.copies.size(), 2u);
   const CopyConfig& offsite = c.copies[0];
   EXPECT_EQ(offsite.name, "offsite");
@@ -200,6 +201,7 @@ TEST(ConfigTest, CopyTargetsAndTheConfigurationSeenFromOne) {
   for (const auto& [name, db] : seen.databases) EXPECT_EQ(db.retention.weekly, 13) << name;
   Config dr = ConfigForCopy(c, "dr").value();
   EXPECT_EQ(dr.repository.path, "/mnt/dr");
+  EXPECT_EQ(dr.repository.password_env, "DR_PASSWORD");       // its own password
   EXPECT_EQ(dr.databases.at("primary").retention.daily, 30);  // its own: none, so the database's
   auto missing = ConfigForCopy(c, "nope");
   EXPECT_EQ(missing.status().code(), ErrorCode::kUsage);
@@ -207,6 +209,7 @@ TEST(ConfigTest, CopyTargetsAndTheConfigurationSeenFromOne) {
   // The copy's S3 credentials are secrets children never see.
   auto secrets = SecretEnvNames(c);
   EXPECT_NE(std::find(secrets.begin(), secrets.end(), "OFFSITE_SECRET"), secrets.end());
+  EXPECT_NE(std::find(secrets.begin(), secrets.end(), "DR_PASSWORD"), secrets.end());
 }
 
 TEST(ConfigTest, Defaults) {
@@ -456,6 +459,12 @@ const ErrorCase kErrorCases[] = {
              "bucket = \"b\", region = \"r\" }\n",
      "t.toml:6: key \"copy.s3.endpoint\" must start with https:// (or http://)",
      "for instance endpoint = \"https://s3.eu-central-1.amazonaws.com\""},
+    {"CopyPasswordWithoutEncryption",
+     "[repository]\npath = \"/r\"\nencryption = \"none\"\n[[copy]]\nname = \"x\"\npath = "
+     "\"/a\"\npassword_env = \"X\"\n",
+     "t.toml:7: key \"copy.password_env\" is set but repository.encryption = \"none\": a copy "
+     "is as encrypted as its source",
+     "remove it"},
     {"AlertWithoutUrl", kRepo + "[[alert]]\ntype = \"slack\"\n",
      "t.toml:3: key \"alert.url\" is required when alert.type = \"slack\"", ""},
     // Inline secrets: the message must name the key and never echo the value.
@@ -730,6 +739,121 @@ TEST(EffectiveScheduleTest, CriticalityGivesDefaultsOnlyWhenNothingIsScheduled) 
       for (const auto& [kind, cron] : EffectiveSchedule(d))
         EXPECT_TRUE(CronExpr::Parse(cron).ok()) << c << " " << m << " " << kind;
     }
+}
+
+}  // namespace
+}  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+// The real Env with the environment variables of a map.
+class VarsEnv final : public EnvWrapper {
+ public:
+  explicit VarsEnv(std::map<std::string, std::string> vars)
+      : EnvWrapper(test_env), vars_(std::move(vars)) {}
+  std::optional<std::string> GetEnvVar(const std::string& name) override {
+    auto it = vars_.find(name);
+    if (it == vars_.end()) return std::nullopt;
+    return it->second;
+  }
+
+ private:
+  std::map<std::string, std::string> vars_;
+};
+
+const char kSharedCredentials[] =
+    "# written by aws configure\n"
+    "[default]\naws_access_key_id = AKIDDEFAULT\naws_secret_access_key = default-secret\n\n"
+    "[prod]\n aws_access_key_id=AKIDPROD \naws_secret_access_key = prod/secret=\n"
+    "aws_session_token = prod-token\n"
+    "[broken]\naws_access_key_id = AKIDBROKEN\n";
+
+S3Config S3From(const std::string& lines) {
+  Config c = MustParse(
+      "[repository]\ntype = \"s3\"\n[repository.s3]\nendpoint = \"http://x\"\n"
+      "bucket = \"b\"\nregion = \"r\"\n" +
+      lines);
+  return *c.repository.s3;
+}
+
+TEST(S3CredentialsTest, FromANamedProfileOfTheSharedFile) {
+  TempFile file(kSharedCredentials);
+  VarsEnv env({{"AWS_ACCESS_KEY_ID", "ignored"}, {"AWS_SECRET_ACCESS_KEY", "ignored"}});
+  auto c = ResolveS3Credentials(
+      env, S3From("profile = \"prod\"\ncredentials_file = \"" + file.path() + "\"\n"));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->access_key, "AKIDPROD");
+  EXPECT_EQ(c->secret_key, "prod/secret=");
+  EXPECT_EQ(c->session_token, "prod-token");
+  EXPECT_EQ(c->source, "profile \"prod\" of \"" + file.path() + "\"");
+
+  auto missing = ResolveS3Credentials(
+      env, S3From("profile = \"staging\"\ncredentials_file = \"" + file.path() + "\"\n"));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kAuth);
+  EXPECT_EQ(missing.status().message(),
+            "S3 credentials: profile \"staging\" is not in \"" + file.path() + "\"");
+  EXPECT_EQ(missing.status().hint(), "profiles there: default, prod, broken");
+
+  auto broken = ResolveS3Credentials(
+      env, S3From("profile = \"broken\"\ncredentials_file = \"" + file.path() + "\"\n"));
+  ASSERT_FALSE(broken.ok());
+  EXPECT_EQ(broken.status().message(), "S3 credentials: profile \"broken\" of \"" + file.path() +
+                                           "\" has no aws_secret_access_key");
+  EXPECT_EQ(broken.status().message().find("AKIDBROKEN"), std::string::npos);
+}
+
+TEST(S3CredentialsTest, TheDefaultChainLikeTheAwsCli) {
+  TempFile file(kSharedCredentials);
+  // The variables first, with a session token when one is set.
+  VarsEnv vars({{"AWS_ACCESS_KEY_ID", "AKIDENV"},
+                {"AWS_SECRET_ACCESS_KEY", "env-secret"},
+                {"AWS_SESSION_TOKEN", "env-token"},
+                {"AWS_SHARED_CREDENTIALS_FILE", file.path()}});
+  auto c = ResolveS3Credentials(vars, S3From(""));
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->access_key, "AKIDENV");
+  EXPECT_EQ(c->session_token, "env-token");
+  EXPECT_EQ(c->source, "$AWS_ACCESS_KEY_ID");
+  // Then $AWS_PROFILE (or "default") of the shared file.
+  VarsEnv profile({{"AWS_PROFILE", "prod"}, {"AWS_SHARED_CREDENTIALS_FILE", file.path()}});
+  EXPECT_EQ(ResolveS3Credentials(profile, S3From(""))->access_key, "AKIDPROD");
+  VarsEnv home({{"HOME", "/nonexistent"}, {"AWS_SHARED_CREDENTIALS_FILE", file.path()}});
+  EXPECT_EQ(ResolveS3Credentials(home, S3From(""))->access_key, "AKIDDEFAULT");
+  // Neither: the error says every way to give them.
+  VarsEnv none(std::map<std::string, std::string>{{"HOME", "/nonexistent"}});
+  auto missing = ResolveS3Credentials(none, S3From(""));
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), ErrorCode::kAuth);
+  EXPECT_NE(missing.status().hint().find("AWS_PROFILE"), std::string::npos);
+  // Keys named in the file leave the shared file and $AWS_SESSION_TOKEN alone.
+  VarsEnv named({{"MY_KEY", "AKIDMINE"},
+                 {"MY_SECRET", "mine"},
+                 {"AWS_SESSION_TOKEN", "not-mine"},
+                 {"AWS_SHARED_CREDENTIALS_FILE", file.path()}});
+  auto mine = ResolveS3Credentials(named, S3From("access_key_env = \"MY_KEY\"\n"
+                                                 "secret_key_env = \"MY_SECRET\"\n"));
+  ASSERT_TRUE(mine.ok()) << mine.status().ToString();
+  EXPECT_EQ(mine->access_key, "AKIDMINE");
+  EXPECT_EQ(mine->session_token, "");
+}
+
+TEST(S3CredentialsTest, AProfileWithExplicitKeysIsRefused) {
+  auto parsed = ParseConfig(
+      "[repository]\ntype = \"s3\"\n[repository.s3]\nendpoint = \"http://x\"\n"
+      "bucket = \"b\"\nregion = \"r\"\nprofile = \"prod\"\naccess_key_env = \"K\"\n",
+      "t.toml");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message(),
+            "t.toml:7: key \"repository.s3.profile\" is set together with access_key_env");
+  // A session token inline is a secret in the file.
+  auto inline_token = ParseConfig(
+      "[repository]\ntype = \"s3\"\n[repository.s3]\nendpoint = \"http://x\"\n"
+      "bucket = \"b\"\nregion = \"r\"\nsession_token = \"abc\"\n",
+      "t.toml");
+  ASSERT_FALSE(inline_token.ok());
+  EXPECT_EQ(inline_token.status().message().find("abc"), std::string::npos);
 }
 
 }  // namespace

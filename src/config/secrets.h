@@ -24,6 +24,22 @@ namespace pgkeep {
 Result<std::string> ResolveSecret(Env& env, const std::string& env_name,
                                   const std::string& file_path, const std::string& what);
 
+// An S3 key pair (and session token) and where it came from, for messages:
+// "$AWS_ACCESS_KEY_ID", "file \"/path\"", "profile \"p\" of \"/path\"".
+struct S3Secrets {
+  std::string access_key;
+  std::string secret_key;
+  std::string session_token;  // empty: none
+  std::string source;
+};
+
+// Resolves `s3`'s credentials in the order S3Config describes. The shared
+// credentials file is read bounded (64 KiB) and parsed as INI: [profile]
+// sections of aws_access_key_id, aws_secret_access_key and
+// aws_session_token. Failure: kAuth naming the variable, file or profile
+// missing and never a value.
+Result<S3Secrets> ResolveS3Credentials(Env& env, const S3Config& s3);
+
 // Names of the environment variables that hold secrets pgkeep may read:
 // PGKEEP_REPO_PASSWORD and every *_env key of `config` (repository password,
 // S3 credentials, API and internal keys). Programs pgkeep runs (pg_dump,

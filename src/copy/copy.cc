@@ -5,6 +5,7 @@
 #include <set>
 
 #include "repo/format.h"
+#include "repo/keys.h"
 #include "repo/loader.h"
 #include "repo/pack.h"
 #include "repo/repo_lock.h"
@@ -23,26 +24,46 @@ Result<std::set<std::string>> Names(Storage& storage, const std::string& prefix)
 }
 
 // Makes an empty target a mirror of the source (keys first, config last, as
-// init does), or checks that it is one.
-Result<bool> MirrorOrCheck(Storage& source, Storage& target) {
-  auto source_config = source.GetAtMost(kConfigObject, kMaxConfigObjectSize);
+// init does), or checks that it is one. With `password`, the target's key
+// file is the source's master key sealed under it; otherwise the source's
+// key files are copied as they are.
+Result<bool> MirrorOrCheck(Repository& source, Storage& target, const Clock& clock,
+                           const std::optional<std::string>& password) {
+  Storage& from = source.storage();
+  auto source_config = from.GetAtMost(kConfigObject, kMaxConfigObjectSize);
   if (!source_config.ok()) return source_config.status();
   auto target_config = target.GetAtMost(kConfigObject, kMaxConfigObjectSize);
   if (target_config.ok()) {
-    if (*target_config == *source_config) return false;
-    return Status::Error(ErrorCode::kConflict,
-                         "copy target \"" + target.Describe() +
-                             "\" holds another repository, not a copy of \"" + source.Describe() +
-                             "\"",
-                         "point the copy at an empty directory or bucket prefix");
+    if (*target_config != *source_config)
+      return Status::Error(ErrorCode::kConflict,
+                           "copy target \"" + target.Describe() +
+                               "\" holds another repository, not a copy of \"" + from.Describe() +
+                               "\"",
+                           "point the copy at an empty directory or bucket prefix");
+    if (!password) return false;
+    // The copy's own password must still open it: a copy nobody can unlock
+    // is no copy.
+    auto key = UnlockMasterKey(target, password);
+    if (!key.ok()) return key.status().WithContext("copy target \"" + target.Describe() + "\"");
+    if (MasterKeyBytes(*key) != MasterKeyBytes(source.key()))
+      return Status::Error(ErrorCode::kConflict, "copy target \"" + target.Describe() +
+                                                     "\" opens with another master key");
+    return false;
   }
   if (target_config.status().code() != ErrorCode::kNotFound) return target_config.status();
-  auto keys = source.List(kKeysDir);
-  if (!keys.ok()) return keys.status();
-  for (const ObjectInfo& k : *keys) {
-    auto bytes = source.GetAtMost(k.name, kMaxKeyFileSize);
-    if (!bytes.ok()) return bytes.status();
-    PGKEEP_RETURN_IF_ERROR(target.Put(k.name, *bytes));
+  if (password) {
+    auto sealed = SealKeyFile(source.key(), password, ScryptParams{}, clock.NowSeconds());
+    if (!sealed.ok()) return sealed.status().WithContext("the copy's password");
+    PGKEEP_RETURN_IF_ERROR(
+        target.Put(std::string(kKeysDir) + HexEncode(RandomBytes(8)), AsBytes(*sealed)));
+  } else {
+    auto keys = from.List(kKeysDir);
+    if (!keys.ok()) return keys.status();
+    for (const ObjectInfo& k : *keys) {
+      auto bytes = from.GetAtMost(k.name, kMaxKeyFileSize);
+      if (!bytes.ok()) return bytes.status();
+      PGKEEP_RETURN_IF_ERROR(target.Put(k.name, *bytes));
+    }
   }
   PGKEEP_RETURN_IF_ERROR(target.Put(kConfigObject, *source_config));
   return true;
@@ -112,7 +133,7 @@ Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, co
     if (options.progress) options.progress(what);
   };
   Storage& from = source.storage();
-  auto mirrored = MirrorOrCheck(from, target);
+  auto mirrored = MirrorOrCheck(source, target, clock, options.target_password);
   if (!mirrored.ok()) return mirrored.status();
   report.initialized = *mirrored;
   auto lock = RepoLock::Acquire(env, target, clock, LockMode::kShared, "copy", options.lock_wait);

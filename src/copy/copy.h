@@ -1,10 +1,12 @@
 // copy/copy.h — copying backups to a second repository (a [[copy]] target:
 // another directory or bucket), without reading the database again.
 //
-// The target is a mirror of the source: the same config and keys objects,
-// so every object is copied as the bytes it is, never decoded and sealed
-// again. An empty target is made one by copying config and keys/ first; a
-// target that holds another repository is refused (kConflict).
+// The target is a mirror of the source: the same config object and master
+// key, so every object is copied as the bytes it is, never decoded and
+// sealed again. An empty target is made one by writing keys/ (the source's
+// key files, or the master key sealed under the copy's own password) and
+// then config; a target that holds another repository is refused
+// (kConflict), and one that its own password no longer opens too (kAuth).
 //
 // What a backup needs arrives before the backup does, so a copy interrupted
 // at any instant leaves the target valid (at worst packs no index names,
@@ -19,6 +21,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +36,9 @@ struct CopyOptions {
   std::vector<std::string> databases;  // empty: every database with backups
   std::string backup;                  // "": every backup; "latest" or an id
   std::chrono::seconds lock_wait{0};
+  // The copy's own password (CopyConfig::password_env/_file); nullopt: the
+  // source's key files go to the target as they are.
+  std::optional<std::string> target_password;
   Progress progress;
 };
 

@@ -6,11 +6,12 @@ namespace pgkeep {
 
 namespace {
 
-// Runs first on a tie of slots: backups, then drills, then expire, verify.
+// Runs first on a tie of slots: backups, then copies, drills, expire, verify.
 int Rank(const std::string& kind) {
-  if (kind == "drill") return 1;
-  if (kind == "expire") return 2;
-  if (kind == "verify") return 3;
+  if (kind == "copy") return 1;
+  if (kind == "drill") return 2;
+  if (kind == "expire") return 3;
+  if (kind == "verify") return 4;
   return 0;
 }
 
@@ -22,12 +23,12 @@ constexpr int kMaxSkippedCounted = 100;
 Result<std::vector<ScheduledJob>> JobsFromConfig(const Config& config) {
   std::vector<ScheduledJob> jobs;
   auto add = [&](std::string id, const std::string& database, const std::string& kind,
-                 const std::string& cron) -> Status {
+                 const std::string& cron, const std::string& copy = "") -> Status {
     auto parsed = CronExpr::Parse(cron);
     if (!parsed.ok())
       return Status::Error(ErrorCode::kConfig, "job " + id + ": " + parsed.status().message(),
                            parsed.status().hint());
-    jobs.push_back({std::move(id), database, kind, std::move(*parsed)});
+    jobs.push_back({std::move(id), database, kind, copy, std::move(*parsed)});
     return Status::Ok();
   };
   for (const auto& [name, db] : config.databases)
@@ -36,6 +37,13 @@ Result<std::vector<ScheduledJob>> JobsFromConfig(const Config& config) {
           add(kind == "drill" ? "drill/" + name : "backup/" + name + "/" + kind, name, kind, cron));
   PGKEEP_RETURN_IF_ERROR(add("expire", "", "expire", kExpireSchedule));
   PGKEEP_RETURN_IF_ERROR(add("verify", "", "verify", kVerifySchedule));
+  // A copy target keeps its own retention only if something expires it.
+  for (const CopyConfig& c : config.copies) {
+    if (c.schedule.empty()) continue;
+    PGKEEP_RETURN_IF_ERROR(add("copy/" + c.name, "", "copy", c.schedule, c.name));
+    PGKEEP_RETURN_IF_ERROR(add("expire/" + c.name, "", "expire", kExpireSchedule, c.name));
+    PGKEEP_RETURN_IF_ERROR(add("verify/" + c.name, "", "verify", kVerifySchedule, c.name));
+  }
   return jobs;
 }
 

@@ -2,10 +2,11 @@
 // work, with no I/O (the daemon keeps the state and runs the jobs).
 //
 // Jobs come from the configuration (JobsFromConfig): per database its
-// EffectiveSchedule (backups by kind, drill), and for the repository a
-// daily expire and a weekly verify. Each job remembers the last slot (a
-// firing time of its cron expression) it was run for; the daemon stores
-// that map and hands it back after a restart.
+// EffectiveSchedule (backups by kind, drill), for the repository a daily
+// expire and a weekly verify, and per [[copy]] target with a schedule a
+// copy to it plus its own expire and verify at the repository's times. Each job remembers the last
+// slot (a firing time of its cron expression) it was run for; the daemon stores that map and hands
+// it back after a restart.
 //
 // The rules, for a job whose next slot has come (slot <= now):
 //   - it is due once, however many of its slots passed (downtime, a long
@@ -14,7 +15,8 @@
 //     passes meanwhile makes it due once when it finishes;
 //   - at most `max_running` jobs run at once (one repository: its jobs
 //     wait for each other rather than fail on its lock); the oldest slot
-//     first, backups before drills before expire before verify on a tie;
+//     first, backups before copies before drills before expire before
+//     verify on a tie;
 //   - a job with no recorded slot (new in the configuration, or a first
 //     start) counts from the moment the scheduler was created: nothing
 //     from before it existed is "missed".
@@ -36,9 +38,12 @@
 namespace pgkeep {
 
 struct ScheduledJob {
-  std::string id;        // "backup/<db>/<kind>", "drill/<db>", "expire", "verify"
-  std::string database;  // empty for repository jobs
-  std::string kind;      // "full", "incr", "logical", "drill", "expire", "verify"
+  // "backup/<db>/<kind>", "drill/<db>", "expire", "verify", and for copy
+  // target T "copy/T", "expire/T", "verify/T".
+  std::string id;
+  std::string database;  // empty for repository and copy jobs
+  std::string kind;      // "full", "incr", "logical", "drill", "copy", "expire", "verify"
+  std::string copy;      // the [[copy]] target a copy, expire or verify job works on; "" = none
   CronExpr cron;
 };
 

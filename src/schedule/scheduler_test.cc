@@ -19,7 +19,7 @@ using testing::UtcSeconds;
 ScheduledJob Job(const std::string& id, const std::string& kind, const std::string& cron) {
   auto parsed = CronExpr::Parse(cron);
   EXPECT_TRUE(parsed.ok()) << cron;
-  return {id, "main", kind, *parsed};
+  return {id, "main", kind, "", *parsed};
 }
 
 // Steps a minute at a time from `from` to `to`, finishing every job at once;
@@ -132,14 +132,22 @@ TEST(SchedulerTest, JobsFromTheConfigurationAndCriticalityDefaults) {
   logical.method = "logical";
   logical.schedule = {{"logical", "15 1 * * *"}};
   config.databases = {{"main", critical}, {"reports", logical}};
+  CopyConfig offsite;
+  offsite.name = "offsite";
+  CopyConfig manual;  // copied by hand only
+  manual.name = "manual";
+  manual.schedule = "";
+  config.copies = {offsite, manual};
   auto jobs = JobsFromConfig(config);
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   std::vector<std::string> ids;
   for (const auto& j : *jobs) ids.push_back(j.id + " " + j.cron.text());
-  EXPECT_EQ(
-      ids, (std::vector<std::string>{
-               "drill/main 0 4 * * 1", "backup/main/full 0 2 * * 0", "backup/main/incr 0 2 * * 1-6",
-               "backup/reports/logical 15 1 * * *", "expire 30 5 * * *", "verify 0 6 * * 0"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{
+                     "drill/main 0 4 * * 1", "backup/main/full 0 2 * * 0",
+                     "backup/main/incr 0 2 * * 1-6", "backup/reports/logical 15 1 * * *",
+                     "expire 30 5 * * *", "verify 0 6 * * 0", "copy/offsite 30 4 * * *",
+                     "expire/offsite 30 5 * * *", "verify/offsite 0 6 * * 0"}));
+  EXPECT_EQ(jobs->back().copy, "offsite");
 }
 
 }  // namespace

@@ -327,14 +327,17 @@ TEST_F(S3CommandTest, CopiesToABucketAndADirectoryRestoreDrillAndExpireOnTheirOw
   const std::string local = *dir_ + "/local-copy";
   std::ofstream(*dir_ + "/offsite-access") << testing::kS3AccessKey << "\n";
   std::ofstream(*dir_ + "/offsite-secret") << testing::kS3SecretKey << "\n";
-  for (const char* f : {"/offsite-access", "/offsite-secret"}) chmod((*dir_ + f).c_str(), 0600);
+  std::ofstream(*dir_ + "/local-password") << "the copy's own password\n";
+  for (const char* f : {"/offsite-access", "/offsite-secret", "/local-password"})
+    chmod((*dir_ + f).c_str(), 0600);
   const std::string copies =
       "\n[[copy]]\nname = \"offsite\"\ntype = \"s3\"\ns3 = { endpoint = \"" + server_->endpoint() +
       "\", bucket = \"offsite\", prefix = \"acme/\", region = \"us-east-1\", access_key_file = \"" +
       *dir_ + "/offsite-access\", secret_key_file = \"" + *dir_ +
       "/offsite-secret\", storage_class = \"STANDARD_IA\" }\nretention = { last = 1, min_keep = 1 "
       "}\nmax_copy_age = \"8d\"\n\n[[copy]]\nname = \"local\"\ntype = \"posix\"\npath = \"" +
-      local + "\"\nretention = { last = 3, min_keep = 1 }\n";
+      local + "\"\npassword_file = \"" + *dir_ +
+      "/local-password\"\nretention = { last = 3, min_keep = 1 }\n";
   const std::string config =
       Configure("copied", Logical("drill_scratch = \"database\"\n") + copies);
   ASSERT_NO_FATAL_FAILURE(Init(config));
@@ -360,6 +363,20 @@ TEST_F(S3CommandTest, CopiesToABucketAndADirectoryRestoreDrillAndExpireOnTheirOw
   auto latest = Json(config, {"copy", "--to", "local", "--backup", "latest"});
   EXPECT_EQ(latest["copied"].size(), 1u);
   EXPECT_EQ(Json(config, {"copy", "--to", "local"})["copied"].size(), 2u);
+  // The local copy has its own password: its one key file is sealed under
+  // it, so the main repository's password does not open it.
+  std::vector<std::string> key_files;
+  for (const auto& e : std::filesystem::directory_iterator(local + "/keys"))
+    key_files.push_back(e.path());
+  ASSERT_EQ(key_files.size(), 1u);
+  const std::string as_main = *dir_ + "/local-as-main.toml";
+  std::ofstream(as_main) << "[repository]\npath = \"" << local << "\"\npassword_file = \"" << *dir_
+                         << "/password\"\n\n"
+                         << Logical();
+  ChownToOsUser(*dir_);
+  ProcessResult locked = Pgkeep(as_main, {"list"});
+  EXPECT_EQ(locked.exit_code, 7) << locked.out << locked.err;
+  EXPECT_NE(locked.err.find("wrong password"), std::string::npos) << locked.err;
 
   auto status = Json(config, {"status"});
   ASSERT_EQ(status["databases"][0]["copies"].size(), 2u) << status.dump();
@@ -385,6 +402,11 @@ TEST_F(S3CommandTest, CopiesToABucketAndADirectoryRestoreDrillAndExpireOnTheirOw
   EXPECT_EQ(Json(config, {"list"})["snapshots"].size(), 3u);  // the source is untouched
   EXPECT_EQ(Json(config, {"verify", "--from", "offsite", "--read-data"})["ok"], true);
   EXPECT_EQ(Json(config, {"verify", "--from", "local", "--read-data"})["ok"], true);
+  // A copy whose password changed since is refused before anything is sent.
+  std::ofstream(*dir_ + "/local-password") << "another password\n";
+  ProcessResult changed = Pgkeep(config, {"copy", "--to", "local"});
+  EXPECT_EQ(changed.exit_code, 7) << changed.out << changed.err;
+  EXPECT_NE(changed.err.find("wrong password"), std::string::npos) << changed.err;
 
   // A target holding another repository is refused, and nothing is written to it.
   const std::string other = Configure("other", Logical());
