@@ -93,3 +93,39 @@ TEST(BlockCacheTest, AShortObjectIsCorruptAndFailuresAreNotKept) {
 
 }  // namespace
 }  // namespace pgkeep
+
+namespace pgkeep {
+namespace {
+
+TEST(BlockCacheTest, TheNextBlockTravelsWhileTheCurrentOneIsRead) {
+  MemoryStorage memory;
+  const Bytes pack = Numbered((12 << 20) + 100);
+  ASSERT_TRUE(memory.Put("data/p", pack).ok());
+  CountingStorage counting(memory);
+  auto reads_reach = [&](int n) {
+    for (int i = 0; i < 500 && counting.reads.load() < n; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return counting.reads.load();
+  };
+  {
+    BlockCache cache(counting, 4);
+    ASSERT_TRUE(cache.Read("data/p", 0, 65536).ok());
+    // The first read of block 0 sent for block 1 without being asked.
+    EXPECT_EQ(reads_reach(2), 2);
+    for (uint64_t offset = 0; offset + 65536 <= pack.size(); offset += 65536) {
+      auto chunk = cache.Read("data/p", offset, 65536);
+      ASSERT_TRUE(chunk.ok()) << chunk.status().message();
+      ASSERT_EQ(*chunk, Bytes(pack.begin() + offset, pack.begin() + offset + 65536)) << offset;
+    }
+    // Four blocks (the last one 100 bytes), each asked for once: none was
+    // fetched again by a reader, nothing past the end was asked for.
+    EXPECT_EQ(reads_reach(4), 4);
+    auto tail = cache.Read("data/p", pack.size() - 100, 100);
+    ASSERT_TRUE(tail.ok());
+    EXPECT_EQ(*tail, Bytes(pack.end() - 100, pack.end()));
+  }
+  EXPECT_EQ(counting.reads.load(), 4);
+}
+
+}  // namespace
+}  // namespace pgkeep
