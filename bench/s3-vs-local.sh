@@ -203,7 +203,9 @@ for r in 1 2; do
       R[$tool.stored.$r]=$( (as_pg "$WORK/pgkeep" --config "$conf" --output json status || true) |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["repository"]["stored_bytes"])')
       target=$WORK/restore-$tool-$r
+      s3_stats DELETE >/dev/null
       timed "$WORK/pgkeep" --config "$conf" restore --db bench --pgdata "$target" --no-archive
+      [[ $tool == keep-s3 ]] && R[$tool.rstats.$r]=$(s3_stats)
     fi
     R[$tool.restore.$r]=$WALL R[$tool.restore_rss.$r]=$RSS
     rm -rf -- "$WORK/restore-$tool-$r"
@@ -227,9 +229,12 @@ for step in backup_rss restore_rss; do
   echo "| peak RSS, $step (MiB) | $((${R[keep-local.$step.1]} / 1024)) | $((${R[keep-s3.$step.1]} / 1024)) | $((${R[pgbr-s3.$step.1]} / 1024)) | | |"
 done
 stored=${R[keep-s3.stored.1]}
-python3 - "$stored" "${R[keep-s3.stats.1]}" <<'EOF'
+python3 - "$stored" "${R[keep-s3.stats.1]}" "${R[keep-s3.rstats.1]}" <<'EOF'
 import json, sys
 stored = int(sys.argv[1]); s = json.loads(sys.argv[2]); gb = stored / 1e9
+r = json.loads(sys.argv[3])
+print(f"\npgkeep's restore from S3: {r['requests']['GET']} GETs, {r['bytes_out']} bytes received "
+      f"({r['bytes_out'] / stored:.3f} per byte stored)")
 req = sum(s["requests"].values())
 print(f"\npgkeep's full backup to S3: {stored} bytes stored, {req} requests "
       f"({req / gb:.0f} per GB stored: {s['requests']}), {s['bytes_in']} bytes sent "

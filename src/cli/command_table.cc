@@ -109,6 +109,16 @@ CommandRunner DefineCopy(CLI::App& sub) {
   return [args](const CommandContext& ctx) { return RunCopy(ctx, *args); };
 }
 
+CommandRunner DefineRetention(CLI::App& sub) {
+  auto args = std::make_shared<RetentionArgs>();
+  sub.add_option("action", args->action, "run: redact or delete the rows past their retention")
+      ->required()
+      ->check(CLI::IsMember({"run"}));
+  sub.add_option("--policy", args->policy, "only this [[retention_policy]]");
+  sub.add_flag("--dry-run", args->dry_run, "count what would change per tenant; change nothing");
+  return [args](const CommandContext& ctx) { return RunRetention(ctx, *args); };
+}
+
 CommandRunner DefineUnpin(CLI::App& sub) {
   auto args = std::make_shared<PinArgs>();
   args->unpin = true;
@@ -296,6 +306,8 @@ const std::vector<CommandSpec>& CommandTable() {
        DefineRestore},
       {"export", "write a logical backup as a standard pg_dump file", DefineExport},
       {"copy", "copy backups, their WAL and drill reports to a [[copy]] target", DefineCopy},
+      {"retention", "row-level retention: run the [[retention_policy]] sections (run [--dry-run])",
+       DefineRetention},
       {"wal-push", "archive one WAL file (archive_command = '... wal-push --db NAME %p')",
        DefineWalPush},
       {"wal-fetch", "restore one WAL file (restore_command); exit 1 when absent", DefineWalFetch,

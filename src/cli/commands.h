@@ -78,6 +78,13 @@ struct CopyArgs {
 };
 CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args);
 
+struct RetentionArgs {
+  std::string action;  // "run"
+  std::string policy;  // empty: every [[retention_policy]]
+  bool dry_run = false;
+};
+CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args);
+
 CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db, const std::string& path);
 CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, const std::string& name,
                           const std::string& dest);

@@ -365,6 +365,24 @@ RetentionPolicyConfig ReadRetentionPolicy(TableReader r) {
   }
   p.redact = r.StringMap("redact");
   p.batch_size = static_cast<int>(r.IntIn("batch_size", 1, 1000000).value_or(p.batch_size));
+  if (auto days = r.IntIn("days", 0, 1000000)) p.days = static_cast<int>(*days);
+  p.mode = r.OneOf("mode", {"redact", "delete"}, p.mode);
+  p.pause_ms = static_cast<int>(r.IntIn("pause_ms", 0, 60000).value_or(p.pause_ms));
+  p.lock_timeout = r.Duration("lock_timeout", p.lock_timeout);
+  p.statement_timeout = r.Duration("statement_timeout", p.statement_timeout);
+  p.max_runtime = r.Duration("max_runtime", p.max_runtime);
+  p.allow_cascade = r.Bool("allow_cascade", false);
+  const bool tenant = !p.tenant.table.empty() || r.Get("tenant");
+  if (tenant && r.Get("days"))
+    r.Fail(Phase::kRelation, "days", "is set together with tenant = { ... }",
+           "each tenant's days come from tenant.days_column; remove days");
+  if (!tenant && !r.Get("days"))
+    r.Fail(Phase::kRelation, "table", "needs days = N or tenant = { ... } in its policy",
+           "days = 90 erases rows older than 90 days; tenant reads each tenant's days");
+  const bool may_redact = p.mode == "redact" || !p.tenant.hard_delete_column.empty();
+  if (may_redact && p.redact.empty() && (p.mode == "redact" || r.Get("mode")))
+    r.Fail(Phase::kRelation, "mode", "is \"redact\", but the policy has no redact = { ... }",
+           "add redact = { column = \"value\" }, or set mode = \"delete\"");
   r.Finish();
   return p;
 }

@@ -180,15 +180,26 @@ struct TenantConfig {
   std::string last_run_column;     // optional
 };
 
-// [[retention_policy]]. `database` names an entry of Config::databases.
+// [[retention_policy]]: rows of `table` older than a number of days are
+// redacted or deleted (policy/policy.h). `database` names an entry of
+// Config::databases. Either `days` (with `mode`) applies to every row, or
+// `tenant` gives each tenant its own days (0 = forever) and, with
+// hard_delete_column, its own mode; exactly one of them is set.
 struct RetentionPolicyConfig {
   std::string name;  // unique among policies
   std::string database;
-  std::string table;
-  std::string timestamp_column;
+  std::string table;             // "table" (search_path) or "schema.table", as written in SQL
+  std::string timestamp_column;  // a timestamp, timestamptz or date column
+  std::optional<int> days;       // without tenant; 0 = forever
+  std::string mode = "redact";  // "redact" | "delete"; with tenant, where hard_delete_column is not
   TenantConfig tenant;
-  std::map<std::string, std::string> redact;  // column -> replacement
+  std::map<std::string, std::string> redact;  // column -> replacement; required for redact
   int batch_size = 1000;                      // 1..1000000
+  int pause_ms = 0;                           // between batches, 0..60000
+  std::string lock_timeout = "5s";            // per batch (SET LOCAL)
+  std::string statement_timeout = "60s";      // per batch (SET LOCAL)
+  std::string max_runtime = "1h";             // a run stops after this and the next resumes
+  bool allow_cascade = false;                 // a delete may cascade through foreign keys
 };
 
 // server.api_keys entry: exactly one of key_env / key_file is non-empty.

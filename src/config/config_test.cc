@@ -415,7 +415,7 @@ const ErrorCase kErrorCases[] = {
     {"PolicyUnknownDatabase",
      kRepo + kDb +
          "[[retention_policy]]\nname = \"m\"\ndatabase = \"b\"\ntable = \"t\"\n"
-         "timestamp_column = \"ts\"\n",
+         "timestamp_column = \"ts\"\ndays = 9\nmode = \"delete\"\n",
      "t.toml:7: key \"retention_policy.database\" names \"b\", but there is no [database.b]",
      "defined databases: a"},
     {"PolicyMissingTable",

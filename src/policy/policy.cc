@@ -1,0 +1,468 @@
+#include "policy/policy.h"
+
+#include <algorithm>
+
+namespace pgkeep {
+
+namespace {
+
+constexpr char kAuditTable[] = "pgkeep.retention_audit";
+// Passes over rows other sessions held, after the first: pauses of 0.5, 1,
+// 2, 4 and 8 s, within max_runtime.
+constexpr int kLockedRetries = 5;
+constexpr int64_t kFirstRetryPauseMicros = 500 * 1000;
+
+std::string Quoted(const std::string& text) { return "\"" + text + "\""; }
+
+class Checker {
+ public:
+  Checker(PgConnection& pg, const RetentionPolicyConfig& policy) : pg_(pg), policy_(policy) {}
+
+  Status Bad(const std::string& what, const std::string& hint = "") const {
+    return Status::Error(ErrorCode::kConfig,
+                         "retention policy " + Quoted(policy_.name) + ": " + what, hint);
+  }
+
+  struct Table {
+    std::string oid;
+    std::string quoted;                          // "schema"."name"
+    std::map<std::string, std::string> columns;  // name -> format_type
+    std::string names;                           // for hints
+  };
+
+  // `name` as written in the configuration: "table" or "schema.table".
+  Result<Table> FindTable(const std::string& name) {
+    const size_t dot = name.find('.');
+    const std::string regclass = dot == std::string::npos ? QuoteIdent(name)
+                                                          : QuoteIdent(name.substr(0, dot)) + "." +
+                                                                QuoteIdent(name.substr(dot + 1));
+    auto found = pg_.Query(
+        "SELECT c.oid::text, n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        "c.relnamespace WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')",
+        {regclass});
+    if (!found.ok()) return found.status();
+    if (found->rows.empty())
+      return Bad("table " + Quoted(name) + " does not exist in " + pg_.Describe(),
+                 "names are case-sensitive, as in SQL with double quotes; write schema.table "
+                 "for a table outside the search_path");
+    Table t;
+    t.oid = *found->rows[0].values[0];
+    t.quoted = QuoteIdent(*found->rows[0].values[1]) + "." + QuoteIdent(*found->rows[0].values[2]);
+    auto columns = pg_.Query(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+        "$1::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        {t.oid});
+    if (!columns.ok()) return columns.status();
+    for (const PgRow& row : columns->rows) {
+      t.columns[*row.values[0]] = *row.values[1];
+      if (t.names.size() < 200) t.names += (t.names.empty() ? "" : ", ") + *row.values[0];
+    }
+    return t;
+  }
+
+  Result<std::string> Column(const Table& t, const std::string& table_name,
+                             const std::string& column, const std::string& key) {
+    auto it = t.columns.find(column);
+    if (it == t.columns.end())
+      return Bad(key + ": table " + Quoted(table_name) + " has no column " + Quoted(column),
+                 "its columns: " + t.names);
+    return it->second;
+  }
+
+ private:
+  PgConnection& pg_;
+  const RetentionPolicyConfig& policy_;
+};
+
+bool IsTimeType(const std::string& type) {
+  return type == "date" || type.rfind("timestamp", 0) == 0;
+}
+
+}  // namespace
+
+Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& policy) {
+  Checker check(pg, policy);
+  PolicyPlan plan;
+  auto table = check.FindTable(policy.table);
+  if (!table.ok()) return table.status();
+  plan.table = table->quoted;
+
+  auto ts_type = check.Column(*table, policy.table, policy.timestamp_column, "timestamp_column");
+  if (!ts_type.ok()) return ts_type.status();
+  if (!IsTimeType(*ts_type))
+    return check.Bad("timestamp_column " + Quoted(policy.timestamp_column) + " is of type " +
+                     *ts_type + ", not a timestamp or date");
+  plan.timestamp_column = QuoteIdent(policy.timestamp_column);
+
+  auto key = pg.Query(
+      "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute "
+      "a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = $1::oid AND "
+      "i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
+      {table->oid});
+  if (!key.ok()) return key.status();
+  if (key->rows.empty())
+    return check.Bad("table " + Quoted(policy.table) + " has no primary key",
+                     "rows are erased in batches keyed on the primary key; add one");
+  for (const PgRow& row : key->rows) plan.key.push_back({*row.values[0], *row.values[1]});
+  auto in_key = [&](const std::string& column) {
+    return std::any_of(plan.key.begin(), plan.key.end(),
+                       [&](const PolicyColumn& k) { return k.name == column; });
+  };
+
+  for (const auto& [column, value] : policy.redact) {
+    auto type = check.Column(*table, policy.table, column, "redact");
+    if (!type.ok()) return type.status();
+    if (in_key(column) || column == policy.timestamp_column || column == policy.tenant.foreign_key)
+      return check.Bad("redact: column " + Quoted(column) +
+                           " is the primary key, the timestamp or the tenant's foreign key, "
+                           "which a redacted row keeps",
+                       "redact only content columns");
+    // The type comes from the catalog: format_type() writes valid SQL.
+    auto cast = pg.Query("SELECT $1::" + *type, {value});
+    if (!cast.ok())
+      return check.Bad("redact: " + Quoted(value) + " is not a valid value for column " +
+                       Quoted(column) + " of type " + *type);
+    plan.redact.emplace_back(QuoteIdent(column), value);
+    plan.redact_types.push_back(*type);
+  }
+
+  if (!policy.tenant.table.empty()) {
+    const TenantConfig& tc = policy.tenant;
+    auto fk = check.Column(*table, policy.table, tc.foreign_key, "tenant.foreign_key");
+    if (!fk.ok()) return fk.status();
+    plan.foreign_key = QuoteIdent(tc.foreign_key);
+    auto tenants = check.FindTable(tc.table);
+    if (!tenants.ok()) return tenants.status();
+    plan.tenant_table = tenants->quoted;
+    auto key_type = check.Column(*tenants, tc.table, tc.key, "tenant.key");
+    if (!key_type.ok()) return key_type.status();
+    plan.tenant_key = QuoteIdent(tc.key);
+    plan.tenant_key_type = *key_type;
+    plan.foreign_key_type = *fk;
+    auto days = check.Column(*tenants, tc.table, tc.days_column, "tenant.days_column");
+    if (!days.ok()) return days.status();
+    if (*days != "integer" && *days != "smallint" && *days != "bigint")
+      return check.Bad("tenant.days_column " + Quoted(tc.days_column) + " is of type " + *days +
+                       ", not an integer");
+    plan.days_column = QuoteIdent(tc.days_column);
+    if (!tc.hard_delete_column.empty()) {
+      auto hard =
+          check.Column(*tenants, tc.table, tc.hard_delete_column, "tenant.hard_delete_column");
+      if (!hard.ok()) return hard.status();
+      if (*hard != "boolean")
+        return check.Bad("tenant.hard_delete_column " + Quoted(tc.hard_delete_column) +
+                         " is of type " + *hard + ", not boolean");
+      plan.hard_delete_column = QuoteIdent(tc.hard_delete_column);
+    }
+    if (!tc.last_run_column.empty()) {
+      auto last = check.Column(*tenants, tc.table, tc.last_run_column, "tenant.last_run_column");
+      if (!last.ok()) return last.status();
+      if (!IsTimeType(*last))
+        return check.Bad("tenant.last_run_column " + Quoted(tc.last_run_column) + " is of type " +
+                         *last + ", not a timestamp or date");
+      plan.last_run_column = QuoteIdent(tc.last_run_column);
+    }
+  }
+
+  auto cascades = pg.Query(
+      "SELECT conrelid::regclass::text FROM pg_constraint WHERE confrelid = $1::oid AND contype "
+      "= 'f' AND confdeltype = 'c' ORDER BY 1",
+      {table->oid});
+  if (!cascades.ok()) return cascades.status();
+  for (const PgRow& row : cascades->rows) plan.cascades_to.push_back(*row.values[0]);
+  return plan;
+}
+
+namespace {
+
+struct Tenant {
+  std::string key;  // text; "" without a tenant table
+  std::optional<int> days;
+  std::string action;
+};
+
+std::string KeyList(const PolicyPlan& plan, const std::string& qualifier = "") {
+  std::string out;
+  for (const PolicyColumn& k : plan.key)
+    out += (out.empty() ? "" : ", ") + qualifier + QuoteIdent(k.name);
+  return out;
+}
+
+// The rows of `tenant` the run erases: older than the cutoff ($1 the run's
+// start, $2 the days), of the tenant ($3), not redacted yet (a redact).
+// Parameters from $4 on are the caller's.
+std::string Matching(const PolicyPlan& plan, const Tenant& tenant, int& next_param,
+                     std::vector<std::string>& params) {
+  std::string where = plan.timestamp_column + " < ($1::timestamptz - $2::int * interval '1 day')";
+  if (!plan.tenant_table.empty())
+    where += " AND " + plan.foreign_key + " = $3::" + plan.foreign_key_type;
+  else
+    where += " AND $3::text IS NOT NULL";  // keeps the numbering the same
+  next_param = 4;
+  if (tenant.action == "redact") {
+    std::string differs;
+    for (size_t i = 0; i < plan.redact.size(); ++i) {
+      differs += (differs.empty() ? "" : " OR ") + plan.redact[i].first + " IS DISTINCT FROM $" +
+                 std::to_string(next_param++) + "::" + plan.redact_types[i];
+      params.push_back(plan.redact[i].second);
+    }
+    where += " AND (" + differs + ")";
+  }
+  return where;
+}
+
+}  // namespace
+
+Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolicyConfig& policy,
+                                const PolicyRunOptions& options) {
+  const int64_t started = env.MonotonicMicros();
+  PolicyOutcome out;
+  out.policy = policy.name;
+  out.database = policy.database;
+  out.dry_run = options.dry_run;
+  auto plan = CheckPolicy(pg, policy);
+  if (!plan.ok()) return plan.status();
+  // The durations passed the configuration's checks.
+  auto seconds = [](const std::string& text) {
+    auto parsed = ParseDurationSeconds(text);
+    return parsed.ok() ? *parsed : int64_t{0};
+  };
+  const int64_t deadline = started + seconds(policy.max_runtime) * 1000000;
+  auto log = [&](const std::string& line) {
+    if (options.log) options.log(line);
+  };
+
+  // The tenants and what each gets.
+  std::vector<Tenant> tenants;
+  if (plan->tenant_table.empty()) {
+    tenants.push_back({"", policy.days, policy.days.value_or(0) > 0 ? policy.mode : "keep"});
+  } else {
+    auto rows = pg.Query("SELECT " + plan->tenant_key + "::text, " + plan->days_column + ", " +
+                         (plan->hard_delete_column.empty() ? "NULL" : plan->hard_delete_column) +
+                         " FROM " + plan->tenant_table + " ORDER BY " + plan->tenant_key);
+    if (!rows.ok()) return rows.status();
+    for (const PgRow& row : rows->rows) {
+      Tenant t;
+      if (!row.values[0]) continue;
+      t.key = *row.values[0];
+      // Days beyond a million (2,700 years) are as good as forever.
+      if (row.values[1]) t.days = static_cast<int>(std::min(std::stoll(*row.values[1]), 1000000LL));
+      const bool hard = row.values[2] && *row.values[2] == "t";
+      t.action = t.days.value_or(0) <= 0 ? "keep"
+                 : row.values[2]         ? (hard ? "delete" : "redact")
+                                         : policy.mode;
+      tenants.push_back(std::move(t));
+    }
+  }
+  const bool deletes = std::any_of(tenants.begin(), tenants.end(),
+                                   [](const Tenant& t) { return t.action == "delete"; });
+  if (deletes && !plan->cascades_to.empty() && !policy.allow_cascade) {
+    std::string into;
+    for (const std::string& t : plan->cascades_to) into += (into.empty() ? "" : ", ") + t;
+    return Status::Error(ErrorCode::kConfig,
+                         "retention policy " + Quoted(policy.name) + ": deleting from " +
+                             policy.table + " would cascade into " + into +
+                             " (ON DELETE CASCADE); nothing was deleted",
+                         "set allow_cascade = true to let it, or redact instead");
+  }
+  if (std::any_of(tenants.begin(), tenants.end(),
+                  [](const Tenant& t) { return t.action == "redact"; }) &&
+      plan->redact.empty())
+    return Status::Error(ErrorCode::kConfig,
+                         "retention policy " + Quoted(policy.name) +
+                             ": tenants are to be redacted, but the policy has no redact = { ... }",
+                         "add redact = { column = \"value\" }");
+
+  // One run per policy at a time, across hosts: a session advisory lock.
+  struct Unlock {
+    PgConnection* pg = nullptr;
+    std::string name;
+    ~Unlock() {
+      if (pg)
+        (void)pg->Query("SELECT pg_advisory_unlock(hashtext('pgkeep.retention'), hashtext($1))",
+                        {name});
+    }
+  } unlock;
+  if (!options.dry_run) {
+    auto locked =
+        pg.Query("SELECT pg_try_advisory_lock(hashtext('pgkeep.retention'), hashtext($1))::text",
+                 {policy.name});
+    if (!locked.ok()) return locked.status();
+    if (locked->rows.empty() || locked->rows[0].values[0] != "true")
+      return Status::Error(
+          ErrorCode::kLocked,
+          "retention policy " + Quoted(policy.name) + " is already running on " + pg.Describe(),
+          "wait for that run to finish; it stops at max_runtime (" + policy.max_runtime + ")");
+    unlock.pg = &pg;
+    unlock.name = policy.name;
+    PGKEEP_RETURN_IF_ERROR(pg.Exec(
+        "CREATE SCHEMA IF NOT EXISTS pgkeep; CREATE TABLE IF NOT EXISTS " +
+        std::string(kAuditTable) +
+        " (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), policy text NOT "
+        "NULL, tenant text NOT NULL, action text NOT NULL, rows bigint NOT NULL, first_key text, "
+        "last_key text, duration_ms bigint NOT NULL)"));
+  }
+  auto now = pg.Query("SELECT now()::text");
+  if (!now.ok()) return now.status();
+  const std::string run_start = *now->rows.at(0).values.at(0);
+  const std::string set_local = "SET LOCAL lock_timeout = '" +
+                                std::to_string(seconds(policy.lock_timeout)) +
+                                "s'; SET LOCAL statement_timeout = '" +
+                                std::to_string(seconds(policy.statement_timeout)) + "s'";
+
+  for (const Tenant& tenant : tenants) {
+    TenantOutcome t;
+    t.tenant = tenant.key;
+    t.days = tenant.days.value_or(0);
+    t.action = tenant.action;
+    if (tenant.action == "keep") {
+      out.tenants.push_back(t);
+      continue;
+    }
+    std::vector<std::string> params = {run_start, std::to_string(t.days), tenant.key};
+    int next = 0;
+    const std::string where = Matching(*plan, tenant, next, params);
+    auto count = [&]() -> Result<int64_t> {
+      auto r = pg.Query("SELECT count(*) FROM " + plan->table + " WHERE " + where, params);
+      if (!r.ok()) return r.status();
+      return std::stoll(*r->rows.at(0).values.at(0));
+    };
+    if (options.dry_run) {
+      auto n = count();
+      if (!n.ok()) return n.status();
+      t.rows = *n;
+      out.tenants.push_back(t);
+      (tenant.action == "delete" ? out.deleted : out.redacted) += t.rows;
+      continue;
+    }
+
+    // The statement of one batch: the next rows after the cursor, locked
+    // (skipping those others hold), changed, and the first and last key.
+    const std::string keys = KeyList(*plan);
+    auto batch_sql = [&](bool after_cursor) {
+      std::string cursor;
+      if (after_cursor) {
+        std::string values;
+        int p = next;
+        for (const PolicyColumn& k : plan->key)
+          values += (values.empty() ? "" : ", ") + ("$" + std::to_string(p++)) + "::" + k.type;
+        cursor = " AND (" + keys + ") > (" + values + ")";
+      }
+      std::string change;
+      const std::string match =
+          "(" + KeyList(*plan, plan->table + ".") + ") = (" + KeyList(*plan, "batch.") + ")";
+      if (tenant.action == "delete") {
+        change = "DELETE FROM " + plan->table + " USING batch WHERE " + match;
+      } else {
+        std::string sets;
+        for (size_t i = 0; i < plan->redact.size(); ++i)
+          sets += (sets.empty() ? "" : ", ") + plan->redact[i].first + " = $" +
+                  std::to_string(4 + i) + "::" + plan->redact_types[i];
+        change = "UPDATE " + plan->table + " SET " + sets + " FROM batch WHERE " + match;
+      }
+      std::string first, last;
+      for (const PolicyColumn& k : plan->key) {
+        first += ", f." + QuoteIdent(k.name) + "::text";
+        last += ", l." + QuoteIdent(k.name) + "::text";
+      }
+      return "WITH batch AS (SELECT " + keys + " FROM " + plan->table + " WHERE " + where + cursor +
+             " ORDER BY " + keys + " LIMIT " + std::to_string(policy.batch_size) +
+             " FOR UPDATE SKIP LOCKED), changed AS (" + change +
+             " RETURNING 1) SELECT (SELECT count(*) FROM changed)::text" + first + last +
+             " FROM (SELECT " + keys + " FROM batch ORDER BY " + keys + " LIMIT 1) f, (SELECT " +
+             keys + " FROM batch ORDER BY " + keys + " DESC LIMIT 1) l";
+    };
+    const std::string first_batch = batch_sql(false);
+    const std::string later_batch = batch_sql(true);
+
+    // One pass over the tenant's rows; false when max_runtime ran out.
+    auto pass = [&]() -> Result<bool> {
+      std::vector<std::string> cursor;
+      while (true) {
+        if (env.MonotonicMicros() >= deadline) return false;
+        const int64_t batch_started = env.MonotonicMicros();
+        std::vector<std::string> p = params;
+        p.insert(p.end(), cursor.begin(), cursor.end());
+        PGKEEP_RETURN_IF_ERROR(pg.Exec("BEGIN"));
+        auto rollback = [&](const Status& s) {
+          (void)pg.Exec("ROLLBACK");
+          return s.WithContext("retention policy " + Quoted(policy.name) + ", tenant " +
+                               Quoted(tenant.key));
+        };
+        if (Status s = pg.Exec(set_local); !s.ok()) return rollback(s);
+        auto r = pg.Query(cursor.empty() ? first_batch : later_batch, p);
+        if (!r.ok()) return rollback(r.status());
+        if (r->rows.empty()) {  // nothing left after the cursor
+          PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+          return true;
+        }
+        const PgRow& row = r->rows[0];
+        const int64_t changed = std::stoll(*row.values[0]);
+        const size_t n = plan->key.size();
+        std::string first_key, last_key;
+        cursor.clear();
+        for (size_t i = 0; i < n; ++i) {
+          first_key += (i ? "," : "") + row.values[1 + i].value_or("");
+          last_key += (i ? "," : "") + row.values[1 + n + i].value_or("");
+          cursor.push_back(row.values[1 + n + i].value_or(""));
+        }
+        const int64_t ms = (env.MonotonicMicros() - batch_started) / 1000;
+        auto audit = pg.Query("INSERT INTO " + std::string(kAuditTable) +
+                                  " (policy, tenant, action, rows, first_key, last_key, "
+                                  "duration_ms) VALUES ($1, $2, $3, $4::bigint, $5, $6, "
+                                  "$7::bigint)",
+                              {policy.name, tenant.key, tenant.action, std::to_string(changed),
+                               first_key, last_key, std::to_string(ms)});
+        if (!audit.ok()) return rollback(audit.status());
+        PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+        t.rows += changed;
+        ++t.batches;
+        log("retention " + policy.name + (tenant.key.empty() ? "" : " tenant " + tenant.key) +
+            ": " + tenant.action + " " + std::to_string(changed) + " row(s), keys " + first_key +
+            ".." + last_key + ", " + std::to_string(ms) + " ms");
+        if (policy.pause_ms > 0) env.SleepForMicros(int64_t{policy.pause_ms} * 1000);
+      }
+    };
+
+    bool finished = false;
+    int64_t pause = kFirstRetryPauseMicros;
+    for (int attempt = 0; attempt <= kLockedRetries; ++attempt) {
+      auto done = pass();
+      if (!done.ok()) return done.status();
+      if (!*done) break;
+      auto left = count();
+      if (!left.ok()) return left.status();
+      t.locked = *left;
+      if (*left == 0) {
+        finished = true;
+        break;
+      }
+      if (attempt == kLockedRetries || env.MonotonicMicros() + pause >= deadline) break;
+      log("retention " + policy.name + (tenant.key.empty() ? "" : " tenant " + tenant.key) + ": " +
+          std::to_string(*left) + " row(s) held by other sessions; looking again in " +
+          std::to_string(pause / 1000) + " ms");
+      env.SleepForMicros(pause);
+      pause *= 2;
+    }
+    if (finished && !plan->last_run_column.empty()) {
+      auto stamped =
+          pg.Query("UPDATE " + plan->tenant_table + " SET " + plan->last_run_column +
+                       " = now() WHERE " + plan->tenant_key + " = $1::" + plan->tenant_key_type,
+                   {tenant.key});
+      if (!stamped.ok()) return stamped.status();
+      t.stamped = true;
+    }
+    (tenant.action == "delete" ? out.deleted : out.redacted) += t.rows;
+    out.locked += t.locked;
+    if (tenant.action == "delete" && t.rows > 0) out.cascades_to = plan->cascades_to;
+    out.tenants.push_back(t);
+    if (env.MonotonicMicros() >= deadline) {
+      out.stopped_at_max_runtime = true;
+      break;
+    }
+  }
+  out.duration_ms = (env.MonotonicMicros() - started) / 1000;
+  return out;
+}
+
+}  // namespace pgkeep

@@ -1,0 +1,230 @@
+// Row-level data retention (`pgkeep retention run`) against a real
+// PostgreSQL 15, through the pgkeep binary as a user runs it, on the seed
+// team's chat schema with its quoted, mixed-case names.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "postgres/connection.h"
+#include "support/pg_cluster.h"
+#include "support/process.h"
+
+namespace pgkeep {
+namespace {
+
+using testing::PgCluster;
+using testing::ProcessResult;
+using testing::RunProcess;
+
+// Three organizations: 7 days then redact, 90 days then delete, forever.
+// Each has 400 messages, one a day going back from an hour ago.
+constexpr char kChatSql[] = R"SQL(
+CREATE TABLE "Organization" (id text PRIMARY KEY, name text NOT NULL,
+  "messageRetentionDays" integer NOT NULL DEFAULT 365,
+  "hardDeleteOnRetention" boolean NOT NULL DEFAULT false,
+  "lastRetentionRunAt" timestamptz);
+INSERT INTO "Organization" VALUES ('org-redact', 'Redact Ltd', 7, false, NULL),
+  ('org-delete', 'Delete Inc', 90, true, NULL), ('org-forever', 'Forever GmbH', 0, false, NULL);
+CREATE TABLE "Message" (id bigserial PRIMARY KEY,
+  "orgId" text NOT NULL REFERENCES "Organization"(id), "senderId" text NOT NULL,
+  content text NOT NULL, "timestamp" timestamptz NOT NULL);
+INSERT INTO "Message" ("orgId", "senderId", content, "timestamp")
+  SELECT o, 'user-' || g, 'message ' || g || ' of ' || o, now() - g * interval '1 day' - interval '1 hour'
+  FROM unnest(ARRAY['org-redact', 'org-delete', 'org-forever']) o, generate_series(0, 399) g;
+)SQL";
+
+constexpr char kPolicy[] = R"(
+[[retention_policy]]
+name = "messages"
+database = "chat"
+table = "Message"
+timestamp_column = "timestamp"
+tenant = { table = "Organization", key = "id", foreign_key = "orgId", days_column = "messageRetentionDays", hard_delete_column = "hardDeleteOnRetention", last_run_column = "lastRetentionRunAt" }
+redact = { content = "[redacted]" }
+batch_size = 50
+)";
+
+class PolicyTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = PgCluster::Start().release();
+    cluster_->Exec("CREATE DATABASE chat_template");
+    cluster_->Exec(kChatSql, "chat_template");
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override {
+    dir_ = testing::MakeTempDir("pgkeep-policy-");
+    cluster_->Exec("DROP DATABASE IF EXISTS chat");
+    cluster_->Exec("CREATE DATABASE chat TEMPLATE chat_template");
+    WriteConfig(kPolicy);
+  }
+  void TearDown() override { testing::RemoveTree(dir_); }
+
+  void WriteConfig(const std::string& policies) {
+    std::ofstream(dir_ + "/pgkeep.toml")
+        << "[repository]\npath = \"" << dir_ << "/repo\"\nencryption = \"none\"\n\n"
+        << "[database.chat]\nconninfo = \"" << cluster_->ConnInfo("chat")
+        << "\"\nmethod = \"logical\"\n"
+        << policies;
+  }
+  ProcessResult Pgkeep(std::vector<std::string> args) {
+    args.insert(args.begin(), {PGKEEP_BINARY, "--config", dir_ + "/pgkeep.toml"});
+    return RunProcess(args, "", {});
+  }
+  nlohmann::json Json(std::vector<std::string> args, int expected_exit = 0) {
+    args.insert(args.begin(), {"--output", "json"});
+    ProcessResult r = Pgkeep(args);
+    EXPECT_EQ(r.exit_code, expected_exit) << r.out << r.err;
+    return nlohmann::json::parse(r.out.empty() ? "{}" : r.out, nullptr, false);
+  }
+  std::string Count(const std::string& where) {
+    return cluster_->Query("SELECT count(*) FROM \"Message\" WHERE " + where, "chat");
+  }
+  // Everything but the content, for "metadata unchanged".
+  std::string Metadata() {
+    return cluster_->Query(
+        "SELECT md5(string_agg(id || \"orgId\" || \"senderId\" || \"timestamp\", ',' ORDER BY "
+        "id)) FROM \"Message\" WHERE \"orgId\" <> 'org-delete'",
+        "chat");
+  }
+  bool AuditTableExists() {
+    return cluster_->Query("SELECT to_regclass('pgkeep.retention_audit') IS NOT NULL", "chat") ==
+           "t";
+  }
+
+  static PgCluster* cluster_;
+  std::string dir_;
+};
+PgCluster* PolicyTest::cluster_ = nullptr;
+
+TEST_F(PolicyTest, RedactsAndDeletesExactlyTheRowsPastTheirTenantsDays) {
+  const std::string metadata = Metadata();
+  // The dry run predicts and changes nothing, not even the audit table.
+  auto dry = Json({"retention", "run", "--dry-run"});
+  EXPECT_EQ(dry["redacted"], 393);  // 7..399 days old
+  EXPECT_EQ(dry["deleted"], 310);   // 90..399 days old
+  EXPECT_EQ(Count("true"), "1200");
+  EXPECT_EQ(Count("content = '[redacted]'"), "0");
+  EXPECT_FALSE(AuditTableExists());
+  EXPECT_EQ(cluster_->Query("SELECT count(\"lastRetentionRunAt\") FROM \"Organization\"", "chat"),
+            "0");
+
+  auto run = Json({"retention", "run"});
+  ASSERT_EQ(run["policies"].size(), 1u) << run.dump();
+  const auto& policy = run["policies"][0];
+  EXPECT_EQ(policy["redacted"], 393);
+  EXPECT_EQ(policy["deleted"], 310);
+  EXPECT_EQ(policy["locked"], 0);
+  EXPECT_EQ(run["tenants_processed"], 2);
+  EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content = '[redacted]'"), "393");
+  EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND \"timestamp\" > now() - interval '7 days'"), "7");
+  EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content <> '[redacted]'"), "7");
+  EXPECT_EQ(Count("\"orgId\" = 'org-delete'"), "90");
+  EXPECT_EQ(Count("\"orgId\" = 'org-delete' AND \"timestamp\" < now() - interval '90 days'"), "0");
+  EXPECT_EQ(Count("\"orgId\" = 'org-forever'"), "400");
+  EXPECT_EQ(Count("\"orgId\" = 'org-forever' AND content = '[redacted]'"), "0");
+  EXPECT_EQ(Metadata(), metadata);  // redacted rows keep their metadata
+  // The tenants done are stamped; the one kept forever is untouched.
+  EXPECT_EQ(cluster_->Query("SELECT string_agg(id, ',' ORDER BY id) FROM \"Organization\" WHERE "
+                            "\"lastRetentionRunAt\" IS NOT NULL",
+                            "chat"),
+            "org-delete,org-redact");
+  // Every batch audited: 8 batches of at most 50 to redact 393, 7 to delete 310.
+  EXPECT_EQ(cluster_->Query("SELECT sum(rows) || ' ' || count(*) FROM pgkeep.retention_audit "
+                            "WHERE policy = 'messages'",
+                            "chat"),
+            "703 15");
+  EXPECT_EQ(cluster_->Query("SELECT string_agg(DISTINCT tenant || ':' || action, ',') FROM "
+                            "pgkeep.retention_audit",
+                            "chat"),
+            "org-delete:delete,org-redact:redact");
+
+  // A second run and a dry run find nothing left to do.
+  auto again = Json({"retention", "run"});
+  EXPECT_EQ(again["redacted"], 0);
+  EXPECT_EQ(again["deleted"], 0);
+  EXPECT_EQ(Json({"retention", "run", "--dry-run"})["redacted"], 0);
+  EXPECT_EQ(Count("true"), "890");  // 1200 - 310 deleted
+}
+
+TEST_F(PolicyTest, LockedRowsArePickedUpLaterAndASecondRunIsRefused) {
+  auto holder = ConnectPostgres(cluster_->ConnInfo("chat"), "the test's session");
+  ASSERT_TRUE(holder.ok()) << holder.status().message();
+  // Another session holds ten of the rows to redact for a while.
+  ASSERT_TRUE((*holder)->Exec("BEGIN").ok());
+  auto held = (*holder)->Query(
+      "SELECT id FROM \"Message\" WHERE \"orgId\" = 'org-redact' AND \"timestamp\" < now() - "
+      "interval '100 days' ORDER BY id LIMIT 10 FOR UPDATE");
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  auto run = std::async(std::launch::async, [&] { return Json({"retention", "run"}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // Meanwhile the rest is done, and the held rows are still as they were.
+  EXPECT_EQ(Count("\"orgId\" = 'org-delete'"), "90");
+  EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content = '[redacted]'"), "383");
+  ASSERT_TRUE((*holder)->Exec("COMMIT").ok());
+  auto done = run.get();
+  EXPECT_EQ(done["redacted"], 393) << done.dump();
+  EXPECT_EQ(done["policies"][0]["locked"], 0);
+  EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content = '[redacted]'"), "393");
+
+  // A run of the same policy while one is running is refused, clearly.
+  auto lock = (*holder)->Query(
+      "SELECT pg_advisory_lock(hashtext('pgkeep.retention'), hashtext('messages'))");
+  ASSERT_TRUE(lock.ok()) << lock.status().message();
+  ProcessResult refused = Pgkeep({"retention", "run"});
+  EXPECT_EQ(refused.exit_code, 8) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("retention policy \"messages\" is already running"), std::string::npos)
+      << refused.err;
+}
+
+TEST_F(PolicyTest, APolicyThatDoesNotFitTheSchemaFailsBeforeTouchingData) {
+  struct Case {
+    std::string from, to, message;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"timestamp_column = \"timestamp\"", "timestamp_column = \"sentAt\"",
+            "timestamp_column: table \"Message\" has no column \"sentAt\""},
+           {"table = \"Message\"", "table = \"message\"", "table \"message\" does not exist"},
+           {"foreign_key = \"orgId\"", "foreign_key = \"orgid\"",
+            "tenant.foreign_key: table \"Message\" has no column \"orgid\""},
+           {"redact = { content = \"[redacted]\" }", "redact = { \"timestamp\" = \"never\" }",
+            "redact: column \"timestamp\" is the primary key, the timestamp"},
+       }) {
+    std::string policy = kPolicy;
+    policy.replace(policy.find(c.from), c.from.size(), c.to);
+    WriteConfig(policy);
+    ProcessResult r = Pgkeep({"retention", "run"});
+    EXPECT_EQ(r.exit_code, 3) << c.to << "\n" << r.out << r.err;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(AuditTableExists());
+  EXPECT_EQ(Count("true"), "1200");
+  EXPECT_EQ(Count("content = '[redacted]'"), "0");
+
+  // A delete that would cascade is refused unless the policy allows it.
+  cluster_->Exec(
+      "CREATE TABLE \"Attachment\" (id serial PRIMARY KEY, \"messageId\" bigint REFERENCES "
+      "\"Message\"(id) ON DELETE CASCADE); INSERT INTO \"Attachment\" (\"messageId\") SELECT id "
+      "FROM \"Message\" WHERE \"orgId\" = 'org-delete' ORDER BY id LIMIT 5",
+      "chat");
+  WriteConfig(kPolicy);
+  ProcessResult cascade = Pgkeep({"retention", "run"});
+  EXPECT_EQ(cascade.exit_code, 3) << cascade.out << cascade.err;
+  EXPECT_NE(cascade.err.find("would cascade into \"Attachment\""), std::string::npos)
+      << cascade.err;
+  EXPECT_EQ(Count("true"), "1200");
+  WriteConfig(std::string(kPolicy) + "allow_cascade = true\n");
+  auto allowed = Json({"retention", "run"});
+  EXPECT_EQ(allowed["deleted"], 310);
+  EXPECT_EQ(allowed["policies"][0]["cascades_to"][0], "\"Attachment\"");
+}
+
+}  // namespace
+}  // namespace pgkeep
