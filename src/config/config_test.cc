@@ -426,8 +426,28 @@ const ErrorCase kErrorCases[] = {
      kRepo + kDb +
          "[[retention_policy]]\nname = \"m\"\ndatabase = \"a\"\ntable = \"t\"\n"
          "timestamp_column = \"ts\"\ntenant = { table = \"o\", key = \"id\", days_column = \"d\" "
-         "}\n",
+         "}\nredact = { body = \"x\" }\n",
      "t.toml:10: key \"retention_policy.tenant.foreign_key\" is required", ""},
+    {"PolicyWithoutDaysOrTenant",
+     kRepo + kDb +
+         "[[retention_policy]]\nname = \"m\"\ndatabase = \"a\"\ntable = \"t\"\n"
+         "timestamp_column = \"ts\"\nmode = \"delete\"\n",
+     "t.toml:8: key \"retention_policy.table\" needs days = N or tenant = { ... } in its policy",
+     "days = 90 erases rows older than 90 days; tenant reads each tenant's days"},
+    {"PolicyDaysAndTenant",
+     kRepo + kDb +
+         "[[retention_policy]]\nname = \"m\"\ndatabase = \"a\"\ntable = \"t\"\n"
+         "timestamp_column = \"ts\"\nmode = \"delete\"\ndays = 30\ntenant = { table = \"o\", "
+         "key = \"id\", foreign_key = \"o\", days_column = \"d\" }\n",
+     "t.toml:11: key \"retention_policy.days\" is set together with tenant = { ... }",
+     "each tenant's days come from tenant.days_column; remove days"},
+    {"PolicyRedactWithoutValues",
+     kRepo + kDb +
+         "[[retention_policy]]\nname = \"m\"\ndatabase = \"a\"\ntable = \"t\"\n"
+         "timestamp_column = \"ts\"\ndays = 30\n",
+     "t.toml:5: key \"retention_policy.mode\" is \"redact\", but the policy has no redact = { ... "
+     "}",
+     "add redact = { column = \"value\" }, or set mode = \"delete\""},
     {"PolicyBatchSizeZero",
      kRepo + kDb +
          "[[retention_policy]]\nname = \"m\"\ndatabase = \"a\"\ntable = \"t\"\n"
