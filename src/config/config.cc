@@ -372,6 +372,8 @@ RetentionPolicyConfig ReadRetentionPolicy(TableReader r) {
   p.statement_timeout = r.Duration("statement_timeout", p.statement_timeout);
   p.max_runtime = r.Duration("max_runtime", p.max_runtime);
   p.allow_cascade = r.Bool("allow_cascade", false);
+  p.schedule = r.String("schedule", p.schedule);
+  if (!p.schedule.empty()) CheckCron(r, "schedule", p.schedule);
   const bool tenant = !p.tenant.table.empty() || r.Get("tenant");
   if (tenant && r.Get("days"))
     r.Fail(Phase::kRelation, "days", "is set together with tenant = { ... }",

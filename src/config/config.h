@@ -200,6 +200,7 @@ struct RetentionPolicyConfig {
   std::string statement_timeout = "60s";      // per batch (SET LOCAL)
   std::string max_runtime = "1h";             // a run stops after this and the next resumes
   bool allow_cascade = false;                 // a delete may cascade through foreign keys
+  std::string schedule = "15 3 * * *";        // when the daemon runs it (cron); "" = never
 };
 
 // server.api_keys entry: exactly one of key_env / key_file is non-empty.

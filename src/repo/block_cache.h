@@ -2,16 +2,22 @@
 //
 // On S3 a request costs far more than the bytes of one chunk (64 KiB for
 // relation files), and chunks a reader needs one after the other mostly sit
-// one after the other in a pack. So a read fetches a block of kBlockBytes
-// from the chunk's offset on (GetRangeUpTo), later reads inside it are cut
+// one after the other in a pack. So a read fetches the block of the pack
+// holding the chunk's offset (GetRangeUpTo), later reads inside it are cut
 // out of memory, and a block being fetched is waited for, not fetched
 // twice. At most `max_blocks` blocks are kept (the oldest go first).
 //
-// Read-ahead: the first read out of a whole block (the object goes on past
-// it) starts fetching the next block in the background, so a reader going
-// through a pack decodes one block while the next one travels. At most one
-// read-ahead per block, so a reader has at most one request of its own in
-// flight beside the one it waits for.
+// Blocks are aligned: block k of a pack starts at k * kBlockBytes and
+// reaches kBlockMargin past the next one's start, so a chunk that begins in
+// it and straddles the boundary is still whole in it. Readers of different
+// files whose chunks a backup interleaved in one pack (a restore's file
+// writers) thereby share blocks, when they share one cache, instead of
+// each fetching its own overlapping ranges. A chunk too long for that gets
+// a block of its own, starting at its offset.
+//
+// Read-ahead: the first read out of a whole aligned block (the object goes
+// on past it) starts fetching the next block in the background, so a
+// reader going through a pack decodes one block while the next travels.
 //
 // Thread safety: Read may be called from several threads at once.
 #pragma once
@@ -33,6 +39,7 @@ namespace pgkeep {
 class BlockCache {
  public:
   static constexpr uint64_t kBlockBytes = 4 << 20;
+  static constexpr uint64_t kBlockMargin = 128 << 10;
 
   BlockCache(Storage& storage, size_t max_blocks) : storage_(storage), max_blocks_(max_blocks) {}
   ~BlockCache();  // waits for the read-ahead in flight
@@ -51,13 +58,15 @@ class BlockCache {
     bool followed = false;  // its read-ahead has been started
   };
 
-  // The block at `offset` of `name`: the one covering it, or a new one
-  // whose fetch `fetch` is then set to start. Under mu_.
+  // The block holding [offset, offset + length) of `name`: one cached, or a
+  // new one (its start and length in *start, *asked) whose fetch the caller
+  // then runs, setting `fetch`. Under mu_.
   Fetched FindOrAdd(const std::string& name, uint64_t offset, uint64_t length, uint64_t& start,
-                    std::promise<std::shared_ptr<const Result<Bytes>>>& fetch, bool& added);
-  // Starts fetching the block after [start, start + length) of `name`
-  // unless that was done already for this block.
-  void ReadAhead(const std::string& name, uint64_t start, uint64_t length);
+                    uint64_t& asked, std::promise<std::shared_ptr<const Result<Bytes>>>& fetch,
+                    bool& added);
+  // Starts fetching the aligned block after the one at `start` of `name`
+  // unless that was done already.
+  void ReadAhead(const std::string& name, uint64_t start);
 
   Storage& storage_;
   size_t max_blocks_;

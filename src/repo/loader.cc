@@ -7,12 +7,22 @@
 
 namespace pgkeep {
 
-Loader::Loader(const Repository& repo, int threads)
+Loader::Loader(const Repository& repo, int threads, BlockCache* blocks)
     : repo_(repo),
       threads_(threads > 0 ? threads
-                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))) {
-  if (repo.storage().Features().read_ahead)
-    blocks_ = std::make_unique<BlockCache>(repo.storage(), 2 * static_cast<size_t>(threads_) + 2);
+                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()))),
+      blocks_(blocks) {
+  if (!blocks_) {
+    own_blocks_ = NewBlockCache(repo, threads_);
+    blocks_ = own_blocks_.get();
+  }
+}
+
+std::unique_ptr<BlockCache> Loader::NewBlockCache(const Repository& repo, int readers) {
+  if (!repo.storage().Features().read_ahead) return nullptr;
+  // Each reader's current block and the one read ahead, and room for the
+  // blocks readers of interleaved files share.
+  return std::make_unique<BlockCache>(repo.storage(), 4 * static_cast<size_t>(readers) + 4);
 }
 
 Status Loader::FetchChunk(const Repository& repo, BlobCodec& codec, const ChunkId& id, Bytes& out,
@@ -69,7 +79,7 @@ Status Loader::LoadChunks(const std::vector<ChunkId>& chunks, ByteSink& sink) {
         i = next++;
       }
       Bytes data;
-      Status s = FetchChunk(repo_, *codec, chunks[i], data, blocks_.get());
+      Status s = FetchChunk(repo_, *codec, chunks[i], data, blocks_);
       {
         std::lock_guard lock(mu);
         slots[i % window] = Slot{true, std::move(s), std::move(data)};

@@ -21,8 +21,15 @@ namespace pgkeep {
 
 class Loader {
  public:
-  // `repo` must have its index loaded.
-  explicit Loader(const Repository& repo, int threads = 0);
+  // `repo` must have its index loaded. On storages that ask for read-ahead
+  // reads go through `blocks` when given (shared by several loaders, as a
+  // restore's file writers share one: NewBlockCache), else through a cache
+  // of the loader's own.
+  explicit Loader(const Repository& repo, int threads = 0, BlockCache* blocks = nullptr);
+
+  // A block cache for `readers` threads reading `repo` at once; null when
+  // its storage does not ask for read-ahead.
+  static std::unique_ptr<BlockCache> NewBlockCache(const Repository& repo, int readers);
 
   Status LoadChunks(const std::vector<ChunkId>& chunks, ByteSink& sink);
   Status LoadFile(const FileEntry& file, ByteSink& sink) { return LoadChunks(file.chunks, sink); }
@@ -36,7 +43,8 @@ class Loader {
  private:
   const Repository& repo_;
   int threads_;
-  std::unique_ptr<BlockCache> blocks_;  // when the storage wants read-ahead
+  std::unique_ptr<BlockCache> own_blocks_;  // when the storage wants read-ahead and none was given
+  BlockCache* blocks_ = nullptr;
 };
 
 }  // namespace pgkeep

@@ -182,8 +182,11 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   std::atomic<size_t> next{0};
   std::mutex mu;
   Status error;
+  // One block cache for every writer: a backup interleaves files in packs.
+  const int writers = std::max(1, o.threads);
+  auto blocks = Loader::NewBlockCache(repo, writers);
   auto work = [&] {
-    Loader loader(repo, 1);
+    Loader loader(repo, 1, blocks.get());
     for (;;) {
       size_t k = next.fetch_add(1);
       if (k >= regular.size()) return;
@@ -203,7 +206,7 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
     }
   };
   std::vector<std::thread> pool;
-  for (int i = 1; i < std::max(1, o.threads); ++i) pool.emplace_back(work);
+  for (int i = 1; i < writers; ++i) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
   PGKEEP_RETURN_IF_ERROR(error);

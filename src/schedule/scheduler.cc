@@ -6,12 +6,14 @@ namespace pgkeep {
 
 namespace {
 
-// Runs first on a tie of slots: backups, then copies, drills, expire, verify.
+// Runs first on a tie of slots: backups, then copies, drills, row-level
+// retention, expire, verify.
 int Rank(const std::string& kind) {
   if (kind == "copy") return 1;
   if (kind == "drill") return 2;
-  if (kind == "expire") return 3;
-  if (kind == "verify") return 4;
+  if (kind == "retention") return 3;
+  if (kind == "expire") return 4;
+  if (kind == "verify") return 5;
   return 0;
 }
 
@@ -23,12 +25,12 @@ constexpr int kMaxSkippedCounted = 100;
 Result<std::vector<ScheduledJob>> JobsFromConfig(const Config& config) {
   std::vector<ScheduledJob> jobs;
   auto add = [&](std::string id, const std::string& database, const std::string& kind,
-                 const std::string& cron, const std::string& copy = "") -> Status {
+                 const std::string& cron, const std::string& target = "") -> Status {
     auto parsed = CronExpr::Parse(cron);
     if (!parsed.ok())
       return Status::Error(ErrorCode::kConfig, "job " + id + ": " + parsed.status().message(),
                            parsed.status().hint());
-    jobs.push_back({std::move(id), database, kind, copy, std::move(*parsed)});
+    jobs.push_back({std::move(id), database, kind, target, std::move(*parsed)});
     return Status::Ok();
   };
   for (const auto& [name, db] : config.databases)
@@ -44,6 +46,10 @@ Result<std::vector<ScheduledJob>> JobsFromConfig(const Config& config) {
     PGKEEP_RETURN_IF_ERROR(add("expire/" + c.name, "", "expire", kExpireSchedule, c.name));
     PGKEEP_RETURN_IF_ERROR(add("verify/" + c.name, "", "verify", kVerifySchedule, c.name));
   }
+  for (const RetentionPolicyConfig& p : config.retention_policies)
+    if (!p.schedule.empty())
+      PGKEEP_RETURN_IF_ERROR(
+          add("retention/" + p.name, p.database, "retention", p.schedule, p.name));
   return jobs;
 }
 

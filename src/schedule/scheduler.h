@@ -4,7 +4,8 @@
 // Jobs come from the configuration (JobsFromConfig): per database its
 // EffectiveSchedule (backups by kind, drill), for the repository a daily
 // expire and a weekly verify, and per [[copy]] target with a schedule a
-// copy to it plus its own expire and verify at the repository's times. Each job remembers the last
+// copy to it plus its own expire and verify at the repository's times, and
+// per [[retention_policy]] with a schedule a run of it. Each job remembers the last
 // slot (a firing time of its cron expression) it was run for; the daemon stores that map and hands
 // it back after a restart.
 //
@@ -15,7 +16,7 @@
 //     passes meanwhile makes it due once when it finishes;
 //   - at most `max_running` jobs run at once (one repository: its jobs
 //     wait for each other rather than fail on its lock); the oldest slot
-//     first, backups before copies before drills before expire before
+//     first, backups before copies, drills, retention runs, expire and
 //     verify on a tie;
 //   - a job with no recorded slot (new in the configuration, or a first
 //     start) counts from the moment the scheduler was created: nothing
@@ -38,12 +39,16 @@
 namespace pgkeep {
 
 struct ScheduledJob {
-  // "backup/<db>/<kind>", "drill/<db>", "expire", "verify", and for copy
-  // target T "copy/T", "expire/T", "verify/T".
+  // "backup/<db>/<kind>", "drill/<db>", "expire", "verify", for copy
+  // target T "copy/T", "expire/T", "verify/T", and for retention policy P
+  // "retention/P".
   std::string id;
   std::string database;  // empty for repository and copy jobs
-  std::string kind;      // "full", "incr", "logical", "drill", "copy", "expire", "verify"
-  std::string copy;      // the [[copy]] target a copy, expire or verify job works on; "" = none
+  // "full", "incr", "logical", "drill", "copy", "retention", "expire", "verify"
+  std::string kind;
+  // The [[copy]] target a copy, expire or verify job works on, or the
+  // [[retention_policy]] a retention job runs; "" = none.
+  std::string target;
   CronExpr cron;
 };
 

@@ -138,16 +138,23 @@ TEST(SchedulerTest, JobsFromTheConfigurationAndCriticalityDefaults) {
   manual.name = "manual";
   manual.schedule = "";
   config.copies = {offsite, manual};
+  RetentionPolicyConfig messages;
+  messages.name = "messages";
+  messages.database = "reports";
+  config.retention_policies = {messages};
   auto jobs = JobsFromConfig(config);
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   std::vector<std::string> ids;
   for (const auto& j : *jobs) ids.push_back(j.id + " " + j.cron.text());
-  EXPECT_EQ(ids, (std::vector<std::string>{
-                     "drill/main 0 4 * * 1", "backup/main/full 0 2 * * 0",
-                     "backup/main/incr 0 2 * * 1-6", "backup/reports/logical 15 1 * * *",
-                     "expire 30 5 * * *", "verify 0 6 * * 0", "copy/offsite 30 4 * * *",
-                     "expire/offsite 30 5 * * *", "verify/offsite 0 6 * * 0"}));
-  EXPECT_EQ(jobs->back().copy, "offsite");
+  EXPECT_EQ(
+      ids, (std::vector<std::string>{
+               "drill/main 0 4 * * 1", "backup/main/full 0 2 * * 0", "backup/main/incr 0 2 * * 1-6",
+               "backup/reports/logical 15 1 * * *", "expire 30 5 * * *", "verify 0 6 * * 0",
+               "copy/offsite 30 4 * * *", "expire/offsite 30 5 * * *", "verify/offsite 0 6 * * 0",
+               "retention/messages 15 3 * * *"}));
+  EXPECT_EQ(jobs->at(6).target, "offsite");
+  EXPECT_EQ(jobs->back().target, "messages");
+  EXPECT_EQ(jobs->back().database, "reports");
 }
 
 }  // namespace

@@ -15,6 +15,8 @@
 //   GET  /api/databases          viewer: each database's settings (schedule, retention, targets)
 //   GET  /api/whoami             viewer: the key's name and role (the dashboard's login)
 //   GET  /metrics                viewer: Prometheus text format
+//   POST /internal/retention/run x-internal-key: every [[retention_policy]]
+//                                run now; the seed team's answer shape
 //
 // Every error is JSON, {"error": "...", "hint": "..."}: 401 without a valid
 // key (the same answer for a missing and a wrong one), 403 for a role too
@@ -30,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -45,6 +48,7 @@ struct ApiRequest {
   std::string path;    // without the query
   std::map<std::string, std::string> query;
   std::string authorization;  // the Authorization header, or empty
+  std::string internal_key;   // the x-internal-key header, or empty
   std::string body;
 };
 
@@ -76,6 +80,10 @@ struct ApiDeps {
   std::function<Result<int64_t>(const ManualJob&)> submit;
   // The Prometheus text of the moment.
   std::function<std::string()> metrics;
+  // Runs `pgkeep retention run` to the end; its JSON output.
+  std::function<Result<nlohmann::json>()> run_retention;
+  // The time now, Unix seconds (the retention answer's timestamp).
+  std::function<int64_t()> now;
 };
 
 class ApiRouter {
@@ -87,7 +95,8 @@ class ApiRouter {
   // when it may go on. Sets *caller when a key was checked.
   std::optional<ApiResponse> Precheck(const std::string& method, const std::string& path,
                                       const std::string& authorization,
-                                      std::optional<ApiCaller>* caller = nullptr) const;
+                                      std::optional<ApiCaller>* caller = nullptr,
+                                      const std::string& internal_key = "") const;
 
  private:
   ApiResponse StatusRoute(const ApiRequest& r) const;
@@ -98,6 +107,7 @@ class ApiRouter {
   ApiResponse Health(const ApiRequest& r, const Config& config) const;
   ApiResponse Alerts() const;
   ApiResponse Databases(const Config& config) const;
+  ApiResponse RetentionRun() const;
   ApiResponse Submit(const ApiRequest& r, const Config& config, const ApiCaller& caller,
                      bool drill) const;
 

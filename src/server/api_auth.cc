@@ -38,7 +38,22 @@ Result<ApiAuth> ApiAuth::FromConfig(Env& env, const ServerConfig& server) {
     if (!secret.ok()) return secret.status();
     keys.push_back({k.name, ParseApiRole(k.role).value_or(ApiRole::kViewer), std::move(*secret)});
   }
-  return ApiAuth(keys);
+  ApiAuth auth(keys);
+  if (!server.internal_key_env.empty() || !server.internal_key_file.empty()) {
+    auto secret =
+        ResolveSecret(env, server.internal_key_env, server.internal_key_file, "the internal key");
+    if (!secret.ok()) return secret.status();
+    auth.set_internal_key(*secret);
+  }
+  return auth;
+}
+
+void ApiAuth::set_internal_key(const std::string& secret) { internal_ = DigestOf(secret); }
+
+bool ApiAuth::IsInternalKey(const std::string& presented) const {
+  if (!internal_ || presented.empty()) return false;
+  const Digest digest = DigestOf(presented);
+  return CRYPTO_memcmp(digest.data(), internal_->data(), digest.size()) == 0;
 }
 
 ApiAuth::ApiAuth(const std::vector<Key>& keys) {

@@ -35,7 +35,8 @@ struct ApiCaller {
 
 class ApiAuth {
  public:
-  // Resolves every key's secret (key_env / key_file).
+  // Resolves every key's secret (key_env / key_file), and the internal key
+  // (internal_key_env / internal_key_file) when one is configured.
   // Failure: kAuth naming the key (never its value) when a secret is missing.
   static Result<ApiAuth> FromConfig(Env& env, const ServerConfig& server);
   // For tests: keys given directly.
@@ -47,6 +48,12 @@ class ApiAuth {
   explicit ApiAuth(const std::vector<Key>& keys);
 
   bool has_keys() const { return !keys_.empty(); }
+  bool has_internal_key() const { return internal_.has_value(); }
+  // Whether `presented` (the x-internal-key header) is the internal key;
+  // compared in constant time. Always false when none is configured.
+  bool IsInternalKey(const std::string& presented) const;
+  // For tests and FromConfig.
+  void set_internal_key(const std::string& secret);
   // The caller behind an Authorization header value ("Bearer <key>"), or
   // nullopt for a missing, malformed or unknown key.
   std::optional<ApiCaller> Authenticate(const std::string& authorization) const;
@@ -57,6 +64,7 @@ class ApiAuth {
     Digest digest;
   };
   std::vector<Entry> keys_;
+  std::optional<Digest> internal_;
 };
 
 }  // namespace pgkeep

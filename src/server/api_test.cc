@@ -187,5 +187,58 @@ TEST_F(ApiTest, WithoutKeysTheApiIsClosed) {
   EXPECT_EQ(Call("GET", "/health").status, 200);
 }
 
+TEST_F(ApiTest, TheInternalRetentionRunTakesOnlyTheInternalKeyAndAnswersTheSeedShape) {
+  auto call = [&](const std::string& internal_key, const std::string& bearer = "") {
+    ApiRequest r;
+    r.method = "POST";
+    r.path = "/internal/retention/run";
+    r.internal_key = internal_key;
+    r.authorization = bearer.empty() ? "" : "Bearer " + bearer;
+    return router_->Handle(r);
+  };
+  // Without an internal key configured, the endpoint is off.
+  EXPECT_EQ(call("anything").status, 404);
+
+  ApiAuth auth({{"ops", ApiRole::kOperator, "operator-secret"}});
+  auth.set_internal_key("internal-secret");
+  settings_ = std::make_shared<const ApiSettings>(ApiSettings{settings_->config, auth});
+  int runs = 0;
+  ApiDeps deps;
+  deps.settings = [this] { return settings_; };
+  deps.view = &view_;
+  deps.state = state_.get();
+  deps.now = [] { return int64_t{1796601600}; };  // 2026-12-07T00:00:00Z
+  deps.run_retention = [&]() -> Result<nlohmann::json> {
+    ++runs;
+    return nlohmann::json{{"ok", true},
+                          {"tenants_processed", 2},
+                          {"redacted", 393},
+                          {"deleted", 310},
+                          {"policies", {{{"duration_ms", 412}}, {{"duration_ms", 8}}}}};
+  };
+  router_ = std::make_unique<ApiRouter>(deps);
+
+  // 401 without the key, with a wrong one, and with an API key instead.
+  for (const auto& [internal, bearer] : std::vector<std::pair<std::string, std::string>>{
+           {"", ""}, {"internal-secre", ""}, {"internal-secret ", ""}, {"", "operator-secret"}}) {
+    ApiResponse r = call(internal, bearer);
+    EXPECT_EQ(r.status, 401) << internal << bearer;
+    EXPECT_EQ(r.body.find("internal-secret"), std::string::npos);
+  }
+  EXPECT_EQ(runs, 0);
+  ApiResponse ok = call("internal-secret");
+  EXPECT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(ok.body,
+            "{\"ok\":true,\"orgsProcessed\":2,\"messagesDeleted\":310,\"messagesRedacted\":393,"
+            "\"duration_ms\":420,\"timestamp\":\"2026-12-07T00:00:00Z\"}");
+  // A run already going is a 409.
+  deps.run_retention = []() -> Result<nlohmann::json> {
+    return Status::Error(ErrorCode::kLocked, "retention policy \"messages\" is already running");
+  };
+  router_ = std::make_unique<ApiRouter>(deps);
+  EXPECT_EQ(call("internal-secret").status, 409);
+}
+
 }  // namespace
 }  // namespace pgkeep

@@ -126,6 +126,36 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
         std::to_string(*run_id) + ")");
     return *run_id;
   };
+  std::atomic<int> stop_jobs{0};
+  deps.now = [&] { return clock.NowSeconds(); };
+  // POST /internal/retention/run: the run happens in the request, as the
+  // seed team's endpoint did, as a child pgkeep recorded like any job.
+  deps.run_retention = [&]() -> Result<nlohmann::json> {
+    JobRun run;
+    run.job = "internal/retention";
+    run.kind = "retention";
+    run.trigger = "api";
+    run.started = clock.NowSeconds();
+    auto run_id = state.RunStarted(run);
+    JobRunOptions options;
+    options.program = o.program;
+    options.config_path = o.config_path;
+    options.args = {"retention", "run"};
+    options.timeout_seconds = o.job_timeout_seconds;
+    // Stopping the daemon stops the run at once (each batch is one
+    // transaction): the HTTP server's stop waits for this request.
+    options.stop = signals.stop;
+    log("retention run started (POST /internal/retention/run)");
+    JobOutcome outcome = RunJobProcess(env, options);
+    if (run_id.ok())
+      (void)state.RunFinished(*run_id, clock.NowSeconds(), outcome.result, outcome.exit_code,
+                              outcome.error, outcome.output);
+    log("retention run " + outcome.result + (outcome.error.empty() ? "" : ": " + outcome.error));
+    if (outcome.result == "ok") return outcome.output;
+    return Status::Error(
+        outcome.exit_code == 8 ? ErrorCode::kLocked : ErrorCode::kInternal,
+        outcome.error.empty() ? "the retention run " + outcome.result : outcome.error);
+  };
   deps.metrics = [&] {
     auto counts = state.RunCounts();
     return RenderMetrics(*view.Get(), counts.ok() ? *counts : RunCounts{});
@@ -153,7 +183,6 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
   std::atomic<int> stop_monitor{0};
   std::thread monitor_thread([&] { monitor.Run(&stop_monitor); });
 
-  std::atomic<int> stop_jobs{0};
   std::map<int64_t, std::thread> workers;  // by run id, joined once collected
   int running = 0;
   std::optional<Loaded> pending;  // a good new configuration, applied once no job runs

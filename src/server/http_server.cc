@@ -14,6 +14,7 @@ ApiRequest ToApiRequest(const httplib::Request& req) {
   r.path = req.path;
   for (const auto& [key, value] : req.params) r.query.emplace(key, value);
   r.authorization = req.get_header_value("Authorization");
+  r.internal_key = req.get_header_value("x-internal-key");
   r.body = req.body;
   return r;
 }
@@ -104,7 +105,8 @@ Status HttpServer::Start() {
       refused = ApiError(411, "a chunked request body is not accepted",
                          "send the body with a Content-Length (at most 64 KiB)");
     else
-      refused = router_.Precheck(req.method, req.path, req.get_header_value("Authorization"));
+      refused = router_.Precheck(req.method, req.path, req.get_header_value("Authorization"),
+                                 nullptr, req.get_header_value("x-internal-key"));
     if (!refused) return Handled::Unhandled;
     Send(*refused, res);
     res.set_header("Connection", "close");

@@ -13,13 +13,14 @@ std::vector<std::string> JobCommandArgs(const ScheduledJob& job) {
     return {"backup", "--db", job.database, "--type", job.kind};
   if (job.kind == "logical") return {"backup", "--db", job.database};
   if (job.kind == "drill") return {"drill", "--db", job.database};
-  if (job.kind == "copy") return {"copy", "--to", job.copy};
+  if (job.kind == "copy") return {"copy", "--to", job.target};
+  if (job.kind == "retention") return {"retention", "run", "--policy", job.target};
   std::vector<std::string> args;
   if (job.kind == "expire") args = {"expire"};
   // A tenth of the packs read back each week: every byte within ~10 weeks.
   if (job.kind == "verify") args = {"verify", "--read-data", "--subset", "10"};
   if (args.empty()) return {job.kind};
-  if (!job.copy.empty()) args.insert(args.end(), {"--from", job.copy});
+  if (!job.target.empty()) args.insert(args.end(), {"--from", job.target});
   return args;
 }
 

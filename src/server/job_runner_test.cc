@@ -87,8 +87,8 @@ TEST_F(JobRunnerTest, AStoppingDaemonStopsItsJobs) {
 }
 
 TEST(JobCommandArgsTest, EachKindRunsItsCommand) {
-  auto job = [](const std::string& kind, const std::string& db, const std::string& copy = "") {
-    return JobCommandArgs({"id", db, kind, copy, *CronExpr::Parse("0 2 * * *")});
+  auto job = [](const std::string& kind, const std::string& db, const std::string& target = "") {
+    return JobCommandArgs({"id", db, kind, target, *CronExpr::Parse("0 2 * * *")});
   };
   using Args = std::vector<std::string>;
   EXPECT_EQ(job("full", "main"), (Args{"backup", "--db", "main", "--type", "full"}));
@@ -99,6 +99,8 @@ TEST(JobCommandArgsTest, EachKindRunsItsCommand) {
   EXPECT_EQ(job("verify", ""), (Args{"verify", "--read-data", "--subset", "10"}));
   // A copy target's jobs.
   EXPECT_EQ(job("copy", "", "offsite"), (Args{"copy", "--to", "offsite"}));
+  EXPECT_EQ(job("retention", "chat", "messages"),
+            (Args{"retention", "run", "--policy", "messages"}));
   EXPECT_EQ(job("expire", "", "offsite"), (Args{"expire", "--from", "offsite"}));
   EXPECT_EQ(job("verify", "", "offsite"),
             (Args{"verify", "--read-data", "--subset", "10", "--from", "offsite"}));

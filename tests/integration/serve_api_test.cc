@@ -130,5 +130,56 @@ TEST_F(ServeTest, TheApiServesHttpsWithAConfiguredCertificate) {
   EXPECT_EQ(serve.Wait(), 0);
 }
 
+TEST_F(ServeTest, TheInternalRetentionEndpointRunsThePoliciesForTheSeedTeamsCallers) {
+  env_.push_back("TEST_INTERNAL_KEY=internal-key-0123456789");
+  Prepare(
+      "CREATE TABLE \"Organization\" (id text PRIMARY KEY, \"messageRetentionDays\" int NOT "
+      "NULL);"
+      "INSERT INTO \"Organization\" VALUES ('a', 30), ('b', 0);"
+      "CREATE TABLE \"Message\" (id serial PRIMARY KEY, \"orgId\" text REFERENCES "
+      "\"Organization\", content text, \"timestamp\" timestamptz);"
+      "INSERT INTO \"Message\" (\"orgId\", content, \"timestamp\") SELECT o, 'hello', now() - g "
+      "* interval '1 day' FROM unnest(ARRAY['a', 'b']) o, generate_series(1, 100) g",
+      "0 0 1 1 *", "", "internal_key_env = \"TEST_INTERNAL_KEY\"\n",
+      "[[retention_policy]]\nname = \"messages\"\ndatabase = \"app\"\ntable = \"Message\"\n"
+      "timestamp_column = \"timestamp\"\ntenant = { table = \"Organization\", key = \"id\", "
+      "foreign_key = \"orgId\", days_column = \"messageRetentionDays\" }\nmode = \"delete\"\n");
+  auto serve = Serve();
+  ASSERT_TRUE(WaitFor(30, [&] { return Get("/health", "").first == 200; })) << "no /health";
+  auto c = Client();
+  // Without the key, with a wrong one, with an API key: 401, nothing run.
+  for (const httplib::Headers& headers :
+       {httplib::Headers{}, httplib::Headers{{"x-internal-key", "internal-key-012345678"}},
+        Bearer(kOperatorKey)}) {
+    auto refused = c.Post("/internal/retention/run", headers, "", "application/json");
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 401) << refused->body;
+  }
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM \"Message\"", "app"), "200");
+
+  auto ran = c.Post("/internal/retention/run", {{"x-internal-key", "internal-key-0123456789"}}, "",
+                    "application/json");
+  ASSERT_TRUE(ran);
+  ASSERT_EQ(ran->status, 200) << ran->body;
+  auto body = nlohmann::ordered_json::parse(ran->body);
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : body.items()) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"ok", "orgsProcessed", "messagesDeleted",
+                                            "messagesRedacted", "duration_ms", "timestamp"}));
+  EXPECT_EQ(body["ok"], true);
+  EXPECT_EQ(body["orgsProcessed"], 1);
+  EXPECT_EQ(body["messagesDeleted"], 71);  // 30..100 days old
+  EXPECT_EQ(body["messagesRedacted"], 0);
+  EXPECT_EQ(body["timestamp"].get<std::string>().size(), 20u) << body.dump();
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM \"Message\"", "app"), "129");
+  // Recorded like any job.
+  auto jobs = Get("/api/jobs").second["jobs"];
+  ASSERT_EQ(jobs.size(), 1u) << jobs.dump();
+  EXPECT_EQ(jobs[0]["job"], "internal/retention");
+  EXPECT_EQ(jobs[0]["result"], "ok");
+  serve.Kill(SIGTERM);
+  EXPECT_EQ(serve.Wait(), 0);
+}
+
 }  // namespace
 }  // namespace pgkeep
