@@ -237,9 +237,10 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
   if (plan->tenant_table.empty()) {
     tenants.push_back({"", policy.days, policy.days.value_or(0) > 0 ? policy.mode : "keep"});
   } else {
-    auto rows = pg.Query("SELECT " + plan->tenant_key + "::text, " + plan->days_column + ", " +
-                         (plan->hard_delete_column.empty() ? "NULL" : plan->hard_delete_column) +
-                         " FROM " + plan->tenant_table + " ORDER BY " + plan->tenant_key);
+    auto rows =
+        pg.Query("SELECT " + plan->tenant_key + "::text, " + plan->days_column + ", " +
+                 (plan->hard_delete_column.empty() ? "NULL" : plan->hard_delete_column) + " FROM " +
+                 plan->tenant_table + " ORDER BY " + plan->tenant_table + "." + plan->tenant_key);
     if (!rows.ok()) return rows.status();
     for (const PgRow& row : rows->rows) {
       Tenant t;
