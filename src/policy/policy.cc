@@ -69,6 +69,19 @@ class Checker {
     return it->second;
   }
 
+  // Column() of a type `fits` accepts (described as `wanted`); the column
+  // quoted for SQL.
+  Result<std::string> TypedColumn(const Table& t, const std::string& table_name,
+                                  const std::string& column, const std::string& key,
+                                  const std::function<bool(const std::string&)>& fits,
+                                  const std::string& wanted) {
+    auto type = Column(t, table_name, column, key);
+    if (!type.ok()) return type.status();
+    if (!fits(*type))
+      return Bad(key + " " + Quoted(column) + " is of type " + *type + ", not " + wanted);
+    return QuoteIdent(column);
+  }
+
  private:
   PgConnection& pg_;
   const RetentionPolicyConfig& policy_;
@@ -87,12 +100,11 @@ Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& po
   if (!table.ok()) return table.status();
   plan.table = table->quoted;
 
-  auto ts_type = check.Column(*table, policy.table, policy.timestamp_column, "timestamp_column");
-  if (!ts_type.ok()) return ts_type.status();
-  if (!IsTimeType(*ts_type))
-    return check.Bad("timestamp_column " + Quoted(policy.timestamp_column) + " is of type " +
-                     *ts_type + ", not a timestamp or date");
-  plan.timestamp_column = QuoteIdent(policy.timestamp_column);
+  const std::string kTime = "a timestamp or date";
+  auto ts = check.TypedColumn(*table, policy.table, policy.timestamp_column, "timestamp_column",
+                              IsTimeType, kTime);
+  if (!ts.ok()) return ts.status();
+  plan.timestamp_column = *ts;
 
   auto key = pg.Query(
       "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_index i JOIN pg_attribute "
@@ -139,28 +151,24 @@ Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& po
     plan.tenant_key = QuoteIdent(tc.key);
     plan.tenant_key_type = *key_type;
     plan.foreign_key_type = *fk;
-    auto days = check.Column(*tenants, tc.table, tc.days_column, "tenant.days_column");
+    auto days = check.TypedColumn(
+        *tenants, tc.table, tc.days_column, "tenant.days_column",
+        [](const std::string& t) { return t == "integer" || t == "smallint" || t == "bigint"; },
+        "an integer");
     if (!days.ok()) return days.status();
-    if (*days != "integer" && *days != "smallint" && *days != "bigint")
-      return check.Bad("tenant.days_column " + Quoted(tc.days_column) + " is of type " + *days +
-                       ", not an integer");
-    plan.days_column = QuoteIdent(tc.days_column);
+    plan.days_column = *days;
     if (!tc.hard_delete_column.empty()) {
-      auto hard =
-          check.Column(*tenants, tc.table, tc.hard_delete_column, "tenant.hard_delete_column");
+      auto hard = check.TypedColumn(
+          *tenants, tc.table, tc.hard_delete_column, "tenant.hard_delete_column",
+          [](const std::string& t) { return t == "boolean"; }, "boolean");
       if (!hard.ok()) return hard.status();
-      if (*hard != "boolean")
-        return check.Bad("tenant.hard_delete_column " + Quoted(tc.hard_delete_column) +
-                         " is of type " + *hard + ", not boolean");
-      plan.hard_delete_column = QuoteIdent(tc.hard_delete_column);
+      plan.hard_delete_column = *hard;
     }
     if (!tc.last_run_column.empty()) {
-      auto last = check.Column(*tenants, tc.table, tc.last_run_column, "tenant.last_run_column");
+      auto last = check.TypedColumn(*tenants, tc.table, tc.last_run_column,
+                                    "tenant.last_run_column", IsTimeType, kTime);
       if (!last.ok()) return last.status();
-      if (!IsTimeType(*last))
-        return check.Bad("tenant.last_run_column " + Quoted(tc.last_run_column) + " is of type " +
-                         *last + ", not a timestamp or date");
-      plan.last_run_column = QuoteIdent(tc.last_run_column);
+      plan.last_run_column = *last;
     }
   }
 

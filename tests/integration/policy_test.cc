@@ -194,6 +194,8 @@ TEST_F(PolicyTest, APolicyThatDoesNotFitTheSchemaFailsBeforeTouchingData) {
            {"table = \"Message\"", "table = \"message\"", "table \"message\" does not exist"},
            {"foreign_key = \"orgId\"", "foreign_key = \"orgid\"",
             "tenant.foreign_key: table \"Message\" has no column \"orgid\""},
+           {"days_column = \"messageRetentionDays\"", "days_column = \"name\"",
+            "tenant.days_column \"name\" is of type text, not an integer"},
            {"redact = { content = \"[redacted]\" }", "redact = { \"timestamp\" = \"never\" }",
             "redact: column \"timestamp\" is the primary key, the timestamp"},
        }) {
