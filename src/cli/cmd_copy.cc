@@ -13,9 +13,11 @@ CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args) {
   if (!args.db.empty()) options.databases.push_back(args.db);
   options.backup = args.backup;
   options.lock_wait = ctx.lock_wait;
-  for (const CopyConfig& c : opened.config.copies)
-    if (c.name == args.to && (!c.password_env.empty() || !c.password_file.empty()))
-      options.target_password = RepositoryPasswordOrThrow(*ctx.env, target_config.repository);
+  // ConfigForCopy put the copy's own password in place of the repository's, if it has one.
+  const RepositoryConfig& main_repo = opened.config.repository;
+  if (target_config.repository.password_env != main_repo.password_env ||
+      target_config.repository.password_file != main_repo.password_file)
+    options.target_password = RepositoryPasswordOrThrow(*ctx.env, target_config.repository);
   options.progress = ctx.progress;
   CopyReport r = ValueOrThrow(CopyBackups(*ctx.env, *opened.repo, *target, *ctx.clock, options));
 
