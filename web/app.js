@@ -232,6 +232,28 @@ async function refresh() {
     el("td", {}, j.seconds === undefined ? "" : String(j.seconds)),
     el("td", { class: "result-" + j.result, "data-result": j.result, title: j.error || "" }, j.result))));
 
+  // Row-level retention: period, mode and last run per tenant, and how long
+  // erased rows still live in backups (the status's retention_policies).
+  const policies = status ? (status.retention_policies || []) : [];
+  $("retention-panel").hidden = policies.length === 0;
+  const rows = [];
+  const notes = [];
+  for (const p of policies) {
+    if (p.error) notes.push(p.policy + ": tenants unknown (" + p.error + ")");
+    for (const t of p.tenants) {
+      const period = t.action === "keep" ? "forever" : t.days + " days";
+      const inBackups = t.action === "keep" ? "" :
+        (t.in_backups_days === null ? "no limit" : "up to " + t.in_backups_days + " days");
+      rows.push(el("tr", { "data-policy": p.policy, "data-tenant": t.tenant },
+        el("td", {}, p.policy), el("td", {}, t.tenant || "all rows"), el("td", {}, period),
+        el("td", {}, t.action), el("td", {}, t.last_run || "never"),
+        el("td", { class: t.contradiction ? "result-failed" : "", title: t.finding },
+          inBackups + (t.contradiction ? " ⚠ contradiction" : ""))));
+    }
+  }
+  $("retention").querySelector("tbody").replaceChildren(...rows);
+  $("retention-notes").textContent = notes.join("; ");
+
   if (status) {
     const r = status.repository;
     $("repository").textContent = r.location + ": " + r.snapshots + " snapshot(s), " + bytes(r.stored_bytes) + " stored" +

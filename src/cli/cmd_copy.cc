@@ -32,6 +32,7 @@ CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args) {
               {"packs_present", r.packs_present},
               {"wal_copied", r.wal_copied},
               {"reports_copied", r.reports_copied},
+              {"forget_entries_copied", r.forget_entries_copied},
               {"bytes_copied", r.bytes_copied}};
   std::string text;
   if (r.initialized) text += "made " + target->Describe() + " a copy of this repository\n";
@@ -39,8 +40,9 @@ CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args) {
   text += std::to_string(r.copied.size()) + " backup(s) copied to \"" + args.to + "\", " +
           std::to_string(r.present.size()) + " already there; " + std::to_string(r.packs_copied) +
           " pack(s), " + std::to_string(r.wal_copied) + " WAL file(s), " +
-          std::to_string(r.reports_copied) + " drill report(s), " + std::to_string(r.bytes_copied) +
-          " bytes sent\n";
+          std::to_string(r.reports_copied) + " drill report(s), " +
+          std::to_string(r.forget_entries_copied) + " forget-log entr(ies), " +
+          std::to_string(r.bytes_copied) + " bytes sent\n";
   out.text = text;
   return out;
 }

@@ -72,6 +72,11 @@ CommandOutput RunExpireCommand(const CommandContext& ctx, bool dry_run) {
                 ", where the oldest kept backup " + w.backup + " starts\n";
   }
   out.json["wal"] = wal;
+  out.json["forget_entries_removed"] = r.forget_entries_removed;
+  if (r.forget_entries_removed > 0)
+    out.text += std::string(dry_run ? "would remove " : "removed ") +
+                std::to_string(r.forget_entries_removed) +
+                " forget-log entr(ies) older than every kept backup\n";
   out.json["damaged_snapshots"] = r.damaged_snapshots;
   out.json["gc_skipped"] = r.gc_skipped.empty() ? nlohmann::json() : nlohmann::json(r.gc_skipped);
   if (!r.gc_skipped.empty()) {

@@ -11,6 +11,31 @@ namespace pgkeep {
 
 namespace {
 
+// The forget log's re-application, for the JSON and text of a restore.
+nlohmann::json ErasuresJson(const std::optional<ErasureReplay>& e) {
+  if (!e) return nullptr;
+  return {{"entries", e->entries},
+          {"rows", e->rows},
+          {"redacted", e->redacted},
+          {"deleted", e->deleted},
+          {"since", FormatIsoTime(e->since)},
+          {"notes", e->notes}};
+}
+
+std::string ErasuresText(const std::optional<ErasureReplay>& e, bool skipped) {
+  if (skipped)
+    return "  erasures: NOT re-applied (--no-reapply-erasures): rows retention policies "
+           "erased after the backup are back\n";
+  if (!e) return "";
+  std::string text = "  erasures: " + std::to_string(e->entries) + " forget-log entr" +
+                     (e->entries == 1 ? "y" : "ies") + " since " + FormatIsoTime(e->since) +
+                     " re-applied: " + std::to_string(e->deleted) + " row(s) deleted, " +
+                     std::to_string(e->redacted) + " redacted again (" + std::to_string(e->rows) +
+                     " erased in all)\n";
+  for (const auto& n : e->notes) text += "  note:     " + n + "\n";
+  return text;
+}
+
 CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const RestoreArgs& args) {
   if (args.db.empty())
     throw CommandError{Status::Error(ErrorCode::kUsage, "--db NAME is required")};
@@ -61,6 +86,8 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
               {"server_log", r.server_log},
               {"port", r.started ? nlohmann::json(r.port) : nlohmann::json()},
               {"socket_dir", r.socket_dir},
+              {"erasures", ErasuresJson(r.erasures)},
+              {"erasures_reapplied", !args.no_reapply_erasures},
               {"seconds", seconds}};
   char line[64];
   std::snprintf(line, sizeof line, "%.1f s", seconds);
@@ -79,9 +106,11 @@ CommandOutput RunPhysicalRestoreCommand(const CommandContext& ctx, const Restore
     out.text += "  started:  recovery ended at LSN " + r.reached_lsn +
                 (r.reached_time.empty() ? "" : ", last transaction " + r.reached_time) +
                 "\n  running:  port " + std::to_string(r.port) + ", socket directory " +
-                r.socket_dir + ", log " + r.server_log + "\n";
+                r.socket_dir + ", log " + r.server_log + "\n" +
+                ErasuresText(r.erasures, args.no_reapply_erasures);
   else
-    out.text += "  start it with: pg_ctl -D " + options.pgdata + " start\n";
+    out.text += "  start it with: pg_ctl -D " + options.pgdata + " start\n" +
+                ErasuresText(std::nullopt, args.no_reapply_erasures);
   if (!opened.config.repository.password_env.empty())
     out.text += "note: restore_command reads the repository password from $" +
                 opened.config.repository.password_env +
@@ -154,17 +183,20 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
                 {"chunks_read", report.chunks_read},
                 {"chunks_written", report.chunks_written},
                 {"note", report.staging_note}}},
+              {"erasures", ErasuresJson(report.erasures)},
+              {"erasures_reapplied", !args.no_reapply_erasures},
               {"seconds", report.seconds}};
   std::snprintf(line, sizeof line, "%.1f s", report.seconds);
-  out.text = "restored " + report.source + " into database \"" + report.database + "\" in " + line +
-             (report.objects ? " (" + std::to_string(report.objects) + " objects)" : "") + "\n" +
-             (report.retried_serial
-                  ? "note: the parallel pg_restore failed and was retried with --jobs=1, which "
-                    "succeeded; it had failed with: " +
-                        report.retry_reason + "\n"
-                  : "") +
-             (report.staging_note.empty() ? "" : "note: " + report.staging_note + "\n") +
-             table_text;
+  out.text =
+      "restored " + report.source + " into database \"" + report.database + "\" in " + line +
+      (report.objects ? " (" + std::to_string(report.objects) + " objects)" : "") + "\n" +
+      (report.retried_serial
+           ? "note: the parallel pg_restore failed and was retried with --jobs=1, which "
+             "succeeded; it had failed with: " +
+                 report.retry_reason + "\n"
+           : "") +
+      (report.staging_note.empty() ? "" : "note: " + report.staging_note + "\n") + table_text +
+      (options.from_file.empty() ? ErasuresText(report.erasures, args.no_reapply_erasures) : "");
   for (const auto& m : report.mismatches) out.text += "error: row count mismatch: " + m + "\n";
   if (!report.mismatches.empty())
     out.result = ErrorCode::kCheckFailed;

@@ -1,6 +1,8 @@
 // retention run: parse, connect to each policy's database, call RunPolicy
-// (policy/policy.h), render.
+// (policy/policy.h) with the forget log (policy/forget_log.h) as its record, render.
+// retention report: ReportRetention (policy/effective_retention.h), render.
 #include "cli/commands.h"
+#include "policy/effective_retention.h"
 #include "policy/policy.h"
 
 namespace pgkeep {
@@ -53,6 +55,28 @@ std::string OutcomeText(const PolicyOutcome& o) {
 
 }  // namespace
 
+CommandOutput RunRetentionReport(const CommandContext& ctx, const RetentionArgs& args) {
+  // Reads only: backups, pins and the forget log, and the tenant tables.
+  auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "retention report", false);
+  auto report = ValueOrThrow(ReportRetention(*opened.repo, *ctx.pg, opened.config, args.policy));
+  CommandOutput out;
+  nlohmann::json policies = nlohmann::json::array();
+  bool contradiction = false;
+  for (const PolicyRetention& r : report) {
+    policies.push_back(PolicyRetentionToJson(r));
+    out.text += PolicyRetentionText(r, "");
+    contradiction |= r.contradiction;
+  }
+  out.json = {{"ok", !contradiction}, {"policies", policies}, {"contradiction", contradiction}};
+  if (contradiction) {
+    out.text +=
+        "warning: erased rows outlive a hard-delete promise in backups; shorten the "
+        "backup retention, or keep such backups where only pgkeep restores them\n";
+    out.result = ErrorCode::kCheckFailed;
+  }
+  return out;
+}
+
 CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args) {
   Config config = LoadConfigOrThrow(ctx);
   std::vector<const RetentionPolicyConfig*> policies;
@@ -70,15 +94,34 @@ CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args)
         Status::Error(ErrorCode::kUsage,
                       "there is no retention policy \"" + args.policy + "\" in " + config.source,
                       "policies: " + names)};
+  if (args.action == "report") {
+    if (args.dry_run)
+      throw CommandError{Status::Error(ErrorCode::kUsage, "--dry-run is for retention run")};
+    return RunRetentionReport(ctx, args);
+  }
+  // The forget log needs the repository (a dry run erases nothing). No
+  // lock: entries are new objects, and expire never prunes recent ones.
+  std::unique_ptr<OpenedRepository> opened;
+  if (!args.dry_run)
+    opened = std::make_unique<OpenedRepository>(
+        OpenRepositoryOrThrow(ctx, std::nullopt, "retention run", false));
   CommandOutput out;
   nlohmann::json results = nlohmann::json::array();
-  int64_t redacted = 0, deleted = 0, tenants = 0;
+  int64_t redacted = 0, deleted = 0, tenants = 0, entries = 0;
   for (const RetentionPolicyConfig* p : policies) {
     const DatabaseConfig& db = DatabaseOrThrow(config, p->database);
     auto pg = ValueOrThrow(ctx.pg->Connect(db.conninfo, "database \"" + db.name + "\""));
     PolicyRunOptions options;
     options.dry_run = args.dry_run;
     options.log = ctx.progress;
+    if (opened)
+      options.record = [&](ForgetEntry& e) -> Status {
+        e.at = ctx.clock->NowMicros() / 1000000;
+        auto id = AppendForgetEntry(*opened->repo, p->database, e);
+        if (!id.ok()) return id.status();
+        ++entries;
+        return Status::Ok();
+      };
     PolicyOutcome o = ValueOrThrow(RunPolicy(*ctx.env, *pg, *p, options));
     results.push_back(OutcomeJson(o));
     out.text += OutcomeText(o);
@@ -86,8 +129,16 @@ CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args)
     deleted += o.deleted;
     for (const TenantOutcome& t : o.tenants) tenants += t.action == "keep" ? 0 : 1;
   }
-  out.json = {{"ok", true},           {"dry_run", args.dry_run}, {"policies", results},
-              {"redacted", redacted}, {"deleted", deleted},      {"tenants_processed", tenants}};
+  out.json = {{"ok", true},
+              {"dry_run", args.dry_run},
+              {"policies", results},
+              {"redacted", redacted},
+              {"deleted", deleted},
+              {"tenants_processed", tenants},
+              {"forget_log_entries", entries}};
+  if (entries > 0)
+    out.text += "forget log: " + std::to_string(entries) + " entr" + (entries == 1 ? "y" : "ies") +
+                " written to the repository; restores re-apply them\n";
   return out;
 }
 

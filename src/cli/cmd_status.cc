@@ -85,6 +85,10 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
   text += rs.last_expire
               ? "  last expire: " + FormatIsoTime((*rs.last_expire)["time"].get<int64_t>()) + "\n"
               : "  last expire: never\n";
+  if (!r.retention.empty()) {
+    text += "\nretention policies (how long erased rows live in backups):\n";
+    for (const PolicyRetention& p : r.retention) text += PolicyRetentionText(p, "  ");
+  }
   out.text = text;
   if (!r.healthy) out.result = ErrorCode::kCheckFailed;
   return out;

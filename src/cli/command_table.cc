@@ -111,9 +111,11 @@ CommandRunner DefineCopy(CLI::App& sub) {
 
 CommandRunner DefineRetention(CLI::App& sub) {
   auto args = std::make_shared<RetentionArgs>();
-  sub.add_option("action", args->action, "run: redact or delete the rows past their retention")
+  sub.add_option("action", args->action,
+                 "run: redact or delete the rows past their retention; report: how long erased "
+                 "rows still live in backups")
       ->required()
-      ->check(CLI::IsMember({"run"}));
+      ->check(CLI::IsMember({"run", "report"}));
   sub.add_option("--policy", args->policy, "only this [[retention_policy]]");
   sub.add_flag("--dry-run", args->dry_run, "count what would change per tenant; change nothing");
   return [args](const CommandContext& ctx) { return RunRetention(ctx, *args); };
@@ -186,8 +188,13 @@ CommandRunner DefineRestore(CLI::App& sub) {
                      "(default 4)")
           ->check(CLI::Range(1, 64));
   sub.add_option("--temp-dir", args->options.temp_dir, "where to stage the dump (default $TMPDIR)");
+  sub.add_flag("--no-reapply-erasures", args->no_reapply_erasures,
+               "leave the rows retention policies erased after the backup as the backup has "
+               "them (default: erase them again from the forget log)");
   return [args, tablespace_map, jobs](const CommandContext& ctx) {
     args->jobs_given = jobs->count() > 0;
+    args->options.reapply_erasures = !args->no_reapply_erasures;
+    args->physical.reapply_erasures = !args->no_reapply_erasures;
     for (const auto& m : *tablespace_map) {
       auto eq = m.find('=');
       args->physical.tablespace_map[m.substr(0, eq)] =
@@ -306,7 +313,9 @@ const std::vector<CommandSpec>& CommandTable() {
        DefineRestore},
       {"export", "write a logical backup as a standard pg_dump file", DefineExport},
       {"copy", "copy backups, their WAL and drill reports to a [[copy]] target", DefineCopy},
-      {"retention", "row-level retention: run the [[retention_policy]] sections (run [--dry-run])",
+      {"retention",
+       "row-level retention: run the [[retention_policy]] sections (run [--dry-run]), or report "
+       "how long erased rows live in backups (report)",
        DefineRetention},
       {"wal-push", "archive one WAL file (archive_command = '... wal-push --db NAME %p')",
        DefineWalPush},

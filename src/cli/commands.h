@@ -46,6 +46,7 @@ struct RestoreArgs {
   // Physical restores (--pgdata); backup and jobs come from `options`.
   PhysicalRestoreOptions physical;
   bool jobs_given = false;  // --jobs on the command line (else each kind's default)
+  bool no_reapply_erasures = false;
 };
 CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args);
 CommandOutput RunExport(const CommandContext& ctx, const std::string& id, const std::string& file,
@@ -79,7 +80,7 @@ struct CopyArgs {
 CommandOutput RunCopy(const CommandContext& ctx, const CopyArgs& args);
 
 struct RetentionArgs {
-  std::string action;  // "run"
+  std::string action;  // "run" | "report"
   std::string policy;  // empty: every [[retention_policy]]
   bool dry_run = false;
 };

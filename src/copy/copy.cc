@@ -206,7 +206,7 @@ Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, co
   }
 
   // WAL from the oldest selected physical backup's start on, per database;
-  // drill reports of every selected database.
+  // drill reports and forget-log entries of every selected database.
   std::map<std::string, std::string> wal_from;
   std::set<std::string> dbs;
   for (const Snapshot& s : *selected) {
@@ -232,16 +232,27 @@ Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, co
       ++report.wal_copied;
     }
   }
+  // Drill reports and the forget log (restores from the copy re-apply it).
   for (const std::string& db : dbs) {
-    const std::string prefix = std::string(kDrillsDir) + db + "/";
-    auto have = Names(from, prefix);
-    if (!have.ok()) return have.status();
-    auto there = Names(target, prefix);
-    if (!there.ok()) return there.status();
-    for (const std::string& name : *have) {
-      if (there->count(name)) continue;
-      PGKEEP_RETURN_IF_ERROR(CopyObject(from, target, name, kMaxDrillReportSize + 4096, report));
-      ++report.reports_copied;
+    struct Kind {
+      std::string prefix;
+      uint64_t bound;
+      uint64_t* copied;
+    };
+    for (const Kind& kind :
+         {Kind{DrillReportObjectName(db, ""), kMaxDrillReportSize + 4096, &report.reports_copied},
+          Kind{ForgetEntryObjectName(db, ""), kMaxForgetEntrySize + 4096,
+               &report.forget_entries_copied}}) {
+      const std::string& prefix = kind.prefix;
+      auto have = Names(from, prefix);
+      if (!have.ok()) return have.status();
+      auto there = Names(target, prefix);
+      if (!there.ok()) return there.status();
+      for (const std::string& name : *have) {
+        if (there->count(name)) continue;
+        PGKEEP_RETURN_IF_ERROR(CopyObject(from, target, name, kind.bound, report));
+        ++*kind.copied;
+      }
     }
   }
   return report;

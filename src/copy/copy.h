@@ -50,6 +50,7 @@ struct CopyReport {
   uint64_t packs_present = 0;
   uint64_t wal_copied = 0;
   uint64_t reports_copied = 0;
+  uint64_t forget_entries_copied = 0;
   uint64_t bytes_copied = 0;
 };
 

@@ -391,6 +391,49 @@ void CompareCounts(const std::map<std::string, int64_t>& expected, const std::st
   }
 }
 
+// What a restore does after its checks: the forget log re-applied to the
+// copy (rows erased since the backup erased again); then the check that no
+// row the forget log names is back, whatever its time.
+void ReapplyAndCheckErasures(const Repository& repo, PgConnector& connector,
+                             const DatabaseConfig& db, const std::string& conninfo,
+                             int64_t backup_start, const DrillOptions& o, DrillResult& result) {
+  if (Cancelled(o)) return;
+  ReportStep(o.progress, "re-applying the forget log and checking that no erased row came back");
+  auto conn = connector.Connect(conninfo, "the drill's copy");
+  if (!conn.ok()) {
+    result.checks.push_back(Check("erasures", false, conn.status().message()));
+    return;
+  }
+  auto replay = ReapplyErasures(repo, **conn, db.name, backup_start - kForgetMarginSeconds);
+  if (!replay.ok()) {
+    result.checks.push_back(Check(
+        "erasures", false, "re-applying the forget log failed: " + replay.status().message()));
+    return;
+  }
+  auto check = CheckErasures(repo, **conn, db.name);
+  if (!check.ok()) {
+    result.checks.push_back(
+        Check("erasures", false, "checking the forget log failed: " + check.status().message()));
+    return;
+  }
+  for (const auto& n : check->notes) result.notes.push_back(n);
+  if (check->entries == 0) {
+    result.checks.push_back(
+        Skip("erasures", "the forget log of database \"" + db.name + "\" is empty"));
+    return;
+  }
+  std::string saw = std::to_string(replay->entries) + " forget-log entr" +
+                    (replay->entries == 1 ? "y" : "ies") + " since the backup re-applied (" +
+                    std::to_string(replay->deleted) + " deleted, " +
+                    std::to_string(replay->redacted) + " redacted again); " +
+                    std::to_string(check->rows) + " erased row(s) checked: ";
+  if (check->came_back == 0)
+    saw += "none came back";
+  else
+    saw += std::to_string(check->came_back) + " came back, first " + check->first;
+  result.checks.push_back(Check("erasures", check->came_back == 0, saw));
+}
+
 Status MakeScratchDir(Env& env, ScratchLedger& ledger, const std::string& scratch_dir) {
   ledger.entry().dir = ScratchDirFor(scratch_dir, ledger.entry().id);
   PGKEEP_RETURN_IF_ERROR(ledger.Record());
@@ -465,6 +508,8 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   r.run_dir = RunDirFor(result.id);
   r.start = true;
   r.archive_mode = PhysicalRestoreOptions::ArchiveMode::kOff;
+  // Re-applied after the counts (ReapplyAndCheckErasures), which are the source's before it.
+  r.reapply_erasures = false;
   r.threads = o.threads;
   r.start_timeout_seconds = o.recovery_timeout_seconds;
   r.config_path = o.config_path;
@@ -596,6 +641,7 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
                                ? "no restore point on the source (see notes)"
                                : "a user target: the source's counts at it are unknown"));
   }
+  ReapplyAndCheckErasures(repo, connector, db, *copy, restored->backup.start_time, o, result);
   if (Cancelled(o)) return;
   ReportStep(o.progress, "running pg_amcheck on the copy");
   auto as_superuser = ConninfoWith(*copy, {{"user", superuser}});
@@ -761,6 +807,7 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
         "not restored");
   }
   r.jobs = o.threads;
+  r.reapply_erasures = false;  // after the counts, which are the backup's
   r.temp_dir = ledger.entry().dir;
   r.child_env_drop = o.child_env_drop;
   r.progress = o.progress;
@@ -794,6 +841,7 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
   for (const auto& [table, n] : counts.items())
     if (n.is_number_integer()) recorded[table] = n.get<int64_t>();
   CompareCounts(recorded, "backup " + backup->id + " (counted in the dump's snapshot)", result);
+  ReapplyAndCheckErasures(repo, connector, db, *copy, backup->start_time, o, result);
   if (Cancelled(o)) return;
   ReportStep(o.progress, "running pg_amcheck on the copy");
   result.checks.push_back(RunAmcheck(env, connector, db, major, *copy, scratch, o));

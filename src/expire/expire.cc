@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "repo/pins.h"
+#include "repo/snapshot.h"
 #include "retention/retention.h"
 #include "wal/wal_names.h"
 #include "wal/wal_timeline.h"
@@ -115,6 +116,24 @@ Result<ExpireReport> RunExpire(Repository& repo, const Config& config,
       if (!options.dry_run) PGKEEP_RETURN_IF_ERROR(repo.storage().Delete(o.name));
     }
     report.wal.push_back(w);
+  }
+  // The forget log before the oldest kept backup of each database (less the
+  // margin restores use): no restore can need those entries any more.
+  for (const auto& [name, db] : config.databases) {
+    if (!listed->damaged.empty()) break;
+    int64_t oldest = -1;
+    for (const Snapshot& s : kept)
+      if (SnapshotDatabase(s) == name && (oldest < 0 || s.start_time < oldest))
+        oldest = s.start_time;
+    if (oldest < 0) continue;
+    auto ids = repo.ListForgetEntries(name);
+    if (!ids.ok()) return ids.status();
+    const std::string before = FormatCompactTime(oldest - kForgetMarginSeconds);
+    for (const std::string& id : *ids) {
+      if (id.substr(0, before.size()) >= before) break;  // sorted by time
+      ++report.forget_entries_removed;
+      if (!options.dry_run) PGKEEP_RETURN_IF_ERROR(repo.DeleteForgetEntry(name, id));
+    }
   }
   if (!options.dry_run) {
     nlohmann::json summary = {

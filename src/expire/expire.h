@@ -7,7 +7,9 @@
 // snapshot objects are deleted and CollectGarbage frees what they alone used.
 // Last, WAL older than the oldest kept physical backup of each physical
 // database is deleted (wal/wal_timeline.h); a database without a kept
-// physical backup keeps all its WAL.
+// physical backup keeps all its WAL. Forget-log entries written before the
+// oldest kept backup of their database (less an hour) go too: a restore
+// re-applies only those after its backup's start.
 //
 // Damage (see docs/repository-format.md, "Threat model and damage"): a
 // damaged snapshot object is kept and never expired, and since its chunks
@@ -61,6 +63,9 @@ struct ExpireReport {
   std::string gc_skipped;
   std::vector<std::string> damaged_snapshots;  // object names, kept as they are
   std::vector<WalExpiry> wal;
+  // Forget-log entries older than every kept backup of their database
+  // (less kForgetMarginSeconds), deleted (policy/forget_log.h).
+  uint64_t forget_entries_removed = 0;
   int64_t time = 0;
 };
 

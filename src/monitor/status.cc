@@ -242,6 +242,13 @@ Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connecto
     repo.Warn(last_expire.status().message() + "; shown as never");
   for (const auto& d : rs.damaged) report.reasons.push_back("repository: " + d);
   report.healthy = report.reasons.empty();
+  if (!config.retention_policies.empty()) {
+    auto effective = ReportRetention(repo, connector, config, "");
+    if (!effective.ok()) return effective.status();
+    for (PolicyRetention& r : *effective)
+      if (only_database.empty() || r.database == only_database)
+        report.retention.push_back(std::move(r));
+  }
   return report;
 }
 
@@ -354,7 +361,10 @@ nlohmann::json StatusToJson(const StatusReport& r) {
                                                  : nlohmann::json()}});
   }
   const RepositoryStatus& rs = r.repository;
+  nlohmann::json retention = nlohmann::json::array();
+  for (const PolicyRetention& p : r.retention) retention.push_back(PolicyRetentionToJson(p));
   return {{"ok", true},
+          {"retention_policies", retention},
           {"healthy", r.healthy},
           {"time", FormatIsoTime(r.time)},
           {"reasons", r.reasons},

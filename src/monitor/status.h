@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "policy/effective_retention.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "wal/timeline_history.h"
@@ -108,6 +109,9 @@ struct StatusReport {
   std::vector<std::string> reasons;  // every reason, prefixed by what it concerns
   std::vector<DatabaseStatus> databases;
   RepositoryStatus repository;
+  // Each [[retention_policy]] (of the database asked for): how long erased
+  // rows live in backups. A contradiction is a warning, never unhealthy.
+  std::vector<PolicyRetention> retention;
 };
 
 // The time is the repository's clock; pg_stat_archiver is read through

@@ -1,6 +1,7 @@
 #include "policy/policy.h"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 
 namespace pgkeep {
 
@@ -25,6 +26,7 @@ class Checker {
 
   struct Table {
     std::string oid;
+    std::string schema, name;                    // unquoted
     std::string quoted;                          // "schema"."name"
     std::map<std::string, std::string> columns;  // name -> format_type
     std::string names;                           // for hints
@@ -47,6 +49,8 @@ class Checker {
                  "for a table outside the search_path");
     Table t;
     t.oid = *found->rows[0].values[0];
+    t.schema = *found->rows[0].values[1];
+    t.name = *found->rows[0].values[2];
     t.quoted = QuoteIdent(*found->rows[0].values[1]) + "." + QuoteIdent(*found->rows[0].values[2]);
     auto columns = pg_.Query(
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
@@ -99,6 +103,8 @@ Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& po
   auto table = check.FindTable(policy.table);
   if (!table.ok()) return table.status();
   plan.table = table->quoted;
+  plan.schema_name = table->schema;
+  plan.table_name = table->name;
 
   const std::string kTime = "a timestamp or date";
   auto ts = check.TypedColumn(*table, policy.table, policy.timestamp_column, "timestamp_column",
@@ -183,12 +189,6 @@ Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& po
 
 namespace {
 
-struct Tenant {
-  std::string key;  // text; "" without a tenant table
-  std::optional<int> days;
-  std::string action;
-};
-
 std::string KeyList(const PolicyPlan& plan, const std::string& qualifier = "") {
   std::string out;
   for (const PolicyColumn& k : plan.key)
@@ -199,7 +199,7 @@ std::string KeyList(const PolicyPlan& plan, const std::string& qualifier = "") {
 // The rows of `tenant` the run erases: older than the cutoff ($1 the run's
 // start, $2 the days), of the tenant ($3), not redacted yet (a redact).
 // Parameters from $4 on are the caller's.
-std::string Matching(const PolicyPlan& plan, const Tenant& tenant, int& next_param,
+std::string Matching(const PolicyPlan& plan, const PolicyTenant& tenant, int& next_param,
                      std::vector<std::string>& params) {
   std::string where = plan.timestamp_column + " < ($1::timestamptz - $2::int * interval '1 day')";
   if (!plan.tenant_table.empty())
@@ -219,7 +219,62 @@ std::string Matching(const PolicyPlan& plan, const Tenant& tenant, int& next_par
   return where;
 }
 
+// The forget-log entry of a batch: `keys` is json_agg's array of key arrays.
+Result<ForgetEntry> ErasedRows(const PolicyPlan& plan, const RetentionPolicyConfig& policy,
+                               const std::string& action, const std::optional<std::string>& keys) {
+  ForgetEntry e;
+  e.policy = policy.name;
+  e.schema = plan.schema_name;
+  e.table = plan.table_name;
+  for (const PolicyColumn& k : plan.key) e.key.push_back(k.name);
+  e.action = action;
+  if (action == "redact")
+    for (const auto& [column, value] : policy.redact) e.redact.emplace_back(column, value);
+  nlohmann::json rows = nlohmann::json::parse(keys.value_or("[]"), nullptr, false);
+  if (rows.is_discarded() || !rows.is_array())
+    return Status::Error(ErrorCode::kPostgres, "the batch's keys did not come back as JSON");
+  for (const auto& row : rows) {
+    std::vector<std::string> values;
+    for (const auto& v : row) values.push_back(v.is_string() ? v.get<std::string>() : "");
+    e.rows.push_back(std::move(values));
+  }
+  return e;
+}
+
 }  // namespace
+
+PolicyTenant FixedTenant(const RetentionPolicyConfig& policy) {
+  return {"", policy.days, policy.days.value_or(0) > 0 ? policy.mode : "keep", ""};
+}
+
+Result<std::vector<PolicyTenant>> ReadPolicyTenants(PgConnection& pg, const PolicyPlan& plan,
+                                                    const RetentionPolicyConfig& policy) {
+  std::vector<PolicyTenant> tenants;
+  if (plan.tenant_table.empty()) {
+    tenants.push_back(FixedTenant(policy));
+    return tenants;
+  }
+  auto rows =
+      pg.Query("SELECT " + plan.tenant_key + "::text, " + plan.days_column + ", " +
+               (plan.hard_delete_column.empty() ? "NULL" : plan.hard_delete_column) + ", " +
+               (plan.last_run_column.empty() ? "NULL" : plan.last_run_column) + "::text FROM " +
+               plan.tenant_table + " ORDER BY " + plan.tenant_table + "." + plan.tenant_key);
+  if (!rows.ok()) return rows.status();
+  for (const PgRow& row : rows->rows) {
+    PolicyTenant t;
+    if (!row.values[0]) continue;
+    t.key = *row.values[0];
+    // Days beyond a million (2,700 years) are as good as forever.
+    if (row.values[1]) t.days = static_cast<int>(std::min(std::stoll(*row.values[1]), 1000000LL));
+    const bool hard = row.values[2] && *row.values[2] == "t";
+    t.action = t.days.value_or(0) <= 0 ? "keep"
+               : row.values[2]         ? (hard ? "delete" : "redact")
+                                       : policy.mode;
+    t.last_run = row.values[3].value_or("");
+    tenants.push_back(std::move(t));
+  }
+  return tenants;
+}
 
 Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolicyConfig& policy,
                                 const PolicyRunOptions& options) {
@@ -240,31 +295,10 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
     if (options.log) options.log(line);
   };
 
-  // The tenants and what each gets.
-  std::vector<Tenant> tenants;
-  if (plan->tenant_table.empty()) {
-    tenants.push_back({"", policy.days, policy.days.value_or(0) > 0 ? policy.mode : "keep"});
-  } else {
-    auto rows =
-        pg.Query("SELECT " + plan->tenant_key + "::text, " + plan->days_column + ", " +
-                 (plan->hard_delete_column.empty() ? "NULL" : plan->hard_delete_column) + " FROM " +
-                 plan->tenant_table + " ORDER BY " + plan->tenant_table + "." + plan->tenant_key);
-    if (!rows.ok()) return rows.status();
-    for (const PgRow& row : rows->rows) {
-      Tenant t;
-      if (!row.values[0]) continue;
-      t.key = *row.values[0];
-      // Days beyond a million (2,700 years) are as good as forever.
-      if (row.values[1]) t.days = static_cast<int>(std::min(std::stoll(*row.values[1]), 1000000LL));
-      const bool hard = row.values[2] && *row.values[2] == "t";
-      t.action = t.days.value_or(0) <= 0 ? "keep"
-                 : row.values[2]         ? (hard ? "delete" : "redact")
-                                         : policy.mode;
-      tenants.push_back(std::move(t));
-    }
-  }
-  const bool deletes = std::any_of(tenants.begin(), tenants.end(),
-                                   [](const Tenant& t) { return t.action == "delete"; });
+  auto tenants = ReadPolicyTenants(pg, *plan, policy);
+  if (!tenants.ok()) return tenants.status();
+  const bool deletes = std::any_of(tenants->begin(), tenants->end(),
+                                   [](const PolicyTenant& t) { return t.action == "delete"; });
   if (deletes && !plan->cascades_to.empty() && !policy.allow_cascade) {
     std::string into;
     for (const std::string& t : plan->cascades_to) into += (into.empty() ? "" : ", ") + t;
@@ -274,8 +308,8 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
                              " (ON DELETE CASCADE); nothing was deleted",
                          "set allow_cascade = true to let it, or redact instead");
   }
-  if (std::any_of(tenants.begin(), tenants.end(),
-                  [](const Tenant& t) { return t.action == "redact"; }) &&
+  if (std::any_of(tenants->begin(), tenants->end(),
+                  [](const PolicyTenant& t) { return t.action == "redact"; }) &&
       plan->redact.empty())
     return Status::Error(ErrorCode::kConfig,
                          "retention policy " + Quoted(policy.name) +
@@ -319,7 +353,7 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
                                 "s'; SET LOCAL statement_timeout = '" +
                                 std::to_string(seconds(policy.statement_timeout)) + "s'";
 
-  for (const Tenant& tenant : tenants) {
+  for (const PolicyTenant& tenant : *tenants) {
     TenantOutcome t;
     t.tenant = tenant.key;
     t.days = tenant.days.value_or(0);
@@ -369,17 +403,23 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
                   std::to_string(4 + i) + "::" + plan->redact_types[i];
         change = "UPDATE " + plan->table + " SET " + sets + " FROM batch WHERE " + match;
       }
-      std::string first, last;
+      std::string first, last, each;
       for (const PolicyColumn& k : plan->key) {
         first += ", f." + QuoteIdent(k.name) + "::text";
         last += ", l." + QuoteIdent(k.name) + "::text";
+        each += (each.empty() ? "" : ", ") + ("c." + QuoteIdent(k.name)) + "::text";
       }
+      // With a forget log: every changed row's key, as JSON arrays of text.
+      const std::string changed_keys = options.record ? ", (SELECT json_agg(json_build_array(" +
+                                                            each + ")) FROM changed c)::text"
+                                                      : ", NULL";
       return "WITH batch AS (SELECT " + keys + " FROM " + plan->table + " WHERE " + where + cursor +
              " ORDER BY " + keys + " LIMIT " + std::to_string(policy.batch_size) +
-             " FOR UPDATE SKIP LOCKED), changed AS (" + change +
-             " RETURNING 1) SELECT (SELECT count(*) FROM changed)::text" + first + last +
-             " FROM (SELECT " + keys + " FROM batch ORDER BY " + keys + " LIMIT 1) f, (SELECT " +
-             keys + " FROM batch ORDER BY " + keys + " DESC LIMIT 1) l";
+             " FOR UPDATE SKIP LOCKED), changed AS (" + change + " RETURNING " +
+             KeyList(*plan, plan->table + ".") + ") SELECT (SELECT count(*) FROM changed)::text" +
+             first + last + changed_keys + " FROM (SELECT " + keys + " FROM batch ORDER BY " +
+             keys + " LIMIT 1) f, (SELECT " + keys + " FROM batch ORDER BY " + keys +
+             " DESC LIMIT 1) l";
     };
     const std::string first_batch = batch_sql(false);
     const std::string later_batch = batch_sql(true);
@@ -423,6 +463,11 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
                               {policy.name, tenant.key, tenant.action, std::to_string(changed),
                                first_key, last_key, std::to_string(ms)});
         if (!audit.ok()) return rollback(audit.status());
+        if (options.record && changed > 0) {
+          auto erased = ErasedRows(*plan, policy, tenant.action, row.values[1 + 2 * n]);
+          if (!erased.ok()) return rollback(erased.status());
+          if (Status s = options.record(*erased); !s.ok()) return rollback(s);
+        }
         PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
         t.rows += changed;
         ++t.batches;

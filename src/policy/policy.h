@@ -42,6 +42,7 @@
 #include "common/env.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "policy/forget_log.h"
 #include "postgres/connection.h"
 
 namespace pgkeep {
@@ -54,6 +55,8 @@ struct PolicyColumn {
 // What the catalog says about a policy's tables.
 struct PolicyPlan {
   std::string table;              // quoted and qualified: "public"."messages"
+  std::string schema_name;        // unquoted, as in the catalog: public
+  std::string table_name;         // unquoted: messages
   std::vector<PolicyColumn> key;  // the primary key, in index order
   std::string timestamp_column;   // quoted
   std::vector<std::pair<std::string, std::string>> redact;  // quoted column, value
@@ -75,6 +78,22 @@ struct PolicyPlan {
 // Failure: kConfig naming the policy and the missing or unfit table, column
 // or value; kPostgres when the catalog cannot be read.
 Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& policy);
+
+// A tenant of a policy (a policy without a tenant table has one, key "").
+struct PolicyTenant {
+  std::string key;          // the tenant key as text
+  std::optional<int> days;  // NULL days: kept forever
+  std::string action;       // "redact" | "delete" | "keep" (days 0 or NULL)
+  std::string last_run;     // the last-run column as text; "" when NULL or not configured
+};
+
+// The one tenant of a policy without a tenant table (its days and mode).
+PolicyTenant FixedTenant(const RetentionPolicyConfig& policy);
+
+// The tenants of `policy`, in key order, with what a run does to each.
+// Failure: kPostgres when the tenant table cannot be read.
+Result<std::vector<PolicyTenant>> ReadPolicyTenants(PgConnection& pg, const PolicyPlan& plan,
+                                                    const RetentionPolicyConfig& policy);
 
 struct TenantOutcome {
   std::string tenant;  // the tenant key as text; "" for a policy without tenants
@@ -103,6 +122,10 @@ struct PolicyRunOptions {
   bool dry_run = false;
   // Called once per batch with one line for the log.
   std::function<void(const std::string&)> log;
+  // Called in each batch's transaction before it commits, with the rows it
+  // erased (ForgetEntry::at left 0 for the callee); a failure rolls the batch back and
+  // ends the run. The forget log's writer (policy/forget_log.h). May be empty.
+  std::function<Status(ForgetEntry&)> record;
 };
 
 // Runs (or dry-runs) `policy`, checked first with CheckPolicy. `env`

@@ -52,6 +52,18 @@ inline std::string DrillReportObjectName(const std::string& db, const std::strin
   return kDrillsDir + db + "/" + id;
 }
 constexpr uint64_t kMaxDrillReportSize = 4 << 20;
+// The forget log: "forget/<database>/<entry id>" (Repository::WriteForgetEntry),
+// sealed JSON naming rows a retention policy erased (policy/forget_log.h);
+// the id has the form of a snapshot id, the UTC second it was written first.
+constexpr char kForgetDir[] = "forget/";
+inline std::string ForgetEntryObjectName(const std::string& db, const std::string& id) {
+  return kForgetDir + db + "/" + id;
+}
+constexpr uint64_t kMaxForgetEntrySize = 16 << 20;
+// Retention batches begin before a backup starts and commit after it: a
+// restore re-applies the entries from this long before its backup's start,
+// and expire keeps them.
+constexpr int64_t kForgetMarginSeconds = 3600;
 // Small records of what operations did (Repository::ReadStateObject).
 constexpr char kStateDir[] = "state/";
 constexpr char kLastExpireState[] = "last-expire";  // expire's summary of its last run

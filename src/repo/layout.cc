@@ -44,8 +44,9 @@ bool IsKnownObjectName(const std::string& name) {
   if (StartsWith(name, kPinsDir)) return IsValidSnapshotId(tail(kPinsDir));
   if (StartsWith(name, kDamagedDir)) return IsLowerHex(tail(kDamagedDir), 64);
   if (StartsWith(name, kStateDir)) return name == StateObjectName(kLastExpireState);
-  if (StartsWith(name, kDrillsDir)) {
-    const size_t begin = std::strlen(kDrillsDir);
+  for (const char* dir : {kDrillsDir, kForgetDir}) {
+    if (!StartsWith(name, dir)) continue;
+    const size_t begin = std::strlen(dir);
     auto slash = name.find('/', begin);
     return slash != std::string::npos && slash > begin && IsValidSnapshotId(name.substr(slash + 1));
   }

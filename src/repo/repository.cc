@@ -516,4 +516,39 @@ Result<std::vector<std::pair<std::string, std::string>>> Repository::ListDrillRe
   return out;
 }
 
+Status Repository::WriteForgetEntry(const std::string& db, const std::string& id,
+                                    ByteView json) const {
+  if (json.size() > kMaxForgetEntrySize)
+    return Status::Error(ErrorCode::kInternal, "forget-log entry " + id + " is larger than " +
+                                                   std::to_string(kMaxForgetEntrySize) + " bytes");
+  const std::string object = ForgetEntryObjectName(db, id);
+  return storage_.PutIfAbsent(object, NewCodec()->EncodeObject(json, object));
+}
+
+Result<Bytes> Repository::ReadForgetEntry(const std::string& db, const std::string& id) const {
+  const std::string object = ForgetEntryObjectName(db, id);
+  auto stored = storage_.GetAtMost(object, kMaxForgetEntrySize + 4096);
+  if (!stored.ok()) return stored.status();
+  auto plain = NewCodec()->DecodeObject(*stored, object);
+  if (!plain.ok()) return plain.status().WithContext("\"" + object + "\"");
+  return plain;
+}
+
+Result<std::vector<std::string>> Repository::ListForgetEntries(const std::string& db) const {
+  auto listing = storage_.List(ForgetEntryObjectName(db, ""));
+  if (!listing.ok()) return listing.status();
+  std::vector<std::string> ids;
+  const size_t prefix = ForgetEntryObjectName(db, "").size();
+  for (const auto& o : *listing) {
+    std::string id = o.name.substr(prefix);
+    if (IsValidSnapshotId(id)) ids.push_back(std::move(id));
+  }
+  std::sort(ids.begin(), ids.end());  // ids start with their UTC second
+  return ids;
+}
+
+Status Repository::DeleteForgetEntry(const std::string& db, const std::string& id) const {
+  return storage_.Delete(ForgetEntryObjectName(db, id));
+}
+
 }  // namespace pgkeep

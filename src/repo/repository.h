@@ -179,6 +179,14 @@ class Repository {
   Result<std::vector<std::pair<std::string, std::string>>> ListDrillReports(
       const std::string& db) const;
 
+  // Forget-log entries, "forget/<db>/<id>" (policy/forget_log.h): sealed
+  // with their name bound in, at most kMaxForgetEntrySize, never replaced
+  // (kConflict when the id exists). List: the ids of `db`, oldest first.
+  Status WriteForgetEntry(const std::string& db, const std::string& id, ByteView json) const;
+  Result<Bytes> ReadForgetEntry(const std::string& db, const std::string& id) const;
+  Result<std::vector<std::string>> ListForgetEntries(const std::string& db) const;
+  Status DeleteForgetEntry(const std::string& db, const std::string& id) const;
+
   // Where warnings go (damaged or unknown objects that were skipped). The
   // CLI prints them on stderr, or as "warnings" in JSON; without a sink
   // they are dropped. Set once, before use.

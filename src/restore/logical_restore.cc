@@ -401,6 +401,22 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       report.mismatches.push_back(name + ": in the backup (" + count.dump() +
                                   " rows) but not restored");
   }
+  // Rows retention policies erased since the backup stay erased; after the
+  // counts, which compare with the backup as it was.
+  if (snapshot && repo && db && options.reapply_erasures) {
+    ReportStep(options.progress, "re-applying the erasures of the forget log");
+    auto replay =
+        ReapplyErasures(*repo, **check, db->name, snapshot->start_time - kForgetMarginSeconds);
+    if (!replay.ok()) {
+      // A database serving rows that should be gone is worse than none.
+      check->reset();
+      Status dropped = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
+      return replay.status().WithContext(
+          "the rows erased since the backup could not be erased again in database \"" +
+          options.into_database + "\"" + (dropped.ok() ? ", which was dropped" : ""));
+    }
+    report.erasures = *replay;
+  }
   report.seconds = (env.MonotonicMicros() - started) / 1e6;
   return report;
 }

@@ -8,6 +8,8 @@
 //   3. run pg_restore --exit-on-error (psql -v ON_ERROR_STOP=1 for plain SQL)
 //   4. count the rows of every restored table and compare with the counts
 //      recorded at backup time
+//   5. re-apply the forget log: rows retention policies erased since the
+//      backup started are erased again (policy/forget_log.h)
 //
 // Any failure in 3 drops the database created in 2: a half-restored database
 // is never left behind looking like a restore. A parallel pg_restore that
@@ -24,6 +26,7 @@
 #include "common/env.h"
 #include "common/progress.h"
 #include "config/config.h"
+#include "policy/forget_log.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
 
@@ -48,6 +51,8 @@ struct LogicalRestoreOptions {
   // When it becomes non-zero (a signal), the restore stops: pg_restore or
   // psql is stopped, the database it created dropped, kInterrupted.
   const std::atomic<int>* cancel = nullptr;
+  // Step 5 (a backup only); false: --no-reapply-erasures.
+  bool reapply_erasures = true;
 };
 
 struct TableCheck {
@@ -76,6 +81,8 @@ struct LogicalRestoreReport {
   uint64_t chunks_written = 0;
   // Set when the dump's data did not parse and it was staged as it is.
   std::string staging_note;
+  // Step 5, when it ran.
+  std::optional<ErasureReplay> erasures;
 };
 
 // `repo` and `db` may be null only with options.from_file (then

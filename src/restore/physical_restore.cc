@@ -98,6 +98,25 @@ struct PathMap {
 
 }  // namespace
 
+namespace {
+
+// The forget log re-applied on the server StartAndWait started, in the
+// configured database.
+Result<ErasureReplay> ReapplyOnStarted(PgConnector& connector, const Repository& repo,
+                                       const DatabaseConfig& db,
+                                       const PhysicalRestoreResult& result, int64_t since) {
+  auto conninfo = ConninfoWith(db.conninfo, {{"host", result.socket_dir},
+                                             {"port", std::to_string(result.port)},
+                                             {"hostaddr", ""},
+                                             {"sslmode", "disable"}});
+  if (!conninfo.ok()) return conninfo.status();
+  auto conn = connector.Connect(*conninfo, "the restored server");
+  if (!conn.ok()) return conn.status();
+  return ReapplyErasures(repo, **conn, db.name, since);
+}
+
+}  // namespace
+
 Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgConnector& connector,
                                                  const DatabaseConfig& db,
                                                  const PhysicalRestoreOptions& o) {
@@ -129,6 +148,22 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   else if (o.target == "immediate")
     target_line = "recovery_target = 'immediate'";
   result.recovery_target = target_line.empty() ? "end of archived WAL (latest)" : target_line;
+
+  // Erasures since the backup are re-applied on the started server; without
+  // one they would come back silently.
+  const int64_t erasures_since = result.backup.start_time - kForgetMarginSeconds;
+  if (o.reapply_erasures && !o.start) {
+    auto pending = ForgetEntriesSince(repo, db.name, erasures_since);
+    if (!pending.ok()) return pending.status();
+    if (!pending->empty())
+      return Usage("backup " + result.backup.id +
+                       " holds rows that retention policies erased "
+                       "after it (" +
+                       std::to_string(pending->size()) + " forget-log entries of database \"" +
+                       db.name + "\"); re-applying them needs the restored server running",
+                   "add --start, or --no-reapply-erasures to restore the rows as the backup has "
+                   "them");
+  }
 
   Loader manifest_loader(repo);
   auto files = manifest_loader.ReadManifest(result.backup);
@@ -228,8 +263,23 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   ReportStep(o.progress, "writing the recovery settings (" + result.recovery_target + ")");
   PGKEEP_RETURN_IF_ERROR(
       WriteRecoverySettings(env, o, db, owner, result, target_line, repo.clock().NowSeconds()));
-  if (o.start)
+  if (o.start) {
     PGKEEP_RETURN_IF_ERROR(StartAndWait(env, connector, o, db, owner, result.backup, result));
+    if (o.reapply_erasures) {
+      ReportStep(o.progress, "re-applying the erasures of the forget log");
+      auto replay = ReapplyOnStarted(connector, repo, db, result, erasures_since);
+      if (!replay.ok()) {
+        // A server serving rows that should be gone is worse than none.
+        (void)StopRestoredServer(env, connector, db, o.pgdata,
+                                 result.backup.meta.value(kMetaServerVersionNum, 150000) / 10000,
+                                 o.child_env_drop);
+        return replay.status().WithContext(
+            "restored into " + o.pgdata +
+            ", but its erased rows were not erased again; the server was stopped");
+      }
+      result.erasures = *replay;
+    }
+  }
   return result;
 }
 

@@ -18,7 +18,10 @@
 //      unless the restore replaces the configured pgdata or --archive-mode
 //      preserve asks to archive
 //   5. with `start`: start PostgreSQL (as the data directory's owner), wait
-//      until recovery ends, report the LSN and time reached
+//      until recovery ends, report the LSN and time reached, and re-apply
+//      the forget log (policy/forget_log.h) in the configured database.
+//      Without `start`, a backup older than forget-log entries is refused
+//      in step 2 unless reapply_erasures is false (--no-reapply-erasures).
 // Run as root, everything written is owned by DIR's owner when it is not
 // root, else by the "postgres" user.
 #pragma once
@@ -32,6 +35,7 @@
 #include "common/env.h"
 #include "common/progress.h"
 #include "config/config.h"
+#include "policy/forget_log.h"
 #include "postgres/pg_connector.h"
 #include "repo/repository.h"
 #include "wal/timeline_history.h"
@@ -81,6 +85,7 @@ struct PhysicalRestoreOptions {
   // Nonzero (a signal number, set by a handler): stop waiting and fail with
   // kInterrupted. The caller stops a server that was started.
   const std::atomic<int>* cancel = nullptr;
+  bool reapply_erasures = true;  // false: --no-reapply-erasures
 };
 
 struct PhysicalRestoreResult {
@@ -95,8 +100,9 @@ struct PhysicalRestoreResult {
   std::string reached_lsn;
   std::string reached_time;  // last replayed transaction's commit time, may be empty
   std::string server_log;
-  int port = 0;            // where the started server listens
-  std::string socket_dir;  // its Unix socket directory
+  int port = 0;                           // where the started server listens
+  std::string socket_dir;                 // its Unix socket directory
+  std::optional<ErasureReplay> erasures;  // with start: the forget log re-applied
 };
 
 // The target time as unix microseconds and PostgreSQL's text form (UTC).

@@ -1,7 +1,9 @@
 // The dashboard in Debian's chromium against a running daemon with real
 // data: web/tests/dashboard.test.mjs (playwright-core) logs in, checks what
 // the page shows, presses "Run backup now", sees the job finish, and saves
-// screenshots (desktop and phone) under <build>/screenshots.
+// screenshots (desktop and phone) under <build>/screenshots. The data
+// retention panel shows the policy: its period, mode and how long its
+// erased rows live in backups.
 #include <filesystem>
 
 #include "serve_fixture.h"
@@ -10,8 +12,12 @@ namespace pgkeep {
 namespace {
 
 TEST_F(ServeTest, TheDashboardShowsTheDataAndRunsABackupInARealBrowser) {
-  Prepare("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 5000) g", "0 0 1 1 *",
-          "rto = \"1h\"\nrpo = \"1d\"\nretention = { daily = 7, min_keep = 2 }\n");
+  Prepare(
+      "CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 5000) g; CREATE TABLE msgs (id "
+      "int PRIMARY KEY, body text, at timestamptz NOT NULL)",
+      "0 0 1 1 *", "rto = \"1h\"\nrpo = \"1d\"\nretention = { daily = 7, min_keep = 2 }\n", "",
+      "[[retention_policy]]\nname = \"msgs\"\ndatabase = \"app\"\ntable = \"msgs\"\n"
+      "timestamp_column = \"at\"\ndays = 30\nmode = \"delete\"\nschedule = \"\"\n");
   ProcessResult backup = RunProcess(
       {PGKEEP_BINARY, "--config", config_, "--output", "json", "backup", "--db", "app"}, "", env_);
   ASSERT_EQ(backup.exit_code, 0) << backup.err;

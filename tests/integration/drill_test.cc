@@ -386,5 +386,64 @@ TEST_F(DrillTest, KilledDrillsLeaveNothingBehind) {
   ExpectNothingLeft();
 }
 
+// A logical restore and a drill after a retention run: the rows erased
+// since the backup are erased again (and counted), a restore asked not to
+// re-apply them brings them back, and the drill checks none came back.
+TEST_F(DrillTest, ErasuresSinceTheBackupStayErasedInRestoresAndDrills) {
+  cluster_->Exec(
+      "CREATE TABLE chat_log (id int PRIMARY KEY, body text, at timestamptz NOT NULL); "
+      "INSERT INTO chat_log SELECT g, 'secret ' || g, now() - g * interval '1 day' + interval '1 "
+      "hour' FROM "
+      "generate_series(1, 100) g; CREATE TABLE \"Audit Trail\" (\"Key\" text PRIMARY KEY, at "
+      "timestamptz NOT NULL); INSERT INTO \"Audit Trail\" SELECT 'k' || g, now() - g * interval "
+      "'1 day' + interval '1 hour' FROM generate_series(1, 100) g",
+      "app");
+  WriteConfig("",
+              "\n[[retention_policy]]\nname = \"chat\"\ndatabase = \"app\"\ntable = "
+              "\"chat_log\"\ntimestamp_column = \"at\"\ndays = 30\nmode = \"redact\"\nredact = { "
+              "body = \"[redacted]\" }\n\n[[retention_policy]]\nname = \"audit\"\ndatabase = "
+              "\"app\"\ntable = \"Audit Trail\"\ntimestamp_column = \"at\"\ndays = 60\nmode = "
+              "\"delete\"\n");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
+  ProcessResult run = Pgkeep({"--output", "json", "retention", "run"});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
+  auto ran = nlohmann::json::parse(run.out, nullptr, false);
+  EXPECT_EQ(ran["redacted"], 70);
+  EXPECT_EQ(ran["deleted"], 40);
+
+  auto restore = [&](const std::string& into, std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--output",        "json", "restore", "--db", "app",
+                                     "--into-database", into};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ProcessResult r = Pgkeep(args);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return nlohmann::json::parse(r.out, nullptr, false);
+  };
+  nlohmann::json restored = restore("app_restored", {});
+  EXPECT_EQ(restored["erasures"]["redacted"], 70) << restored.dump();
+  EXPECT_EQ(restored["erasures"]["deleted"], 40);
+  EXPECT_EQ(
+      cluster_->Query("SELECT count(*) FROM chat_log WHERE body = '[redacted]'", "app_restored"),
+      "70");
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM \"Audit Trail\"", "app_restored"), "60");
+  nlohmann::json raw = restore("app_raw", {"--no-reapply-erasures"});
+  EXPECT_TRUE(raw["erasures"].is_null()) << raw.dump();
+  EXPECT_EQ(raw["erasures_reapplied"], false);
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM \"Audit Trail\"", "app_raw"), "100");
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM chat_log WHERE body = '[redacted]'", "app_raw"),
+            "0");
+  cluster_->Exec("DROP DATABASE app_restored");
+  cluster_->Exec("DROP DATABASE app_raw");
+
+  nlohmann::json d = Drill("app", 0);
+  ASSERT_TRUE(d.is_object());
+  EXPECT_EQ(d["passed"], true) << d.dump(2);
+  EXPECT_EQ(CheckSaw(d, "erasures"),
+            "pass: 2 forget-log entries since the backup re-applied (40 deleted, 70 redacted "
+            "again); 110 erased row(s) checked: none came back");
+  ExpectNothingLeft();
+  cluster_->Exec("DROP TABLE chat_log; DROP TABLE \"Audit Trail\"", "app");
+}
+
 }  // namespace
 }  // namespace pgkeep

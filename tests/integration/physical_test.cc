@@ -718,5 +718,58 @@ TEST_F(PhysicalTest, ExpireKeepsTheWalOfTheOldestKeptBackup) {
   EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM kept"), "400");
 }
 
+// Rows a retention policy erased after a backup must not come back when the
+// backup is restored to a point before the erasure (PITR): the restore
+// re-applies the forget log once the server is up, and says how many rows.
+TEST_F(PhysicalTest, ErasuresAfterTheBackupStayErasedThroughAPointInTimeRestore) {
+  cluster_->Exec(
+      "DROP TABLE IF EXISTS chat_log; CREATE TABLE chat_log (id int PRIMARY KEY, body text, at "
+      "timestamptz NOT NULL); INSERT INTO chat_log SELECT g, 'secret ' || g, now() - g * "
+      "interval '1 day' + interval '1 hour' FROM generate_series(1, 100) g; "
+      "DROP TABLE IF EXISTS \"Audit Trail\"; CREATE TABLE \"Audit Trail\" (\"Key\" text PRIMARY "
+      "KEY, at timestamptz NOT NULL); INSERT INTO \"Audit Trail\" SELECT 'k' || g, now() - g * "
+      "interval '1 day' + interval '1 hour' FROM generate_series(1, 100) g");
+  WriteConfig(config_path(), true, "",
+              "\n[[retention_policy]]\nname = \"chat\"\ndatabase = \"main\"\ntable = "
+              "\"chat_log\"\ntimestamp_column = \"at\"\ndays = 30\nmode = \"redact\"\nredact = { "
+              "body = \"[redacted]\" }\nbatch_size = 25\n\n[[retention_policy]]\nname = "
+              "\"audit\"\ndatabase = \"main\"\ntable = \"Audit Trail\"\ntimestamp_column = "
+              "\"at\"\ndays = 60\nmode = \"delete\"\n");
+  Json({"backup", "--db", "main", "--type", "full"});
+  std::string after_backup = cluster_->Query("SELECT clock_timestamp()::text");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  nlohmann::json run = Json({"retention", "run"});
+  EXPECT_EQ(run["redacted"], 70);                             // 31..100 days old
+  EXPECT_EQ(run["deleted"], 40);                              // 61..100 days old
+  EXPECT_EQ(run["forget_log_entries"], 4);                    // 3 batches of at most 25, one of 40
+  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);  // the WAL archived
+
+  // Without a server to re-apply them on, the restore refuses before writing.
+  std::string refused_dir = *suite_dir_ + "/refused";
+  ProcessResult refused =
+      Pgkeep({"restore", "--db", "main", "--pgdata", refused_dir, "--target-time", after_backup});
+  EXPECT_EQ(refused.exit_code, 2) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("forget-log entries of database \"main\""), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(refused_dir + "/PG_VERSION"));
+
+  std::string dir = *suite_dir_ + "/erasures";
+  restored_.push_back(dir);
+  int port = FreePort();
+  nlohmann::json restored = Json({"restore", "--db", "main", "--pgdata", dir, "--target-time",
+                                  after_backup, "--start", "--port", std::to_string(port)});
+  ASSERT_TRUE(restored["erasures"].is_object()) << restored.dump();
+  EXPECT_EQ(restored["erasures"]["entries"], 4);
+  EXPECT_EQ(restored["erasures"]["redacted"], 70);
+  EXPECT_EQ(restored["erasures"]["deleted"], 40);
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM chat_log WHERE body = '[redacted]'"), "70");
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM chat_log"), "100");
+  EXPECT_EQ(QueryPort(port, "SELECT count(*) FROM \"Audit Trail\""), "60");
+  EXPECT_EQ(QueryPort(port,
+                      "SELECT min(\"Key\") FROM \"Audit Trail\" WHERE at < now() - "
+                      "interval '60 days'"),
+            "");
+}
+
 }  // namespace
 }  // namespace pgkeep

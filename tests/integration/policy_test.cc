@@ -64,6 +64,8 @@ class PolicyTest : public ::testing::Test {
     cluster_->Exec("DROP DATABASE IF EXISTS chat");
     cluster_->Exec("CREATE DATABASE chat TEMPLATE chat_template");
     WriteConfig(kPolicy);
+    ProcessResult init = Pgkeep({"init"});  // the forget log lives in the repository
+    ASSERT_EQ(init.exit_code, 0) << init.out << init.err;
   }
   void TearDown() override { testing::RemoveTree(dir_); }
 
@@ -123,6 +125,7 @@ TEST_F(PolicyTest, RedactsAndDeletesExactlyTheRowsPastTheirTenantsDays) {
   EXPECT_EQ(policy["deleted"], 310);
   EXPECT_EQ(policy["locked"], 0);
   EXPECT_EQ(run["tenants_processed"], 2);
+  EXPECT_EQ(run["forget_log_entries"], 15);  // one per batch
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content = '[redacted]'"), "393");
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND \"timestamp\" > now() - interval '7 days'"), "7");
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content <> '[redacted]'"), "7");
@@ -226,6 +229,42 @@ TEST_F(PolicyTest, APolicyThatDoesNotFitTheSchemaFailsBeforeTouchingData) {
   auto allowed = Json({"retention", "run"});
   EXPECT_EQ(allowed["deleted"], 310);
   EXPECT_EQ(allowed["policies"][0]["cascades_to"][0], "\"Attachment\"");
+}
+
+TEST_F(PolicyTest, TheReportSaysHowLongErasedRowsLiveInBackups) {
+  WriteConfig(std::string("\n[database.chat.retention]\ndaily = 30\n") + kPolicy);
+  ASSERT_EQ(Pgkeep({"backup", "--db", "chat"}).exit_code, 0);
+  ASSERT_EQ(Json({"retention", "run"})["deleted"], 310);
+  // Backups kept 30 days, deletes after 90: nothing contradicts.
+  auto report = Json({"retention", "report"});
+  ASSERT_EQ(report["policies"].size(), 1u) << report.dump();
+  const auto& p = report["policies"][0];
+  EXPECT_EQ(p["forget_log_entries"], 15);
+  EXPECT_TRUE(p["oldest_backup"].is_object()) << p.dump();
+  EXPECT_EQ(p["horizons"][0]["days"], 30);
+  ASSERT_EQ(p["tenants"].size(), 3u);
+  EXPECT_EQ(p["tenants"][0]["tenant"], "org-delete");
+  EXPECT_EQ(p["tenants"][0]["in_backups_days"], 30);
+  EXPECT_EQ(p["tenants"][0]["contradiction"], false);
+  EXPECT_TRUE(p["tenants"][0]["last_run"].is_string()) << p.dump();  // stamped by the run
+  EXPECT_EQ(p["tenants"][1]["action"], "keep");
+
+  // Yearly backups for 7 years against a 90-day hard delete: flagged, exit 1.
+  WriteConfig(std::string("\n[database.chat.retention]\ndaily = 30\nyearly = 7\n") + kPolicy);
+  ProcessResult flagged = Pgkeep({"retention", "report"});
+  EXPECT_EQ(flagged.exit_code, 1) << flagged.out << flagged.err;
+  // A report that finds a problem prints on stderr, as status does.
+  EXPECT_NE(flagged.err.find("tenant org-delete: rows deleted after 90 days stay in backups up "
+                             "to 2562 days after, by repository (yearly = 7)"),
+            std::string::npos)
+      << flagged.err;
+  EXPECT_NE(flagged.err.find("CONTRADICTION: deleted after 90 days"), std::string::npos);
+  // status shows the same, as a warning: it is not what makes it unhealthy.
+  ProcessResult status = Pgkeep({"--output", "json", "status"});
+  auto s = nlohmann::json::parse(status.out, nullptr, false);
+  ASSERT_FALSE(s.is_discarded()) << status.out << status.err;
+  EXPECT_EQ(s["retention_policies"][0]["contradiction"], true);
+  EXPECT_EQ(s["reasons"].dump().find("retention"), std::string::npos) << s["reasons"].dump();
 }
 
 }  // namespace

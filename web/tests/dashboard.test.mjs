@@ -48,6 +48,11 @@ try {
     if (!text.includes(want)) fail(`the card does not show "${want}": ${text}`);
   if ((await card.locator(".chart canvas").count()) < 2) fail("the size and duration charts are missing");
   if (!(await page.textContent("#who")).includes("operator")) fail("the role is not shown");
+  const policy = page.locator('#retention [data-policy="msgs"]');
+  await policy.waitFor({ timeout: 30000 });
+  const row = await policy.textContent();
+  for (const want of ["all rows", "30 days", "delete", "never", "up to 7 days"])
+    if (!row.includes(want)) fail(`the data retention panel does not show "${want}": ${row}`);
   await page.screenshot({ path: `${outdir}/dashboard-desktop.png`, fullPage: true });
 
   // Run backup now: the job appears and finishes ok.

@@ -1,0 +1,84 @@
+// policy/forget_log.h — the forget log: which rows retention policies
+// erased, kept in the repository (forget/<database>/<id>, one entry per
+// batch; docs/repository-format.md), so that a restore of a backup taken
+// before an erasure erases those rows again before it reports success.
+//
+// An entry is written before its batch commits (RunPolicy's record hook):
+// a committed erasure always has its entry; an entry whose batch then
+// failed names rows that were due anyway.
+//
+// Re-applying reads the entries written since a point (the restored
+// backup's start, less kForgetMarginSeconds (repo/format.h) for batches that began before
+// it and committed after), looks each table and column up in the restored
+// database's catalog (nothing from an entry becomes SQL text: names are
+// quoted, values and keys are parameters), and deletes or redacts the rows
+// by their primary key. It is idempotent: a row already erased is left
+// alone, and counted as not changed.
+//
+// Thread safety: none; one connection, one thread.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+#include "postgres/connection.h"
+#include "repo/repository.h"
+
+namespace pgkeep {
+
+struct ForgetEntry {
+  std::string policy;
+  std::string schema;            // unquoted, as in the catalog
+  std::string table;             // unquoted
+  std::vector<std::string> key;  // primary-key column names, in index order
+  std::string action;            // "redact" | "delete"
+  std::vector<std::pair<std::string, std::string>> redact;  // column -> value
+  int64_t at = 0;                                           // unix seconds, written
+  std::vector<std::vector<std::string>> rows;               // each row's key values, as text
+};
+
+std::string EncodeForgetEntry(const ForgetEntry& entry);
+// kCorrupt naming `what` when the JSON is not an entry or breaks a bound.
+Result<ForgetEntry> DecodeForgetEntry(const std::string& json, const std::string& what);
+
+// Writes `entry` to `db`'s forget log under a new id (another on a clash);
+// returns the id.
+Result<std::string> AppendForgetEntry(const Repository& repo, const std::string& db,
+                                      const ForgetEntry& entry);
+
+// The ids of `db`'s entries written at or after `since` (unix seconds).
+Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,
+                                                    int64_t since);
+
+struct ErasureReplay {
+  int entries = 0;                 // entries read
+  int64_t rows = 0;                // row identities they hold
+  int64_t redacted = 0;            // rows this pass redacted again (they had come back)
+  int64_t deleted = 0;             // rows this pass deleted again
+  int64_t since = 0;               // unix seconds: entries from then on
+  std::vector<std::string> notes;  // tables or columns the restored database lacks
+};
+
+// Re-applies `db`'s entries written at or after `since` to the database
+// `pg` is connected to. Failure: the repository's (an entry unreadable is
+// kCorrupt, never skipped) or kPostgres.
+Result<ErasureReplay> ReapplyErasures(const Repository& repo, PgConnection& pg,
+                                      const std::string& db, int64_t since);
+
+struct ErasureCheck {
+  int entries = 0;
+  int64_t rows = 0;       // row identities checked
+  int64_t came_back = 0;  // of them, present (delete) or not redacted (redact)
+  std::string first;      // the first that came back: "schema.table key (1041)"
+  std::vector<std::string> notes;
+};
+
+// Checks, for every entry of `db` (whatever its time), that none of its
+// rows is present again (delete) or holds other values than the redaction
+// (redact), in the database `pg` is connected to. Changes nothing.
+Result<ErasureCheck> CheckErasures(const Repository& repo, PgConnection& pg, const std::string& db);
+
+}  // namespace pgkeep
