@@ -117,9 +117,9 @@ CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args)
     if (opened)
       options.record = [&](ForgetEntry& e) -> Status {
         e.at = ctx.clock->NowMicros() / 1000000;
-        auto id = AppendForgetEntry(*opened->repo, p->database, e);
-        if (!id.ok()) return id.status();
-        ++entries;
+        auto written = AppendForgetEntry(*opened->repo, p->database, e);
+        if (!written.ok()) return written.status();
+        entries += *written;
         return Status::Ok();
       };
     PolicyOutcome o = ValueOrThrow(RunPolicy(*ctx.env, *pg, *p, options));

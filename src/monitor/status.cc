@@ -243,11 +243,9 @@ Result<StatusReport> ComputeStatus(const Repository& repo, PgConnector& connecto
   for (const auto& d : rs.damaged) report.reasons.push_back("repository: " + d);
   report.healthy = report.reasons.empty();
   if (!config.retention_policies.empty()) {
-    auto effective = ReportRetention(repo, connector, config, "");
+    auto effective = ReportRetention(repo, connector, config, "", only_database);
     if (!effective.ok()) return effective.status();
-    for (PolicyRetention& r : *effective)
-      if (only_database.empty() || r.database == only_database)
-        report.retention.push_back(std::move(r));
+    report.retention = std::move(*effective);
   }
   return report;
 }

@@ -63,12 +63,25 @@ PolicyRetention EffectiveRetention(const RetentionPolicyConfig& policy, const Da
       longest_where = h.where + " (" + h.basis + ")";
     }
   }
+  const int64_t oldest_age =
+      backups.oldest_id.empty() ? 0 : std::max<int64_t>(0, now - backups.oldest_time) / 86400;
+  // Facts beyond the rules: the oldest backup already kept this long, and a
+  // pin keeping its backup (and what it holds) until the pin ends.
+  if (longest && oldest_age > *longest) {
+    longest = oldest_age;
+    longest_where = "the oldest backup kept now (" + backups.oldest_id + ")";
+  }
+  if (longest && backups.pinned_until > now) {
+    const int64_t pinned_days = (backups.pinned_until - now + 86399) / 86400;
+    if (pinned_days > *longest) {
+      longest = pinned_days;
+      longest_where = "a backup pinned until " + FormatIsoTime(backups.pinned_until);
+    }
+  }
   if (backups.pinned_forever) {
     longest.reset();
     longest_where = "a backup pinned until unpinned";
   }
-  const int64_t oldest_age =
-      backups.oldest_id.empty() ? 0 : std::max<int64_t>(0, now - backups.oldest_time) / 86400;
 
   for (const PolicyTenant& t : tenants) {
     TenantRetention r;
@@ -104,8 +117,8 @@ PolicyRetention EffectiveRetention(const RetentionPolicyConfig& policy, const Da
 }
 
 Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgConnector& connector,
-                                                     const Config& config,
-                                                     const std::string& only) {
+                                                     const Config& config, const std::string& only,
+                                                     const std::string& only_database) {
   const int64_t now = repo.clock().NowSeconds();
   auto listed = repo.ListSnapshots();
   if (!listed.ok()) return listed.status();
@@ -114,6 +127,7 @@ Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgC
   std::vector<PolicyRetention> out;
   for (const RetentionPolicyConfig& policy : config.retention_policies) {
     if (!only.empty() && policy.name != only) continue;
+    if (!only_database.empty() && policy.database != only_database) continue;
     auto db = config.databases.find(policy.database);
     if (db == config.databases.end()) continue;  // the configuration refuses this
     BackupsNow backups;
@@ -127,6 +141,7 @@ Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgC
       if (pin != pins->end() && pin->second.HoldsAt(now)) {
         ++backups.pinned;
         backups.pinned_forever |= !pin->second.until.has_value();
+        backups.pinned_until = std::max(backups.pinned_until, pin->second.until.value_or(0));
       }
     }
     auto entries = repo.ListForgetEntries(policy.database);

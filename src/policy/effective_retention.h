@@ -7,8 +7,9 @@
 // target, which keeps its own), assuming at least one backup a day:
 // `within` its duration, `daily = N` N days, `weekly = N` 7N, `monthly = N`
 // 31N, `yearly = N` 366N, `last = N` N days; the longest of them. No rule
-// at all, or a pin in force, is "no limit". The oldest backup kept now is
-// reported beside it, as a fact.
+// at all, or a pin in force with no end, is "no limit"; a pin with an end
+// keeps its backup until then. The oldest backup kept now is a lower bound
+// (rules count days *with* a backup, so rarer backups reach further back).
 //
 // Restores through pgkeep re-apply the forget log, so erased rows do not
 // come back that way; a dump exported with `pgkeep export`, a restore with
@@ -49,6 +50,7 @@ struct BackupsNow {
   int64_t oldest_time = 0;      // unix seconds, when it started
   int pinned = 0;               // backups pinned now
   bool pinned_forever = false;  // one of the pins has no end
+  int64_t pinned_until = 0;     // the latest end of a pin in force (unix seconds), 0: none
   int forget_entries = 0;       // the database's forget log
 };
 
@@ -83,8 +85,10 @@ PolicyRetention EffectiveRetention(const RetentionPolicyConfig& policy, const Da
 // empty), at the repository clock's now. A database that does not answer
 // gives a PolicyRetention with `error` and no tenants. Failure: the
 // repository's (listing backups, pins, the forget log).
+// `only_database`: only the policies of that database, when not empty.
 Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgConnector& connector,
-                                                     const Config& config, const std::string& only);
+                                                     const Config& config, const std::string& only,
+                                                     const std::string& only_database = "");
 
 nlohmann::json PolicyRetentionToJson(const PolicyRetention& r);
 // Lines for people, each ending in a newline, indented by `indent`.

@@ -63,6 +63,20 @@ TEST(EffectiveRetentionTest, AHardDeleteOutlivedByBackupsIsAContradiction) {
             std::string::npos);
   EXPECT_FALSE(with_copy.tenants[2].contradiction);  // redacting keeps no promise to delete
 
+  // A backup pinned for another 400 days keeps them that long.
+  now.pinned = 1;
+  now.pinned_until = kNow + 400 * 86400;
+  PolicyRetention pinned_400 = EffectiveRetention(policy, db, {}, ChatTenants(), now, kNow);
+  EXPECT_EQ(pinned_400.tenants[0].in_backups_days, 400);
+  EXPECT_TRUE(pinned_400.contradiction);
+  // The oldest backup kept is a fact the rules may understate (backups
+  // rarer than daily): it counts too.
+  BackupsNow old = {"20250101T000000Z-00000000", kNow - 200 * 86400, 0, false, 0, 0};
+  PolicyRetention aged = EffectiveRetention(policy, db, {}, ChatTenants(), old, kNow);
+  EXPECT_EQ(aged.tenants[0].in_backups_days, 200);
+  EXPECT_NE(aged.tenants[0].finding.find("by the oldest backup kept now"), std::string::npos)
+      << aged.tenants[0].finding;
+
   // A backup pinned until unpinned keeps erased rows with no limit.
   now.pinned = 1;
   now.pinned_forever = true;

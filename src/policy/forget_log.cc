@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/clock.h"
 #include "repo/snapshot.h"
@@ -15,17 +16,23 @@ constexpr size_t kMaxRows = 1000000;
 constexpr size_t kMaxKeyColumns = 32;
 constexpr size_t kMaxRedactColumns = 256;
 constexpr size_t kMaxNameLength = 63;  // NAMEDATALEN - 1
-// Keys per statement when re-applying or checking.
-constexpr size_t kKeysPerStatement = 10000;
+// One entry written holds at most this many rows, or about this many bytes.
+constexpr size_t kMaxPartRows = 100000;
+constexpr size_t kMaxPartBytes = 8 << 20;
+// Rows per statement when re-applying or checking.
+constexpr size_t kRowsPerStatement = 10000;
+// Rounds of retrying the statements that failed (a foreign key other rows
+// still used, which a later entry removes).
+constexpr int kRetryRounds = 5;
 
-// A PostgreSQL array literal of text elements: {"a","b\"c"}.
-std::string TextArray(const std::vector<std::vector<std::string>>& rows, size_t column,
-                      size_t begin, size_t end) {
+// A PostgreSQL array literal: {"a","b\"c"} (every element quoted, so a
+// "NULL" or a comma is text).
+std::string ArrayLiteral(const std::vector<std::string>& values) {
   std::string out = "{";
-  for (size_t i = begin; i < end; ++i) {
-    if (i > begin) out += ',';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
     out += '"';
-    for (char c : rows[i][column]) {
+    for (char c : values[i]) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
@@ -40,6 +47,7 @@ struct Resolved {
   std::string missing;                                      // why it cannot be used, for a note
   std::string table;                                        // quoted "schema"."table"
   std::vector<std::pair<std::string, std::string>> key;     // quoted column, type
+  std::string timestamp;                                    // quoted
   std::vector<std::pair<std::string, std::string>> redact;  // quoted column, type
 };
 
@@ -49,7 +57,8 @@ class Resolver {
 
   Result<Resolved> Resolve(const ForgetEntry& e) {
     const std::string name = e.schema + "." + e.table;
-    auto it = columns_.find(name);
+    const std::string cache_key = e.schema + '\0' + e.table;
+    auto it = columns_.find(cache_key);
     if (it == columns_.end()) {
       auto found = pg_.Query(
           "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN "
@@ -60,33 +69,32 @@ class Resolver {
       if (!found.ok()) return found.status();
       std::map<std::string, std::string> cols;
       for (const PgRow& row : found->rows) cols[*row.values[0]] = *row.values[1];
-      it = columns_.emplace(name, std::move(cols)).first;
+      it = columns_.emplace(cache_key, std::move(cols)).first;
     }
     Resolved r;
     if (it->second.empty()) {
       r.missing = "table " + name + " is not in the restored database";
       return r;
     }
-    auto column = [&](const std::string& c) -> std::optional<std::string> {
+    auto column = [&](const std::string& c, std::string& type) {
       auto t = it->second.find(c);
-      if (t == it->second.end()) return std::nullopt;
-      return t->second;
-    };
-    for (const std::string& k : e.key) {
-      auto type = column(k);
-      if (!type) {
-        r.missing = "table " + name + " has no column \"" + k + "\"";
-        return r;
-      }
-      r.key.emplace_back(QuoteIdent(k), *type);
-    }
-    for (const auto& [c, value] : e.redact) {
-      auto type = column(c);
-      if (!type) {
+      if (t == it->second.end()) {
         r.missing = "table " + name + " has no column \"" + c + "\"";
-        return r;
+        return false;
       }
-      r.redact.emplace_back(QuoteIdent(c), *type);
+      type = t->second;
+      return true;
+    };
+    std::string type;
+    for (const std::string& k : e.key) {
+      if (!column(k, type)) return r;
+      r.key.emplace_back(QuoteIdent(k), type);
+    }
+    if (!column(e.timestamp_column, type)) return r;
+    r.timestamp = QuoteIdent(e.timestamp_column);
+    for (const auto& [c, value] : e.redact) {
+      if (!column(c, type)) return r;
+      r.redact.emplace_back(QuoteIdent(c), type);
     }
     r.table = QuoteIdent(e.schema) + "." + QuoteIdent(e.table);
     r.found = true;
@@ -98,44 +106,70 @@ class Resolver {
   std::map<std::string, std::map<std::string, std::string>> columns_;
 };
 
-// "($1 ...) keys" of rows [begin, end): the parameters (one text array per
-// key column, then the redacted values) and the SQL pieces using them.
-struct KeyedStatement {
-  std::vector<std::string> params;
-  std::string keys_in;       // (k1, k2) IN (SELECT ... FROM unnest(...))
-  std::string not_redacted;  // c1 IS DISTINCT FROM $n::type OR ...
-  std::string sets;          // c1 = $n::type, ...
-};
-
-KeyedStatement Keyed(const ForgetEntry& e, const Resolved& r, size_t begin, size_t end) {
-  KeyedStatement s;
-  std::string columns, selected, arrays;
-  for (size_t i = 0; i < r.key.size(); ++i) {
-    s.params.push_back(TextArray(e.rows, i, begin, end));
-    const std::string p = "$" + std::to_string(i + 1);
-    columns += (i ? ", " : "") + r.key[i].first;
-    selected += (i ? ", " : "") + std::string("u.c") + std::to_string(i) + "::" + r.key[i].second;
-    arrays += (i ? ", " : "") + p + "::text[]";
-  }
-  std::string names;
-  for (size_t i = 0; i < r.key.size(); ++i) names += (i ? ", c" : "c") + std::to_string(i);
-  s.keys_in = "(" + columns + ") IN (SELECT " + selected + " FROM unnest(" + arrays + ") AS u(" +
-              names + "))";
-  for (size_t i = 0; i < r.redact.size(); ++i) {
-    s.params.push_back(e.redact[i].second);
-    const std::string value =
-        "$" + std::to_string(r.key.size() + i + 1) + "::" + r.redact[i].second;
-    s.not_redacted += (i ? " OR " : "") + r.redact[i].first + " IS DISTINCT FROM " + value;
-    s.sets += (i ? ", " : "") + r.redact[i].first + " = " + value;
-  }
-  return s;
+// Every value the log redacted a column to: "schema\0table\0column" -> values.
+using KnownValues = std::map<std::string, std::set<std::string>>;
+std::string KnownKey(const ForgetEntry& e, const std::string& column) {
+  return e.schema + '\0' + e.table + '\0' + column;
 }
 
-Result<int64_t> CountOf(PgConnection& pg, const std::string& sql,
-                        const std::vector<std::string>& params) {
-  auto r = pg.Query(sql, params);
-  if (!r.ok()) return r.status();
-  return std::stoll(r->rows.at(0).values.at(0).value_or("0"));
+enum class Purpose { kReapply, kCheck };
+
+// The statement for rows [begin, end) of `e`. Parameters: one text array per
+// key column and one of timestamps, then per redacted column the values it
+// may hold (an array of its type) and, re-applying, the value to set.
+struct Statement {
+  std::string sql;
+  std::vector<std::string> params;
+};
+
+Statement Build(const ForgetEntry& e, const Resolved& r, const KnownValues& known, size_t begin,
+                size_t end, Purpose purpose) {
+  Statement s;
+  const size_t n = r.key.size();
+  std::string columns, selected, arrays, names;
+  for (size_t i = 0; i <= n; ++i) {  // the key columns, then the timestamp
+    std::vector<std::string> values;
+    values.reserve(end - begin);
+    for (size_t row = begin; row < end; ++row) values.push_back(e.rows[row][i]);
+    s.params.push_back(ArrayLiteral(values));
+    const std::string u = "u.c" + std::to_string(i);
+    columns +=
+        (i ? ", " : "") + (i < n ? r.key[i].first : "extract(epoch from " + r.timestamp + ")");
+    selected += (i ? ", " : "") + u + "::" + (i < n ? r.key[i].second : "numeric");
+    arrays += (i ? ", $" : "$") + std::to_string(i + 1) + "::text[]";
+    names += (i ? ", c" : "c") + std::to_string(i);
+  }
+  const std::string rows_in = "(" + columns + ") IN (SELECT " + selected + " FROM unnest(" +
+                              arrays + ") AS u(" + names + "))";
+  std::string redacted, sets;
+  for (size_t i = 0; i < r.redact.size(); ++i) {
+    const auto& [column, type] = r.redact[i];
+    auto values = known.find(KnownKey(e, e.redact[i].first));
+    std::vector<std::string> any;
+    if (values != known.end()) any.assign(values->second.begin(), values->second.end());
+    s.params.push_back(ArrayLiteral(any));
+    redacted += (i ? " AND " : "") + std::string("coalesce(") + column + " = ANY($" +
+                std::to_string(s.params.size()) + "::" + type + "[]), false)";
+    if (purpose == Purpose::kReapply) {
+      s.params.push_back(e.redact[i].second);
+      sets += (i ? ", " : "") + column + " = $" + std::to_string(s.params.size()) + "::" + type;
+    }
+  }
+  std::string where = rows_in;
+  if (e.action == "redact") where += " AND NOT (" + redacted + ")";
+  if (purpose == Purpose::kCheck) {
+    std::string keys;
+    for (size_t i = 0; i < n; ++i) keys += (i ? " || ',' || " : "") + r.key[i].first + "::text";
+    s.sql = "SELECT count(*) OVER ()::text, " + keys + " FROM " + r.table + " WHERE " + where +
+            " LIMIT 1";
+  } else if (e.action == "delete") {
+    s.sql = "WITH d AS (DELETE FROM " + r.table + " WHERE " + where +
+            " RETURNING 1) SELECT count(*)::text FROM d";
+  } else {
+    s.sql = "WITH d AS (UPDATE " + r.table + " SET " + sets + " WHERE " + where +
+            " RETURNING 1) SELECT count(*)::text FROM d";
+  }
+  return s;
 }
 
 Result<ForgetEntry> ReadEntry(const Repository& repo, const std::string& db,
@@ -146,14 +180,34 @@ Result<ForgetEntry> ReadEntry(const Repository& repo, const std::string& db,
                            "forget-log entry " + ForgetEntryObjectName(db, id));
 }
 
+// First pass over `ids`: the values each redacted column was set to.
+Result<KnownValues> CollectKnownValues(const Repository& repo, const std::string& db,
+                                       const std::vector<std::string>& ids) {
+  KnownValues known;
+  for (const std::string& id : ids) {
+    auto e = ReadEntry(repo, db, id);
+    if (!e.ok()) return e.status();
+    for (const auto& [column, value] : e->redact) known[KnownKey(*e, column)].insert(value);
+  }
+  return known;
+}
+
+void Notes(const std::map<std::string, int64_t>& skipped, const std::string& what,
+           std::vector<std::string>& notes) {
+  for (const auto& [why, rows] : skipped)
+    notes.push_back(why + ": " + std::to_string(rows) + " erased row(s) " + what);
+}
+
 }  // namespace
 
 std::string EncodeForgetEntry(const ForgetEntry& e) {
   nlohmann::ordered_json redact = nlohmann::ordered_json::object();
   for (const auto& [c, v] : e.redact) redact[c] = v;
-  nlohmann::ordered_json j = {{"version", 1},     {"policy", e.policy}, {"schema", e.schema},
-                              {"table", e.table}, {"key", e.key},       {"action", e.action},
-                              {"redact", redact}, {"at", e.at},         {"rows", e.rows}};
+  nlohmann::ordered_json j = {{"version", 1},       {"policy", e.policy},
+                              {"schema", e.schema}, {"table", e.table},
+                              {"key", e.key},       {"timestamp_column", e.timestamp_column},
+                              {"action", e.action}, {"redact", redact},
+                              {"at", e.at},         {"rows", e.rows}};
   return j.dump();
 }
 
@@ -163,61 +217,91 @@ Result<ForgetEntry> DecodeForgetEntry(const std::string& json, const std::string
   };
   nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
-  if (j.value("version", 0) != 1) return bad("unknown version");
-  auto name = [&](const nlohmann::json& v) {
-    return v.is_string() && !v.get<std::string>().empty() &&
-           v.get<std::string>().size() <= kMaxNameLength;
+  auto name = [](const nlohmann::json* v) {
+    return v && v->is_string() && !v->get_ref<const std::string&>().empty() &&
+           v->get_ref<const std::string&>().size() <= kMaxNameLength;
   };
+  auto field = [&](const char* key) -> const nlohmann::json* {
+    auto it = j.find(key);
+    return it == j.end() ? nullptr : &*it;
+  };
+  const nlohmann::json* version = field("version");
+  if (!version || !version->is_number_integer() || *version != 1) return bad("unknown version");
   ForgetEntry e;
-  if (!j.contains("schema") || !name(j["schema"]) || !j.contains("table") || !name(j["table"]))
-    return bad("schema or table missing or too long");
-  e.schema = j["schema"];
-  e.table = j["table"];
-  e.policy = j.value("policy", "");
-  const nlohmann::json& key = j.value("key", nlohmann::json());
-  if (!key.is_array() || key.empty() || key.size() > kMaxKeyColumns)
+  for (auto [key, out] : {std::pair{"schema", &e.schema}, std::pair{"table", &e.table},
+                          std::pair{"timestamp_column", &e.timestamp_column}}) {
+    if (!name(field(key))) return bad(std::string(key) + " missing, empty or too long");
+    *out = field(key)->get<std::string>();
+  }
+  if (const nlohmann::json* policy = field("policy"); policy && policy->is_string())
+    e.policy = policy->get<std::string>();
+  const nlohmann::json* key = field("key");
+  if (!key || !key->is_array() || key->empty() || key->size() > kMaxKeyColumns)
     return bad("key must list 1 to " + std::to_string(kMaxKeyColumns) + " columns");
-  for (const auto& k : key) {
-    if (!name(k)) return bad("a key column name is empty or too long");
-    e.key.push_back(k);
+  for (const auto& k : *key) {
+    if (!name(&k)) return bad("a key column name is empty or too long");
+    e.key.push_back(k.get<std::string>());
   }
-  e.action = j.value("action", "");
-  if (e.action != "redact" && e.action != "delete") return bad("action is not redact or delete");
-  const nlohmann::json& redact = j.value("redact", nlohmann::json::object());
-  if (!redact.is_object() || redact.size() > kMaxRedactColumns) return bad("redact is not a map");
-  for (const auto& [c, v] : redact.items()) {
-    if (c.empty() || c.size() > kMaxNameLength || !v.is_string())
-      return bad("a redacted column or value is not text");
-    e.redact.emplace_back(c, v.get<std::string>());
-  }
+  const nlohmann::json* action = field("action");
+  if (!action || !action->is_string() || (*action != "redact" && *action != "delete"))
+    return bad("action is not redact or delete");
+  e.action = action->get<std::string>();
+  const nlohmann::json* redact = field("redact");
+  if (redact && (!redact->is_object() || redact->size() > kMaxRedactColumns))
+    return bad("redact is not a map");
+  if (redact)
+    for (const auto& [c, v] : redact->items()) {
+      if (c.empty() || c.size() > kMaxNameLength || !v.is_string())
+        return bad("a redacted column or value is not text");
+      e.redact.emplace_back(c, v.get<std::string>());
+    }
   if (e.action == "redact" && e.redact.empty()) return bad("a redact without columns");
-  if (!j.contains("at") || !j["at"].is_number_integer()) return bad("at is not a time");
-  e.at = j["at"];
-  const nlohmann::json& rows = j.value("rows", nlohmann::json());
-  if (!rows.is_array() || rows.size() > kMaxRows) return bad("rows is not a list of keys");
-  e.rows.reserve(rows.size());
-  for (const auto& row : rows) {
-    if (!row.is_array() || row.size() != e.key.size()) return bad("a row's key has other columns");
+  const nlohmann::json* at = field("at");
+  if (!at || !at->is_number_integer()) return bad("at is not a time");
+  e.at = at->get<int64_t>();
+  const nlohmann::json* rows = field("rows");
+  if (!rows || !rows->is_array() || rows->size() > kMaxRows)
+    return bad("rows is not a list of at most " + std::to_string(kMaxRows) + " rows");
+  e.rows.reserve(rows->size());
+  for (const auto& row : *rows) {
+    // The key's values, then the timestamp.
+    if (!row.is_array() || row.size() != e.key.size() + 1)
+      return bad("a row has not one value per key column and a timestamp");
     std::vector<std::string> values;
     for (const auto& v : row) {
-      if (!v.is_string()) return bad("a key value is not text");
-      values.push_back(v);
+      if (!v.is_string()) return bad("a row's value is not text");
+      values.push_back(v.get<std::string>());
     }
     e.rows.push_back(std::move(values));
   }
   return e;
 }
 
-Result<std::string> AppendForgetEntry(const Repository& repo, const std::string& db,
-                                      const ForgetEntry& entry) {
-  const std::string json = EncodeForgetEntry(entry);
-  for (int attempt = 0;; ++attempt) {
-    const std::string id = NewSnapshotId(entry.at);
-    Status s = repo.WriteForgetEntry(db, id, AsBytes(json));
-    if (s.ok()) return id;
-    if (s.code() != ErrorCode::kConflict || attempt == 5)
-      return s.WithContext("writing the forget log of database \"" + db + "\"");
-  }
+Result<int> AppendForgetEntry(const Repository& repo, const std::string& db,
+                              const ForgetEntry& entry) {
+  int written = 0;
+  size_t begin = 0;
+  do {
+    // The next part: up to kMaxPartRows rows, or about kMaxPartBytes.
+    ForgetEntry part = entry;
+    part.rows.clear();
+    size_t bytes = 0;
+    size_t end = begin;
+    while (end < entry.rows.size() && part.rows.size() < kMaxPartRows && bytes < kMaxPartBytes) {
+      for (const std::string& v : entry.rows[end]) bytes += v.size() * 2 + 4;  // escaped, quoted
+      part.rows.push_back(entry.rows[end++]);
+    }
+    const std::string json = EncodeForgetEntry(part);
+    for (int attempt = 0;; ++attempt) {
+      Status s = repo.WriteForgetEntry(db, NewSnapshotId(entry.at), AsBytes(json));
+      if (s.ok()) break;
+      if (s.code() != ErrorCode::kConflict || attempt == 5)
+        return s.WithContext("writing the forget log of database \"" + db + "\"");
+    }
+    ++written;
+    begin = end;
+  } while (begin < entry.rows.size());
+  return written;
 }
 
 Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,
@@ -232,14 +316,38 @@ Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, cons
   return out;
 }
 
+Status SetForgetLogSession(PgConnection& pg) {
+  return pg.Exec(
+      "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; "
+      "SET extra_float_digits = 3");
+}
+
 Result<ErasureReplay> ReapplyErasures(const Repository& repo, PgConnection& pg,
                                       const std::string& db, int64_t since) {
   ErasureReplay out;
   out.since = since;
   auto ids = ForgetEntriesSince(repo, db, since);
   if (!ids.ok()) return ids.status();
+  if (ids->empty()) return out;
+  PGKEEP_RETURN_IF_ERROR(SetForgetLogSession(pg));
+  auto known = CollectKnownValues(repo, db, *ids);
+  if (!known.ok()) return known.status();
   Resolver resolver(pg);
   std::map<std::string, int64_t> skipped;  // why -> rows
+  // Statements that failed, to try again: the entry id and the rows.
+  struct Failed {
+    std::string id;
+    size_t begin, end;
+    Status error;
+  };
+  std::vector<Failed> failed;
+  auto apply = [&](const ForgetEntry& e, const Resolved& r, size_t begin,
+                   size_t end) -> Result<int64_t> {
+    Statement s = Build(e, r, *known, begin, end, Purpose::kReapply);
+    auto result = pg.Query(s.sql, s.params);
+    if (!result.ok()) return result.status();
+    return std::stoll(result->rows.at(0).values.at(0).value_or("0"));
+  };
   for (const std::string& id : *ids) {
     auto e = ReadEntry(repo, db, id);
     if (!e.ok()) return e.status();
@@ -251,24 +359,49 @@ Result<ErasureReplay> ReapplyErasures(const Repository& repo, PgConnection& pg,
       skipped[r->missing] += static_cast<int64_t>(e->rows.size());
       continue;
     }
-    for (size_t begin = 0; begin < e->rows.size(); begin += kKeysPerStatement) {
-      const size_t end = std::min(e->rows.size(), begin + kKeysPerStatement);
-      KeyedStatement s = Keyed(*e, *r, begin, end);
-      const std::string sql = e->action == "delete"
-                                  ? "WITH d AS (DELETE FROM " + r->table + " WHERE " + s.keys_in +
-                                        " RETURNING 1) SELECT count(*)::text FROM d"
-                                  : "WITH d AS (UPDATE " + r->table + " SET " + s.sets + " WHERE " +
-                                        s.keys_in + " AND (" + s.not_redacted +
-                                        ") RETURNING 1) SELECT count(*)::text FROM d";
-      auto n = CountOf(pg, sql, s.params);
-      if (!n.ok())
-        return n.status().WithContext("re-applying forget-log entry " +
-                                      ForgetEntryObjectName(db, id));
+    for (size_t begin = 0; begin < e->rows.size(); begin += kRowsPerStatement) {
+      const size_t end = std::min(e->rows.size(), begin + kRowsPerStatement);
+      auto n = apply(*e, *r, begin, end);
+      if (!n.ok()) {
+        if (n.status().code() != ErrorCode::kPostgres) return n.status();
+        failed.push_back({id, begin, end, n.status()});
+        continue;
+      }
       (e->action == "delete" ? out.deleted : out.redacted) += *n;
     }
   }
-  for (const auto& [why, rows] : skipped)
-    out.notes.push_back(why + ": " + std::to_string(rows) + " erased row(s) not re-applied there");
+  // What failed, again, while some of it succeeds: a delete blocked by rows
+  // another entry removes later goes through once that one has.
+  for (int round = 0; round < kRetryRounds && !failed.empty(); ++round) {
+    std::vector<Failed> still;
+    for (Failed& f : failed) {
+      auto e = ReadEntry(repo, db, f.id);
+      if (!e.ok()) return e.status();
+      auto r = resolver.Resolve(*e);
+      if (!r.ok()) return r.status();
+      auto n = apply(*e, *r, f.begin, f.end);
+      if (!n.ok()) {
+        f.error = n.status();
+        still.push_back(std::move(f));
+        continue;
+      }
+      (e->action == "delete" ? out.deleted : out.redacted) += *n;
+    }
+    const bool progress = still.size() < failed.size();
+    failed = std::move(still);
+    if (!progress) break;
+  }
+  if (!failed.empty()) {
+    int64_t rows = 0;
+    for (const Failed& f : failed) rows += static_cast<int64_t>(f.end - f.begin);
+    return Status::Error(ErrorCode::kPostgres,
+                         std::to_string(rows) + " erased row(s) could not be erased again (" +
+                             ForgetEntryObjectName(db, failed.front().id) +
+                             "): " + failed.front().error.message(),
+                         "a foreign key from rows the forget log does not name blocks a delete: "
+                         "remove those rows by hand, or restore with --no-reapply-erasures");
+  }
+  Notes(skipped, "not re-applied there", out.notes);
   return out;
 }
 
@@ -277,6 +410,10 @@ Result<ErasureCheck> CheckErasures(const Repository& repo, PgConnection& pg,
   ErasureCheck out;
   auto ids = repo.ListForgetEntries(db);
   if (!ids.ok()) return ids.status();
+  if (ids->empty()) return out;
+  PGKEEP_RETURN_IF_ERROR(SetForgetLogSession(pg));
+  auto known = CollectKnownValues(repo, db, *ids);
+  if (!known.ok()) return known.status();
   Resolver resolver(pg);
   std::map<std::string, int64_t> skipped;
   for (const std::string& id : *ids) {
@@ -290,17 +427,10 @@ Result<ErasureCheck> CheckErasures(const Repository& repo, PgConnection& pg,
       continue;
     }
     out.rows += static_cast<int64_t>(e->rows.size());
-    for (size_t begin = 0; begin < e->rows.size(); begin += kKeysPerStatement) {
-      const size_t end = std::min(e->rows.size(), begin + kKeysPerStatement);
-      KeyedStatement s = Keyed(*e, *r, begin, end);
-      std::string where = s.keys_in;
-      if (e->action == "redact") where += " AND (" + s.not_redacted + ")";
-      std::string keys;
-      for (size_t i = 0; i < r->key.size(); ++i)
-        keys += (i ? " || ',' || " : "") + r->key[i].first + "::text";
-      auto found = pg.Query("SELECT count(*) OVER ()::text, " + keys + " FROM " + r->table +
-                                " WHERE " + where + " LIMIT 1",
-                            s.params);
+    for (size_t begin = 0; begin < e->rows.size(); begin += kRowsPerStatement) {
+      const size_t end = std::min(e->rows.size(), begin + kRowsPerStatement);
+      Statement s = Build(*e, *r, *known, begin, end, Purpose::kCheck);
+      auto found = pg.Query(s.sql, s.params);
       if (!found.ok()) return found.status();
       if (found->rows.empty()) continue;
       out.came_back += std::stoll(found->rows[0].values[0].value_or("0"));
@@ -310,8 +440,7 @@ Result<ErasureCheck> CheckErasures(const Repository& repo, PgConnection& pg,
                     e->policy + "\" at " + FormatIsoTime(e->at);
     }
   }
-  for (const auto& [why, rows] : skipped)
-    out.notes.push_back(why + ": " + std::to_string(rows) + " erased row(s) not checked");
+  Notes(skipped, "not checked", out.notes);
   return out;
 }
 

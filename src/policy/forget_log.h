@@ -1,19 +1,29 @@
 // policy/forget_log.h — the forget log: which rows retention policies
 // erased, kept in the repository (forget/<database>/<id>, one entry per
-// batch; docs/repository-format.md), so that a restore of a backup taken
-// before an erasure erases those rows again before it reports success.
+// batch or part of one; docs/repository-format.md), so that a restore of a
+// backup taken before an erasure erases those rows again before it reports
+// success.
 //
 // An entry is written before its batch commits (RunPolicy's record hook):
 // a committed erasure always has its entry; an entry whose batch then
 // failed names rows that were due anyway.
 //
+// A row is named by its primary key *and* the value its timestamp column
+// had (as epoch seconds): a key used again later for another row (a user
+// signing up again, a sequence that went back with a restore) has another
+// timestamp and is never erased by an old entry.
+//
 // Re-applying reads the entries written since a point (the restored
-// backup's start, less kForgetMarginSeconds (repo/format.h) for batches that began before
-// it and committed after), looks each table and column up in the restored
-// database's catalog (nothing from an entry becomes SQL text: names are
-// quoted, values and keys are parameters), and deletes or redacts the rows
-// by their primary key. It is idempotent: a row already erased is left
-// alone, and counted as not changed.
+// backup's start, less kForgetMarginSeconds (repo/format.h) for batches
+// that began before it and committed after), looks each table and column up
+// in the restored database's catalog (nothing from an entry becomes SQL
+// text: names are quoted, values and keys are parameters), and deletes or
+// redacts the rows. A row counts as redacted when every redacted column
+// holds one of the values the log ever redacted it to (a policy whose
+// redact value changed leaves rows with the old one: still redacted). It is
+// idempotent. A statement that fails (a foreign key another table's rows
+// still use) is tried again after the others, until no more succeed; what
+// still fails is the error.
 //
 // Thread safety: none; one connection, one thread.
 #pragma once
@@ -34,24 +44,33 @@ struct ForgetEntry {
   std::string schema;            // unquoted, as in the catalog
   std::string table;             // unquoted
   std::vector<std::string> key;  // primary-key column names, in index order
+  std::string timestamp_column;  // unquoted
   std::string action;            // "redact" | "delete"
   std::vector<std::pair<std::string, std::string>> redact;  // column -> value
   int64_t at = 0;                                           // unix seconds, written
-  std::vector<std::vector<std::string>> rows;               // each row's key values, as text
+  // Each row: its key values as text, then its timestamp as epoch seconds
+  // (extract(epoch from ...), text).
+  std::vector<std::vector<std::string>> rows;
 };
 
 std::string EncodeForgetEntry(const ForgetEntry& entry);
 // kCorrupt naming `what` when the JSON is not an entry or breaks a bound.
 Result<ForgetEntry> DecodeForgetEntry(const std::string& json, const std::string& what);
 
-// Writes `entry` to `db`'s forget log under a new id (another on a clash);
-// returns the id.
-Result<std::string> AppendForgetEntry(const Repository& repo, const std::string& db,
-                                      const ForgetEntry& entry);
+// Writes `entry` to `db`'s forget log under new ids (another on a clash),
+// split in parts of at most 100,000 rows and about 8 MiB; returns how many
+// entries were written.
+Result<int> AppendForgetEntry(const Repository& repo, const std::string& db,
+                              const ForgetEntry& entry);
 
 // The ids of `db`'s entries written at or after `since` (unix seconds).
 Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,
                                                     int64_t since);
+
+// Session settings that make values read as text read back the same in
+// another session: UTF-8, ISO dates. Run on every connection that writes
+// or re-applies the log.
+Status SetForgetLogSession(PgConnection& pg);
 
 struct ErasureReplay {
   int entries = 0;                 // entries read
@@ -64,7 +83,8 @@ struct ErasureReplay {
 
 // Re-applies `db`'s entries written at or after `since` to the database
 // `pg` is connected to. Failure: the repository's (an entry unreadable is
-// kCorrupt, never skipped) or kPostgres.
+// kCorrupt, never skipped), or kPostgres naming the first statement that
+// still failed after the retries (the others are applied).
 Result<ErasureReplay> ReapplyErasures(const Repository& repo, PgConnection& pg,
                                       const std::string& db, int64_t since);
 
@@ -72,13 +92,13 @@ struct ErasureCheck {
   int entries = 0;
   int64_t rows = 0;       // row identities checked
   int64_t came_back = 0;  // of them, present (delete) or not redacted (redact)
-  std::string first;      // the first that came back: "schema.table key (1041)"
+  std::string first;      // the first that came back: "schema.table key (1041), ..."
   std::vector<std::string> notes;
 };
 
 // Checks, for every entry of `db` (whatever its time), that none of its
-// rows is present again (delete) or holds other values than the redaction
-// (redact), in the database `pg` is connected to. Changes nothing.
+// rows is present again (delete) or unredacted (redact), in the database
+// `pg` is connected to. Changes nothing.
 Result<ErasureCheck> CheckErasures(const Repository& repo, PgConnection& pg, const std::string& db);
 
 }  // namespace pgkeep

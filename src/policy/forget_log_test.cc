@@ -15,10 +15,11 @@ ForgetEntry Entry(int64_t at) {
   e.schema = "public";
   e.table = "Message";
   e.key = {"orgId", "id"};
+  e.timestamp_column = "timestamp";
   e.action = "redact";
   e.redact = {{"content", "[redacted]"}, {"title", "\"quoted\" \\ text"}};
   e.at = at;
-  e.rows = {{"org-1", "41"}, {"org \"2\"", "42"}};
+  e.rows = {{"org-1", "41", "1788000000.250000"}, {"org \"2\"", "42", "1788000060"}};
   return e;
 }
 
@@ -30,6 +31,7 @@ TEST(ForgetLogTest, AnEntryReadsBackAsItWasWritten) {
   EXPECT_EQ(back->schema, e.schema);
   EXPECT_EQ(back->table, e.table);
   EXPECT_EQ(back->key, e.key);
+  EXPECT_EQ(back->timestamp_column, e.timestamp_column);
   EXPECT_EQ(back->action, e.action);
   EXPECT_EQ(back->redact, e.redact);
   EXPECT_EQ(back->at, e.at);
@@ -52,8 +54,12 @@ TEST(ForgetLogTest, EntriesThatBreakTheFormatOrItsBoundsAreRefused) {
            with("\"action\":\"redact\"", "\"action\":\"drop table\""),
            with("\"table\":\"Message\"", "\"table\":\"" + long_name + "\""),
            with("\"table\":\"Message\"", "\"table\":\"\""),
-           with("[\"org-1\",\"41\"]", "[\"org-1\"]"),  // a key of one column of two
-           with("[\"org-1\",\"41\"]", "[\"org-1\",41]"),
+           with("[\"org-1\",\"41\",\"1788000000.250000\"]",
+                "[\"org-1\",\"41\"]"),  // no timestamp
+           with("[\"org-1\",\"41\",", "[\"org-1\",41,"),
+           with("\"timestamp_column\":\"timestamp\",", ""),
+           with("\"version\":1", "\"version\":\"1\""),
+           with("\"key\":[\"orgId\",\"id\"]", "\"key\":\"id\""),
            with("\"key\":[\"orgId\",\"id\"]", "\"key\":[]"),
            with("\"redact\":{\"content\":\"[redacted]\",\"title\":\"\\\"quoted\\\" \\\\ text\"}",
                 "\"redact\":{}"),
@@ -75,8 +81,11 @@ TEST(ForgetLogTest, EntriesAreListedByTheTimeTheyWereWritten) {
   auto repo = Repository::Init(storage, clock, init, "password");
   ASSERT_TRUE(repo.ok()) << repo.status().message();
   const int64_t t0 = 1'800'000'000;
-  for (int64_t at : {t0, t0 + 10, t0 + 10, t0 + 3600})
-    ASSERT_TRUE(AppendForgetEntry(**repo, "main", Entry(at)).ok());
+  for (int64_t at : {t0, t0 + 10, t0 + 10, t0 + 3600}) {
+    auto written = AppendForgetEntry(**repo, "main", Entry(at));
+    ASSERT_TRUE(written.ok()) << written.status().message();
+    EXPECT_EQ(*written, 1);
+  }
   ASSERT_TRUE(AppendForgetEntry(**repo, "other", Entry(t0)).ok());
   auto all = ForgetEntriesSince(**repo, "main", 0);
   ASSERT_TRUE(all.ok());
@@ -92,6 +101,15 @@ TEST(ForgetLogTest, EntriesAreListedByTheTimeTheyWereWritten) {
   ASSERT_TRUE(entry.ok());
   EXPECT_EQ(entry->at, t0 + 3600);
   EXPECT_TRUE(IsKnownObjectName(ForgetEntryObjectName("main", since->back())));
+  // A batch too big for one entry is written as several.
+  ForgetEntry big = Entry(t0 + 7200);
+  big.rows.assign(250001, {"org-1", "41", "1788000000"});
+  auto parts = AppendForgetEntry(**repo, "main", big);
+  ASSERT_TRUE(parts.ok()) << parts.status().message();
+  EXPECT_EQ(*parts, 3);
+  auto after = ForgetEntriesSince(**repo, "main", t0 + 7200);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->size(), 3u);
   // Another entry's bytes under this name do not open.
   auto other = ForgetEntriesSince(**repo, "other", 0);
   ASSERT_TRUE(other.ok() && other->size() == 1);

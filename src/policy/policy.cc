@@ -226,6 +226,7 @@ Result<ForgetEntry> ErasedRows(const PolicyPlan& plan, const RetentionPolicyConf
   e.policy = policy.name;
   e.schema = plan.schema_name;
   e.table = plan.table_name;
+  e.timestamp_column = policy.timestamp_column;
   for (const PolicyColumn& k : plan.key) e.key.push_back(k.name);
   e.action = action;
   if (action == "redact")
@@ -338,6 +339,8 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
           "wait for that run to finish; it stops at max_runtime (" + policy.max_runtime + ")");
     unlock.pg = &pg;
     unlock.name = policy.name;
+    // Keys and timestamps read as text must read back the same on a restore.
+    if (options.record) PGKEEP_RETURN_IF_ERROR(SetForgetLogSession(pg));
     PGKEEP_RETURN_IF_ERROR(pg.Exec(
         "CREATE SCHEMA IF NOT EXISTS pgkeep; CREATE TABLE IF NOT EXISTS " +
         std::string(kAuditTable) +
@@ -379,6 +382,9 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
       continue;
     }
 
+    const bool timestamp_in_key = std::any_of(
+        plan->key.begin(), plan->key.end(),
+        [&](const PolicyColumn& k) { return QuoteIdent(k.name) == plan->timestamp_column; });
     // The statement of one batch: the next rows after the cursor, locked
     // (skipping those others hold), changed, and the first and last key.
     const std::string keys = KeyList(*plan);
@@ -409,17 +415,20 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
         last += ", l." + QuoteIdent(k.name) + "::text";
         each += (each.empty() ? "" : ", ") + ("c." + QuoteIdent(k.name)) + "::text";
       }
-      // With a forget log: every changed row's key, as JSON arrays of text.
+      // With a forget log: every changed row's key and timestamp (epoch
+      // seconds), as JSON arrays of text.
+      each += ", extract(epoch from c." + plan->timestamp_column + ")::text";
+      std::string returning = KeyList(*plan, plan->table + ".");
+      if (!timestamp_in_key) returning += ", " + plan->table + "." + plan->timestamp_column;
       const std::string changed_keys = options.record ? ", (SELECT json_agg(json_build_array(" +
                                                             each + ")) FROM changed c)::text"
                                                       : ", NULL";
       return "WITH batch AS (SELECT " + keys + " FROM " + plan->table + " WHERE " + where + cursor +
              " ORDER BY " + keys + " LIMIT " + std::to_string(policy.batch_size) +
-             " FOR UPDATE SKIP LOCKED), changed AS (" + change + " RETURNING " +
-             KeyList(*plan, plan->table + ".") + ") SELECT (SELECT count(*) FROM changed)::text" +
-             first + last + changed_keys + " FROM (SELECT " + keys + " FROM batch ORDER BY " +
-             keys + " LIMIT 1) f, (SELECT " + keys + " FROM batch ORDER BY " + keys +
-             " DESC LIMIT 1) l";
+             " FOR UPDATE SKIP LOCKED), changed AS (" + change + " RETURNING " + returning +
+             ") SELECT (SELECT count(*) FROM changed)::text" + first + last + changed_keys +
+             " FROM (SELECT " + keys + " FROM batch ORDER BY " + keys + " LIMIT 1) f, (SELECT " +
+             keys + " FROM batch ORDER BY " + keys + " DESC LIMIT 1) l";
     };
     const std::string first_batch = batch_sql(false);
     const std::string later_batch = batch_sql(true);

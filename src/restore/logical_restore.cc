@@ -407,14 +407,10 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     ReportStep(options.progress, "re-applying the erasures of the forget log");
     auto replay =
         ReapplyErasures(*repo, **check, db->name, snapshot->start_time - kForgetMarginSeconds);
-    if (!replay.ok()) {
-      // A database serving rows that should be gone is worse than none.
-      check->reset();
-      Status dropped = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
-      return replay.status().WithContext(
-          "the rows erased since the backup could not be erased again in database \"" +
-          options.into_database + "\"" + (dropped.ok() ? ", which was dropped" : ""));
-    }
+    // The database stays (its data is whole); the restore fails, saying so.
+    if (!replay.ok())
+      return replay.status().WithContext("database \"" + options.into_database +
+                                         "\" is restored, but holds rows retention erased");
     report.erasures = *replay;
   }
   report.seconds = (env.MonotonicMicros() - started) / 1e6;

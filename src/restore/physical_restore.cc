@@ -268,15 +268,11 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
     if (o.reapply_erasures) {
       ReportStep(o.progress, "re-applying the erasures of the forget log");
       auto replay = ReapplyOnStarted(connector, repo, db, result, erasures_since);
-      if (!replay.ok()) {
-        // A server serving rows that should be gone is worse than none.
-        (void)StopRestoredServer(env, connector, db, o.pgdata,
-                                 result.backup.meta.value(kMetaServerVersionNum, 150000) / 10000,
-                                 o.child_env_drop);
+      // The server keeps running (its data is whole); the restore fails, saying so.
+      if (!replay.ok())
         return replay.status().WithContext(
-            "restored into " + o.pgdata +
-            ", but its erased rows were not erased again; the server was stopped");
-      }
+            "restored into " + o.pgdata + " and running on port " + std::to_string(result.port) +
+            " (socket directory " + result.socket_dir + "), but it holds rows retention erased");
       result.erasures = *replay;
     }
   }

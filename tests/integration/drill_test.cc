@@ -442,6 +442,26 @@ TEST_F(DrillTest, ErasuresSinceTheBackupStayErasedInRestoresAndDrills) {
             "pass: 2 forget-log entries since the backup re-applied (40 deleted, 70 redacted "
             "again); 110 erased row(s) checked: none came back");
   ExpectNothingLeft();
+
+  // A deleted key used again by a new row (someone signing up again), and a
+  // backup taken after that: restoring it erases nothing, the new row stays,
+  // and the drill does not take it for an erased row that came back.
+  cluster_->Exec("INSERT INTO \"Audit Trail\" VALUES ('k70', now())", "app");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
+  nlohmann::json again = restore("app_reused", {});
+  EXPECT_EQ(again["erasures"]["entries"], 2) << again.dump();
+  EXPECT_EQ(again["erasures"]["deleted"], 0);
+  EXPECT_EQ(again["erasures"]["redacted"], 0);
+  EXPECT_EQ(
+      cluster_->Query("SELECT count(*) FROM \"Audit Trail\" WHERE \"Key\" = 'k70'", "app_reused"),
+      "1");
+  cluster_->Exec("DROP DATABASE app_reused");
+  nlohmann::json reused = Drill("app", 0);
+  EXPECT_EQ(reused["passed"], true) << reused.dump(2);
+  EXPECT_EQ(CheckSaw(reused, "erasures"),
+            "pass: 2 forget-log entries since the backup re-applied (0 deleted, 0 redacted "
+            "again); 110 erased row(s) checked: none came back");
+  ExpectNothingLeft();
   cluster_->Exec("DROP TABLE chat_log; DROP TABLE \"Audit Trail\"", "app");
 }
 
