@@ -64,7 +64,7 @@ CommandOutput RunRetentionReport(const CommandContext& ctx, const RetentionArgs&
   bool contradiction = false;
   for (const PolicyRetention& r : report) {
     policies.push_back(PolicyRetentionToJson(r));
-    out.text += PolicyRetentionText(r, "");
+    out.text += PolicyRetentionText(r, "", true);
     contradiction |= r.contradiction;
   }
   out.json = {{"ok", !contradiction}, {"policies", policies}, {"contradiction", contradiction}};

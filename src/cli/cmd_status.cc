@@ -87,7 +87,7 @@ CommandOutput RunStatus(const CommandContext& ctx, const std::string& db) {
               : "  last expire: never\n";
   if (!r.retention.empty()) {
     text += "\nretention policies (how long erased rows live in backups):\n";
-    for (const PolicyRetention& p : r.retention) text += PolicyRetentionText(p, "  ");
+    for (const PolicyRetention& p : r.retention) text += PolicyRetentionText(p, "  ", false);
   }
   out.text = text;
   if (!r.healthy) out.result = ErrorCode::kCheckFailed;

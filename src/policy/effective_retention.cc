@@ -1,6 +1,7 @@
 #include "policy/effective_retention.h"
 
 #include <algorithm>
+#include <map>
 
 #include "common/clock.h"
 #include "repo/pins.h"
@@ -65,6 +66,7 @@ PolicyRetention EffectiveRetention(const RetentionPolicyConfig& policy, const Da
   }
   const int64_t oldest_age =
       backups.oldest_id.empty() ? 0 : std::max<int64_t>(0, now - backups.oldest_time) / 86400;
+  out.oldest_backup_age_days = oldest_age;
   // Facts beyond the rules: the oldest backup already kept this long, and a
   // pin keeping its backup (and what it holds) until the pin ends.
   if (longest && oldest_age > *longest) {
@@ -95,12 +97,9 @@ PolicyRetention EffectiveRetention(const RetentionPolicyConfig& policy, const Da
     const int days = t.days.value_or(0);
     const std::string span =
         longest ? "up to " + std::to_string(*longest) + " days" : "with no limit";
-    r.finding =
-        "rows " + std::string(t.action == "delete" ? "deleted" : "redacted") + " after " +
-        std::to_string(days) + " days stay in backups " + span + " after, by " + longest_where +
-        (backups.oldest_id.empty()
-             ? std::string("; there is no backup yet")
-             : "; the oldest backup kept now is " + std::to_string(oldest_age) + " days old");
+    r.finding = "rows " + std::string(t.action == "delete" ? "deleted" : "redacted") + " after " +
+                std::to_string(days) + " days stay in backups " + span + " after, by " +
+                longest_where;
     // A hard delete promised after `days`, with erased rows kept longer in
     // backups that an export or a raw read would give back.
     if (t.action == "delete" && (!longest || *longest > days)) {
@@ -195,7 +194,9 @@ nlohmann::json PolicyRetentionToJson(const PolicyRetention& r) {
                        {"finding", t.finding}});
   nlohmann::json oldest = nullptr;
   if (!r.backups.oldest_id.empty())
-    oldest = {{"id", r.backups.oldest_id}, {"started", FormatIsoTime(r.backups.oldest_time)}};
+    oldest = {{"id", r.backups.oldest_id},
+              {"started", FormatIsoTime(r.backups.oldest_time)},
+              {"age_days", r.oldest_backup_age_days}};
   return {{"policy", r.policy},
           {"database", r.database},
           {"table", r.table},
@@ -208,23 +209,36 @@ nlohmann::json PolicyRetentionToJson(const PolicyRetention& r) {
           {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)}};
 }
 
-std::string PolicyRetentionText(const PolicyRetention& r, const std::string& indent) {
-  std::string text = indent + "policy \"" + r.policy + "\" (" + r.table + " of database \"" +
-                     r.database + "\"): forget log " + std::to_string(r.backups.forget_entries) +
-                     " entr" + (r.backups.forget_entries == 1 ? "y" : "ies") + ", " +
-                     (r.backups.oldest_id.empty() ? std::string("no backup")
-                                                  : "oldest backup " + r.backups.oldest_id) +
-                     (r.backups.pinned ? ", " + std::to_string(r.backups.pinned) + " pinned" : "") +
-                     "\n";
+std::string PolicyRetentionText(const PolicyRetention& r, const std::string& indent,
+                                bool every_tenant) {
+  std::string text =
+      indent + "policy \"" + r.policy + "\" (" + r.table + " of database \"" + r.database +
+      "\"): forget log " + std::to_string(r.backups.forget_entries) + " entr" +
+      (r.backups.forget_entries == 1 ? "y" : "ies") + ", " +
+      (r.backups.oldest_id.empty() ? std::string("no backup yet")
+                                   : "oldest backup " + r.backups.oldest_id + " (" +
+                                         std::to_string(r.oldest_backup_age_days) + " days old)") +
+      (r.backups.pinned ? ", " + std::to_string(r.backups.pinned) + " pinned" : "") + "\n";
   for (const BackupHorizon& h : r.horizons)
     text += indent + "  " + h.where + " keeps backups " +
             (h.days ? "up to " + std::to_string(*h.days) + " days" : std::string("with no limit")) +
             " (" + h.basis + ")\n";
   if (!r.error.empty()) text += indent + "  tenants unknown: " + r.error + "\n";
+  std::map<std::string, int> actions;
+  int contradictions = 0;
   for (const TenantRetention& t : r.tenants) {
+    ++actions[t.tenant.action];
+    contradictions += t.contradiction ? 1 : 0;
+    if (!every_tenant && !t.contradiction) continue;
     const std::string who = t.tenant.key.empty() ? "all rows" : "tenant " + t.tenant.key;
     text += indent + "  " + who + ": " + t.finding +
             (t.tenant.last_run.empty() ? "" : " (last run " + t.tenant.last_run + ")") + "\n";
+  }
+  if (!every_tenant && !r.tenants.empty()) {
+    text += indent + "  " + std::to_string(r.tenants.size()) + " tenant(s):";
+    for (const auto& [action, n] : actions) text += " " + std::to_string(n) + " " + action;
+    text += ", " + std::to_string(contradictions) + " contradiction(s)" +
+            (contradictions ? " (pgkeep retention report lists every tenant)" : "") + "\n";
   }
   return text;
 }

@@ -69,6 +69,7 @@ struct PolicyRetention {
   std::string table;
   std::vector<BackupHorizon> horizons;  // the repository's, then each copy's
   BackupsNow backups;
+  int64_t oldest_backup_age_days = 0;
   std::vector<TenantRetention> tenants;
   bool contradiction = false;  // any tenant's
   std::string error;           // tenants could not be read (the database did not answer)
@@ -91,7 +92,9 @@ Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgC
                                                      const std::string& only_database = "");
 
 nlohmann::json PolicyRetentionToJson(const PolicyRetention& r);
-// Lines for people, each ending in a newline, indented by `indent`.
-std::string PolicyRetentionText(const PolicyRetention& r, const std::string& indent);
+// Lines for people, each ending in a newline, indented by `indent`: every
+// tenant, or (`every_tenant` false) those in contradiction and a count.
+std::string PolicyRetentionText(const PolicyRetention& r, const std::string& indent,
+                                bool every_tenant);
 
 }  // namespace pgkeep

@@ -43,9 +43,10 @@ TEST(EffectiveRetentionTest, AHardDeleteOutlivedByBackupsIsAContradiction) {
   EXPECT_FALSE(short_kept.contradiction);
   ASSERT_EQ(short_kept.tenants.size(), 3u);
   EXPECT_EQ(short_kept.tenants[0].in_backups_days, 30);
-  EXPECT_NE(short_kept.tenants[0].finding.find("the oldest backup kept now is 30 days old"),
-            std::string::npos)
-      << short_kept.tenants[0].finding;
+  EXPECT_EQ(short_kept.oldest_backup_age_days, 30);
+  EXPECT_EQ(short_kept.tenants[0].finding,
+            "rows deleted after 90 days stay in backups up to 30 days after, by repository "
+            "(daily = 30)");
   EXPECT_FALSE(short_kept.tenants[1].in_backups_days.has_value());  // kept forever: not erased
   EXPECT_EQ(short_kept.tenants[1].finding, "kept forever: nothing is erased");
 
@@ -91,6 +92,13 @@ TEST(EffectiveRetentionTest, AHardDeleteOutlivedByBackupsIsAContradiction) {
   EXPECT_EQ(j["tenants"][1]["last_run"], nullptr);
   EXPECT_EQ(j["contradiction"], true);
   EXPECT_EQ(j["horizons"][0]["days"], 30);
+  // status shows only the tenants in contradiction, and a count.
+  const std::string brief = PolicyRetentionText(pinned, "", false);
+  EXPECT_NE(brief.find("tenant org-delete: "), std::string::npos) << brief;
+  EXPECT_EQ(brief.find("tenant org-redact: "), std::string::npos) << brief;
+  EXPECT_NE(brief.find("3 tenant(s): 1 delete 1 keep 1 redact, 1 contradiction(s)"),
+            std::string::npos)
+      << brief;
 }
 
 }  // namespace
