@@ -7,6 +7,7 @@
 #include <map>
 
 #include "repo/pins.h"
+#include "repo/snapshot.h"
 #include "support/memory_repo.h"
 
 namespace pgkeep {
@@ -149,6 +150,36 @@ TEST_F(ExpireTest, TheLastRunIsRecordedForStatus) {
   ASSERT_TRUE(after.ok());
   ASSERT_TRUE(*after);
   EXPECT_EQ((**after)["time"], at);
+}
+
+// The forget log of a database keeps what a restore of a kept backup needs
+// (entries from an hour before the oldest kept backup's start on) and loses
+// the rest; a dry run only counts.
+TEST_F(ExpireTest, TheForgetLogIsKeptFromAnHourBeforeTheOldestKeptBackup) {
+  Configure(RetentionConfig{.daily = 2, .min_keep = 1});
+  const int64_t t0 = mem_.clock().NowSeconds();
+  std::vector<std::string> ids = DailyBackups(4);  // at t0, t0 + 1 day, ...
+  auto write = [&](int64_t at) {
+    const std::string id = NewSnapshotId(at);
+    EXPECT_TRUE(mem_.repo().WriteForgetEntry("files", id, AsBytes("{}")).ok());
+    return id;
+  };
+  write(t0 - 7200);                                      // before every backup
+  write(t0 + kDay - 7200);                               // 2 h before the 2nd
+  const std::string near = write(t0 + 2 * kDay - 1800);  // 30 min before the 3rd
+  const std::string late = write(t0 + 3 * kDay + 3600);
+  ASSERT_TRUE(mem_.repo().WriteForgetEntry("other", NewSnapshotId(t0 - 7200), AsBytes("{}")).ok());
+
+  ExpireReport dry = Expire(true);
+  EXPECT_EQ(dry.forget_entries_removed, 2u);
+  EXPECT_EQ(mem_.repo().ListForgetEntries("files")->size(), 4u);
+
+  ExpireReport r = Expire();
+  EXPECT_EQ(Deleted(r), (std::vector<std::string>{ids[0], ids[1]}));
+  EXPECT_EQ(r.forget_entries_removed, 2u);
+  EXPECT_EQ(*mem_.repo().ListForgetEntries("files"), (std::vector<std::string>{near, late}));
+  // A database not configured keeps its log.
+  EXPECT_EQ(mem_.repo().ListForgetEntries("other")->size(), 1u);
 }
 
 }  // namespace
