@@ -322,9 +322,13 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
     PgConnection* pg = nullptr;
     std::string name;
     ~Unlock() {
-      if (pg)
-        (void)pg->Query("SELECT pg_advisory_unlock(hashtext('pgkeep.retention'), hashtext($1))",
-                        {name});
+      if (!pg) return;
+      // Batches commit without waiting for their WAL to reach disk (it
+      // spares the live traffic a flush per batch); this transaction commits
+      // synchronously, flushing all of it before the run reports anything.
+      (void)pg->Query("SELECT txid_current()::text");
+      (void)pg->Query("SELECT pg_advisory_unlock(hashtext('pgkeep.retention'), hashtext($1))",
+                      {name});
     }
   } unlock;
   if (!options.dry_run) {
@@ -351,10 +355,10 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
   auto now = pg.Query("SELECT now()::text");
   if (!now.ok()) return now.status();
   const std::string run_start = *now->rows.at(0).values.at(0);
-  const std::string set_local = "SET LOCAL lock_timeout = '" +
-                                std::to_string(seconds(policy.lock_timeout)) +
-                                "s'; SET LOCAL statement_timeout = '" +
-                                std::to_string(seconds(policy.statement_timeout)) + "s'";
+  const std::string set_local =
+      "SET LOCAL lock_timeout = '" + std::to_string(seconds(policy.lock_timeout)) +
+      "s'; SET LOCAL statement_timeout = '" + std::to_string(seconds(policy.statement_timeout)) +
+      "s'; SET LOCAL synchronous_commit = off";
 
   for (const PolicyTenant& tenant : *tenants) {
     TenantOutcome t;

@@ -12,7 +12,9 @@
 //
 // Running (RunPolicy), per tenant whose days are more than 0:
 //   - keyset batches on the primary key, one transaction each (with
-//     SET LOCAL lock_timeout and statement_timeout), whose rows are locked
+//     SET LOCAL lock_timeout, statement_timeout and synchronous_commit =
+//     off; one synchronous commit at the end flushes them all before the
+//     run returns), whose rows are locked
 //     FOR UPDATE SKIP LOCKED: rows another session holds are passed over,
 //     and looked for again after the pass, a few times with growing pauses
 //     within max_runtime; rows still locked then are left to the next run;
