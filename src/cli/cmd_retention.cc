@@ -115,9 +115,8 @@ CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args)
     options.dry_run = args.dry_run;
     options.log = ctx.progress;
     if (opened)
-      options.record = [&](ForgetEntry& e) -> Status {
-        e.at = ctx.clock->NowMicros() / 1000000;
-        auto written = AppendForgetEntry(*opened->repo, p->database, e);
+      options.ship = [&]() -> Status {
+        auto written = ShipStagedErasures(*opened->repo, *pg, p->database);
         if (!written.ok()) return written.status();
         entries += *written;
         return Status::Ok();

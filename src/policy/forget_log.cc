@@ -19,6 +19,10 @@ constexpr size_t kMaxNameLength = 63;  // NAMEDATALEN - 1
 // One entry written holds at most this many rows, or about this many bytes.
 constexpr size_t kMaxPartRows = 100000;
 constexpr size_t kMaxPartBytes = 8 << 20;
+// Staged entries shipped per transaction: at most this many, or about
+// this many bytes of JSON.
+constexpr int kMaxShipEntries = 1000;
+constexpr int64_t kMaxShipBytes = 16 << 20;
 // Rows per statement when re-applying or checking.
 constexpr size_t kRowsPerStatement = 10000;
 // Rounds of retrying the statements that failed (a foreign key other rows
@@ -302,6 +306,85 @@ Result<int> AppendForgetEntry(const Repository& repo, const std::string& db,
     begin = end;
   } while (begin < entry.rows.size());
   return written;
+}
+
+Status CreateStagedErasuresTable(PgConnection& pg) {
+  return pg.Exec("CREATE SCHEMA IF NOT EXISTS pgkeep; CREATE TABLE IF NOT EXISTS " +
+                 std::string(kStagedErasuresTable) +
+                 " (id bigserial PRIMARY KEY, staged_at timestamptz NOT NULL DEFAULT now(), "
+                 "entry text NOT NULL)");
+}
+
+Status StageErasures(PgConnection& pg, const ForgetEntry& entry) {
+  auto r = pg.Query("INSERT INTO " + std::string(kStagedErasuresTable) + " (entry) VALUES ($1)",
+                    {EncodeForgetEntry(entry)});
+  return r.ok() ? Status::Ok() : r.status().WithContext("staging the forget log");
+}
+
+Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db) {
+  const std::string table = kStagedErasuresTable;
+  int written = 0;
+  while (true) {
+    // The oldest staged entries, up to about kMaxShipBytes (at least one).
+    auto sizes = pg.Query("SELECT id::text, octet_length(entry)::text FROM " + table +
+                          " ORDER BY id LIMIT " + std::to_string(kMaxShipEntries));
+    if (!sizes.ok()) return sizes.status().WithContext("reading the staged forget log");
+    if (sizes->rows.empty()) return written;
+    std::vector<std::string> ids;
+    int64_t bytes = 0;
+    for (const PgRow& row : sizes->rows) {
+      bytes += std::stoll(row.values.at(1).value_or("0"));
+      if (!ids.empty() && bytes > kMaxShipBytes) break;
+      ids.push_back(row.values.at(0).value_or(""));
+    }
+    PGKEEP_RETURN_IF_ERROR(pg.Exec("BEGIN"));
+    auto fail = [&](const Status& s) {
+      (void)pg.Exec("ROLLBACK");
+      return s.WithContext("shipping the forget log of database \"" + db + "\"");
+    };
+    auto rows = pg.Query("SELECT id::text, entry FROM " + table +
+                             " WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED",
+                         {ArrayLiteral(ids)});
+    if (!rows.ok()) return fail(rows.status());
+    if (rows->rows.empty()) {  // another run is shipping them
+      PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+      return written;
+    }
+    // Merged per table, action and redaction (an entry's fields but its
+    // rows and time), in the order first staged.
+    std::vector<ForgetEntry> merged;
+    std::map<std::string, size_t> index;
+    std::vector<std::string> taken;
+    for (const PgRow& row : rows->rows) {
+      const std::string id = row.values.at(0).value_or("");
+      auto e = DecodeForgetEntry(row.values.at(1).value_or(""), table + " row " + id);
+      if (!e.ok())
+        return fail(Status::Error(e.status().code(), e.status().message(),
+                                  "pgkeep did not write it; delete that row to go on (the rows "
+                                  "it names are erased here, but no restore will erase them)"));
+      ForgetEntry shape = *e;
+      shape.rows.clear();
+      shape.at = 0;
+      auto [it, added] = index.emplace(EncodeForgetEntry(shape), merged.size());
+      if (added) {
+        merged.push_back(std::move(*e));
+      } else {
+        ForgetEntry& into = merged[it->second];
+        into.at = std::min(into.at, e->at);
+        for (auto& r : e->rows) into.rows.push_back(std::move(r));
+      }
+      taken.push_back(id);
+    }
+    for (const ForgetEntry& e : merged) {
+      auto n = AppendForgetEntry(repo, db, e);
+      if (!n.ok()) return fail(n.status());
+      written += *n;
+    }
+    auto deleted =
+        pg.Query("DELETE FROM " + table + " WHERE id = ANY($1::bigint[])", {ArrayLiteral(taken)});
+    if (!deleted.ok()) return fail(deleted.status());
+    PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+  }
 }
 
 Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,

@@ -1,12 +1,19 @@
 // policy/forget_log.h — the forget log: which rows retention policies
-// erased, kept in the repository (forget/<database>/<id>, one entry per
-// batch or part of one; docs/repository-format.md), so that a restore of a
-// backup taken before an erasure erases those rows again before it reports
-// success.
+// erased, kept in the repository (forget/<database>/<id>;
+// docs/repository-format.md), so that a restore of a backup taken before an
+// erasure erases those rows again before it reports success.
 //
-// An entry is written before its batch commits (RunPolicy's record hook):
-// a committed erasure always has its entry; an entry whose batch then
-// failed names rows that were due anyway.
+// Staging: a batch inserts its entry into pgkeep.forget_staged, in the
+// erased database and in the batch's own transaction (StageErasures), so a
+// committed erasure always has its entry and a rolled-back one has none,
+// and no file is written or synced while the batch holds its row locks.
+// ShipStagedErasures then moves the staged entries to the repository,
+// merged (one entry per table and action, split at 100,000 rows), and
+// deletes them from the table in one transaction: the run ships every few
+// seconds, at its end, and (for a run that died) at the next run's start.
+// A crash between the write and the delete ships an entry twice, which
+// re-applying does not mind. Until it is shipped, an erasure is in the
+// database but not yet in the repository's log.
 //
 // A row is named by its primary key *and* the value its timestamp column
 // had (as epoch seconds): a key used again later for another row (a user
@@ -62,6 +69,25 @@ Result<ForgetEntry> DecodeForgetEntry(const std::string& json, const std::string
 // entries were written.
 Result<int> AppendForgetEntry(const Repository& repo, const std::string& db,
                               const ForgetEntry& entry);
+
+// The table staged entries wait in, in the erased database.
+inline constexpr char kStagedErasuresTable[] = "pgkeep.forget_staged";
+
+// Creates schema pgkeep and kStagedErasuresTable when missing.
+Status CreateStagedErasuresTable(PgConnection& pg);
+
+// Inserts `entry` into kStagedErasuresTable; call inside the transaction
+// that erased its rows.
+Status StageErasures(PgConnection& pg, const ForgetEntry& entry);
+
+// Moves the entries staged in the database `pg` is connected to into `db`'s
+// forget log: merged per table, action and redaction, each merged entry
+// carrying the earliest time of its parts; the staged rows deleted in the
+// transaction that read them (FOR UPDATE SKIP LOCKED: two shippers never
+// take the same rows). Call outside a transaction. Returns how many entries
+// were written. A staged row that is not a valid entry is kCorrupt (nothing
+// of its chunk is shipped or deleted).
+Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db);
 
 // The ids of `db`'s entries written at or after `since` (unix seconds).
 Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,

@@ -12,6 +12,9 @@ constexpr char kAuditTable[] = "pgkeep.retention_audit";
 // 2, 4 and 8 s, within max_runtime.
 constexpr int kLockedRetries = 5;
 constexpr int64_t kFirstRetryPauseMicros = 500 * 1000;
+// Staged erasures go to the repository this often during a run (and at its
+// end): a few entries and syncs a run, not one per batch.
+constexpr int64_t kShipEveryMicros = 10 * 1000 * 1000;
 
 std::string Quoted(const std::string& text) { return "\"" + text + "\""; }
 
@@ -321,8 +324,12 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
   struct Unlock {
     PgConnection* pg = nullptr;
     std::string name;
+    std::function<Status()> ship;  // set until the run's last ship
     ~Unlock() {
       if (!pg) return;
+      // A run that failed ships what its committed batches staged, if it
+      // can (if not, the next run does).
+      if (ship) (void)ship();
       // Batches commit without waiting for their WAL to reach disk (it
       // spares the live traffic a flush per batch); this transaction commits
       // synchronously, flushing all of it before the run reports anything.
@@ -344,14 +351,20 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
     unlock.pg = &pg;
     unlock.name = policy.name;
     // Keys and timestamps read as text must read back the same on a restore.
-    if (options.record) PGKEEP_RETURN_IF_ERROR(SetForgetLogSession(pg));
+    if (options.ship) PGKEEP_RETURN_IF_ERROR(SetForgetLogSession(pg));
     PGKEEP_RETURN_IF_ERROR(pg.Exec(
         "CREATE SCHEMA IF NOT EXISTS pgkeep; CREATE TABLE IF NOT EXISTS " +
         std::string(kAuditTable) +
         " (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), policy text NOT "
         "NULL, tenant text NOT NULL, action text NOT NULL, rows bigint NOT NULL, first_key text, "
         "last_key text, duration_ms bigint NOT NULL)"));
+    if (options.ship) {
+      PGKEEP_RETURN_IF_ERROR(CreateStagedErasuresTable(pg));
+      PGKEEP_RETURN_IF_ERROR(options.ship());  // what a run that died left staged
+      unlock.ship = options.ship;
+    }
   }
+  int64_t shipped_at = env.MonotonicMicros();
   auto now = pg.Query("SELECT now()::text");
   if (!now.ok()) return now.status();
   const std::string run_start = *now->rows.at(0).values.at(0);
@@ -424,9 +437,9 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
       each += ", extract(epoch from c." + plan->timestamp_column + ")::text";
       std::string returning = KeyList(*plan, plan->table + ".");
       if (!timestamp_in_key) returning += ", " + plan->table + "." + plan->timestamp_column;
-      const std::string changed_keys = options.record ? ", (SELECT json_agg(json_build_array(" +
-                                                            each + ")) FROM changed c)::text"
-                                                      : ", NULL";
+      const std::string changed_keys =
+          options.ship ? ", (SELECT json_agg(json_build_array(" + each + ")) FROM changed c)::text"
+                       : ", NULL";
       return "WITH batch AS (SELECT " + keys + " FROM " + plan->table + " WHERE " + where + cursor +
              " ORDER BY " + keys + " LIMIT " + std::to_string(policy.batch_size) +
              " FOR UPDATE SKIP LOCKED), changed AS (" + change + " RETURNING " + returning +
@@ -476,12 +489,17 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
                               {policy.name, tenant.key, tenant.action, std::to_string(changed),
                                first_key, last_key, std::to_string(ms)});
         if (!audit.ok()) return rollback(audit.status());
-        if (options.record && changed > 0) {
+        if (options.ship && changed > 0) {
           auto erased = ErasedRows(*plan, policy, tenant.action, row.values[1 + 2 * n]);
           if (!erased.ok()) return rollback(erased.status());
-          if (Status s = options.record(*erased); !s.ok()) return rollback(s);
+          erased->at = env.NowMicros() / 1000000;
+          if (Status s = StageErasures(pg, *erased); !s.ok()) return rollback(s);
         }
         PGKEEP_RETURN_IF_ERROR(pg.Exec("COMMIT"));
+        if (options.ship && env.MonotonicMicros() - shipped_at >= kShipEveryMicros) {
+          PGKEEP_RETURN_IF_ERROR(options.ship());
+          shipped_at = env.MonotonicMicros();
+        }
         t.rows += changed;
         ++t.batches;
         log("retention " + policy.name + (tenant.key.empty() ? "" : " tenant " + tenant.key) +
@@ -527,6 +545,10 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
       out.stopped_at_max_runtime = true;
       break;
     }
+  }
+  if (unlock.ship) {
+    PGKEEP_RETURN_IF_ERROR(options.ship());
+    unlock.ship = nullptr;
   }
   out.duration_ms = (env.MonotonicMicros() - started) / 1000;
   return out;

@@ -22,7 +22,9 @@
 //     replacement, so a row is redacted once and a second run changes
 //     nothing; a delete removes the rows;
 //   - each batch is recorded in pgkeep.retention_audit (created when
-//     missing) in the same transaction, and in the log;
+//     missing) in the same transaction, and in the log; with a forget log,
+//     the rows it erased are staged in pgkeep.forget_staged in that
+//     transaction too, and shipped to the repository between batches;
 //   - the tenant's last-run column is stamped once its rows are all done;
 //   - the run stops between batches at max_runtime; the next run resumes
 //     (what is left still matches);
@@ -124,10 +126,12 @@ struct PolicyRunOptions {
   bool dry_run = false;
   // Called once per batch with one line for the log.
   std::function<void(const std::string&)> log;
-  // Called in each batch's transaction before it commits, with the rows it
-  // erased (ForgetEntry::at left 0 for the callee); a failure rolls the batch back and
-  // ends the run. The forget log's writer (policy/forget_log.h). May be empty.
-  std::function<Status(ForgetEntry&)> record;
+  // The forget log (policy/forget_log.h): when set, each batch stages the
+  // rows it erased in its own transaction (StageErasures), and the run calls
+  // `ship` (ShipStagedErasures to the repository) outside a transaction at
+  // its start (what a run that died left), every 10 s, and at
+  // its end; a run that fails still ships what it committed, if it can.
+  std::function<Status()> ship;
 };
 
 // Runs (or dry-runs) `policy`, checked first with CheckPolicy. `env`

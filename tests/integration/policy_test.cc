@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "policy/forget_log.h"
 #include "postgres/connection.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
@@ -125,7 +126,10 @@ TEST_F(PolicyTest, RedactsAndDeletesExactlyTheRowsPastTheirTenantsDays) {
   EXPECT_EQ(policy["deleted"], 310);
   EXPECT_EQ(policy["locked"], 0);
   EXPECT_EQ(run["tenants_processed"], 2);
-  EXPECT_EQ(run["forget_log_entries"], 15);  // one per batch
+  // 15 batches staged their rows; the run shipped them merged: one entry
+  // for the redactions, one for the deletes.
+  EXPECT_EQ(run["forget_log_entries"], 2);
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pgkeep.forget_staged", "chat"), "0");
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content = '[redacted]'"), "393");
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND \"timestamp\" > now() - interval '7 days'"), "7");
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content <> '[redacted]'"), "7");
@@ -155,6 +159,41 @@ TEST_F(PolicyTest, RedactsAndDeletesExactlyTheRowsPastTheirTenantsDays) {
   EXPECT_EQ(again["deleted"], 0);
   EXPECT_EQ(Json({"retention", "run", "--dry-run"})["redacted"], 0);
   EXPECT_EQ(Count("true"), "890");  // 1200 - 310 deleted
+}
+
+// A run that dies after a batch committed leaves that batch's rows staged
+// in the database; the next run ships them before it erases anything. A
+// staged row pgkeep did not write stops the run and stays.
+TEST_F(PolicyTest, ErasuresStagedByARunThatDiedAreShippedByTheNextRun) {
+  ASSERT_EQ(Json({"retention", "run"})["forget_log_entries"], 2);
+  ForgetEntry died;
+  died.policy = "messages";
+  died.schema = "public";
+  died.table = "Message";
+  died.key = {"id"};
+  died.timestamp_column = "timestamp";
+  died.action = "delete";
+  died.at = std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+  died.rows = {{"1000", "1700000000"}, {"1001", "1700000001"}};
+  cluster_->Exec("INSERT INTO pgkeep.forget_staged (entry) VALUES ('{\"version\": 1}')", "chat");
+  ProcessResult corrupt = Pgkeep({"retention", "run"});
+  EXPECT_EQ(corrupt.exit_code, 11) << corrupt.out << corrupt.err;
+  EXPECT_NE(corrupt.err.find("pgkeep.forget_staged row "), std::string::npos) << corrupt.err;
+  EXPECT_NE(corrupt.err.find("HINT: pgkeep did not write it"), std::string::npos) << corrupt.err;
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pgkeep.forget_staged", "chat"), "1");
+
+  cluster_->Exec("DELETE FROM pgkeep.forget_staged", "chat");
+  cluster_->Exec("INSERT INTO pgkeep.forget_staged (entry) VALUES ('" + EncodeForgetEntry(died) +
+                     "')",  // the JSON holds no quote
+                 "chat");
+  auto next = Json({"retention", "run"});
+  EXPECT_EQ(next["deleted"], 0);  // nothing new was due
+  EXPECT_EQ(next["forget_log_entries"], 1);
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pgkeep.forget_staged", "chat"), "0");
+  // (exit 1: backups kept forever contradict the deletes)
+  EXPECT_EQ(Json({"retention", "report"}, 1)["policies"][0]["forget_log_entries"], 3);
 }
 
 TEST_F(PolicyTest, LockedRowsArePickedUpLaterAndASecondRunIsRefused) {
@@ -239,7 +278,7 @@ TEST_F(PolicyTest, TheReportSaysHowLongErasedRowsLiveInBackups) {
   auto report = Json({"retention", "report"});
   ASSERT_EQ(report["policies"].size(), 1u) << report.dump();
   const auto& p = report["policies"][0];
-  EXPECT_EQ(p["forget_log_entries"], 15);
+  EXPECT_EQ(p["forget_log_entries"], 2);
   EXPECT_TRUE(p["oldest_backup"].is_object()) << p.dump();
   EXPECT_EQ(p["horizons"][0]["days"], 30);
   ASSERT_EQ(p["tenants"].size(), 3u);
