@@ -172,14 +172,17 @@ DrillCheck RunAmcheck(Env& env, PgConnector& connector, const DatabaseConfig& db
   auto tool = connector.FindTool("pg_amcheck", major, db.pg_bin);
   if (!tool.ok())
     return Skip("pg_amcheck", "pg_amcheck is not available: " + tool.status().message());
-  // --maintenance-db takes a connection string: the copy's socket, port and role.
-  std::vector<std::string> argv = {tool->path, "--maintenance-db=" + conninfo, "--no-password",
-                                   "--install-missing",
+  std::vector<std::string> argv = {tool->path, "--no-password", "--install-missing",
                                    "--jobs=" + std::to_string(std::max(1, std::min(o.threads, 8)))};
+  // The copy's socket, port and role go in a connection string. With --all
+  // it is the maintenance database's; one database is named by the string
+  // itself (its dbname), as pg_amcheck 15 connects to a --database=NAME
+  // with NAME in place of the whole --maintenance-db string, losing the
+  // socket and port.
   if (database.empty())
-    argv.push_back("--all");
+    argv.insert(argv.end(), {"--maintenance-db=" + conninfo, "--all"});
   else
-    argv.push_back("--database=" + database);
+    argv.insert(argv.end(), {"--", conninfo});
   auto proc = connector.RunTool(PgToolCommand{argv, true, o.child_env_drop});
   if (!proc.ok())
     return Skip("pg_amcheck", "pg_amcheck could not start: " + proc.status().message());

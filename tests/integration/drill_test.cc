@@ -262,6 +262,7 @@ TEST_F(DrillTest, ALogicalDrillPassesAgainstTheCountsRecordedAtBackup) {
   EXPECT_NE(d["notes"].dump().find("restored into a scratch PostgreSQL"), std::string::npos)
       << d["notes"].dump();
   EXPECT_EQ(CheckSaw(d, "row counts").rfind("pass: 2 tables match backup ", 0), 0u) << d.dump(2);
+  EXPECT_EQ(CheckSaw(d, "pg_amcheck"), "pass: heap and btree checks found no corruption");
   EXPECT_EQ(d["rto"]["met"], true);
   EXPECT_EQ(d["rpo"]["met"], true);
   ExpectNothingLeft();
@@ -279,6 +280,7 @@ TEST_F(DrillTest, ALogicalDrillIntoAScratchDatabaseOnTheSourceServerPasses) {
   EXPECT_EQ(CheckSaw(d, "orders present"), "pass: returned 1000, >= 1");
   EXPECT_EQ(d["notes"].dump().find("scratch PostgreSQL"), std::string::npos) << d["notes"].dump();
   EXPECT_EQ(CheckSaw(d, "row counts").rfind("pass: 2 tables match backup ", 0), 0u) << d.dump(2);
+  EXPECT_EQ(CheckSaw(d, "pg_amcheck"), "pass: heap and btree checks found no corruption");
   EXPECT_EQ(d["rto"]["met"], true);
   EXPECT_EQ(d["rpo"]["met"], true);
   ExpectNothingLeft();
