@@ -240,6 +240,9 @@ async function refresh() {
   const notes = [];
   for (const p of policies) {
     if (p.error) notes.push(p.policy + ": tenants unknown (" + p.error + ")");
+    if (p.staged_batches > 0)
+      notes.push(p.policy + ": " + p.staged_batches + " batch(es) of erasures since " + p.staged_since +
+        " not in the forget log yet (the next retention run ships them)");
     for (const t of p.tenants) {
       const period = t.action === "keep" ? "forever" : t.days + " days";
       const inBackups = t.action === "keep" ? "" :

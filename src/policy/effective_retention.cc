@@ -149,14 +149,15 @@ Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgC
 
     std::vector<PolicyTenant> tenants;
     std::string error;
-    if (policy.tenant.table.empty()) {
-      // One "tenant", from the configuration: no need to ask the database.
-      tenants.push_back(FixedTenant(policy));
-      out.push_back(EffectiveRetention(policy, db->second, config.copies, tenants, backups, now));
-      continue;
-    }
+    std::optional<StagedErasures> staged;
     auto pg = connector.Connect(db->second.conninfo, "database \"" + db->first + "\"");
     if (pg.ok()) {
+      if (auto n = CountStagedErasures(**pg); n.ok()) staged = *n;
+    }
+    if (policy.tenant.table.empty()) {
+      // One "tenant", from the configuration: the database need not answer.
+      tenants.push_back(FixedTenant(policy));
+    } else if (pg.ok()) {
       auto plan = CheckPolicy(**pg, policy);
       auto read = plan.ok() ? ReadPolicyTenants(**pg, *plan, policy)
                             : Result<std::vector<PolicyTenant>>(plan.status());
@@ -170,6 +171,7 @@ Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgC
     PolicyRetention r =
         EffectiveRetention(policy, db->second, config.copies, tenants, backups, now);
     r.error = error;
+    r.staged = staged;
     out.push_back(std::move(r));
   }
   return out;
@@ -204,6 +206,9 @@ nlohmann::json PolicyRetentionToJson(const PolicyRetention& r) {
           {"oldest_backup", oldest},
           {"pinned_backups", r.backups.pinned},
           {"forget_log_entries", r.backups.forget_entries},
+          {"staged_batches", r.staged ? nlohmann::json(r.staged->batches) : nlohmann::json()},
+          {"staged_since", r.staged && !r.staged->oldest.empty() ? nlohmann::json(r.staged->oldest)
+                                                                 : nlohmann::json()},
           {"tenants", tenants},
           {"contradiction", r.contradiction},
           {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)}};
@@ -224,6 +229,11 @@ std::string PolicyRetentionText(const PolicyRetention& r, const std::string& ind
             (h.days ? "up to " + std::to_string(*h.days) + " days" : std::string("with no limit")) +
             " (" + h.basis + ")\n";
   if (!r.error.empty()) text += indent + "  tenants unknown: " + r.error + "\n";
+  if (r.staged && r.staged->batches > 0)
+    text += indent + "  " + std::to_string(r.staged->batches) + " batch(es) of erasures since " +
+            r.staged->oldest +
+            " are not in the forget log yet (a run stopped before shipping them; a restore now "
+            "would not erase those rows again): the next retention run ships them\n";
   std::map<std::string, int> actions;
   int contradictions = 0;
   for (const TenantRetention& t : r.tenants) {

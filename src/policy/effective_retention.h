@@ -73,6 +73,9 @@ struct PolicyRetention {
   std::vector<TenantRetention> tenants;
   bool contradiction = false;  // any tenant's
   std::string error;           // tenants could not be read (the database did not answer)
+  // Erasures done but not yet shipped to the forget log (a run stopped
+  // before shipping them); unknown when the database did not answer.
+  std::optional<StagedErasures> staged;
 };
 
 // `tenants` from ReadPolicyTenants (empty with `error` set when they could
@@ -83,8 +86,10 @@ PolicyRetention EffectiveRetention(const RetentionPolicyConfig& policy, const Da
                                    const BackupsNow& backups, int64_t now);
 
 // EffectiveRetention of every policy of `config` (only `only` when not
-// empty), at the repository clock's now. A database that does not answer
-// gives a PolicyRetention with `error` and no tenants. Failure: the
+// empty), at the repository clock's now, with the erasures staged in each
+// policy's database and not yet shipped. A database that does not answer
+// gives a PolicyRetention with `error` and no tenants (a policy with fixed
+// days: its tenant, and `staged` unknown). Failure: the
 // repository's (listing backups, pins, the forget log).
 // `only_database`: only the policies of that database, when not empty.
 Result<std::vector<PolicyRetention>> ReportRetention(const Repository& repo, PgConnector& connector,

@@ -387,6 +387,19 @@ Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const s
   }
 }
 
+Result<StagedErasures> CountStagedErasures(PgConnection& pg) {
+  const std::string table = kStagedErasuresTable;
+  auto r = pg.Query("SELECT to_regclass('" + table + "') IS NOT NULL");
+  if (!r.ok()) return r.status();
+  StagedErasures out;
+  if (r->rows.empty() || r->rows[0].values.at(0).value_or("f") != "t") return out;
+  auto n = pg.Query("SELECT count(*)::text, coalesce(min(staged_at)::text, '') FROM " + table);
+  if (!n.ok()) return n.status();
+  out.batches = std::stoll(n->rows.at(0).values.at(0).value_or("0"));
+  out.oldest = n->rows.at(0).values.at(1).value_or("");
+  return out;
+}
+
 Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,
                                                     int64_t since) {
   auto ids = repo.ListForgetEntries(db);

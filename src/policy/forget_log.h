@@ -89,6 +89,15 @@ Status StageErasures(PgConnection& pg, const ForgetEntry& entry);
 // of its chunk is shipped or deleted).
 Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db);
 
+// What waits in kStagedErasuresTable: batches (rows of the table) and the
+// oldest one's staging time (text, as the server prints it; "" when none).
+// None when the table does not exist.
+struct StagedErasures {
+  int64_t batches = 0;
+  std::string oldest;
+};
+Result<StagedErasures> CountStagedErasures(PgConnection& pg);
+
 // The ids of `db`'s entries written at or after `since` (unix seconds).
 Result<std::vector<std::string>> ForgetEntriesSince(const Repository& repo, const std::string& db,
                                                     int64_t since);

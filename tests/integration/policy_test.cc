@@ -188,12 +188,20 @@ TEST_F(PolicyTest, ErasuresStagedByARunThatDiedAreShippedByTheNextRun) {
   cluster_->Exec("INSERT INTO pgkeep.forget_staged (entry) VALUES ('" + EncodeForgetEntry(died) +
                      "')",  // the JSON holds no quote
                  "chat");
+  // The report says they wait (exit 1: backups kept forever contradict the
+  // deletes).
+  auto waiting = Json({"retention", "report"}, 1)["policies"][0];
+  EXPECT_EQ(waiting["staged_batches"], 1) << waiting.dump();
+  EXPECT_TRUE(waiting["staged_since"].is_string()) << waiting.dump();
+  ProcessResult text = Pgkeep({"retention", "report"});
+  EXPECT_NE(text.err.find("1 batch(es) of erasures since "), std::string::npos) << text.err;
   auto next = Json({"retention", "run"});
   EXPECT_EQ(next["deleted"], 0);  // nothing new was due
   EXPECT_EQ(next["forget_log_entries"], 1);
   EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pgkeep.forget_staged", "chat"), "0");
-  // (exit 1: backups kept forever contradict the deletes)
-  EXPECT_EQ(Json({"retention", "report"}, 1)["policies"][0]["forget_log_entries"], 3);
+  auto shipped = Json({"retention", "report"}, 1)["policies"][0];
+  EXPECT_EQ(shipped["forget_log_entries"], 3);
+  EXPECT_EQ(shipped["staged_batches"], 0);
 }
 
 TEST_F(PolicyTest, LockedRowsArePickedUpLaterAndASecondRunIsRefused) {
