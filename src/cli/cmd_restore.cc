@@ -170,22 +170,27 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
                   t.expected && *t.expected != t.restored ? "  MISMATCH" : "");
     table_text += line;
   }
-  out.json = {{"ok", report.mismatches.empty()},
-              {"source", report.source},
-              {"database", report.database},
-              {"objects", report.objects},
-              {"tables", tables},
-              {"mismatches", report.mismatches},
-              {"retried_serial", report.retried_serial},
-              {"retry_reason", report.retry_reason},
-              {"staging",
-               {{"data_offsets_added", report.data_offsets_added},
-                {"chunks_read", report.chunks_read},
-                {"chunks_written", report.chunks_written},
-                {"note", report.staging_note}}},
-              {"erasures", ErasuresJson(report.erasures)},
-              {"erasures_reapplied", !args.no_reapply_erasures},
-              {"seconds", report.seconds}};
+  out.json = {
+      {"ok", report.mismatches.empty()},
+      {"source", report.source},
+      {"database", report.database},
+      {"objects", report.objects},
+      {"tables", tables},
+      {"mismatches", report.mismatches},
+      {"retried_serial", report.retried_serial},
+      {"retry_reason", report.retry_reason},
+      {"split_table", report.split_table.empty() ? nlohmann::json()
+                                                 : nlohmann::json{{"table", report.split_table},
+                                                                  {"parts", report.split_parts},
+                                                                  {"rows", report.split_rows}}},
+      {"staging",
+       {{"data_offsets_added", report.data_offsets_added},
+        {"chunks_read", report.chunks_read},
+        {"chunks_written", report.chunks_written},
+        {"note", report.staging_note}}},
+      {"erasures", ErasuresJson(report.erasures)},
+      {"erasures_reapplied", !args.no_reapply_erasures},
+      {"seconds", report.seconds}};
   std::snprintf(line, sizeof line, "%.1f s", report.seconds);
   out.text =
       "restored " + report.source + " into database \"" + report.database + "\" in " + line +
@@ -195,7 +200,12 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
              "succeeded; it had failed with: " +
                  report.retry_reason + "\n"
            : "") +
-      (report.staging_note.empty() ? "" : "note: " + report.staging_note + "\n") + table_text +
+      (report.staging_note.empty() ? "" : "note: " + report.staging_note + "\n") +
+      (report.split_table.empty()
+           ? ""
+           : "table " + report.split_table + " loaded over " + std::to_string(report.split_parts) +
+                 " connections (" + std::to_string(report.split_rows) + " rows)\n") +
+      table_text +
       (options.from_file.empty() ? ErasuresText(report.erasures, args.no_reapply_erasures) : "");
   for (const auto& m : report.mismatches) out.text += "error: row count mismatch: " + m + "\n";
   if (!report.mismatches.empty())

@@ -292,6 +292,35 @@ class LibpqConnection final : public PgConnection {
     return Check(res.get());
   }
 
+  Result<int64_t> CopyIn(const std::string& sql,
+                         const std::function<Result<ByteView>()>& next) override {
+    ResultPtr start(PQexec(conn_.get(), sql.c_str()));
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
+      PGKEEP_RETURN_IF_ERROR(Check(start.get()));
+      return Status::Error(ErrorCode::kInternal, "not a COPY ... FROM STDIN: " + sql);
+    }
+    Status failed;
+    for (;;) {
+      auto data = next();
+      if (!data.ok()) {
+        failed = data.status();
+        break;
+      }
+      if (data->empty()) break;
+      if (PQputCopyData(conn_.get(), reinterpret_cast<const char*>(data->data()),
+                        static_cast<int>(data->size())) != 1)
+        break;  // the connection failed: PQgetResult below says how
+    }
+    (void)PQputCopyEnd(conn_.get(), failed.ok() ? nullptr : "pgkeep stopped sending");
+    ResultPtr end(PQgetResult(conn_.get()));
+    Status s = Check(end.get());
+    const std::string rows = end ? PQcmdTuples(end.get()) : "";
+    while (PGresult* more = PQgetResult(conn_.get())) PQclear(more);
+    if (!failed.ok()) return failed;
+    PGKEEP_RETURN_IF_ERROR(s);
+    return rows.empty() ? int64_t{0} : std::stoll(rows);
+  }
+
   int ServerVersionNum() const override { return version_; }
   std::string Describe() const override { return description_; }
   std::string LastSqlState() const override { return last_sqlstate_; }

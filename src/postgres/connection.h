@@ -9,12 +9,14 @@
 // functions are pure and may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/bytes.h"
 #include "common/status.h"
 
 namespace pgkeep {
@@ -57,6 +59,17 @@ class PgConnection {
   // the failure had none (e.g. the connection was lost). Lets callers tell
   // "permission denied" (42501) from other errors without parsing messages.
   virtual std::string LastSqlState() const { return {}; }
+
+  // Runs `sql`, a COPY ... FROM STDIN, and sends it what `next` yields until
+  // it yields an empty view; returns the rows the server loaded. An error
+  // from `next` ends the COPY (the server discards what it loaded) and is
+  // returned. Connections that cannot (a test's fake) fail with kInternal.
+  virtual Result<int64_t> CopyIn(const std::string& sql,
+                                 const std::function<Result<ByteView>()>& next) {
+    (void)sql;
+    (void)next;
+    return Status::Error(ErrorCode::kInternal, "this connection cannot COPY FROM STDIN");
+  }
 };
 
 // Opens a connection. `conninfo` is a libpq key=value string or a

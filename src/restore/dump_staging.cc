@@ -46,12 +46,16 @@ class HeaderReader {
   }
   // A string (its length, -1 for NULL, then its bytes), skipped. Returns
   // false at a NULL string.
-  std::optional<bool> SkipString(int int_size) {
+  std::optional<bool> SkipString(int int_size) { return String(int_size, nullptr); }
+  // The same, kept in `out` (if not null; "" for NULL).
+  std::optional<bool> String(int int_size, std::string* out) {
     auto len = Int(int_size);
     if (!len) return std::nullopt;
     if (*len == -1) return false;
     if (*len < 0) return Fail();
+    const uint64_t at = pos_;
     if (!Skip(static_cast<uint64_t>(*len))) return std::nullopt;
+    if (out) out->assign(reinterpret_cast<const char*>(bytes_.data() + at), pos_ - at);
     return true;
   }
   bool Skip(uint64_t n) {
@@ -86,6 +90,9 @@ struct ParsedHeader {
   int offset_size = 0;
   uint64_t end = 0;                      // where the first data block starts
   std::map<int64_t, uint64_t> field_of;  // dump id -> offset flag position
+  std::vector<int64_t> order;            // every dump id, in order
+  std::map<int64_t, StagedTableData> table_data;
+  std::string session_sql;
 };
 
 HeaderParse ParseHeader(ByteView bytes, ParsedHeader& h) {
@@ -122,12 +129,20 @@ HeaderParse ParseHeader(ByteView bytes, ParsedHeader& h) {
   for (int64_t i = 0; i < *count; ++i) {
     auto dump_id = r.Int(isz);
     if (!dump_id || !r.Int(isz)) return verdict();  // dumpId, hadDumper
-    for (int k = 0; k < 4; ++k)                     // tableoid, oid, tag, desc
+    std::string tag, desc, defn, copy, ns;
+    // tableoid, oid, tag, desc, section, defn, dropStmt, copyStmt,
+    // namespace, tablespace, tableam (since 1.14), owner, withOids
+    if (!r.SkipString(isz) || !r.SkipString(isz) || !r.String(isz, &tag) || !r.String(isz, &desc) ||
+        !r.Int(isz) || !r.String(isz, &defn) || !r.SkipString(isz) || !r.String(isz, &copy) ||
+        !r.String(isz, &ns) || !r.SkipString(isz))
+      return verdict();
+    for (int k = version >= Version(1, 14, 0) ? 0 : 1; k < 3; ++k)
       if (!r.SkipString(isz)) return verdict();
-    if (!r.Int(isz)) return verdict();  // section
-    // defn, dropStmt, copyStmt, namespace, tablespace, tableam, owner, withOids
-    for (int k = 0; k < 8; ++k)
-      if (!r.SkipString(isz)) return verdict();
+    h.order.push_back(*dump_id);
+    if (desc == "TABLE DATA" && !copy.empty())
+      h.table_data[*dump_id] = {*dump_id, ns, tag, copy, 0, 0};
+    else if (desc == "ENCODING" || desc == "STDSTRINGS" || desc == "SEARCHPATH")
+      h.session_sql += defn;
     for (;;) {  // dependencies, ending with a NULL string
       auto more = r.SkipString(isz);
       if (!more) return verdict();
@@ -185,6 +200,7 @@ Status DumpStager::FlushBlock() {
   PGKEEP_RETURN_IF_ERROR(EmitInt(static_cast<int64_t>(block_.size())));
   PGKEEP_RETURN_IF_ERROR(Emit(ByteView(block_.data(), block_.size())));
   ++result_.chunks_written;
+  current_.bytes += block_.size();
   block_.clear();
   return Status::Ok();
 }
@@ -206,6 +222,10 @@ Status DumpStager::TryParseHeader(bool final) {
   int_size_ = h.int_size;
   offset_size_ = h.offset_size;
   field_of_ = std::move(h.field_of);
+  table_entries_ = std::move(h.table_data);
+  result_.int_size = h.int_size;
+  result_.toc_order = std::move(h.order);
+  result_.session_sql = std::move(h.session_sql);
   std::vector<uint8_t> all = std::move(header_);
   header_.clear();
   PGKEEP_RETURN_IF_ERROR(Emit(ByteView(all.data(), h.end)));
@@ -250,6 +270,12 @@ Status DumpStager::Data(ByteView data) {
         positions_.emplace_back(field->second, out_pos_);
         PGKEEP_RETURN_IF_ERROR(Emit(ByteView(&block_type_, 1)));
         PGKEEP_RETURN_IF_ERROR(EmitInt(v));
+        current_ = StagedTableData{};
+        if (auto entry = table_entries_.find(v);
+            block_type_ == kBlockData && entry != table_entries_.end()) {
+          current_ = entry->second;
+          current_.offset = out_pos_;
+        }
         step_ = block_type_ == kBlockData ? Step::kChunkLength : Step::kObjectId;
         break;
       }
@@ -265,6 +291,8 @@ Status DumpStager::Data(ByteView data) {
         if (v == 0) {  // the end of a table's data, or of one large object
           PGKEEP_RETURN_IF_ERROR(FlushBlock());
           PGKEEP_RETURN_IF_ERROR(EmitInt(0));
+          if (block_type_ == kBlockData && current_.dump_id != 0)
+            result_.table_data.push_back(std::move(current_));
           step_ = block_type_ == kBlockData ? Step::kBlockType : Step::kObjectId;
         } else {
           chunk_left_ = static_cast<uint64_t>(v);

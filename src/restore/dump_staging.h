@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "common/env.h"
@@ -40,11 +41,29 @@ namespace pgkeep {
 inline constexpr size_t kStagedChunkBytes = 256 * 1024;
 inline constexpr size_t kMaxTocBytes = 256 * 1024 * 1024;
 
+// One table's data in the staged file, for a loader of its own
+// (restore/table_load.h).
+struct StagedTableData {
+  int64_t dump_id = 0;
+  std::string schema, table;   // the entry's namespace and tag
+  std::string copy_statement;  // "COPY schema.table (columns) FROM stdin;"
+  uint64_t offset = 0;         // its first chunk's length field
+  uint64_t bytes = 0;          // the COPY data in all its chunks
+};
+
 struct DumpStaging {
   int offsets_added = 0;        // table-of-contents entries given a data position
   uint64_t chunks_read = 0;     // data chunks (length, bytes) in the streamed dump
   uint64_t chunks_written = 0;  // data chunks in the staged file
   bool rewritten = false;       // false: copied byte for byte
+  // When rewritten: the dump's integer size (chunk lengths are pg_dump
+  // integers), every entry's dump id in table-of-contents order, each
+  // table's data, and the settings pg_restore opens each session with (the
+  // ENCODING, STDSTRINGS and SEARCHPATH entries).
+  int int_size = 0;
+  std::vector<int64_t> toc_order;
+  std::vector<StagedTableData> table_data;
+  std::string session_sql;
 };
 
 class DumpStager final : public ByteSink {
@@ -81,6 +100,8 @@ class DumpStager final : public ByteSink {
   int int_size_ = 0;
   int offset_size_ = 0;
   std::map<int64_t, uint64_t> field_of_;                  // dump id -> position of its offset flag
+  std::map<int64_t, StagedTableData> table_entries_;      // TABLE DATA entries, by dump id
+  StagedTableData current_;                               // the data block being staged
   std::vector<std::pair<uint64_t, uint64_t>> positions_;  // flag position, block position
 
   Step step_ = Step::kBlockType;

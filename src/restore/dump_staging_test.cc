@@ -10,6 +10,8 @@
 #include <fstream>
 #include <memory>
 
+#include "postgres/pg_connector.h"
+#include "restore/table_load.h"
 #include "support/pg_cluster.h"
 #include "support/process.h"
 
@@ -160,6 +162,50 @@ TEST_F(DumpStagingTest, DataThatDoesNotParseIsReportedNotGuessed) {
     EXPECT_NE(s.message().find(c.says), std::string::npos) << c.name << ": " << s.message();
     EXPECT_TRUE(stager.malformed()) << c.name;
   }
+}
+
+// The staging names each table's data; LoadTableInParts loads one of them
+// over several connections, cut at row boundaries, with exactly its rows.
+TEST_F(DumpStagingTest, ATableLoadedInPartsHoldsExactlyItsRows) {
+  std::string staged = dir_ + "/staged.dump";
+  auto r = Stage(ReadFile(Dump("piped.dump", true)), staged, 65536);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_NE(r->session_sql.find("client_encoding"), std::string::npos) << r->session_sql;
+  EXPECT_GE(r->toc_order.size(), 6u);
+  const StagedTableData* a = nullptr;
+  for (const StagedTableData& t : r->table_data)
+    if (t.table == "a") a = &t;
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->schema, "public");
+  EXPECT_EQ(a->copy_statement.rfind("COPY public.a (id, t) FROM stdin;", 0), 0u)
+      << a->copy_statement;
+  EXPECT_GT(a->bytes, 6000000u);
+  const std::string source =
+      cluster_->Query("SELECT md5(string_agg(t, '' ORDER BY id)) FROM a", "src");
+  LibpqConnector connector(env_);
+  for (int parts : {1, 2, 3, 7}) {
+    SCOPED_TRACE(std::to_string(parts) + " parts");
+    cluster_->Exec("DROP DATABASE IF EXISTS parts");
+    cluster_->Exec("CREATE DATABASE parts");
+    auto schema =
+        testing::RunProcess({std::string(kBin) + "/pg_restore", "--section=pre-data",
+                             "--exit-on-error", "-d", cluster_->ConnInfo("parts"), staged});
+    ASSERT_EQ(schema.exit_code, 0) << schema.err;
+    auto loaded = LoadTableInParts(env_, connector, cluster_->ConnInfo("parts"), "parts", staged,
+                                   *a, r->int_size, r->session_sql, parts, nullptr);
+    ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
+    EXPECT_EQ(loaded->parts, parts);
+    EXPECT_EQ(loaded->rows, 20000);
+    EXPECT_EQ(cluster_->Query("SELECT count(*) FROM a", "parts"), "20000");
+    EXPECT_EQ(cluster_->Query("SELECT md5(string_agg(t, '' ORDER BY id)) FROM a", "parts"), source);
+  }
+  // A chunk length that points past the file is damage, not a guess.
+  StagedTableData broken = *a;
+  broken.offset += 3;
+  auto bad = LoadTableInParts(env_, connector, cluster_->ConnInfo("parts"), "parts", staged, broken,
+                              r->int_size, r->session_sql, 2, nullptr);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), ErrorCode::kCorrupt) << bad.status().ToString();
 }
 
 }  // namespace

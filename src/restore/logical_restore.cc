@@ -13,6 +13,7 @@
 #include "postgres/table_scope.h"
 #include "repo/loader.h"
 #include "restore/dump_staging.h"
+#include "restore/table_load.h"
 
 namespace pgkeep {
 
@@ -226,6 +227,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   // The source: a snapshot staged to a file, or the user's file.
   std::optional<Snapshot> snapshot;
   std::unique_ptr<TempFile> staged;
+  std::optional<DumpStaging> staging_info;  // when the stager rewrote the dump
   std::string file = options.from_file;
   if (file.empty()) {
     auto s = FindLogicalSnapshot(*repo, db->name, options.backup);
@@ -267,6 +269,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       report.data_offsets_added = staging->offsets_added;
       report.chunks_read = staging->chunks_read;
       report.chunks_written = staging->chunks_written;
+      if (staging->rewritten) staging_info = std::move(*staging);
     }
     file = staged->path();
   }
@@ -310,6 +313,56 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
   auto into = ConninfoWithDbname(target, options.into_database);
   if (!into.ok()) return into.status();
 
+  // The largest table, loaded over `jobs` connections of pgkeep's own while
+  // pg_restore does the rest in three sections, when a whole backup is
+  // restored in parallel and it is large enough to gain from it.
+  const StagedTableData* split = nullptr;
+  if (staging_info && filters.empty() && *format == DumpFormat::kArchive)
+    for (const StagedTableData& t : staging_info->table_data)
+      if (t.bytes >= kSplitTableMinBytes && (!split || t.bytes > split->bytes)) split = &t;
+  auto pg_restore_argv = [&](int jobs) {
+    std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
+                                     "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
+    argv.insert(argv.end(), filters.begin(), filters.end());
+    if (options.no_owner) argv.insert(argv.end(), {"--no-owner", "--no-privileges"});
+    return argv;
+  };
+  auto restore_split = [&](int jobs) -> Status {
+    std::vector<std::string> argv = pg_restore_argv(1);
+    argv.insert(argv.end(), {"--section=pre-data", file});
+    PGKEEP_RETURN_IF_ERROR(RunTool(connector, argv, "pg_restore --section=pre-data",
+                                   options.child_env_drop, options.cancel));
+    ReportStep(options.progress, "loading " + split->schema + "." + split->table + " over " +
+                                     std::to_string(jobs) + " connections");
+    auto loaded = LoadTableInParts(
+        env, connector, *into, "database \"" + options.into_database + "\"", file, *split,
+        staging_info->int_size, staging_info->session_sql, jobs, options.cancel);
+    if (!loaded.ok()) return loaded.status();
+    report.split_table = split->schema + "." + split->table;
+    report.split_parts = loaded->parts;
+    report.split_rows = loaded->rows;
+    // Every other entry, through a list pg_restore follows (-L).
+    auto list = TempFile::Create(env, options.temp_dir);
+    if (!list.ok()) return list.status();
+    std::string ids;
+    for (int64_t id : staging_info->toc_order)
+      if (id != split->dump_id) ids += std::to_string(id) + "\n";
+    PGKEEP_RETURN_IF_ERROR((*list)->file().Write(AsBytes(ids)));
+    PGKEEP_RETURN_IF_ERROR((*list)->file().Close());
+    ReportStep(options.progress,
+               "restoring the other tables' data with pg_restore --jobs=" + std::to_string(jobs));
+    argv = pg_restore_argv(jobs);
+    argv.insert(argv.end(), {"--section=data", "--use-list=" + (*list)->path(), file});
+    PGKEEP_RETURN_IF_ERROR(RunTool(connector, argv, "pg_restore --section=data",
+                                   options.child_env_drop, options.cancel));
+    ReportStep(options.progress,
+               "indexes and constraints with pg_restore --jobs=" + std::to_string(jobs));
+    argv = pg_restore_argv(jobs);
+    argv.insert(argv.end(), {"--section=post-data", file});
+    return RunTool(connector, argv, "pg_restore --section=post-data", options.child_env_drop,
+                   options.cancel);
+  };
+
   // From here on any failure drops the database we created: a half-restored
   // database must never look like a restore.
   auto restore_into = [&](int jobs) -> Status {
@@ -330,10 +383,8 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
                      {psql->path, "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
                       "--single-transaction", "-f", file, "--dbname=" + *into},
                      "psql", options.child_env_drop, options.cancel);
-    std::vector<std::string> argv = {pg_restore->path, "--exit-on-error", "--no-password",
-                                     "--jobs=" + std::to_string(jobs), "--dbname=" + *into};
-    argv.insert(argv.end(), filters.begin(), filters.end());
-    if (options.no_owner) argv.insert(argv.end(), {"--no-owner", "--no-privileges"});
+    if (split && jobs > 1) return restore_split(jobs);
+    std::vector<std::string> argv = pg_restore_argv(jobs);
     argv.push_back(file);
     return RunTool(connector, argv, "pg_restore", options.child_env_drop, options.cancel);
   };
@@ -343,7 +394,11 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
                                    ? std::string("running the SQL script with psql")
                                    : "restoring with pg_restore --jobs=" + std::to_string(jobs));
   Status restored = restore_into(jobs);
-  if (!restored.ok() && jobs > 1 && restored.code() == ErrorCode::kTool) {
+  const bool split_failed = split && jobs > 1 && restored.code() != ErrorCode::kInterrupted;
+  if (!restored.ok() && jobs > 1 && (restored.code() == ErrorCode::kTool || split_failed)) {
+    report.split_table.clear();
+    report.split_parts = 0;
+    report.split_rows = 0;
     // Start over from an empty database: what the parallel run left is in
     // an unknown state, and pg_restore does not resume.
     report.retried_serial = true;

@@ -81,6 +81,11 @@ struct LogicalRestoreReport {
   uint64_t chunks_written = 0;
   // Set when the dump's data did not parse and it was staged as it is.
   std::string staging_note;
+  // The table loaded over several connections (restore/table_load.h), when
+  // one was: "schema.table", its parts and rows.
+  std::string split_table;
+  int split_parts = 0;
+  int64_t split_rows = 0;
   // Step 5, when it ran.
   std::optional<ErasureReplay> erasures;
 };

@@ -43,6 +43,8 @@ INSERT INTO customer.messages (account, body, sent)
          '2026-01-01'::timestamptz + g * interval '1 second'
   FROM generate_series(1, 250000) g;
 CREATE INDEX ON customer.messages (account, sent DESC);
+COMMENT ON TABLE customer.messages IS 'what customers wrote';
+COMMENT ON CONSTRAINT messages_account_fkey ON customer.messages IS 'who wrote it';
 CREATE TABLE workspace.imports (id int, payload text);
 INSERT INTO workspace.imports SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g;
 )SQL";
@@ -110,6 +112,11 @@ TEST_F(LogicalTest, SchemaScopedBackupHoldsOnlyThoseSchemasAndRestoresExactly) {
   auto restore = Json({"restore", "--db", "app", "--into-database", "app_scoped"});
   EXPECT_EQ(restore["ok"], true);
   EXPECT_TRUE(restore["mismatches"].empty());
+  // The largest table (over 16 MiB of data) was loaded over two
+  // connections, pg_restore restoring the rest around it.
+  EXPECT_EQ(restore["split_table"],
+            nlohmann::json({{"table", "customer.messages"}, {"parts", 2}, {"rows", 250000}}))
+      << restore.dump();
   EXPECT_GT(restore["objects"].get<int>(), 5);
   for (const char* table : {"config.settings", "customer.accounts", "customer.messages"})
     EXPECT_EQ(Fingerprint("app_scoped", table), Fingerprint("app", table)) << table;
@@ -120,6 +127,12 @@ TEST_F(LogicalTest, SchemaScopedBackupHoldsOnlyThoseSchemasAndRestoresExactly) {
   EXPECT_EQ(cluster_->Query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'customer'",
                             "app_scoped"),
             "3");
+  // And the foreign key and the comments, on objects of either side of the data.
+  EXPECT_EQ(cluster_->Query("SELECT obj_description('customer.messages'::regclass, 'pg_class') || "
+                            "'/' || (SELECT obj_description(oid, 'pg_constraint') FROM "
+                            "pg_constraint WHERE conname = 'messages_account_fkey')",
+                            "app_scoped"),
+            "what customers wrote/who wrote it");
 
   // An existing database is refused, and --clean replaces it.
   ProcessResult again = Pgkeep({"restore", "--db", "app", "--into-database", "app_scoped"});
