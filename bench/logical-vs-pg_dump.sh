@@ -74,6 +74,8 @@ for round in 1 2; do
     fi
   done
   for tool in $order; do
+    # Each restore starts after a checkpoint: none pays for the one before.
+    psql -d "$CONN dbname=postgres" -c "CHECKPOINT"
     if [[ $tool == dump ]]; then
       T[restore_dump.$round]=$(timed "$PGBIN/pg_restore" -j2 --exit-on-error -d "$CONN dbname=r_pgdump_$round" \
         "$WORK/chat-$round.dump")
