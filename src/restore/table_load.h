@@ -30,7 +30,7 @@
 namespace pgkeep {
 
 // Tables with less COPY data than this are left to pg_restore.
-inline constexpr uint64_t kSplitTableMinBytes = 16 << 20;
+inline constexpr uint64_t kSplitTableMinBytes = 48 << 20;
 
 struct TableLoad {
   int parts = 0;       // COPY statements run

@@ -112,7 +112,7 @@ TEST_F(LogicalTest, SchemaScopedBackupHoldsOnlyThoseSchemasAndRestoresExactly) {
   auto restore = Json({"restore", "--db", "app", "--into-database", "app_scoped"});
   EXPECT_EQ(restore["ok"], true);
   EXPECT_TRUE(restore["mismatches"].empty());
-  // The largest table (over 16 MiB of data) was loaded over two
+  // The largest table (56 MiB of data, over the 48 MiB threshold) was loaded over two
   // connections, pg_restore restoring the rest around it.
   EXPECT_EQ(restore["split_table"],
             nlohmann::json({{"table", "customer.messages"}, {"parts", 2}, {"rows", 250000}}))
