@@ -10,7 +10,7 @@ namespace pgkeep {
 
 CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db,
                          const std::string& path) {
-  auto opened = OpenRepositoryForWalOrThrow(ctx);
+  auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "", false);
   const DatabaseConfig& config = DatabaseOrThrow(opened.config, db);
   if (config.method != "physical")
     throw CommandError{Status::Error(
@@ -34,7 +34,7 @@ CommandOutput RunWalPush(const CommandContext& ctx, const std::string& db,
 
 CommandOutput RunWalFetch(const CommandContext& ctx, const std::string& db, const std::string& name,
                           const std::string& dest) {
-  auto opened = OpenRepositoryForWalOrThrow(ctx);
+  auto opened = OpenRepositoryOrThrow(ctx, std::nullopt, "", false);
   (void)DatabaseOrThrow(opened.config, db);
   Status fetched = FetchWalFile(*ctx.env, *opened.repo, db, name, dest);
   // PostgreSQL asks for files that do not exist yet (the next segment, a

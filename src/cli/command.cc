@@ -40,18 +40,6 @@ std::string LegacyKeyCacheDir(const Config& config) {
 
 }  // namespace
 
-OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx) {
-  OpenedRepository opened;
-  opened.config = LoadConfigOrThrow(ctx);
-  auto password = RepositoryPasswordOrThrow(*ctx.env, opened.config.repository);
-  opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
-  opened.repo = ValueOrThrow(OpenRepositoryCached(*ctx.env, *opened.storage, *ctx.clock, password,
-                                                  ctx.keyring, LegacyKeyCacheDir(opened.config),
-                                                  password.has_value()));
-  opened.repo->set_warning_sink(ctx.warn);
-  return opened;
-}
-
 OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,
                                        const std::string& operation, bool load_index) {
   OpenedRepository opened;
@@ -59,8 +47,11 @@ OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<
   auto password = RepositoryPasswordOrThrow(*ctx.env, opened.config.repository);
   opened.storage = ValueOrThrow(ctx.open_storage(opened.config.repository));
   // password is set exactly when the configuration asks for encryption.
-  opened.repo =
-      ValueOrThrow(Repository::Open(*opened.storage, *ctx.clock, password, password.has_value()));
+  // Through the key cache: scrypt (~0.2 s, by design) once per boot and
+  // repository, not once per command (repo/key_cache.h).
+  opened.repo = ValueOrThrow(OpenRepositoryCached(*ctx.env, *opened.storage, *ctx.clock, password,
+                                                  ctx.keyring, LegacyKeyCacheDir(opened.config),
+                                                  password.has_value()));
   opened.repo->set_warning_sink(ctx.warn);
   if (mode)
     opened.lock = ValueOrThrow(

@@ -73,16 +73,14 @@ struct OpenedRepository {
 };
 
 // Loads the configuration and opens its repository under a lock; aborts the
-// command (CommandError) on failure.
+// command (CommandError) on failure. The master key comes from the host's
+// key cache when it holds it (repo/key_cache.h).
 // `mode` nullopt: no lock, for commands that only read metadata and cope
-// with objects vanishing meanwhile (status).
+// with objects vanishing meanwhile (status), or that run once per WAL file
+// (wal-push, wal-fetch: no lock, no index).
 OpenedRepository OpenRepositoryOrThrow(const CommandContext& ctx, std::optional<LockMode> mode,
                                        const std::string& operation, bool load_index);
 Config LoadConfigOrThrow(const CommandContext& ctx);
-// For commands run once per WAL file (wal-push, wal-fetch): no lock, no
-// index, and the master key from the host's key cache (repo/key_cache.h),
-// kept in "keys/" beside the state database.
-OpenedRepository OpenRepositoryForWalOrThrow(const CommandContext& ctx);
 // The [database.NAME] section, or a usage error listing the configured ones.
 const DatabaseConfig& DatabaseOrThrow(const Config& config, const std::string& name);
 

@@ -1,7 +1,9 @@
 // repo/key_cache.h — opening a repository without paying for scrypt each time.
 //
-// wal-push and wal-fetch run once per WAL segment; unwrapping the master key
-// with scrypt (~0.1 s, by design) would dominate them. The first run writes
+// Every command opens the repository through this cache. wal-push and
+// wal-fetch run once per WAL segment, and a restore or a drill is timed
+// against its RTO; unwrapping the master key with scrypt (~0.1-0.2 s, by
+// design) would dominate the first and add to the second. The first run writes
 // the unwrapped key into the user's kernel keyring (common/keyring.h), sealed
 // (AES-256-GCM) under HMAC-SHA-256(random salt, password), for 12 hours:
 //

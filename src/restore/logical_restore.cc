@@ -75,16 +75,13 @@ class TempFile {
   std::unique_ptr<WritableFile> file_;
 };
 
-Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
-               const std::string& what, const std::vector<std::string>& drop_env,
-               const std::atomic<int>* cancel) {
-  auto proc = connector.RunTool(PgToolCommand{argv, false, drop_env});
-  if (!proc.ok()) return proc.status();
+// Waits for a tool started with connector.RunTool; its exit as a Status.
+Status FinishTool(PgToolProcess& proc, const std::string& what, const std::atomic<int>* cancel) {
   bool cancelled = false;
-  int code = (*proc)->WaitOrCancel(cancel, &cancelled);
+  int code = proc.WaitOrCancel(cancel, &cancelled);
   if (cancelled) return Status::Error(ErrorCode::kInterrupted, "interrupted while running " + what);
   if (code == 0) return Status::Ok();
-  std::string last = (*proc)->ErrorSummary();
+  std::string last = proc.ErrorSummary();
   std::string hint;
   if (last.find("role") != std::string::npos && last.find("does not exist") != std::string::npos)
     hint =
@@ -96,6 +93,14 @@ Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
       ErrorCode::kTool,
       what + " failed (exit " + std::to_string(code) + ")" + (last.empty() ? "" : ": " + last),
       hint);
+}
+
+Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
+               const std::string& what, const std::vector<std::string>& drop_env,
+               const std::atomic<int>* cancel) {
+  auto proc = connector.RunTool(PgToolCommand{argv, false, drop_env});
+  if (!proc.ok()) return proc.status();
+  return FinishTool(**proc, what, cancel);
 }
 
 Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& pg_restore,
@@ -332,16 +337,9 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     argv.insert(argv.end(), {"--section=pre-data", file});
     PGKEEP_RETURN_IF_ERROR(RunTool(connector, argv, "pg_restore --section=pre-data",
                                    options.child_env_drop, options.cancel));
-    ReportStep(options.progress, "loading " + split->schema + "." + split->table + " over " +
-                                     std::to_string(jobs) + " connections");
-    auto loaded = LoadTableInParts(
-        env, connector, *into, "database \"" + options.into_database + "\"", file, *split,
-        staging_info->int_size, staging_info->session_sql, jobs, options.cancel);
-    if (!loaded.ok()) return loaded.status();
-    report.split_table = split->schema + "." + split->table;
-    report.split_parts = loaded->parts;
-    report.split_rows = loaded->rows;
-    // Every other entry, through a list pg_restore follows (-L).
+    // Every other table's data, through a list pg_restore follows (-L),
+    // loaded while the split table is: as pg_restore -j would, the small
+    // tables fill the gaps the big one leaves on the server's cores.
     auto list = TempFile::Create(env, options.temp_dir);
     if (!list.ok()) return list.status();
     std::string ids;
@@ -349,12 +347,28 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       if (id != split->dump_id) ids += std::to_string(id) + "\n";
     PGKEEP_RETURN_IF_ERROR((*list)->file().Write(AsBytes(ids)));
     PGKEEP_RETURN_IF_ERROR((*list)->file().Close());
-    ReportStep(options.progress,
-               "restoring the other tables' data with pg_restore --jobs=" + std::to_string(jobs));
-    argv = pg_restore_argv(jobs);
+    const int other_jobs = std::max(1, jobs / 2);
+    ReportStep(options.progress, "loading " + split->schema + "." + split->table + " over " +
+                                     std::to_string(jobs) +
+                                     " connections, the other tables' data with pg_restore "
+                                     "--jobs=" +
+                                     std::to_string(other_jobs));
+    argv = pg_restore_argv(other_jobs);
     argv.insert(argv.end(), {"--section=data", "--use-list=" + (*list)->path(), file});
-    PGKEEP_RETURN_IF_ERROR(RunTool(connector, argv, "pg_restore --section=data",
-                                   options.child_env_drop, options.cancel));
+    auto others = connector.RunTool(PgToolCommand{argv, false, options.child_env_drop});
+    if (!others.ok()) return others.status();
+    auto loaded = LoadTableInParts(
+        env, connector, *into, "database \"" + options.into_database + "\"", file, *split,
+        staging_info->int_size, staging_info->session_sql, jobs, options.cancel);
+    // A failed load stops the other pg_restore at once (the caller starts over).
+    std::atomic<int> stop{loaded.ok() ? 0 : 1};
+    Status others_done =
+        FinishTool(**others, "pg_restore --section=data", loaded.ok() ? options.cancel : &stop);
+    if (!loaded.ok()) return loaded.status();
+    PGKEEP_RETURN_IF_ERROR(others_done);
+    report.split_table = split->schema + "." + split->table;
+    report.split_parts = loaded->parts;
+    report.split_rows = loaded->rows;
     ReportStep(options.progress,
                "indexes and constraints with pg_restore --jobs=" + std::to_string(jobs));
     argv = pg_restore_argv(jobs);
@@ -435,8 +449,22 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
                                 ? snapshot->meta.value(kMetaRowCounts, nlohmann::json::object())
                                 : nlohmann::json::object();
   TableScope selection(options.schemas, options.tables);
+  // The split table's rows were counted by the server as its COPYs ran;
+  // that count stands for count(*) when the rows can only be in that table
+  // (a plain table: no partition, no inheritance children).
+  std::optional<int64_t> split_count;
+  if (!report.split_table.empty()) {
+    auto plain = (*check)->Query(
+        "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'r' AND NOT c.relispartition "
+        "AND NOT EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)",
+        {split->schema, split->table});
+    if (!plain.ok()) return plain.status();
+    if (!plain->rows.empty()) split_count = report.split_rows;
+  }
   for (const auto& t : *tables) {
-    auto n = CountRows(**check, t);
+    const bool loaded_here = split_count && t.schema == split->schema && t.name == split->table;
+    auto n = loaded_here ? Result<int64_t>(*split_count) : CountRows(**check, t);
     if (!n.ok()) return n.status();
     TableCheck c{t.Display(), std::nullopt, *n};
     if (recorded.contains(c.table)) c.expected = recorded[c.table].get<int64_t>();
