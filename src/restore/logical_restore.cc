@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <thread>
 
 #include "codec/crypto.h"
 #include "common/file_io.h"
@@ -102,6 +104,37 @@ Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
   if (!proc.ok()) return proc.status();
   return FinishTool(**proc, what, cancel);
 }
+
+// CREATE DATABASE on a thread of its own while the dump is staged, for a
+// database that does not exist yet; dropped again when the restore stops
+// before Keep().
+class EarlyCreate {
+ public:
+  EarlyCreate(PgConnection& admin, std::string quoted)
+      : admin_(admin), quoted_(std::move(quoted)), thread_([this] {
+          status_ = admin_.Exec("CREATE DATABASE " + quoted_ + " TEMPLATE template0");
+        }) {}
+  EarlyCreate(const EarlyCreate&) = delete;
+  EarlyCreate& operator=(const EarlyCreate&) = delete;
+  ~EarlyCreate() {
+    (void)Wait();
+    if (!keep_ && status_.ok())
+      (void)admin_.Exec("DROP DATABASE IF EXISTS " + quoted_ + " WITH (FORCE)");
+  }
+  // The CREATE's outcome; the admin connection is free again after it.
+  Status Wait() {
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+  void Keep() { keep_ = true; }
+
+ private:
+  PgConnection& admin_;
+  std::string quoted_;
+  Status status_;
+  bool keep_ = false;
+  std::thread thread_;  // last: starts once the rest is built
+};
 
 Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& pg_restore,
                                      const std::string& file,
@@ -250,10 +283,28 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
         "\"" + file + "\" is a plain SQL dump; --schema and --table need an archive",
         "restore it whole, or use a custom-format dump");
 
+  // Refused before anything is staged: a name taken is known at once.
+  auto exists =
+      (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
+  if (!exists.ok()) return exists.status();
+  std::string quoted = QuoteIdent(options.into_database);
+  if (!exists->rows.empty() && !options.clean)
+    return Status::Error(ErrorCode::kUsage,
+                         "database \"" + options.into_database + "\" already exists",
+                         "choose another name, or pass --clean to drop and recreate it");
+  const std::vector<std::string> filters = RestoreFilters(options);
+  // A new database for a whole backup is created while its dump is staged
+  // (a selection is first checked against the dump: it may match nothing).
+  std::optional<EarlyCreate> early;
+  if (snapshot && exists->rows.empty() && filters.empty()) early.emplace(**admin, quoted);
+
   if (snapshot) {
     // Staged before the target is touched: a damaged chunk or a full temp
     // disk must not cost the user an existing database (--clean).
-    ReportStep(options.progress, "staging the dump of backup " + snapshot->id);
+    ReportStep(
+        options.progress,
+        "staging the dump of backup " + snapshot->id +
+            (early ? ", creating database \"" + options.into_database + "\" meanwhile" : ""));
     auto temp = TempFile::Create(env, options.temp_dir);
     if (!temp.ok()) return temp.status();
     staged = std::move(*temp);
@@ -287,7 +338,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     psql = *found;
   }
 
-  const std::vector<std::string> filters = RestoreFilters(options);
+  if (early) PGKEEP_RETURN_IF_ERROR(early->Wait());
   if (*format != DumpFormat::kPlainSql) {
     // Counted before anything is touched: a selection that matches nothing
     // would "succeed" with an empty database.
@@ -302,19 +353,14 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
                            "names are case-sensitive");
   }
 
-  auto exists =
-      (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
-  if (!exists.ok()) return exists.status();
-  std::string quoted = QuoteIdent(options.into_database);
-  if (!exists->rows.empty()) {
-    if (!options.clean)
-      return Status::Error(ErrorCode::kUsage,
-                           "database \"" + options.into_database + "\" already exists",
-                           "choose another name, or pass --clean to drop and recreate it");
-    PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
+  if (early) {
+    early->Keep();  // created above; from here on a failure drops it as below
+  } else {
+    if (!exists->rows.empty())
+      PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
+    ReportStep(options.progress, "creating database \"" + options.into_database + "\"");
+    PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
   }
-  ReportStep(options.progress, "creating database \"" + options.into_database + "\"");
-  PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
   auto into = ConninfoWithDbname(target, options.into_database);
   if (!into.ok()) return into.status();
 

@@ -8,6 +8,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <csignal>
+
 #include "repo/snapshot_meta.h"
 #include "support/fake_pg.h"
 #include "support/memory_repo.h"
@@ -52,12 +55,13 @@ class LogicalRestoreTest : public ::testing::Test {
     o.temp_dir = temp_;
     return o;
   }
-  // Up to the database being created: the checks that come first.
+  // Up to the database being created: the checks that come first. A new
+  // database for a whole backup is created while the dump is staged.
   void ExpectCreate() {
     pg_.ExpectConnect(kAdmin)
-        .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc})
         .ExpectQuery(kExists, Rows({}), {"restored"})
-        .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0");
+        .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+        .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc});
   }
   void ExpectCounts(const std::string& orders, const std::string& items) {
     pg_.ExpectConnect(kInto)
@@ -146,10 +150,23 @@ TEST_F(LogicalRestoreTest, AFailedRestoreDropsTheDatabaseItCreated) {
             "each backup)");
 }
 
-TEST_F(LogicalRestoreTest, AnExistingDatabaseIsKeptWithoutClean) {
+TEST_F(LogicalRestoreTest, ADatabaseCreatedWhileStagingIsDroppedWhenTheRestoreStopsThere) {
+  LogicalRestoreOptions o = Options();
+  std::atomic<int> cancel{SIGTERM};
+  o.cancel = &cancel;
   pg_.ExpectConnect(kAdmin)
-      .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc})
-      .ExpectQuery(kExists, Rows({{"1"}}), {"restored"});
+      .ExpectQuery(kExists, Rows({}), {"restored"})
+      .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+      .ExpectExec("DROP DATABASE IF EXISTS \"restored\" WITH (FORCE)");
+  auto r = Restore(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kInterrupted);
+  EXPECT_EQ(r.status().message(), "interrupted while staging the dump");
+}
+
+TEST_F(LogicalRestoreTest, AnExistingDatabaseIsKeptWithoutClean) {
+  // Refused before the dump is staged.
+  pg_.ExpectConnect(kAdmin).ExpectQuery(kExists, Rows({{"1"}}), {"restored"});
   auto r = Restore(Options());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kUsage);
@@ -160,8 +177,8 @@ TEST_F(LogicalRestoreTest, CleanDropsTheExistingDatabaseOnlyOnceTheDumpIsStaged)
   LogicalRestoreOptions o = Options();
   o.clean = true;
   pg_.ExpectConnect(kAdmin)
-      .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc})
       .ExpectQuery(kExists, Rows({{"1"}}), {"restored"})
+      .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc})
       .ExpectExec("DROP DATABASE \"restored\" WITH (FORCE)")
       .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
       .ExpectTool(FakeToolRun{"pg_restore", {}, ""});
@@ -172,8 +189,10 @@ TEST_F(LogicalRestoreTest, CleanDropsTheExistingDatabaseOnlyOnceTheDumpIsStaged)
 TEST_F(LogicalRestoreTest, ASelectionThatMatchesNothingTouchesNoDatabase) {
   LogicalRestoreOptions o = Options();
   o.tables = {"public.nope"};
-  pg_.ExpectConnect(kAdmin).ExpectTool(FakeToolRun{
-      "pg_restore", {"--list", "--schema=public", "--table=nope"}, ";\n; nothing selected\n"});
+  pg_.ExpectConnect(kAdmin)
+      .ExpectQuery(kExists, Rows({}), {"restored"})
+      .ExpectTool(FakeToolRun{
+          "pg_restore", {"--list", "--schema=public", "--table=nope"}, ";\n; nothing selected\n"});
   auto r = Restore(o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kNotFound);
