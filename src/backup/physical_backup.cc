@@ -401,7 +401,8 @@ Result<PhysicalBackupResult> RunPhysicalBackup(Env& env, Repository& repo, PgCon
                    {kMetaPagesChecked, got.pages.pages_checked},
                    {kMetaCorruptPageCount, got.pages.corrupt.size()},
                    {kMetaCorruptPages, corrupt},
-                   {kMetaTablespaces, tablespaces}};
+                   {kMetaTablespaces, tablespaces},
+                   {kMetaReaders, db.pgdata.empty() ? 1 : options.read_threads}};
   ReportStep(options.progress, "committing backup " + snapshot.id);
   auto committed = session.Commit(snapshot, got.files);
   if (!committed.ok()) return committed.status();

@@ -38,6 +38,9 @@ struct PhysicalBackupOptions {
   std::string type = "full";  // "full" | "incr"
   std::string label;
   StoreOptions store;
+  // Local method: files are read and stored by this many threads, biggest
+  // first, so each pack interleaves the chunks of about this many files
+  // (recorded as the snapshot's "readers"; restore/physical_restore.h).
   int read_threads = 2;
   int wal_wait_seconds = 300;  // for the stop segment to be archived
   std::string config_path;     // for the archive_command suggested in errors

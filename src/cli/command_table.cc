@@ -76,7 +76,8 @@ CommandRunner DefineDrill(CLI::App& sub) {
   sub.add_option("--html", args->html, "also write the report as a self-contained HTML file");
   sub.add_option("--scratch-dir", args->options.scratch_dir,
                  "where the scratch copy goes (default /var/tmp)");
-  sub.add_option("--jobs", args->options.threads, "parallel writers / pg_restore jobs (default 4)")
+  sub.add_option("--jobs", args->options.threads,
+                 "parallel writers (default as restore chooses) / pg_restore jobs (default 4)")
       ->check(CLI::Range(1, 64));
   sub.add_flag("--history", args->history, "list the drill reports stored in the repository");
   sub.add_option("--limit", args->limit, "with --history: at most this many (default 20)");
@@ -185,7 +186,7 @@ CommandRunner DefineRestore(CLI::App& sub) {
   CLI::Option* jobs =
       sub.add_option("--jobs", args->options.jobs,
                      "parallel jobs: pg_restore jobs (default 2), or file writers for --pgdata "
-                     "(default 4)")
+                     "(default 4; from S3, as many as the backup had readers)")
           ->check(CLI::Range(1, 64));
   sub.add_option("--temp-dir", args->options.temp_dir, "where to stage the dump (default $TMPDIR)");
   sub.add_flag("--no-reapply-erasures", args->no_reapply_erasures,

@@ -60,7 +60,9 @@ struct DrillOptions {
   // Every configured database, so leftovers of drills of any of them are
   // cleaned with their own settings (drill/scratch.h); null: only this one.
   const std::map<std::string, DatabaseConfig>* databases = nullptr;
-  int threads = 4;  // file writers (physical), pg_restore jobs (logical)
+  // File writers (physical) or pg_restore jobs (logical); 0: physical as
+  // restore chooses (PhysicalRestoreOptions::threads), logical 4.
+  int threads = 0;
   int recovery_timeout_seconds = 6 * 3600;
   Progress progress;
   // Nonzero (a signal number, set by a handler): clean up and fail with kInterrupted.

@@ -30,6 +30,9 @@ constexpr char kMetaPagesChecked[] = "pages_checked";
 constexpr char kMetaCorruptPageCount[] = "corrupt_page_count";
 constexpr char kMetaCorruptPages[] = "corrupt_pages";  // the first few, {file, block}
 constexpr char kMetaTablespaces[] = "tablespaces";     // [{oid, location}]
+// Threads that stored the files, biggest first; each pack interleaves the
+// chunks of about this many files (1: a streamed backup, file after file).
+constexpr char kMetaReaders[] = "readers";
 
 // A logical snapshot (kind "logical"), written by backup/logical_backup.
 constexpr char kMetaDbname[] = "dbname";   // the PostgreSQL database dumped

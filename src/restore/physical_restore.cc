@@ -218,7 +218,15 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   std::mutex mu;
   Status error;
   // One block cache for every writer: a backup interleaves files in packs.
-  const int writers = std::max(1, o.threads);
+  int writers = o.threads > 0 ? o.threads : kLocalRestoreWriters;
+  if (o.threads <= 0 && repo.storage().Features().read_ahead) {
+    const nlohmann::json& meta = result.backup.meta;
+    const bool streamed = meta.value(kMetaMethod, "") == "stream";
+    int readers = 2;
+    if (auto it = meta.find(kMetaReaders); it != meta.end() && it->is_number_integer())
+      readers = static_cast<int>(std::clamp<int64_t>(it->get<int64_t>(), 1, 64));
+    if (!streamed && readers > 1) writers = readers;
+  }
   auto blocks = Loader::NewBlockCache(repo, writers);
   auto work = [&] {
     Loader loader(repo, 1, blocks.get());

@@ -687,7 +687,8 @@ TEST_F(PhysicalTest, StatusIsUnhealthyWhileArchivingFails) {
   EXPECT_TRUE(named) << failing.dump(2);
 
   SetArchiveCommand(std::nullopt);
-  ASSERT_EQ(Pgkeep({"check", "--db", "main"}).exit_code, 0);  // archiving works again
+  ProcessResult checked = Pgkeep({"check", "--db", "main"});
+  ASSERT_EQ(checked.exit_code, 0) << checked.out << checked.err;  // archiving works again
   ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
   nlohmann::json again = Json({"status", "--db", "main"});
   EXPECT_EQ(again["healthy"], true) << again.dump(2);
