@@ -17,6 +17,9 @@ namespace pgkeep {
 
 namespace {
 
+// pg_restore and pg_amcheck jobs of a drill (DrillOptions::threads).
+int LogicalJobs(const DrillOptions& o) { return o.threads > 0 ? o.threads : 4; }
+
 constexpr int kWalWaitSeconds = 300;
 constexpr char kUserCheckTimeout[] = "5min";
 
@@ -172,9 +175,8 @@ DrillCheck RunAmcheck(Env& env, PgConnector& connector, const DatabaseConfig& db
   auto tool = connector.FindTool("pg_amcheck", major, db.pg_bin);
   if (!tool.ok())
     return Skip("pg_amcheck", "pg_amcheck is not available: " + tool.status().message());
-  std::vector<std::string> argv = {
-      tool->path, "--no-password", "--install-missing",
-      "--jobs=" + std::to_string(std::clamp(o.threads > 0 ? o.threads : 4, 1, 8))};
+  std::vector<std::string> argv = {tool->path, "--no-password", "--install-missing",
+                                   "--jobs=" + std::to_string(std::clamp(LogicalJobs(o), 1, 8))};
   // The copy's socket, port and role go in a connection string. With --all
   // it is the maintenance database's; one database is named by the string
   // itself (its dbname), as pg_amcheck 15 connects to a --database=NAME
@@ -810,7 +812,7 @@ void RunLogical(Env& env, Repository& repo, PgConnector& connector, const Databa
         "restored into a scratch PostgreSQL without the source's roles: owners and privileges were "
         "not restored");
   }
-  r.jobs = o.threads > 0 ? o.threads : 4;
+  r.jobs = LogicalJobs(o);
   r.reapply_erasures = false;  // after the counts, which are the backup's
   r.temp_dir = ledger.entry().dir;
   r.child_env_drop = o.child_env_drop;

@@ -221,11 +221,11 @@ Result<PhysicalRestoreResult> RunPhysicalRestore(Env& env, Repository& repo, PgC
   int writers = o.threads > 0 ? o.threads : kLocalRestoreWriters;
   if (o.threads <= 0 && repo.storage().Features().read_ahead) {
     const nlohmann::json& meta = result.backup.meta;
-    const bool streamed = meta.value(kMetaMethod, "") == "stream";
-    int readers = 2;
+    // Backups from before "readers" was recorded: 1 streamed, 2 local.
+    int readers = meta.value(kMetaMethod, "") == "stream" ? 1 : 2;
     if (auto it = meta.find(kMetaReaders); it != meta.end() && it->is_number_integer())
       readers = static_cast<int>(std::clamp<int64_t>(it->get<int64_t>(), 1, 64));
-    if (!streamed && readers > 1) writers = readers;
+    if (readers > 1) writers = readers;
   }
   auto blocks = Loader::NewBlockCache(repo, writers);
   auto work = [&] {
