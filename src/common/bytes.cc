@@ -1,8 +1,35 @@
 #include "common/bytes.h"
 
+#include <sys/mman.h>
+
 #include <cstdio>
+#include <new>
 
 namespace pgkeep {
+
+namespace {
+constexpr size_t kHugePage = 2 << 20;
+size_t HugeRounded(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+}  // namespace
+
+void* AllocateLargeBuffer(size_t bytes) {
+  const size_t size = HugeRounded(bytes);
+  // Mapped one huge page larger, then trimmed to a 2 MiB boundary: the
+  // kernel backs only aligned ranges with huge pages.
+  void* raw =
+      ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  const auto start = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = (start + kHugePage - 1) / kHugePage * kHugePage;
+  if (aligned > start) ::munmap(raw, aligned - start);
+  if (const size_t tail = start + size + kHugePage - (aligned + size); tail > 0)
+    ::munmap(reinterpret_cast<void*>(aligned + size), tail);
+  void* p = reinterpret_cast<void*>(aligned);
+  (void)::madvise(p, size, MADV_HUGEPAGE);  // a hint: refused, pages stay 4 KiB
+  return p;
+}
+
+void FreeLargeBuffer(void* p, size_t bytes) { ::munmap(p, HugeRounded(bytes)); }
 
 std::string HexEncode(ByteView data) {
   static constexpr char kDigits[] = "0123456789abcdef";
