@@ -179,6 +179,9 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
       {"mismatches", report.mismatches},
       {"retried_serial", report.retried_serial},
       {"retry_reason", report.retry_reason},
+      {"dropped_leftover", report.dropped_leftover.empty()
+                               ? nlohmann::json()
+                               : nlohmann::json(report.dropped_leftover)},
       {"split_table", report.split_table.empty() ? nlohmann::json()
                                                  : nlohmann::json{{"table", report.split_table},
                                                                   {"parts", report.split_parts},
@@ -201,6 +204,11 @@ CommandOutput RunRestore(const CommandContext& ctx, const RestoreArgs& args) {
                  report.retry_reason + "\n"
            : "") +
       (report.staging_note.empty() ? "" : "note: " + report.staging_note + "\n") +
+      (report.dropped_leftover.empty()
+           ? ""
+           : "note: database \"" + report.database +
+                 "\" was the leftover of a restore that was killed, and was dropped first (" +
+                 report.dropped_leftover + ")\n") +
       (report.split_table.empty()
            ? ""
            : "table " + report.split_table + " loaded over " + std::to_string(report.split_parts) +

@@ -3,17 +3,44 @@
 #include <sys/mman.h>
 
 #include <cstdio>
+#include <map>
+#include <mutex>
 #include <new>
 
 namespace pgkeep {
 
 namespace {
 constexpr size_t kHugePage = 2 << 20;
+// Released large buffers kept for the next allocation of the same rounded
+// size: their pages are already in, and a loop that allocates and frees a
+// buffer pays for the faults once (glibc's heap did that for such sizes
+// before they got mappings of their own).
+constexpr size_t kKeptBytes = 64 << 20;
 size_t HugeRounded(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
+
+struct KeptMappings {
+  std::mutex mu;
+  std::multimap<size_t, void*> by_size;
+  size_t bytes = 0;
+};
+KeptMappings& Kept() {
+  static KeptMappings* kept = new KeptMappings();  // never destroyed: used until exit
+  return *kept;
+}
 }  // namespace
 
 void* AllocateLargeBuffer(size_t bytes) {
   const size_t size = HugeRounded(bytes);
+  {
+    KeptMappings& kept = Kept();
+    std::lock_guard<std::mutex> lock(kept.mu);
+    if (auto it = kept.by_size.find(size); it != kept.by_size.end()) {
+      void* p = it->second;
+      kept.by_size.erase(it);
+      kept.bytes -= size;
+      return p;
+    }
+  }
   // Mapped one huge page larger, then trimmed to a 2 MiB boundary: the
   // kernel backs only aligned ranges with huge pages.
   void* raw =
@@ -29,7 +56,19 @@ void* AllocateLargeBuffer(size_t bytes) {
   return p;
 }
 
-void FreeLargeBuffer(void* p, size_t bytes) { ::munmap(p, HugeRounded(bytes)); }
+void FreeLargeBuffer(void* p, size_t bytes) {
+  const size_t size = HugeRounded(bytes);
+  {
+    KeptMappings& kept = Kept();
+    std::lock_guard<std::mutex> lock(kept.mu);
+    if (kept.bytes + size <= kKeptBytes) {
+      kept.by_size.emplace(size, p);
+      kept.bytes += size;
+      return;
+    }
+  }
+  ::munmap(p, size);
+}
 
 std::string HexEncode(ByteView data) {
   static constexpr char kDigits[] = "0123456789abcdef";

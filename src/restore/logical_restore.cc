@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <regex>
 #include <thread>
 
 #include "codec/crypto.h"
+#include "common/clock.h"
 #include "common/file_io.h"
 #include "postgres/connection.h"
 #include "postgres/pg_connector.h"
@@ -110,9 +112,10 @@ Status RunTool(PgConnector& connector, const std::vector<std::string>& argv,
 // before Keep().
 class EarlyCreate {
  public:
-  EarlyCreate(PgConnection& admin, std::string quoted)
-      : admin_(admin), quoted_(std::move(quoted)), thread_([this] {
+  EarlyCreate(PgConnection& admin, std::string quoted, std::string mark)
+      : admin_(admin), quoted_(std::move(quoted)), mark_(std::move(mark)), thread_([this] {
           status_ = admin_.Exec("CREATE DATABASE " + quoted_ + " TEMPLATE template0");
+          if (status_.ok()) status_ = admin_.Exec(mark_);
         }) {}
   EarlyCreate(const EarlyCreate&) = delete;
   EarlyCreate& operator=(const EarlyCreate&) = delete;
@@ -131,6 +134,7 @@ class EarlyCreate {
  private:
   PgConnection& admin_;
   std::string quoted_;
+  std::string mark_;  // the statement that sets kRestoreMarker
   Status status_;
   bool keep_ = false;
   std::thread thread_;  // last: starts once the rest is built
@@ -162,6 +166,19 @@ Result<uint64_t> CountArchiveObjects(PgConnector& connector, const std::string& 
   if (code != 0)
     return Status::Error(ErrorCode::kTool, "pg_restore --list failed: " + (*proc)->ErrorSummary());
   return objects;
+}
+
+// What kRestoreMarker's comment says: the pid and host of the restore.
+struct RestoreMarker {
+  pid_t pid = 0;
+  std::string host;
+};
+std::optional<RestoreMarker> ParseRestoreMarker(const std::string& comment) {
+  static const std::regex re(std::string("^") + kRestoreMarker +
+                             R"( \(pid ([0-9]{1,9}) on ([^ ,]{1,255}), started [^)]*\)$)");
+  std::smatch m;
+  if (!std::regex_match(comment, m, re)) return std::nullopt;
+  return RestoreMarker{static_cast<pid_t>(std::stol(m[1].str())), m[2].str()};
 }
 
 // pg_restore's --table takes a bare name; "schema.table" becomes both filters.
@@ -284,19 +301,46 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
         "restore it whole, or use a custom-format dump");
 
   // Refused before anything is staged: a name taken is known at once.
-  auto exists =
-      (*admin)->Query("SELECT 1 FROM pg_database WHERE datname = $1", {options.into_database});
+  auto exists = (*admin)->Query(
+      "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database "
+      "WHERE datname = $1",
+      {options.into_database});
   if (!exists.ok()) return exists.status();
   std::string quoted = QuoteIdent(options.into_database);
-  if (!exists->rows.empty() && !options.clean)
-    return Status::Error(ErrorCode::kUsage,
-                         "database \"" + options.into_database + "\" already exists",
-                         "choose another name, or pass --clean to drop and recreate it");
+  // While a restore writes the database, its comment says so (the header).
+  const std::string mark =
+      "COMMENT ON DATABASE " + quoted + " IS " +
+      QuoteLiteral(std::string(kRestoreMarker) + " (pid " + std::to_string(env.ProcessId()) +
+                   " on " + env.HostName() + ", started " +
+                   FormatIsoTime(env.NowMicros() / 1000000) + ")");
+  if (!exists->rows.empty()) {
+    const std::string comment = exists->rows[0].values[0].value_or("");
+    auto leftover = ParseRestoreMarker(comment);
+    if (leftover && leftover->host == env.HostName() && !env.ProcessExists(leftover->pid)) {
+      // A restore that was killed left it: ours to drop.
+      PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
+      report.dropped_leftover = comment;
+      exists->rows.clear();
+    } else if (leftover && !options.clean) {
+      const bool here = leftover->host == env.HostName();
+      return Status::Error(
+          ErrorCode::kUsage,
+          "database \"" + options.into_database + "\" is being restored by pid " +
+              std::to_string(leftover->pid) + " on " + leftover->host +
+              (here ? "" : " (or that restore stopped there without finishing)"),
+          here ? "wait for that restore to end, or pass --clean to replace the database"
+               : "pass --clean to replace it once that restore is no longer running");
+    } else if (!options.clean) {
+      return Status::Error(ErrorCode::kUsage,
+                           "database \"" + options.into_database + "\" already exists",
+                           "choose another name, or pass --clean to drop and recreate it");
+    }
+  }
   const std::vector<std::string> filters = RestoreFilters(options);
   // A new database for a whole backup is created while its dump is staged
   // (a selection is first checked against the dump: it may match nothing).
   std::optional<EarlyCreate> early;
-  if (snapshot && exists->rows.empty() && filters.empty()) early.emplace(**admin, quoted);
+  if (snapshot && exists->rows.empty() && filters.empty()) early.emplace(**admin, quoted, mark);
 
   if (snapshot) {
     // Staged before the target is touched: a damaged chunk or a full temp
@@ -360,6 +404,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
     ReportStep(options.progress, "creating database \"" + options.into_database + "\"");
     PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
+    PGKEEP_RETURN_IF_ERROR((*admin)->Exec(mark));
   }
   auto into = ConninfoWithDbname(target, options.into_database);
   if (!into.ok()) return into.status();
@@ -467,6 +512,7 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
     Status recreated = (*admin)->Exec("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)");
     if (recreated.ok())
       recreated = (*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0");
+    if (recreated.ok()) recreated = (*admin)->Exec(mark);
     restored = recreated.ok() ? restore_into(1) : recreated;
     if (!restored.ok())
       restored = Status::Error(
@@ -542,6 +588,8 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
                                          "\" is restored, but holds rows retention erased");
     report.erasures = *replay;
   }
+  // Restored: the marker goes (a dump does not restore a database comment).
+  PGKEEP_RETURN_IF_ERROR((*admin)->Exec("COMMENT ON DATABASE " + quoted + " IS NULL"));
   report.seconds = (env.MonotonicMicros() - started) / 1e6;
   return report;
 }

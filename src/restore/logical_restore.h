@@ -12,7 +12,12 @@
 //      backup started are erased again (policy/forget_log.h)
 //
 // Any failure in 3 drops the database created in 2: a half-restored database
-// is never left behind looking like a restore. A parallel pg_restore that
+// is never left behind looking like a restore. A restore that is killed
+// (SIGKILL, a crash of the host) cannot drop it, so from its creation until
+// the restore returns, the database carries the comment kRestoreMarker
+// (with the restoring pid, host and start). The next restore into that name
+// drops such a leftover on its own when the pid is gone on this host, and
+// otherwise names what it found. A parallel pg_restore that
 // fails is retried once without parallelism first (parallel workers fail in
 // ways a serial run does not: connection limits, lock timeouts, dying
 // workers), into a database dropped and created again.
@@ -31,6 +36,9 @@
 #include "repo/repository.h"
 
 namespace pgkeep {
+
+// The comment a database carries while a restore writes it.
+inline constexpr char kRestoreMarker[] = "pgkeep: restore in progress";
 
 struct LogicalRestoreOptions {
   std::string backup = "latest";     // snapshot id or "latest" (of this database)
@@ -81,6 +89,9 @@ struct LogicalRestoreReport {
   uint64_t chunks_written = 0;
   // Set when the dump's data did not parse and it was staged as it is.
   std::string staging_note;
+  // Set when the target was the leftover of a restore that was killed, and
+  // was dropped first: what its marker said.
+  std::string dropped_leftover;
   // The table loaded over several connections (restore/table_load.h), when
   // one was: "schema.table", its parts and rows.
   std::string split_table;

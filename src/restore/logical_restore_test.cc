@@ -25,7 +25,11 @@ using testing::Rows;
 
 constexpr char kAdmin[] = "dbname=postgres host=db1";
 constexpr char kInto[] = "dbname=restored host=db1";
-constexpr char kExists[] = "SELECT 1 FROM pg_database WHERE datname = $1";
+constexpr char kExists[] = "SELECT coalesce(shobj_description(oid, 'pg_database'), '')...";
+// A restore marks the database it writes until it is done.
+constexpr char kMark[] =
+    "COMMENT ON DATABASE \"restored\" IS 'pgkeep: restore in progress (pid ...";
+constexpr char kUnmark[] = "COMMENT ON DATABASE \"restored\" IS NULL";
 constexpr char kTables[] = "\nSELECT n.nspname, c.relname...";
 const std::string kToc =
     ";\n; Archive created at 2026-11-23\n;\n215; 1259 16385 TABLE public orders app\n"
@@ -61,13 +65,16 @@ class LogicalRestoreTest : public ::testing::Test {
     pg_.ExpectConnect(kAdmin)
         .ExpectQuery(kExists, Rows({}), {"restored"})
         .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+        .ExpectExec(kMark)
         .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc});
   }
+  // The counts of a restore that went through, and the marker removed.
   void ExpectCounts(const std::string& orders, const std::string& items) {
     pg_.ExpectConnect(kInto)
         .ExpectQuery(kTables, Rows({{"public", "items"}, {"public", "orders"}}))
         .ExpectQuery("SELECT count(*) FROM \"public\".\"items\"", Rows({{items}}))
-        .ExpectQuery("SELECT count(*) FROM \"public\".\"orders\"", Rows({{orders}}));
+        .ExpectQuery("SELECT count(*) FROM \"public\".\"orders\"", Rows({{orders}}))
+        .ExpectExec(kUnmark);
   }
   Result<LogicalRestoreReport> Restore(const LogicalRestoreOptions& o) {
     DatabaseConfig db = Db();
@@ -107,7 +114,8 @@ TEST_F(LogicalRestoreTest, DifferentRowCountsAreMismatches) {
   pg_.ExpectTool(FakeToolRun{"pg_restore", {"--jobs=2"}, ""});
   pg_.ExpectConnect(kInto)
       .ExpectQuery(kTables, Rows({{"public", "orders"}}))
-      .ExpectQuery("SELECT count(*) FROM \"public\".\"orders\"", Rows({{"11"}}));
+      .ExpectQuery("SELECT count(*) FROM \"public\".\"orders\"", Rows({{"11"}}))
+      .ExpectExec(kUnmark);
   auto r = Restore(Options());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->mismatches,
@@ -121,6 +129,7 @@ TEST_F(LogicalRestoreTest, AFailedParallelRunIsRetriedSeriallyInAFreshDatabase) 
          FakeToolRun{"pg_restore", {"--jobs=2"}, "", 1, "pg_restore: error: worker process failed"})
       .ExpectExec("DROP DATABASE IF EXISTS \"restored\" WITH (FORCE)")
       .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+      .ExpectExec(kMark)
       .ExpectTool(FakeToolRun{"pg_restore", {"--jobs=1"}, ""});
   ExpectCounts("12", "3");
   auto r = Restore(Options());
@@ -157,6 +166,7 @@ TEST_F(LogicalRestoreTest, ADatabaseCreatedWhileStagingIsDroppedWhenTheRestoreSt
   pg_.ExpectConnect(kAdmin)
       .ExpectQuery(kExists, Rows({}), {"restored"})
       .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+      .ExpectExec(kMark)
       .ExpectExec("DROP DATABASE IF EXISTS \"restored\" WITH (FORCE)");
   auto r = Restore(o);
   ASSERT_FALSE(r.ok());
@@ -166,7 +176,7 @@ TEST_F(LogicalRestoreTest, ADatabaseCreatedWhileStagingIsDroppedWhenTheRestoreSt
 
 TEST_F(LogicalRestoreTest, AnExistingDatabaseIsKeptWithoutClean) {
   // Refused before the dump is staged.
-  pg_.ExpectConnect(kAdmin).ExpectQuery(kExists, Rows({{"1"}}), {"restored"});
+  pg_.ExpectConnect(kAdmin).ExpectQuery(kExists, Rows({{""}}), {"restored"});
   auto r = Restore(Options());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), ErrorCode::kUsage);
@@ -177,13 +187,60 @@ TEST_F(LogicalRestoreTest, CleanDropsTheExistingDatabaseOnlyOnceTheDumpIsStaged)
   LogicalRestoreOptions o = Options();
   o.clean = true;
   pg_.ExpectConnect(kAdmin)
-      .ExpectQuery(kExists, Rows({{"1"}}), {"restored"})
+      .ExpectQuery(kExists, Rows({{"an app's own comment"}}), {"restored"})
       .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc})
       .ExpectExec("DROP DATABASE \"restored\" WITH (FORCE)")
       .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+      .ExpectExec(kMark)
       .ExpectTool(FakeToolRun{"pg_restore", {}, ""});
   ExpectCounts("12", "3");
   ASSERT_TRUE(Restore(o).ok());
+}
+
+// A restore killed with SIGKILL leaves its database behind, marked. The next
+// restore into that name drops it when the restore that marked it is gone
+// from this host, and says so; it refuses while that restore still runs, or
+// when it ran on another host, unless told --clean.
+TEST_F(LogicalRestoreTest, TheLeftoverOfAKilledRestoreIsDroppedByTheNext) {
+  const std::string host = mem_.env().HostName();
+  const std::string dead =
+      "pgkeep: restore in progress (pid 999999999 on " + host + ", started 2026-12-07T18:00:00Z)";
+  pg_.ExpectConnect(kAdmin)
+      .ExpectQuery(kExists, Rows({{dead}}), {"restored"})
+      .ExpectExec("DROP DATABASE \"restored\" WITH (FORCE)")
+      .ExpectExec("CREATE DATABASE \"restored\" TEMPLATE template0")
+      .ExpectExec(kMark)
+      .ExpectTool(FakeToolRun{"pg_restore", {"--list"}, kToc})
+      .ExpectTool(FakeToolRun{"pg_restore", {"--jobs=2"}, ""});
+  ExpectCounts("12", "3");
+  auto r = Restore(Options());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->dropped_leftover, dead);
+  EXPECT_TRUE(pg_.Done());
+}
+
+TEST_F(LogicalRestoreTest, ADatabaseARunningRestoreWritesIsLeftAlone) {
+  const std::string host = mem_.env().HostName();
+  const std::string alive = "pgkeep: restore in progress (pid " + std::to_string(::getpid()) +
+                            " on " + host + ", started 2026-12-07T18:00:00Z)";
+  pg_.ExpectConnect(kAdmin).ExpectQuery(kExists, Rows({{alive}}), {"restored"});
+  auto r = Restore(Options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), ErrorCode::kUsage);
+  EXPECT_EQ(r.status().message(), "database \"restored\" is being restored by pid " +
+                                      std::to_string(::getpid()) + " on " + host);
+  EXPECT_TRUE(pg_.Done());
+
+  // Marked on another host: this one cannot tell whether that restore runs.
+  const std::string elsewhere =
+      "pgkeep: restore in progress (pid 12 on other-host, started 2026-12-07T18:00:00Z)";
+  pg_.ExpectConnect(kAdmin).ExpectQuery(kExists, Rows({{elsewhere}}), {"restored"});
+  r = Restore(Options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "database \"restored\" is being restored by pid 12 on other-host (or that restore "
+            "stopped there without finishing)");
+  EXPECT_EQ(r.status().hint(), "pass --clean to replace it once that restore is no longer running");
 }
 
 TEST_F(LogicalRestoreTest, ASelectionThatMatchesNothingTouchesNoDatabase) {

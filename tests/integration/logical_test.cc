@@ -319,6 +319,62 @@ TEST_F(LogicalTest, AnInterruptedRestoreStopsPgRestoreAndDropsItsDatabase) {
             "0");
 }
 
+// SIGKILL cannot be caught: the killed restore leaves its database, marked
+// as being restored by a pid that is gone. The next restore into that name
+// drops it by itself and restores, instead of failing on "already exists".
+TEST_F(LogicalTest, TheLeftoverOfAKilledRestoreIsReplacedByTheNextRestore) {
+  // Each row's CHECK sleeps 20 ms while the role's pgkeep_test.slow is on.
+  cluster_->Exec(
+      "CREATE SCHEMA sleepy; "
+      "CREATE FUNCTION sleepy.wait(int) RETURNS boolean LANGUAGE sql AS "
+      "$$SELECT coalesce(current_setting('pgkeep_test.slow', true), '') <> 'on' "
+      "OR pg_sleep(0.02) IS NOT NULL$$; "
+      "CREATE TABLE sleepy.rows (x int CHECK (sleepy.wait(x)))",
+      "app");
+  cluster_->Exec("INSERT INTO sleepy.rows SELECT generate_series(1, 1000)", "app");
+  WriteConfig("schemas = [\"sleepy\"]\n");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
+  cluster_->Exec("DROP SCHEMA sleepy CASCADE", "app");
+  cluster_->Exec("ALTER ROLE CURRENT_USER SET pgkeep_test.slow = 'on'");
+
+  auto restore = testing::ChildProcess::Spawn(
+      {PGKEEP_BINARY, "restore", "--db", "app", "--into-database", "app_killed"},
+      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
+  bool copying = false;
+  for (int i = 0; i < 300 && !copying; ++i) {
+    copying = cluster_->Query(
+                  "SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                  "'app_killed' AND query LIKE 'COPY%'") != "0";
+    if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  cluster_->Exec("ALTER ROLE CURRENT_USER RESET pgkeep_test.slow");
+  ASSERT_TRUE(copying) << "pg_restore never started its COPY";
+  restore.Kill(SIGKILL);
+  restore.Wait();
+  ASSERT_TRUE(DatabaseExists("app_killed"));
+  EXPECT_EQ(cluster_->Query(
+                "SELECT shobj_description(oid, 'pg_database') LIKE 'pgkeep: restore in progress%' "
+                "FROM pg_database WHERE datname = 'app_killed'"),
+            "t");
+
+  // pg_restore, orphaned, may still be loading: the drop ends its sessions.
+  auto again = Json({"restore", "--db", "app", "--into-database", "app_killed"});
+  EXPECT_EQ(again["ok"], true) << again.dump();
+  EXPECT_NE(again["dropped_leftover"].get<std::string>().find("pgkeep: restore in progress (pid"),
+            std::string::npos)
+      << again.dump();
+  EXPECT_EQ(cluster_->Query("SELECT count(*) FROM sleepy.rows", "app_killed"), "1000");
+  // Done: the marker is gone, so a third restore refuses the name as any other.
+  EXPECT_EQ(cluster_->Query("SELECT shobj_description(oid, 'pg_database') IS NULL FROM "
+                            "pg_database WHERE datname = 'app_killed'"),
+            "t");
+  ProcessResult third = Pgkeep({"restore", "--db", "app", "--into-database", "app_killed"});
+  EXPECT_EQ(third.exit_code, 2) << third.err;
+  EXPECT_NE(third.err.find("database \"app_killed\" already exists"), std::string::npos)
+      << third.err;
+  cluster_->Exec("DROP DATABASE app_killed WITH (FORCE)");
+}
+
 TEST_F(LogicalTest, BadInputsGiveClearErrors) {
   // A database that does not exist.
   WriteConfig("", cluster_->ConnInfo("nope"));
