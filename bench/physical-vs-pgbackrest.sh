@@ -378,14 +378,16 @@ import json, sys
 report = json.load(open(sys.argv[1]))["drills"][0]
 seconds = {p["name"]: p["seconds"] for p in report["phases"]}
 connectable = seconds.get("restore", 0) + seconds.get("recovery", 0)
-print("%.2f %.2f %s" % (connectable, report["rto"]["seconds"], "passed" if report["passed"] else "FAILED"))
+split = ",".join("%s=%.2f" % (p["name"], p["seconds"]) for p in report["phases"])
+print("%.2f %.2f %s %s" % (connectable, report["rto"]["seconds"], "passed" if report["passed"] else "FAILED", split))
 ' "$json")
-    read -r connectable rto verdict <<<"$phases"
+    local split
+    read -r connectable rto verdict split <<<"$phases"
     [[ $verdict == passed ]] || { cat "$json" >&2; die "the pgkeep drill failed"; }
     WALL=$connectable
     record "$tool" drill "$r"
     R[keep.rto.$r.wall]=$rto
-    echo "round $r: pgkeep drill: restore + recovery $connectable s, RTO to a verified copy $rto s"
+    echo "round $r: pgkeep drill: restore + recovery $connectable s, RTO to a verified copy $rto s (phases: $split)"
   fi
 }
 each_turn drill

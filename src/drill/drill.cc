@@ -555,7 +555,8 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
                        {"external_pid_file", ""},
                        {"logging_collector", "off"},
                        {"ssl", "off"},
-                       {"cluster_name", "pgkeep-drill"}};
+                       {"cluster_name", "pgkeep-drill"},
+                       {"recovery_init_sync_method", "syncfs"}};
   ledger.entry().run_dir = r.run_dir;
   ledger.entry().pgdata = r.pgdata;
   ledger.entry().server_major = major;

@@ -321,14 +321,16 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
       report.dropped_leftover = comment;
       exists->rows.clear();
-    } else if (leftover && !options.clean) {
+    } else if (leftover && (leftover->host == env.HostName() || !options.clean)) {
+      // Never replaced while its restore runs, even with --clean: that
+      // restore would drop this one's database when it fails.
       const bool here = leftover->host == env.HostName();
       return Status::Error(
           ErrorCode::kUsage,
           "database \"" + options.into_database + "\" is being restored by pid " +
               std::to_string(leftover->pid) + " on " + leftover->host +
               (here ? "" : " (or that restore stopped there without finishing)"),
-          here ? "wait for that restore to end, or pass --clean to replace the database"
+          here ? "wait for that restore to end, or stop it first"
                : "pass --clean to replace it once that restore is no longer running");
     } else if (!options.clean) {
       return Status::Error(ErrorCode::kUsage,

@@ -230,6 +230,13 @@ TEST_F(LogicalRestoreTest, ADatabaseARunningRestoreWritesIsLeftAlone) {
   EXPECT_EQ(r.status().message(), "database \"restored\" is being restored by pid " +
                                       std::to_string(::getpid()) + " on " + host);
   EXPECT_TRUE(pg_.Done());
+  // Not even with --clean: the running restore would drop this one's database.
+  LogicalRestoreOptions clean = Options();
+  clean.clean = true;
+  pg_.ExpectConnect(kAdmin).ExpectQuery(kExists, Rows({{alive}}), {"restored"});
+  r = Restore(clean);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().hint(), "wait for that restore to end, or stop it first");
 
   // Marked on another host: this one cannot tell whether that restore runs.
   const std::string elsewhere =
