@@ -15,7 +15,7 @@ constexpr size_t kHugePage = 2 << 20;
 // size: their pages are already in, and a loop that allocates and frees a
 // buffer pays for the faults once (glibc's heap did that for such sizes
 // before they got mappings of their own).
-constexpr size_t kKeptBytes = 64 << 20;
+constexpr size_t kKeptBytes = 32 << 20;
 size_t HugeRounded(size_t bytes) { return (bytes + kHugePage - 1) / kHugePage * kHugePage; }
 
 struct KeptMappings {

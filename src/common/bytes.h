@@ -19,7 +19,7 @@ namespace pgkeep {
 // fault can cost ~12 us: 40-50 ms for one 16 MiB WAL segment read into a
 // new buffer, measured on the 2-core VM, against ~1.5 ms when huge pages
 // back it. Where the kernel gives no huge pages it is an ordinary mapping.
-// Up to 64 MiB of released buffers are kept and handed out again for the
+// Up to 32 MiB of released buffers are kept and handed out again for the
 // same rounded size. Thread-safe; AllocateLargeBuffer throws std::bad_alloc
 // when the memory is not there.
 inline constexpr size_t kLargeBufferBytes = 2 << 20;

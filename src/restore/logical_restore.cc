@@ -115,7 +115,9 @@ class EarlyCreate {
   EarlyCreate(PgConnection& admin, std::string quoted, std::string mark)
       : admin_(admin), quoted_(std::move(quoted)), mark_(std::move(mark)), thread_([this] {
           status_ = admin_.Exec("CREATE DATABASE " + quoted_ + " TEMPLATE template0");
-          if (status_.ok()) status_ = admin_.Exec(mark_);
+          if (!status_.ok()) return;
+          status_ = admin_.Exec(mark_);
+          if (!status_.ok()) (void)admin_.Exec("DROP DATABASE IF EXISTS " + quoted_);
         }) {}
   EarlyCreate(const EarlyCreate&) = delete;
   EarlyCreate& operator=(const EarlyCreate&) = delete;
@@ -406,7 +408,10 @@ Result<LogicalRestoreReport> RunLogicalRestore(Env& env, const Repository* repo,
       PGKEEP_RETURN_IF_ERROR((*admin)->Exec("DROP DATABASE " + quoted + " WITH (FORCE)"));
     ReportStep(options.progress, "creating database \"" + options.into_database + "\"");
     PGKEEP_RETURN_IF_ERROR((*admin)->Exec("CREATE DATABASE " + quoted + " TEMPLATE template0"));
-    PGKEEP_RETURN_IF_ERROR((*admin)->Exec(mark));
+    if (Status marked = (*admin)->Exec(mark); !marked.ok()) {
+      (void)(*admin)->Exec("DROP DATABASE IF EXISTS " + quoted);
+      return marked;
+    }
   }
   auto into = ConninfoWithDbname(target, options.into_database);
   if (!into.ok()) return into.status();
