@@ -92,6 +92,21 @@ class LogicalTest : public ::testing::Test {
             table + " t",
         db);
   }
+  // A restore into `database` started in the background, and a bounded wait
+  // (15 s) until its pg_restore runs a COPY there: false if it never does.
+  testing::ChildProcess StartRestoreUntilCopying(const std::string& database, bool* copying) {
+    auto restore = testing::ChildProcess::Spawn(
+        {PGKEEP_BINARY, "restore", "--db", "app", "--into-database", database},
+        {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
+    *copying = false;
+    for (int i = 0; i < 300 && !*copying; ++i) {
+      *copying = cluster_->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = '" +
+                                 database + "' AND query LIKE 'COPY%'") != "0";
+      if (!*copying) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return restore;
+  }
+
   bool DatabaseExists(const std::string& name) {
     return cluster_->Query("SELECT count(*) FROM pg_database WHERE datname = '" + name + "'") ==
            "1";
@@ -297,17 +312,8 @@ TEST_F(LogicalTest, AnInterruptedRestoreStopsPgRestoreAndDropsItsDatabase) {
   ASSERT_EQ(Pgkeep({"backup", "--db", "app"}).exit_code, 0);
   cluster_->Exec("DROP SCHEMA slow CASCADE", "app");
 
-  auto restore = testing::ChildProcess::Spawn(
-      {PGKEEP_BINARY, "restore", "--db", "app", "--into-database", "app_stopped"},
-      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
-  // Bounded wait until pg_restore's COPY runs in the new database.
   bool copying = false;
-  for (int i = 0; i < 300 && !copying; ++i) {
-    copying = cluster_->Query(
-                  "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                  "'app_stopped' AND query LIKE 'COPY%'") != "0";
-    if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  auto restore = StartRestoreUntilCopying("app_stopped", &copying);
   ASSERT_TRUE(copying) << "pg_restore never started its COPY";
   auto sent = std::chrono::steady_clock::now();
   restore.Kill(SIGTERM);
@@ -337,16 +343,8 @@ TEST_F(LogicalTest, TheLeftoverOfAKilledRestoreIsReplacedByTheNextRestore) {
   cluster_->Exec("DROP SCHEMA sleepy CASCADE", "app");
   cluster_->Exec("ALTER ROLE CURRENT_USER SET pgkeep_test.slow = 'on'");
 
-  auto restore = testing::ChildProcess::Spawn(
-      {PGKEEP_BINARY, "restore", "--db", "app", "--into-database", "app_killed"},
-      {"PGKEEP_CONFIG=" + dir_ + "/pgkeep.toml", "PGKEEP_REPO_PASSWORD=pw"}, "", "/dev/null");
   bool copying = false;
-  for (int i = 0; i < 300 && !copying; ++i) {
-    copying = cluster_->Query(
-                  "SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                  "'app_killed' AND query LIKE 'COPY%'") != "0";
-    if (!copying) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  auto restore = StartRestoreUntilCopying("app_killed", &copying);
   cluster_->Exec("ALTER ROLE CURRENT_USER RESET pgkeep_test.slow");
   ASSERT_TRUE(copying) << "pg_restore never started its COPY";
   restore.Kill(SIGKILL);
