@@ -1,9 +1,11 @@
 // pgkeep's entry point: wires the real Env, clock, keyring, PostgreSQL
 // connector, alert transport and storage drivers into the CLI.
 #include "cli/app.h"
+#include "common/bytes.h"
 #include "notify/curl_transport.h"
 
 int main(int argc, char** argv) {
+  pgkeep::KeepSmallBuffersInTheHeap();
   pgkeep::PosixEnv env;
   pgkeep::SystemClock clock;
   pgkeep::CommandContext ctx;

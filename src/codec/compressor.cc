@@ -94,7 +94,7 @@ void Compressor::Compress(ByteView input, Bytes& out) {
     }
     for (auto& t : threads) t.join();
     if (failure) std::rethrow_exception(failure);
-    for (const auto& o : outputs) out.insert(out.end(), o.begin(), o.end());
+    for (const auto& o : outputs) Append(out, o);
     return;
   }
   size_t base = out.size();

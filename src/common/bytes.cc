@@ -1,5 +1,6 @@
 #include "common/bytes.h"
 
+#include <malloc.h>
 #include <sys/mman.h>
 
 #include <cstdio>
@@ -28,6 +29,13 @@ KeptMappings& Kept() {
   return *kept;
 }
 }  // namespace
+
+void KeepSmallBuffersInTheHeap() {
+  // Setting either turns off glibc's sliding thresholds. 16 MiB of free
+  // memory at a heap's top is kept before it is trimmed.
+  mallopt(M_MMAP_THRESHOLD, static_cast<int>(kLargeBufferBytes));
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
+}
 
 void* AllocateLargeBuffer(size_t bytes) {
   const size_t size = HugeRounded(bytes);

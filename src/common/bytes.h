@@ -26,6 +26,13 @@ inline constexpr size_t kLargeBufferBytes = 2 << 20;
 void* AllocateLargeBuffer(size_t bytes);
 void FreeLargeBuffer(void* p, size_t bytes);
 
+// Below kLargeBufferBytes, glibc's heap, told to keep what it is given
+// back: by default each allocation of 128 KiB or more (a buffer growing
+// through 256 KiB, 512 KiB, 1 MiB...) is a fresh mapping whose every page
+// faults in, and freed heap memory goes back to the kernel. Called once, by
+// main, before any thread starts.
+void KeepSmallBuffersInTheHeap();
+
 // Growing a buffer does not zero the new bytes: the pipelines resize a
 // buffer and then overwrite it (decompress, decrypt, read), and zeroing it
 // first would cost a full extra pass over every byte.
@@ -92,7 +99,14 @@ inline uint64_t GetU64(const uint8_t* p) {
   for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
   return v;
 }
-inline void Append(Bytes& out, ByteView data) { out.insert(out.end(), data.begin(), data.end()); }
+// resize and memcpy: insert() would construct the bytes one by one through
+// the allocator (several times slower).
+inline void Append(Bytes& out, ByteView data) {
+  if (data.empty()) return;
+  const size_t at = out.size();
+  out.resize(at + data.size());
+  std::memcpy(out.data() + at, data.data(), data.size());
+}
 
 // Human-readable size: "1.5 MiB".
 std::string FormatBytes(uint64_t n);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace pgkeep {
@@ -34,6 +35,23 @@ TEST(BytesTest, LargeBuffersAreAlignedAndKeepTheirContentsAcrossGrowth) {
     b.front() = 1;
     b.back() = 2;
     EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % (2 << 20), 0u) << n;
+  }
+}
+
+TEST(BytesTest, AppendKeepsEveryPieceInOrderAcrossTheLargeBufferBoundary) {
+  Bytes out;
+  Append(out, {});
+  EXPECT_TRUE(out.empty());
+  // 16 KiB pieces, as a socket hands them over, until past 2 MiB.
+  Bytes piece(16 << 10);
+  for (int i = 0; i < 200; ++i) {
+    std::fill(piece.begin(), piece.end(), static_cast<uint8_t>(i));
+    Append(out, piece);
+  }
+  ASSERT_EQ(out.size(), 200u * (16 << 10));
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(out[static_cast<size_t>(i) * (16 << 10)], static_cast<uint8_t>(i));
+    EXPECT_EQ(out[(static_cast<size_t>(i) + 1) * (16 << 10) - 1], static_cast<uint8_t>(i));
   }
 }
 

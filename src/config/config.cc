@@ -114,7 +114,7 @@ S3Config ReadS3(TableReader r) {
   if (!s3.sse_kms_key_id.empty() && s3.sse != "aws:kms")
     r.Fail(Phase::kRelation, "sse_kms_key_id", "is set, but sse is not \"aws:kms\"",
            "set sse = \"aws:kms\"");
-  s3.part_size_mib = static_cast<int>(r.IntIn("part_size_mib", 5, 1024).value_or(16));
+  s3.part_size_mib = static_cast<int>(r.IntIn("part_size_mib", 5, 1024).value_or(64));
   s3.max_connections = static_cast<int>(r.IntIn("max_connections", 1, 64).value_or(8));
   s3.retry_seconds = static_cast<int>(r.IntIn("retry_seconds", 0, 3600).value_or(60));
   s3.put_if_absent = r.OneOf("put_if_absent", {"auto", "conditional", "claim"}, "auto");

@@ -62,7 +62,7 @@ struct S3Config {
       storage_classes;       // per kind: data, index, snapshots, wal, drills
   std::string sse = "none";  // "none" | "AES256" | "aws:kms"
   std::string sse_kms_key_id;
-  int part_size_mib = 16;              // objects larger than this are uploaded in parts
+  int part_size_mib = 64;              // objects larger than this are uploaded in parts
   int max_connections = 8;             // requests in flight at once
   int retry_seconds = 60;              // how long one request is retried in all
   std::string put_if_absent = "auto";  // "auto" | "conditional" | "claim"

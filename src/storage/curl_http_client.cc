@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 
 namespace pgkeep {
@@ -21,6 +22,17 @@ struct Transfer {
   bool too_large = false;
 };
 
+// The body's Content-Length when it is given and within bounds: the body
+// is then received into one buffer, not one regrown a dozen times.
+size_t ExpectedBodySize(const HttpResponse& response, uint64_t max_bytes) {
+  auto length = response.Header("content-length");
+  uint64_t n = 0;
+  if (!length ||
+      std::from_chars(length->data(), length->data() + length->size(), n).ec != std::errc())
+    return 0;
+  return n <= max_bytes ? n : 0;
+}
+
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   auto& t = *static_cast<Transfer*>(user);
   const size_t len = size * n;
@@ -28,8 +40,9 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
     t.too_large = true;
     return 0;  // less than given: libcurl stops the transfer
   }
-  t.response->body.insert(t.response->body.end(), reinterpret_cast<uint8_t*>(data),
-                          reinterpret_cast<uint8_t*>(data) + len);
+  Bytes& body = t.response->body;
+  if (body.empty()) body.reserve(ExpectedBodySize(*t.response, t.request->max_response_bytes));
+  Append(body, ByteView(reinterpret_cast<const uint8_t*>(data), len));
   return len;
 }
 

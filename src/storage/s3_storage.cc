@@ -14,6 +14,7 @@ constexpr char kClaimsDir[] = "claims/";
 constexpr uint64_t kMaxObjectRead = 1ull << 30;  // larger than any object pgkeep writes
 constexpr int64_t kStaleUploadSeconds = 3600;
 constexpr int64_t kStaleClaimSeconds = 3600;
+constexpr uint64_t kMinPartSize = 5 << 20;  // S3 refuses smaller parts, but for the last
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -71,7 +72,7 @@ S3Storage::S3Storage(Env& env, std::unique_ptr<HttpClient> http, S3StorageOption
     : env_(env), http_(std::move(http)), options_(std::move(options)) {
   if (options_.put_if_absent == PutIfAbsentMethod::kConditional) conditional_writes_ = true;
   if (options_.put_if_absent == PutIfAbsentMethod::kClaim) conditional_writes_ = false;
-  options_.part_size = std::max<uint64_t>(options_.part_size, 5 << 20);  // S3's minimum part
+  options_.part_size = std::max<uint64_t>(options_.part_size, kMinPartSize);
   options_.parallel_parts = std::clamp(options_.parallel_parts, 1, 32);
 }
 
@@ -227,15 +228,21 @@ Status S3Storage::PutMultipart(const std::string& name, ByteView data, Condition
 
 Result<std::string> S3Storage::UploadParts(const std::string& key, const std::string& upload_id,
                                            ByteView data, const std::string& name) {
-  const size_t parts = (data.size() + options_.part_size - 1) / options_.part_size;
+  // Equal parts: an object a little over the part size goes up in two
+  // halves, not a full part and a sliver. S3 wants every part but the last
+  // of 5 MiB or more.
+  const uint64_t at_most = (data.size() + options_.part_size - 1) / options_.part_size;
+  const uint64_t part_size =
+      std::max<uint64_t>((data.size() + at_most - 1) / at_most, kMinPartSize);
+  const size_t parts = (data.size() + part_size - 1) / part_size;
   std::vector<std::string> etags(parts);
   std::vector<Status> results(parts);
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   auto worker = [&] {
     for (size_t i = next++; i < parts && !failed; i = next++) {
-      const uint64_t offset = i * options_.part_size;
-      const uint64_t length = std::min<uint64_t>(options_.part_size, data.size() - offset);
+      const uint64_t offset = i * part_size;
+      const uint64_t length = std::min<uint64_t>(part_size, data.size() - offset);
       HttpRequest request{"PUT",
                           Target(key, "partNumber=" + std::to_string(i + 1) +
                                           "&uploadId=" + S3EncodeQueryValue(upload_id)),

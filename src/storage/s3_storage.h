@@ -52,9 +52,11 @@ struct S3StorageOptions {
   // Per kind of object, by the first part of its name ("data", "wal",
   // "snapshots", "drills"); overrides storage_class.
   std::map<std::string, std::string> storage_class_by_kind;
-  std::string sse;                // "", "AES256" (SSE-S3) or "aws:kms" (SSE-KMS)
-  std::string sse_kms_key_id;     // with "aws:kms"; empty: the account's default key
-  uint64_t part_size = 16 << 20;  // objects larger than this go up in parts
+  std::string sse;             // "", "AES256" (SSE-S3) or "aws:kms" (SSE-KMS)
+  std::string sse_kms_key_id;  // with "aws:kms"; empty: the account's default key
+  // Objects larger than this go up in parts of equal size, at most this
+  // large. Packs (16 MiB and a little more) and WAL go up in one PUT.
+  uint64_t part_size = 64 << 20;
   int parallel_parts = 4;
   int retry_seconds = 60;
   PutIfAbsentMethod put_if_absent = PutIfAbsentMethod::kAuto;

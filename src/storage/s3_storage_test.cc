@@ -252,6 +252,41 @@ TEST_F(S3StorageTest, LargeObjectsGoUpInPartsAndAFailedPartAbortsTheUpload) {
   EXPECT_EQ(http_->sent_.back().target, "/acme/pg/data/big?uploadId=up%2F1");
 }
 
+TEST_F(S3StorageTest, PacksGoUpInOnePutAndLargerObjectsInEqualParts) {
+  // A pack is 16 MiB and a little more: one PUT with the default part size.
+  S3Storage one = Make({Answer(200)});
+  ASSERT_TRUE(one.Put("data/pack", Bytes((16 << 20) + 61'000, 1)).ok());
+  ASSERT_EQ(http_->sent_.size(), 1u);
+  EXPECT_EQ(http_->sent_[0].method, "PUT");
+  EXPECT_EQ(http_->sent_[0].target, "/acme/pg/data/pack");
+
+  // Just over the part size: two halves, not a full part and a sliver.
+  S3StorageOptions options;
+  options.part_size = 16 << 20;
+  options.parallel_parts = 1;
+  const std::string initiated =
+      "<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>";
+  S3Storage halves =
+      Make({Answer(200, initiated), Answer(200, "", {{"etag", "\"e1\""}}),
+            Answer(200, "", {{"etag", "\"e2\""}}), Answer(200, "<CompleteMultipartUploadResult/>")},
+           options);
+  ASSERT_TRUE(halves.Put("data/big", Bytes((16 << 20) + 1001, 2)).ok());
+  ASSERT_EQ(http_->sent_.size(), 4u);
+  EXPECT_EQ(http_->sent_[1].body.size(), (8u << 20) + 501);
+  EXPECT_EQ(http_->sent_[2].body.size(), (8u << 20) + 500);
+
+  // Parts never under S3's minimum of 5 MiB, but for the last.
+  options.part_size = 5 << 20;
+  S3Storage minimum =
+      Make({Answer(200, initiated), Answer(200, "", {{"etag", "\"e1\""}}),
+            Answer(200, "", {{"etag", "\"e2\""}}), Answer(200, "<CompleteMultipartUploadResult/>")},
+           options);
+  ASSERT_TRUE(minimum.Put("data/big", Bytes((5 << 20) + 3, 2)).ok());
+  ASSERT_EQ(http_->sent_.size(), 4u);
+  EXPECT_EQ(http_->sent_[1].body.size(), 5u << 20);
+  EXPECT_EQ(http_->sent_[2].body.size(), 3u);
+}
+
 TEST_F(S3StorageTest, PutIfAbsentUsesAConditionalWriteWhereTheServerHonoursIt) {
   S3Storage s3 = Make({Answer(200), Answer(412, ErrorXml("PreconditionFailed")), Answer(204),
                        Answer(412, ErrorXml("PreconditionFailed")), Answer(200)});
