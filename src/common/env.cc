@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -373,10 +374,15 @@ Result<std::unique_ptr<Subprocess>> PosixEnv::StartProcess(const SubprocessOptio
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  const pid_t parent = ::getpid();
   pid_t pid = fork();
   if (pid < 0)
     return Status::Error(ErrorCode::kTool, "cannot fork: " + std::string(std::strerror(errno)));
   if (pid == 0) {
+    if (options.stop_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGTERM);
+      if (::getppid() != parent) _exit(127);  // pgkeep died before prctl
+    }
     if (options.own_process_group) setpgid(0, 0);
     dup2(in, STDIN_FILENO);
     dup2(options.capture_stdout ? out[1] : devnull, STDOUT_FILENO);

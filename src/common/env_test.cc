@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
+#include <memory>
+#include <thread>
 
 #include "common/file_io.h"
 #include "support/process.h"
@@ -84,6 +87,29 @@ TEST_F(PosixEnvTest, RunsAProgramAndReadsItsOutput) {
   EXPECT_EQ((*proc)->Wait(), 3);
   EXPECT_EQ((*proc)->StderrText(), "err\n");
   EXPECT_TRUE(env_.ProcessExists(env_.ProcessId()));
+}
+
+TEST_F(PosixEnvTest, AChildStartedToStopWithItsParentEndsWithTheStartingThread) {
+  // The thread that started it ends without waiting, as when pgkeep is
+  // killed: the child gets SIGTERM instead of sleeping on alone.
+  std::unique_ptr<Subprocess> child;
+  std::thread starter([&] {
+    SubprocessOptions options{{"/bin/sh", "-c", "echo started; exec sleep 30"}};
+    options.stop_with_parent = true;
+    auto started = env_.StartProcess(options);
+    ASSERT_TRUE(started.ok()) << started.status().ToString();
+    // Past its exec: the signal is armed (before, a thread's end could
+    // pass unseen; a whole pgkeep's end cannot, see env.cc).
+    uint8_t line[8];
+    auto read = (*started)->Stdout().Read(line, sizeof line);
+    ASSERT_TRUE(read.ok() && *read == 8u);
+    child = std::move(*started);
+  });
+  starter.join();
+  ASSERT_NE(child, nullptr);
+  const int64_t before = env_.MonotonicMicros();
+  EXPECT_EQ(child->Wait(), 128 + SIGTERM);
+  EXPECT_LT(env_.MonotonicMicros() - before, 10'000'000);
 }
 
 TEST_F(PosixEnvTest, MonotonicTimeMovesWithSleep) {

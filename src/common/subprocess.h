@@ -35,6 +35,13 @@ struct SubprocessOptions {
   // whole group (its own children too, which could otherwise keep its
   // output pipes open after it is gone).
   bool own_process_group = false;
+  // The child gets SIGTERM when the thread that started it ends, and so
+  // when pgkeep is killed (PR_SET_PDEATHSIG): no pg_restore or pg_dump
+  // goes on alone after a kill -9. Only for a child the starting thread
+  // waits for; runuser and sudo pass SIGTERM on to their own child. (A
+  // thread that ends within microseconds of the fork may end unseen; a
+  // whole pgkeep that does is seen: the child finds itself adopted.)
+  bool stop_with_parent = false;
 };
 
 class Subprocess {

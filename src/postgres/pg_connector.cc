@@ -45,6 +45,7 @@ Result<PgTool> LibpqConnector::FindTool(const std::string& name, int server_majo
 Result<std::unique_ptr<PgToolProcess>> LibpqConnector::RunTool(const PgToolCommand& command) {
   SubprocessOptions options{command.argv, {}, command.capture_stdout, ""};
   options.drop_env = command.drop_env;
+  options.stop_with_parent = true;  // each caller waits for its tool
   auto proc = env_.StartProcess(options);
   if (!proc.ok()) return proc.status();
   return std::unique_ptr<PgToolProcess>(std::make_unique<SubprocessTool>(std::move(*proc)));

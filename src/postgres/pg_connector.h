@@ -95,7 +95,9 @@ class PgConnector {
   virtual Result<PgTool> FindTool(const std::string& name, int server_major,
                                   const std::string& bin_dir) = 0;
 
-  // Starts a program FindTool returned. kTool if it cannot be started.
+  // Starts a program FindTool returned. kTool if it cannot be started. The
+  // program gets SIGTERM if the calling thread ends first (pgkeep killed),
+  // so wait for it on the thread that started it.
   virtual Result<std::unique_ptr<PgToolProcess>> RunTool(const PgToolCommand& command) = 0;
 };
 

@@ -350,12 +350,21 @@ TEST_F(LogicalTest, TheLeftoverOfAKilledRestoreIsReplacedByTheNextRestore) {
   restore.Kill(SIGKILL);
   restore.Wait();
   ASSERT_TRUE(DatabaseExists("app_killed"));
+  // pg_restore does not go on alone (its rows would take 20 s more): it
+  // gets SIGTERM with pgkeep's end and cancels its COPY.
+  std::string sessions;
+  for (int i = 0; i < 100; ++i) {
+    sessions =
+        cluster_->Query("SELECT count(*) FROM pg_stat_activity WHERE datname = 'app_killed'");
+    if (sessions == "0") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(sessions, "0") << "sessions of the killed restore still connected after 10 s";
   EXPECT_EQ(cluster_->Query(
                 "SELECT shobj_description(oid, 'pg_database') LIKE 'pgkeep: restore in progress%' "
                 "FROM pg_database WHERE datname = 'app_killed'"),
             "t");
 
-  // pg_restore, orphaned, may still be loading: the drop ends its sessions.
   auto again = Json({"restore", "--db", "app", "--into-database", "app_killed"});
   EXPECT_EQ(again["ok"], true) << again.dump();
   EXPECT_NE(again["dropped_leftover"].get<std::string>().find("pgkeep: restore in progress (pid"),
