@@ -75,6 +75,16 @@ class S3StorageTest : public ::testing::Test {
     return S3Storage(env_, std::move(http), std::move(options));
   }
 
+  // The answers to a successful upload in two parts: started, two parts
+  // with their ETags, completed.
+  static std::deque<Result<HttpResponse>> TwoPartUpload() {
+    return {Answer(200,
+                   "<InitiateMultipartUploadResult><UploadId>up/1</UploadId>"
+                   "</InitiateMultipartUploadResult>"),
+            Answer(200, "", {{"etag", "\"e1\""}}), Answer(200, "", {{"etag", "\"e2\""}}),
+            Answer(200, "<CompleteMultipartUploadResult/>")};
+  }
+
   ManualClock clock_;
   PosixEnv posix_;
   testing::ClockEnv env_{posix_, clock_};
@@ -223,10 +233,7 @@ TEST_F(S3StorageTest, LargeObjectsGoUpInPartsAndAFailedPartAbortsTheUpload) {
   options.parallel_parts = 1;  // the script's order is the parts' order
   const std::string initiated =
       "<InitiateMultipartUploadResult><UploadId>up/1</UploadId></InitiateMultipartUploadResult>";
-  S3Storage ok =
-      Make({Answer(200, initiated), Answer(200, "", {{"etag", "\"e1\""}}),
-            Answer(200, "", {{"etag", "\"e2\""}}), Answer(200, "<CompleteMultipartUploadResult/>")},
-           options);
+  S3Storage ok = Make(TwoPartUpload(), options);
   Bytes data((5 << 20) + 10, 7);
   ASSERT_TRUE(ok.Put("data/big", data).ok());
   ASSERT_EQ(http_->sent_.size(), 4u);
@@ -264,12 +271,7 @@ TEST_F(S3StorageTest, PacksGoUpInOnePutAndLargerObjectsInEqualParts) {
   S3StorageOptions options;
   options.part_size = 16 << 20;
   options.parallel_parts = 1;
-  const std::string initiated =
-      "<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>";
-  S3Storage halves =
-      Make({Answer(200, initiated), Answer(200, "", {{"etag", "\"e1\""}}),
-            Answer(200, "", {{"etag", "\"e2\""}}), Answer(200, "<CompleteMultipartUploadResult/>")},
-           options);
+  S3Storage halves = Make(TwoPartUpload(), options);
   ASSERT_TRUE(halves.Put("data/big", Bytes((16 << 20) + 1001, 2)).ok());
   ASSERT_EQ(http_->sent_.size(), 4u);
   EXPECT_EQ(http_->sent_[1].body.size(), (8u << 20) + 501);
@@ -277,10 +279,7 @@ TEST_F(S3StorageTest, PacksGoUpInOnePutAndLargerObjectsInEqualParts) {
 
   // Parts never under S3's minimum of 5 MiB, but for the last.
   options.part_size = 5 << 20;
-  S3Storage minimum =
-      Make({Answer(200, initiated), Answer(200, "", {{"etag", "\"e1\""}}),
-            Answer(200, "", {{"etag", "\"e2\""}}), Answer(200, "<CompleteMultipartUploadResult/>")},
-           options);
+  S3Storage minimum = Make(TwoPartUpload(), options);
   ASSERT_TRUE(minimum.Put("data/big", Bytes((5 << 20) + 3, 2)).ok());
   ASSERT_EQ(http_->sent_.size(), 4u);
   EXPECT_EQ(http_->sent_[1].body.size(), 5u << 20);
