@@ -1,15 +1,19 @@
 #include "copy/copy.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "repo/format.h"
 #include "repo/keys.h"
 #include "repo/loader.h"
 #include "repo/pack.h"
+#include "repo/pins.h"
 #include "repo/repo_lock.h"
 #include "repo/snapshot_meta.h"
+#include "retention/retention.h"
 
 namespace pgkeep {
 
@@ -124,6 +128,88 @@ Status CopyObject(Storage& source, Storage& target, const std::string& name, uin
   return target.Put(name, *bytes);
 }
 
+// The ids among `candidates` that the target's retention would keep beside
+// what it holds (`there`): the rules of each database as the target's
+// configuration has them (a [[copy]]'s own retention, else the database's),
+// its pins, and the candidates' parents, which the kept ones build on. A
+// database the target's configuration lacks keeps every candidate.
+Result<std::set<std::string>> KeptThere(const Repository& mirror,
+                                        const std::vector<Snapshot>& there,
+                                        const std::vector<const Snapshot*>& candidates,
+                                        const std::map<std::string, DatabaseConfig>& databases,
+                                        int64_t now) {
+  auto pins = ReadPins(mirror);
+  if (!pins.ok()) return pins.status();
+  std::map<std::string, std::vector<const Snapshot*>> by_database;
+  for (const Snapshot& s : there) by_database[SnapshotDatabase(s)].push_back(&s);
+  std::set<std::string> candidate_ids, kept;
+  for (const Snapshot* s : candidates) {
+    by_database[SnapshotDatabase(*s)].push_back(s);
+    candidate_ids.insert(s->id);
+  }
+  for (const auto& [database, snapshots] : by_database) {
+    auto db = databases.find(database);
+    if (db == databases.end()) {
+      for (const Snapshot* s : snapshots) kept.insert(s->id);
+      continue;
+    }
+    auto rules = RulesFromConfig(db->second.retention);
+    if (!rules.ok()) return rules.status();
+    std::vector<BackupRecord> records;
+    for (const Snapshot* s : snapshots) {
+      // Ordered by commit time, as expire orders them (ids are second-precise).
+      char order_key[32];
+      std::snprintf(order_key, sizeof order_key, "%020lld",
+                    static_cast<long long>(s->commit_micros));
+      auto pin = pins->find(s->id);
+      records.push_back(
+          {order_key, s->stop_time, true, pin != pins->end() && pin->second.HoldsAt(now)});
+    }
+    auto decisions = ApplyRetention(records, *rules, now);
+    if (!decisions.ok()) return decisions.status();
+    for (size_t i = 0; i < snapshots.size(); ++i)
+      if ((*decisions)[i].keep) kept.insert(snapshots[i]->id);
+  }
+  // What a kept candidate builds on goes too.
+  std::map<std::string, const Snapshot*> by_id;
+  for (const Snapshot* s : candidates) by_id[s->id] = s;
+  std::vector<std::string> todo(kept.begin(), kept.end());
+  while (!todo.empty()) {
+    auto it = by_id.find(todo.back());
+    todo.pop_back();
+    if (it == by_id.end()) continue;
+    const std::string parent = it->second->meta.value(kMetaParent, "");
+    if (!parent.empty() && kept.insert(parent).second) todo.push_back(parent);
+  }
+  std::set<std::string> out;
+  for (const std::string& id : kept)
+    if (candidate_ids.count(id)) out.insert(id);
+  return out;
+}
+
+// Copies the WAL of each database from `wal_from` (a segment name) on, with
+// the cluster identity and timeline histories, skipping what `there` lists.
+Status CopyWal(Storage& from, Storage& target, const std::map<std::string, std::string>& wal_from,
+               const Progress& step, CopyReport& report) {
+  for (const auto& [db, start] : wal_from) {
+    if (step) step("copying the WAL of database \"" + db + "\" from " + start);
+    auto have = Names(from, WalPrefix(db));
+    if (!have.ok()) return have.status();
+    auto there = Names(target, WalPrefix(db));
+    if (!there.ok()) return there.status();
+    for (const std::string& name : *have) {
+      if (there->count(name)) continue;
+      const std::string file = name.substr(name.rfind('/') + 1);
+      const bool always =
+          name == WalClusterObjectName(db) || file.find(".history") != std::string::npos;
+      if (!always && file.substr(0, 24) < start) continue;
+      PGKEEP_RETURN_IF_ERROR(CopyObject(from, target, name, 64 << 20, report));
+      ++report.wal_copied;
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, const Clock& clock,
@@ -141,97 +227,123 @@ Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, co
 
   auto listing = source.ListSnapshots();
   if (!listing.ok()) return listing.status();
+  // Index objects are written before the snapshots that need them, so an
+  // index read after the listing covers every snapshot listed, including
+  // one committed since the command started.
+  PGKEEP_RETURN_IF_ERROR(source.LoadIndex());
   auto selected = Select(*listing, options);
   if (!selected.ok()) return selected.status();
-  auto on_target = Names(target, kSnapshotsDir);
-  if (!on_target.ok()) return on_target.status();
+
+  // What the target holds: its snapshots, its packs, and which chunks its
+  // own index names. A pack can be there while no index names it (a copy
+  // cut off between the packs and their index) or names only some of its
+  // chunks (the target's expire dropped the dead ones): such chunks are
+  // indexed again, never assumed.
+  auto mirror = Repository::OpenWithKey(target, clock, source.key());
+  if (!mirror.ok()) return mirror.status().WithContext("copy target \"" + target.Describe() + "\"");
+  (*mirror)->set_warning_sink(
+      [&source](const std::string& warning) { source.Warn("copy target: " + warning); });
+  PGKEEP_RETURN_IF_ERROR((*mirror)->LoadIndex());
+  auto target_snapshots = (*mirror)->ListSnapshots();
+  if (!target_snapshots.ok()) return target_snapshots.status();
+  std::set<std::string> on_target;
+  for (const Snapshot& s : target_snapshots->snapshots) on_target.insert(s.id);
   auto packs_there = Names(target, kDataDir);
   if (!packs_there.ok()) return packs_there.status();
 
+  std::vector<const Snapshot*> to_copy;
+  for (const Snapshot& s : *selected) {
+    if (on_target.count(s.id))
+      report.present.push_back(s.id);
+    else
+      to_copy.push_back(&s);
+  }
+  if (options.backup.empty() && options.target_databases) {
+    auto kept = KeptThere(**mirror, target_snapshots->snapshots, to_copy, *options.target_databases,
+                          clock.NowSeconds());
+    if (!kept.ok()) return kept.status();
+    std::vector<const Snapshot*> sent;
+    for (const Snapshot* s : to_copy) {
+      if (kept->count(s->id))
+        sent.push_back(s);
+      else
+        report.skipped_by_retention.push_back(s->id);
+    }
+    to_copy = std::move(sent);
+  }
+
+  // The WAL goes before the backups that need it, so a backup on the target
+  // is restorable from the moment it is listed there: from the oldest
+  // selected physical backup's start on (those the target has included, so
+  // its recovery window keeps up between backups).
+  std::map<std::string, std::string> wal_from;
+  std::set<std::string> dbs;
+  const std::set<std::string> skipped(report.skipped_by_retention.begin(),
+                                      report.skipped_by_retention.end());
+  for (const Snapshot& s : *selected) {
+    const std::string db = SnapshotDatabase(s);
+    dbs.insert(db);
+    if (!IsPhysicalKind(s.kind) || skipped.count(s.id)) continue;
+    const std::string start = s.meta.value(kMetaStartWal, "");
+    if (!wal_from.count(db) || start < wal_from[db]) wal_from[db] = start;
+  }
+  PGKEEP_RETURN_IF_ERROR(CopyWal(from, target, wal_from, options.progress, report));
+
   auto codec = source.NewCodec();
   Loader loader(source);
-  std::vector<IndexedPack> indexed;
-  std::set<std::string> packs_done;
-  for (const Snapshot& s : *selected) {
-    const std::string object = SnapshotObjectName(s.id);
-    if (on_target->count(object)) {
-      report.present.push_back(s.id);
-      continue;
-    }
-    step("copying backup " + s.id);
-    std::vector<ChunkId> chunks(s.manifest.begin(), s.manifest.end());
-    auto files = loader.ReadManifest(s);
-    if (!files.ok()) return files.status().WithContext("backup " + s.id);
+  std::unordered_set<ChunkId, ChunkIdHash> indexed_now;
+  for (const Snapshot* s : to_copy) {
+    step("copying backup " + s->id);
+    std::vector<ChunkId> chunks(s->manifest.begin(), s->manifest.end());
+    auto files = loader.ReadManifest(*s);
+    if (!files.ok()) return files.status().WithContext("backup " + s->id);
     for (const FileEntry& f : *files) chunks.insert(chunks.end(), f.chunks.begin(), f.chunks.end());
-    std::set<std::string> packs;
+    std::set<std::string> packs, lacking;  // every pack it uses; those the target's index lacks
     for (const ChunkId& id : chunks) {
       auto where = source.index().Find(id);
       if (!where)
         return Status::Error(ErrorCode::kCheckFailed,
-                             "backup " + s.id + " uses chunk " + HexEncode(id).substr(0, 16) +
+                             "backup " + s->id + " uses chunk " + HexEncode(id).substr(0, 16) +
                                  ", which is in no index; nothing of it was copied",
                              "run \"pgkeep verify\"");
-      packs.insert(PackObjectName(where->pack));
+      const std::string pack = PackObjectName(where->pack);
+      packs.insert(pack);
+      if (!indexed_now.count(id) && !(*mirror)->HasIntactCopy(id)) lacking.insert(pack);
     }
-    for (const std::string& pack : packs) {
-      if (packs_done.count(pack)) continue;
-      packs_done.insert(pack);
-      if (packs_there->count(pack)) {
-        ++report.packs_present;
-        continue;
-      }
+    report.packs_present += packs.size() - lacking.size();
+    std::vector<IndexedPack> indexed;
+    for (const std::string& pack : lacking) {
       auto bytes = from.GetAtMost(pack, kMaxPackObjectSize);
       if (!bytes.ok()) return bytes.status();
       auto entries = ReadPackTrailer(*bytes, *codec);
       if (!entries.ok()) return entries.status().WithContext("pack \"" + pack + "\"");
-      PGKEEP_RETURN_IF_ERROR(target.Put(pack, *bytes));
-      report.bytes_copied += bytes->size();
-      ++report.packs_copied;
+      if (packs_there->count(pack)) {
+        ++report.packs_indexed;  // there, but not (wholly) in the target's index
+      } else {
+        PGKEEP_RETURN_IF_ERROR(target.Put(pack, *bytes));
+        packs_there->insert(pack);
+        report.bytes_copied += bytes->size();
+        ++report.packs_copied;
+      }
       auto id = HexDecode(pack.substr(pack.rfind('/') + 1));
       if (!id || id->size() != ObjectId().size())
         return Status::Error(ErrorCode::kInternal, "pack name \"" + pack + "\" is not an id");
       IndexedPack ip;
       std::copy(id->begin(), id->end(), ip.pack.begin());
+      for (const PackEntry& e : *entries) indexed_now.insert(e.id);
       ip.entries = std::move(*entries);
       indexed.push_back(std::move(ip));
     }
-    // The index naming the new packs goes before the snapshot that needs them.
+    // The index naming the packs goes before the snapshot that needs them.
     if (!indexed.empty()) {
       Bytes stored = codec->EncodeObject(EncodeIndexFile(indexed), kIndexAad);
       PGKEEP_RETURN_IF_ERROR(target.Put(IndexObjectName(Sha256(stored)), stored));
-      indexed.clear();
     }
-    PGKEEP_RETURN_IF_ERROR(CopyObject(from, target, object, kMaxSnapshotObjectSize, report));
-    report.copied.push_back(s.id);
+    PGKEEP_RETURN_IF_ERROR(
+        CopyObject(from, target, SnapshotObjectName(s->id), kMaxSnapshotObjectSize, report));
+    report.copied.push_back(s->id);
   }
 
-  // WAL from the oldest selected physical backup's start on, per database;
-  // drill reports and forget-log entries of every selected database.
-  std::map<std::string, std::string> wal_from;
-  std::set<std::string> dbs;
-  for (const Snapshot& s : *selected) {
-    const std::string db = SnapshotDatabase(s);
-    dbs.insert(db);
-    if (!IsPhysicalKind(s.kind)) continue;
-    const std::string start = s.meta.value(kMetaStartWal, "");
-    if (!wal_from.count(db) || start < wal_from[db]) wal_from[db] = start;
-  }
-  for (const auto& [db, start] : wal_from) {
-    step("copying the WAL of database \"" + db + "\" from " + start);
-    auto have = Names(from, WalPrefix(db));
-    if (!have.ok()) return have.status();
-    auto there = Names(target, WalPrefix(db));
-    if (!there.ok()) return there.status();
-    for (const std::string& name : *have) {
-      if (there->count(name)) continue;
-      const std::string file = name.substr(name.rfind('/') + 1);
-      const bool always =
-          name == WalClusterObjectName(db) || file.find(".history") != std::string::npos;
-      if (!always && file.substr(0, 24) < start) continue;
-      PGKEEP_RETURN_IF_ERROR(CopyObject(from, target, name, 64 << 20, report));
-      ++report.wal_copied;
-    }
-  }
   // Drill reports and the forget log (restores from the copy re-apply it).
   for (const std::string& db : dbs) {
     struct Kind {

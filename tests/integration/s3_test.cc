@@ -352,13 +352,15 @@ TEST_F(S3CommandTest, CopiesToABucketAndADirectoryRestoreDrillAndExpireOnTheirOw
     ASSERT_EQ(Pgkeep(config, {"backup", "--db", "app"}).exit_code, 0);
   }
 
+  // The off-site copy keeps one backup (last = 1): only that one is sent.
   auto first = Json(config, {"copy", "--to", "offsite"});
   EXPECT_EQ(first["initialized"], true);
-  EXPECT_EQ(first["copied"].size(), 3u);
+  EXPECT_EQ(first["copied"].size(), 1u) << first.dump();
+  EXPECT_EQ(first["skipped_by_retention"].size(), 2u) << first.dump();
   EXPECT_GT(first["packs_copied"].get<int>(), 0);
   auto again = Json(config, {"copy", "--to", "offsite"});
   EXPECT_EQ(again["copied"].size(), 0u);
-  EXPECT_EQ(again["present"].size(), 3u);
+  EXPECT_EQ(again["present"].size(), 1u);
   EXPECT_EQ(again["bytes_copied"], 0);
   auto latest = Json(config, {"copy", "--to", "local", "--backup", "latest"});
   EXPECT_EQ(latest["copied"].size(), 1u);
@@ -400,6 +402,11 @@ TEST_F(S3CommandTest, CopiesToABucketAndADirectoryRestoreDrillAndExpireOnTheirOw
   EXPECT_EQ(Json(config, {"list", "--from", "offsite"})["snapshots"].size(), 1u);
   EXPECT_EQ(Json(config, {"list", "--from", "local"})["snapshots"].size(), 3u);
   EXPECT_EQ(Json(config, {"list"})["snapshots"].size(), 3u);  // the source is untouched
+  // Nor after the copy's expire: what its retention drops is not sent again.
+  auto after_expire = Json(config, {"copy", "--to", "offsite"});
+  EXPECT_EQ(after_expire["copied"].size(), 0u) << after_expire.dump();
+  EXPECT_EQ(after_expire["skipped_by_retention"].size(), 2u) << after_expire.dump();
+  EXPECT_EQ(after_expire["bytes_copied"], 0) << after_expire.dump();
   EXPECT_EQ(Json(config, {"verify", "--from", "offsite", "--read-data"})["ok"], true);
   EXPECT_EQ(Json(config, {"verify", "--from", "local", "--read-data"})["ok"], true);
   // A copy whose password changed since is refused before anything is sent.
