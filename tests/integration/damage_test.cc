@@ -423,10 +423,16 @@ TEST_P(DamageTest, CommandsSurviveAndNameTheDamage) {
                                    << expire.out << expire.err;
     EXPECT_TRUE(fs::exists(dir_ + "/repo/" + named)) << "an unknown file is never deleted";
   }
+  // A pack whose only index was deleted is named by nothing. When the store
+  // after the damage wrote every live chunk it held again (it may hold
+  // only A's), it is garbage and expire deletes it (CI saw this once); when
+  // not, the collection is refused. The loads below prove nothing live
+  // went with it.
+  const bool unindexed_is_garbage = row.object == Object::kIndex && row.damage == Damage::kDelete;
   for (const auto& p : packs_before)
     // A repair takes the damaged blob out of the index, which may leave its
     // pack under half live: repacking it (checked copies) is allowed then.
-    if (!repaired &&
+    if (!repaired && !unindexed_is_garbage &&
         !(row.damage == Damage::kReplay && row.object == Object::kPack && p == base->x_pack)) {
       EXPECT_TRUE(packs_after.count(p)) << "expire deleted " << p << "\n"
                                         << expire.out << expire.err;
