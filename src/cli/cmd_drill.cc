@@ -1,5 +1,6 @@
 // drill: parses, runs RunDrill (drill/drill.h) per database, stores each
 // report in the repository and renders it; drill --history lists them.
+#include <algorithm>
 #include <atomic>
 
 #include "cli/commands.h"
@@ -54,7 +55,8 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
   if (databases.empty())
     throw CommandError{Status::Error(ErrorCode::kUsage, "no database is configured",
                                      "add a [database.NAME] section")};
-  if (!args.html.empty() && databases.size() > 1)
+  const bool named_backup = !args.options.backup.empty() && args.options.backup != "latest";
+  if (!args.html.empty() && databases.size() > 1 && !named_backup)
     throw CommandError{Status::Error(ErrorCode::kUsage, "--html writes one drill's report",
                                      "choose the database with --db")};
   for (const DatabaseConfig* db : databases)  // before anything is opened or started
@@ -74,6 +76,29 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
   options.restore_command_env = RepositoryEnvNames(opened.config.repository);
   options.from_copy = opened.config.repository.copy_name;
   options.databases = &opened.config.databases;
+  // A backup named by id is found before anything starts: a wrong id is a
+  // usage error that leaves no failed drill behind, and without --db it
+  // names the database to drill.
+  if (!options.backup.empty() && options.backup != "latest") {
+    auto listed = ValueOrThrow(opened.repo->ListSnapshots());
+    auto it = std::find_if(listed.snapshots.begin(), listed.snapshots.end(),
+                           [&](const Snapshot& s) { return s.id == options.backup; });
+    if (it == listed.snapshots.end())
+      throw CommandError{Status::Error(ErrorCode::kNotFound,
+                                       "no backup \"" + options.backup + "\" in the repository",
+                                       "pgkeep list shows the backups")};
+    const std::string owner = SnapshotDatabase(*it);
+    if (!args.db.empty() && owner != args.db)
+      throw CommandError{
+          Status::Error(ErrorCode::kUsage,
+                        "backup " + options.backup + " is not a backup of database \"" + args.db +
+                            "\"" + (owner.empty() ? "" : " (it is one of \"" + owner + "\")"),
+                        "pgkeep list --db " + args.db + " shows its backups")};
+    if (args.db.empty()) {
+      databases = {&DatabaseOrThrow(opened.config, owner)};
+      ThrowIfError(CheckDrillRequest(*ctx.env, *databases.front(), args.options));
+    }
+  }
 
   CommandOutput out;
   nlohmann::json list = nlohmann::json::array();

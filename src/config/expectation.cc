@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 
 namespace pgkeep {
@@ -62,8 +63,12 @@ int CompareDecimals(std::string_view a, std::string_view b) {
   return na ? -magnitude : magnitude;
 }
 
+// A float as PostgreSQL prints one ("1.5e+20", "-Infinity"); NaN, hex and
+// anything else strtod would take are not numbers a check can hold for.
 std::optional<double> AsDouble(const std::string& s) {
-  if (s.empty()) return std::nullopt;
+  if (s == "Infinity") return HUGE_VAL;
+  if (s == "-Infinity") return -HUGE_VAL;
+  if (s.empty() || s.find_first_not_of("0123456789.eE+-") != std::string::npos) return std::nullopt;
   errno = 0;
   char* end = nullptr;
   double d = std::strtod(s.c_str(), &end);

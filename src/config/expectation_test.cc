@@ -34,6 +34,17 @@ TEST(ExpectationTest, NumbersCompareAsExactDecimals) {
   EXPECT_FALSE(Holds(">= 1", std::nullopt));
 }
 
+TEST(ExpectationTest, NaNAndHexMeetNoNumericComparison) {
+  for (const char* expect : {"<= 1", ">= 1", "= 0", "< 0", "> 0", "!= 5"}) {
+    EXPECT_FALSE(Holds(expect, "NaN")) << expect;  // numeric and float8 columns print it
+    EXPECT_FALSE(Holds(expect, "nan")) << expect;
+  }
+  EXPECT_FALSE(Holds("= 16", "0x10"));
+  EXPECT_FALSE(Holds(">= 1", "inf"));
+  EXPECT_TRUE(Holds(">= 1", "Infinity"));  // as PostgreSQL prints it
+  EXPECT_TRUE(Holds("< 0", "-Infinity"));
+}
+
 TEST(ExpectationTest, TextAndNull) {
   EXPECT_TRUE(Holds("= 'ok'", "ok"));
   EXPECT_FALSE(Holds("= 'ok'", "OK"));

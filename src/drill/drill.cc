@@ -10,6 +10,7 @@
 #include "repo/snapshot_meta.h"
 #include "restore/logical_restore.h"
 #include "restore/physical_restore.h"
+#include "wal/timeline_history.h"
 #include "wal/wal_archive.h"
 #include "wal/wal_names.h"
 
@@ -129,7 +130,8 @@ std::vector<std::string> ReadAllTables(PgConnector& connector, const std::string
       "SELECT n.nspname, c.relname, pg_total_relation_size(c.oid)::text, "
       "EXISTS (SELECT 1 FROM pg_inherits i WHERE i.inhparent = c.oid)::text "
       "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-      "WHERE c.relkind IN ('r', 'p', 'm') AND n.nspname NOT IN ('pg_catalog', "
+      "WHERE (c.relkind IN ('r', 'p') OR (c.relkind = 'm' AND c.relispopulated)) "
+      "AND n.nspname NOT IN ('pg_catalog', "
       "'information_schema') "
       "AND n.nspname !~ '^pg_(toast|temp_)' "
       "AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass "
@@ -474,6 +476,26 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
                                         db.name + "\"");
     return;
   }
+  // A user target without --backup: the backup a restore to it would take
+  // (the newest that ends before it, on the right timeline), not the newest.
+  std::optional<Snapshot> chosen;
+  if ((o.backup == "latest" || o.backup.empty()) &&
+      (!o.target_time.empty() || !o.target_lsn.empty())) {
+    PhysicalRestoreOptions want;
+    want.target_time = o.target_time;
+    want.target_lsn = o.target_lsn;
+    auto wal = repo.storage().List(WalPrefix(db.name));
+    auto timelines =
+        wal.ok() ? ReadTimelineReport(repo, db.name, *wal) : Result<TimelineReport>(wal.status());
+    auto choice = timelines.ok() ? ChooseBackup(list->snapshots, db.name, want, timelines->tree)
+                                 : Result<RestoreChoice>(timelines.status());
+    if (!choice.ok()) {
+      result.failures.push_back("no backup to recover to the target: " + choice.status().message());
+      return;
+    }
+    chosen = std::move(choice->backup);
+    backup = &*chosen;
+  }
   result.backup = backup->id;
   int major = backup->meta.value(kMetaServerVersionNum, 150000) / 10000;
   auto [rpo_seconds, rpo_basis] = PhysicalRpo(repo, db.name, *newest, result.started);
@@ -614,26 +636,42 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   RunUserChecks(env, connector, db, *copy, result);
   phases.Start("verification", true);
 
-  // The copy's superuser (for pg_amcheck), its databases, and which one the
-  // configuration names, in one connection.
-  std::string superuser, main_db;
+  // The copy's bootstrap superuser: pg_roles shows it to any role (pg_authid
+  // only to superusers). The copy trusts its own socket, so the
+  // verification reads as it: every table of every database, whatever the
+  // configured role may read. Then its databases, and which one the
+  // configuration names.
+  std::string superuser, main_db, unlisted;
   std::vector<std::string> databases;
-  if (auto conn = connector.Connect(*copy, "the drill's copy"); conn.ok()) {
-    auto found = (*conn)->Query(
-        "SELECT datname, (SELECT rolname FROM pg_authid WHERE oid = 10), current_database() "
-        "FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1");
+  if (auto conn = connector.Connect(*copy, "the drill's copy"); !conn.ok()) {
+    unlisted = conn.status().message();
+  } else if (auto su = (*conn)->Query("SELECT rolname FROM pg_roles WHERE oid = 10"); !su.ok()) {
+    unlisted = su.status().message();
+  } else {
+    superuser = FirstValue(*su).value_or("");
+  }
+  auto as_superuser = ConninfoWith(*copy, {{"user", superuser}});
+  if (unlisted.empty() && !as_superuser.ok()) unlisted = as_superuser.status().message();
+  if (unlisted.empty()) {
+    auto conn = connector.Connect(*as_superuser, "the drill's copy as its superuser");
+    auto found = conn.ok() ? (*conn)->Query(
+                                 "SELECT datname, current_database() FROM pg_database "
+                                 "WHERE datallowconn AND NOT datistemplate ORDER BY 1")
+                           : Result<PgResult>(conn.status());
+    if (!found.ok()) unlisted = found.status().message();
     if (found.ok())
       for (const auto& row : found->rows) {
         databases.push_back(row.values.at(0).value_or(""));
-        superuser = row.values.at(1).value_or("");
-        main_db = row.values.at(2).value_or("");
+        main_db = row.values.at(1).value_or("");
       }
   }
+  if (unlisted.empty() && databases.empty()) unlisted = "it lists no database one can connect to";
   ReportStep(o.progress, "reading every table of the copy end to end");
   std::vector<std::string> unreadable;
+  if (!unlisted.empty()) unreadable.push_back("cannot list the copy's databases: " + unlisted);
   for (const auto& name : databases) {
     if (Cancelled(o)) return;
-    auto conninfo = ConninfoWithDbname(*copy, name);
+    auto conninfo = ConninfoWithDbname(*as_superuser, name);
     if (!conninfo.ok()) continue;
     for (auto& f :
          ReadAllTables(connector, *conninfo, name == main_db ? "" : name + ".", o, result))
@@ -651,7 +689,6 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
   ReapplyAndCheckErasures(repo, connector, db, *copy, restored->backup.start_time, o, result);
   if (Cancelled(o)) return;
   ReportStep(o.progress, "running pg_amcheck on the copy");
-  auto as_superuser = ConninfoWith(*copy, {{"user", superuser}});
   if (superuser.empty() || !as_superuser.ok())
     result.checks.push_back(Skip("pg_amcheck", "the copy's superuser is unknown"));
   else

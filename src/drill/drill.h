@@ -131,9 +131,10 @@ std::string FormatDrillSeconds(double seconds);
 // check before opening anything.
 Status CheckDrillRequest(Env& env, const DatabaseConfig& db, const DrillOptions& options);
 
-// Runs the drill. Fails (no report) only before it starts: a bad request, no
-// backup to drill, a scratch directory that cannot be made; every later
-// failure is a failed drill in the result. The caller holds the shared
+// Runs the drill. Fails (no report) only before it starts: a bad request, a
+// ledger that cannot be written; every later failure, no backup to drill
+// included, is a failed drill in the result. A --backup id that does not
+// exist is the caller's to refuse before (cli/cmd_drill.cc: exit 12). The caller holds the shared
 // repository lock with the index loaded, and stores the report
 // (WriteDrillReport).
 Result<DrillResult> RunDrill(Env& env, Repository& repo, PgConnector& connector,

@@ -256,6 +256,84 @@ TEST_F(DrillTest, AFailingUserCheckAndAMissedRtoFailTheDrillAndSaySo) {
       << status.err;
 }
 
+// What users do that the drill must not get wrong: a least-privilege role
+// in the conninfo (it cannot read pg_authid, lock tables or make a restore
+// point), a materialized view never populated, a --target-time before the
+// newest backup, and a --backup id that does not exist.
+TEST_F(DrillTest, ALeastPrivilegeRoleATargetTimeAndAWrongBackupIdAreHandled) {
+  cluster_->Exec(
+      "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'drill_reader') THEN "
+      "CREATE ROLE drill_reader LOGIN; END IF; END $$; GRANT pg_read_all_data TO drill_reader; "
+      "CREATE MATERIALIZED VIEW IF NOT EXISTS not_populated AS SELECT 1 AS one WITH NO DATA");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+  const std::string first =
+      nlohmann::json::parse(Pgkeep({"--output", "json", "list", "--db", "main"}).out)["snapshots"]
+          .back()["id"];
+  const int64_t orders_then = std::stoll(cluster_->Query("SELECT count(*) FROM drill_orders"));
+  const std::string between = cluster_->Query(
+      "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  cluster_->Exec("INSERT INTO drill_orders SELECT g, 'after' FROM generate_series(5001, 5010) g");
+  ASSERT_EQ(Pgkeep({"backup", "--db", "main"}).exit_code, 0);
+
+  // As the reader: no restore point, so no row counts, but every table is
+  // still read (as the copy's superuser) and pg_amcheck runs.
+  {
+    std::string conf;
+    std::ifstream in(*suite_dir_ + "/pgkeep.toml");
+    conf.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const std::string main_conninfo = "conninfo = \"" + cluster_->ConnInfo() + "\"";
+    conf.replace(conf.find(main_conninfo), main_conninfo.size(),
+                 "conninfo = \"" + cluster_->ConnInfo() + " user=drill_reader\"");
+    std::ofstream(*suite_dir_ + "/pgkeep.toml") << conf;
+  }
+  nlohmann::json reader = Drill("main", 0);
+  ASSERT_TRUE(reader.is_object());
+  EXPECT_EQ(reader["passed"], true) << reader.dump(2);
+  const std::string readable = CheckSaw(reader, "tables readable");
+  EXPECT_EQ(readable.rfind("pass: ", 0), 0u) << readable;
+  EXPECT_EQ(readable.find("pass: 0 tables"), std::string::npos) << readable;
+  EXPECT_EQ(CheckSaw(reader, "pg_amcheck"), "pass: heap and btree checks found no corruption")
+      << reader.dump(2);
+  bool read_orders = false;
+  for (const auto& t : reader["tables"])
+    read_orders = read_orders || t["table"] == "public.drill_orders";
+  EXPECT_TRUE(read_orders) << reader["tables"].dump();
+  ExpectNothingLeft();
+
+  // A target before the newest backup: the backup before it is restored.
+  WriteConfig("");
+  nlohmann::json back = Drill("main", 0, {"--target-time", between + "+00"});
+  ASSERT_TRUE(back.is_object());
+  EXPECT_EQ(back["passed"], true) << back.dump(2);
+  EXPECT_EQ(back["backup"], first) << back.dump(2);
+  int64_t orders_restored = -1;
+  for (const auto& t : back["tables"])
+    if (t["table"] == "public.drill_orders") orders_restored = t["rows"].get<int64_t>();
+  EXPECT_EQ(orders_restored, orders_then) << back["tables"].dump();  // not the 10 rows after
+  ExpectNothingLeft();
+
+  // A wrong id is refused before anything starts, and leaves no failed drill.
+  const size_t drills_before =
+      nlohmann::json::parse(Pgkeep({"--output", "json", "drill", "--history"}).out)["drills"]
+          .size();
+  ProcessResult wrong =
+      Pgkeep({"drill", "--backup", "20200101T000000Z-00000000", "--scratch-dir", scratch_});
+  EXPECT_EQ(wrong.exit_code, 12) << wrong.out << wrong.err;
+  EXPECT_NE(wrong.err.find("no backup \"20200101T000000Z-00000000\""), std::string::npos)
+      << wrong.err;
+  EXPECT_EQ(nlohmann::json::parse(Pgkeep({"--output", "json", "drill", "--history"}).out)["drills"]
+                .size(),
+            drills_before);
+  ProcessResult other =
+      Pgkeep({"drill", "--db", "app", "--backup", first, "--scratch-dir", scratch_});
+  EXPECT_EQ(other.exit_code, 2) << other.out << other.err;
+  EXPECT_NE(other.err.find("is not a backup of database \"app\" (it is one of \"main\")"),
+            std::string::npos)
+      << other.err;
+  cluster_->Exec("DROP MATERIALIZED VIEW not_populated");
+}
+
 // By default (a local PostgreSQL exists here) into a scratch cluster of its
 // own; with drill_scratch = "database" into a scratch database on the source.
 TEST_F(DrillTest, ALogicalDrillPassesAgainstTheCountsRecordedAtBackup) {
