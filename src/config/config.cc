@@ -103,11 +103,26 @@ S3Config ReadS3(TableReader r) {
   s3.path_style = r.Bool("path_style", true);
   s3.storage_class = r.String("storage_class");
   s3.storage_classes = r.StringMap("storage_classes");
-  for (const auto& [kind, unused] : s3.storage_classes) {
+  // Objects in an archive class cannot be read without a restore request:
+  // refused here, before anything is written in one (docs/s3.md).
+  const auto archived = [](const std::string& c) { return c == "GLACIER" || c == "DEEP_ARCHIVE"; };
+  const std::string cold_hint =
+      "packs are shared by newer backups and must stay readable; use STANDARD_IA, ONEZONE_IA or "
+      "GLACIER_IR (instant retrieval) for a cold [[copy]] target (docs/s3.md)";
+  if (archived(s3.storage_class))
+    r.Fail(Phase::kValue, "storage_class",
+           "is \"" + s3.storage_class + "\", an archive class whose objects cannot be read",
+           cold_hint);
+  for (const auto& [kind, storage_class] : s3.storage_classes) {
     static const std::set<std::string> kKinds = {"data", "index", "snapshots", "wal", "drills"};
     if (!kKinds.count(kind))
       r.Fail(Phase::kValue, "storage_classes", "has an unknown kind of object \"" + kind + "\"",
              "kinds: data, index, snapshots, wal, drills");
+    else if (archived(storage_class))
+      r.Fail(Phase::kValue, "storage_classes",
+             "puts " + kind + " in \"" + storage_class +
+                 "\", an archive class whose objects cannot be read",
+             cold_hint);
   }
   s3.sse = r.OneOf("sse", {"none", "AES256", "aws:kms"}, "none");
   s3.sse_kms_key_id = r.String("sse_kms_key_id");

@@ -479,6 +479,22 @@ const ErrorCase kErrorCases[] = {
              "bucket = \"b\", region = \"r\" }\n",
      "t.toml:6: key \"copy.s3.endpoint\" must start with https:// (or http://)",
      "for instance endpoint = \"https://s3.eu-central-1.amazonaws.com\""},
+    {"CopyInAnArchiveStorageClass",
+     kRepo +
+         "[[copy]]\nname = \"x\"\ntype = \"s3\"\ns3 = { endpoint = \"https://s3.amazonaws.com\", "
+         "bucket = \"b\", region = \"r\", storage_class = \"DEEP_ARCHIVE\" }\n",
+     "t.toml:6: key \"copy.s3.storage_class\" is \"DEEP_ARCHIVE\", an archive class whose objects "
+     "cannot be read",
+     "packs are shared by newer backups and must stay readable; use STANDARD_IA, ONEZONE_IA or "
+     "GLACIER_IR (instant retrieval) for a cold [[copy]] target (docs/s3.md)"},
+    {"PacksInAnArchiveStorageClass",
+     kRepo +
+         "[[copy]]\nname = \"x\"\ntype = \"s3\"\ns3 = { endpoint = \"https://s3.amazonaws.com\", "
+         "bucket = \"b\", region = \"r\", storage_classes = { data = \"GLACIER\" } }\n",
+     "t.toml:6: key \"copy.s3.storage_classes\" puts data in \"GLACIER\", an archive class whose "
+     "objects cannot be read",
+     "packs are shared by newer backups and must stay readable; use STANDARD_IA, ONEZONE_IA or "
+     "GLACIER_IR (instant retrieval) for a cold [[copy]] target (docs/s3.md)"},
     {"CopyPasswordWithoutEncryption",
      "[repository]\npath = \"/r\"\nencryption = \"none\"\n[[copy]]\nname = \"x\"\npath = "
      "\"/a\"\npassword_env = \"X\"\n",

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <thread>
 
 namespace pgkeep {
@@ -402,6 +403,7 @@ Result<Bytes> S3Storage::GetRangeUpTo(const std::string& name, uint64_t offset, 
 Result<std::vector<S3ListedObject>> S3Storage::ListKeys(const std::string& key_prefix) {
   std::vector<S3ListedObject> all;
   std::string token;
+  std::set<std::string> seen;
   for (int page = 0;; ++page) {
     std::string query = "list-type=2&max-keys=1000";
     // Query names in order: the signature covers the query as sent.
@@ -419,6 +421,12 @@ Result<std::vector<S3ListedObject>> S3Storage::ListKeys(const std::string& key_p
                                                "\" is not a ListObjectsV2 answer");
     for (S3ListedObject& o : parsed->objects) all.push_back(std::move(o));
     if (!parsed->truncated) return all;
+    // A token given before would list the same pages again, for ever.
+    if (!seen.insert(parsed->next_token).second)
+      return Status::Error(ErrorCode::kIo, "the object store's listing of \"" + key_prefix +
+                                               "\" in bucket \"" + options_.bucket +
+                                               "\" goes round in a circle (a continuation "
+                                               "token came back a second time)");
     token = parsed->next_token;
   }
 }
@@ -463,6 +471,7 @@ Result<bool> S3Storage::Exists(const std::string& name) {
 Result<std::vector<S3Upload>> S3Storage::ListUploads() {
   std::vector<S3Upload> all;
   std::string key_marker, id_marker;
+  std::set<std::string> seen;
   for (;;) {
     std::string query;
     if (!key_marker.empty()) query += "key-marker=" + S3EncodeQueryValue(key_marker) + "&";
@@ -482,6 +491,11 @@ Result<std::vector<S3Upload>> S3Storage::ListUploads() {
                                options_.bucket + "\" cannot be read");
     for (S3Upload& u : parsed->uploads) all.push_back(std::move(u));
     if (!parsed->truncated) return all;
+    if (!seen.insert(parsed->next_key_marker + '\n' + parsed->next_upload_id_marker).second)
+      return Status::Error(ErrorCode::kIo,
+                           "the object store's list of unfinished uploads in bucket \"" +
+                               options_.bucket +
+                               "\" goes round in a circle (a marker came back a second time)");
     key_marker = parsed->next_key_marker;
     id_marker = parsed->next_upload_id_marker;
   }
@@ -495,7 +509,10 @@ Result<int> S3Storage::CleanupTemporary(bool no_other_writers) {
   for (const S3Upload& u : *uploads) {
     // With the exclusive lock held nobody else is writing, so every
     // unfinished upload is a dead writer's; otherwise only old ones are.
-    if (!no_other_writers && now - u.initiated < kStaleUploadSeconds) continue;
+    // wal-push takes no lock (PostgreSQL's archiver must never wait): a WAL
+    // upload ("wal/", repo/format.h) is a dead writer's only once old.
+    const bool wal = u.key.compare(0, options_.prefix.size() + 4, options_.prefix + "wal/") == 0;
+    if ((!no_other_writers || wal) && now - u.initiated < kStaleUploadSeconds) continue;
     PGKEEP_RETURN_IF_ERROR(AbortUpload(u.key, u.upload_id));
     ++removed;
   }

@@ -332,6 +332,38 @@ TEST_F(S3StorageTest, CleanupAbortsOnlyStaleUploadsUnlessNobodyElseWrites) {
   S3Storage exclusive =
       Make({Answer(200, uploads), Answer(204), Answer(204), Answer(200, no_claims)});
   EXPECT_EQ(exclusive.CleanupTemporary(true).value(), 2);
+  // wal-push takes no lock: a fresh WAL upload is left even then.
+  const std::string wal_upload =
+      "<ListMultipartUploadsResult><IsTruncated>false</IsTruncated>"
+      "<Upload><Key>pg/wal/main/000000010000000000000003</Key><UploadId>u3</UploadId>"
+      "<Initiated>2026-12-01T09:59:00.000Z</Initiated></Upload></ListMultipartUploadsResult>";
+  S3Storage with_wal = Make({Answer(200, wal_upload), Answer(200, no_claims)});
+  EXPECT_EQ(with_wal.CleanupTemporary(true).value(), 0);
+}
+
+TEST_F(S3StorageTest, AListingWhoseTokenComesBackStopsAndSaysSo) {
+  auto page = [](const std::string& key, const std::string& next) {
+    return "<ListBucketResult><Contents><Key>" + key +
+           "</Key><Size>7</Size></Contents><IsTruncated>true</IsTruncated>"
+           "<NextContinuationToken>" +
+           next + "</NextContinuationToken></ListBucketResult>";
+  };
+  S3Storage s3 = Make({Answer(200, page("pg/data/a", "t1")), Answer(200, page("pg/data/b", "t2")),
+                       Answer(200, page("pg/data/c", "t1"))});
+  auto listed = s3.List("data/");
+  ASSERT_FALSE(listed.ok());
+  EXPECT_EQ(listed.status().code(), ErrorCode::kIo);
+  EXPECT_NE(listed.status().message().find("goes round in a circle"), std::string::npos)
+      << listed.status().message();
+  EXPECT_EQ(http_->sent_.size(), 3u);
+  const std::string uploads =
+      "<ListMultipartUploadsResult><IsTruncated>true</IsTruncated><NextKeyMarker>k</NextKeyMarker>"
+      "<NextUploadIdMarker>u</NextUploadIdMarker></ListMultipartUploadsResult>";
+  S3Storage again = Make({Answer(200, uploads), Answer(200, uploads)});
+  auto cleaned = again.CleanupTemporary(true);
+  ASSERT_FALSE(cleaned.ok());
+  EXPECT_NE(cleaned.status().message().find("goes round in a circle"), std::string::npos)
+      << cleaned.status().message();
 }
 
 }  // namespace
