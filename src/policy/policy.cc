@@ -181,12 +181,24 @@ Result<PolicyPlan> CheckPolicy(PgConnection& pg, const RetentionPolicyConfig& po
     }
   }
 
-  auto cascades = pg.Query(
-      "SELECT conrelid::regclass::text FROM pg_constraint WHERE confrelid = $1::oid AND contype "
-      "= 'f' AND confdeltype = 'c' ORDER BY 1",
+  // Every foreign key into the table, by what a delete does to it.
+  auto referencing = pg.Query(
+      "SELECT conrelid::regclass::text, conname, confdeltype::text FROM pg_constraint "
+      "WHERE confrelid = $1::oid AND contype = 'f' ORDER BY 1, 2",
       {table->oid});
-  if (!cascades.ok()) return cascades.status();
-  for (const PgRow& row : cascades->rows) plan.cascades_to.push_back(*row.values[0]);
+  if (!referencing.ok()) return referencing.status();
+  for (const PgRow& row : referencing->rows) {
+    const std::string from = row.values[0].value_or(""), name = row.values[1].value_or("");
+    const std::string action = row.values[2].value_or("");
+    if (action == "c")
+      plan.cascades_to.push_back(from);
+    else if (action == "n" || action == "d")
+      plan.cascades_to.push_back(from + " (ON DELETE SET " + (action == "n" ? "NULL" : "DEFAULT") +
+                                 ")");
+    else  // "a" NO ACTION, "r" RESTRICT
+      plan.blocked_by.push_back(from + " (foreign key " + QuoteIdent(name) + ", ON DELETE " +
+                                (action == "r" ? "RESTRICT" : "NO ACTION") + ")");
+  }
   return plan;
 }
 
@@ -309,8 +321,21 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
     return Status::Error(ErrorCode::kConfig,
                          "retention policy " + Quoted(policy.name) + ": deleting from " +
                              policy.table + " would cascade into " + into +
-                             " (ON DELETE CASCADE); nothing was deleted",
+                             " (rows there deleted or changed); nothing was deleted",
                          "set allow_cascade = true to let it, or redact instead");
+  }
+  // A batch deleting a row that another still references fails, and every
+  // later run would fail on the same batch: refused before any.
+  if (deletes && !plan->blocked_by.empty()) {
+    std::string by;
+    for (const std::string& t : plan->blocked_by) by += (by.empty() ? "" : ", ") + t;
+    return Status::Error(ErrorCode::kConfig,
+                         "retention policy " + Quoted(policy.name) + ": deleting from " +
+                             policy.table + " is blocked by " + by +
+                             ": a batch would fail on the first row still referenced; nothing "
+                             "was deleted",
+                         "redact instead, or make the foreign key ON DELETE CASCADE and set "
+                         "allow_cascade = true");
   }
   if (std::any_of(tenants->begin(), tenants->end(),
                   [](const PolicyTenant& t) { return t.action == "redact"; }) &&

@@ -74,8 +74,12 @@ struct PolicyPlan {
   std::string days_column;
   std::string hard_delete_column;  // "" when not configured
   std::string last_run_column;     // "" when not configured
-  // Tables a delete would cascade into (ON DELETE CASCADE), as "schema.table".
+  // Tables a delete changes too, as "schema.table": ON DELETE CASCADE, and
+  // SET NULL / SET DEFAULT (with the action after the name).
   std::vector<std::string> cascades_to;
+  // Foreign keys a delete fails on (NO ACTION, RESTRICT): "table (foreign
+  // key name, ON DELETE ...)". A delete policy is refused while there are any.
+  std::vector<std::string> blocked_by;
 };
 
 // Checks `policy` against the catalog of the database `pg` is connected to.

@@ -272,10 +272,32 @@ TEST_F(PolicyTest, APolicyThatDoesNotFitTheSchemaFailsBeforeTouchingData) {
   EXPECT_NE(cascade.err.find("would cascade into \"Attachment\""), std::string::npos)
       << cascade.err;
   EXPECT_EQ(Count("true"), "1200");
+  // A key that blocks deletes (Prisma's default, Restrict) is refused before
+  // any batch: a batch would fail on the first row still referenced, and so
+  // would every later run. SET NULL changes rows elsewhere: a cascade.
+  cluster_->Exec(
+      "CREATE TABLE \"Reaction\" (id serial PRIMARY KEY, \"messageId\" bigint REFERENCES "
+      "\"Message\"(id) ON DELETE RESTRICT); CREATE TABLE \"Pin\" (id serial PRIMARY KEY, "
+      "\"messageId\" bigint REFERENCES \"Message\"(id) ON DELETE SET NULL)",
+      "chat");
+  WriteConfig(std::string(kPolicy) + "allow_cascade = true\n");
+  ProcessResult blocked = Pgkeep({"retention", "run"});
+  EXPECT_EQ(blocked.exit_code, 3) << blocked.out << blocked.err;
+  EXPECT_NE(blocked.err.find("is blocked by \"Reaction\" (foreign key "), std::string::npos)
+      << blocked.err;
+  EXPECT_NE(blocked.err.find("ON DELETE RESTRICT)"), std::string::npos) << blocked.err;
+  EXPECT_EQ(Count("true"), "1200");
+  cluster_->Exec("DROP TABLE \"Reaction\"", "chat");
+  WriteConfig(kPolicy);
+  ProcessResult set_null = Pgkeep({"retention", "run"});
+  EXPECT_EQ(set_null.exit_code, 3) << set_null.out << set_null.err;
+  EXPECT_NE(set_null.err.find("\"Pin\" (ON DELETE SET NULL)"), std::string::npos) << set_null.err;
   WriteConfig(std::string(kPolicy) + "allow_cascade = true\n");
   auto allowed = Json({"retention", "run"});
   EXPECT_EQ(allowed["deleted"], 310);
   EXPECT_EQ(allowed["policies"][0]["cascades_to"][0], "\"Attachment\"");
+  EXPECT_EQ(allowed["policies"][0]["cascades_to"][1], "\"Pin\" (ON DELETE SET NULL)");
+  cluster_->Exec("DROP TABLE \"Pin\"", "chat");
 }
 
 TEST_F(PolicyTest, TheReportSaysHowLongErasedRowsLiveInBackups) {
