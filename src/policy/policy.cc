@@ -281,7 +281,10 @@ Result<std::vector<PolicyTenant>> ReadPolicyTenants(PgConnection& pg, const Poli
     if (!row.values[0]) continue;
     t.key = *row.values[0];
     // Days beyond a million (2,700 years) are as good as forever.
-    if (row.values[1]) t.days = static_cast<int>(std::min(std::stoll(*row.values[1]), 1000000LL));
+    // Negative ones keep, as 0 does (clamped before the narrowing, which
+    // would wrap a large negative bigint into a small positive number).
+    if (row.values[1])
+      t.days = static_cast<int>(std::clamp(std::stoll(*row.values[1]), -1LL, 1000000LL));
     const bool hard = row.values[2] && *row.values[2] == "t";
     t.action = t.days.value_or(0) <= 0 ? "keep"
                : row.values[2]         ? (hard ? "delete" : "redact")
@@ -311,6 +314,12 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
     if (options.log) options.log(line);
   };
 
+  // Every statement of the run waits at most lock_timeout for a lock, not
+  // only the batches (which set their own): a count queued behind an ALTER
+  // TABLE, or a tenant's row the application holds, must not hold the run
+  // (and its advisory lock) for ever.
+  PGKEEP_RETURN_IF_ERROR(
+      pg.Exec("SET lock_timeout = '" + std::to_string(seconds(policy.lock_timeout)) + "s'"));
   auto tenants = ReadPolicyTenants(pg, *plan, policy);
   if (!tenants.ok()) return tenants.status();
   const bool deletes = std::any_of(tenants->begin(), tenants->end(),
@@ -559,8 +568,15 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
           pg.Query("UPDATE " + plan->tenant_table + " SET " + plan->last_run_column +
                        " = now() WHERE " + plan->tenant_key + " = $1::" + plan->tenant_key_type,
                    {tenant.key});
-      if (!stamped.ok()) return stamped.status();
-      t.stamped = true;
+      // The application holds the tenant's row: its rows are done, the
+      // stamp waits for the next run.
+      if (!stamped.ok() && stamped.status().message().find("lock timeout") != std::string::npos)
+        log("retention " + policy.name + " tenant " + tenant.key +
+            ": its row is locked by another session; last run not stamped");
+      else if (!stamped.ok())
+        return stamped.status();
+      else
+        t.stamped = true;
     }
     (tenant.action == "delete" ? out.deleted : out.redacted) += t.rows;
     out.locked += t.locked;

@@ -224,6 +224,29 @@ TEST_F(PolicyTest, LockedRowsArePickedUpLaterAndASecondRunIsRefused) {
   EXPECT_EQ(done["policies"][0]["locked"], 0);
   EXPECT_EQ(Count("\"orgId\" = 'org-redact' AND content = '[redacted]'"), "393");
 
+  // The application holds a tenant's own row: the run does that tenant's
+  // rows, leaves its stamp to the next run, and finishes (it waited for
+  // ever before, holding its advisory lock).
+  cluster_->Exec(
+      "UPDATE \"Message\" SET \"timestamp\" = now() - interval '200 days' WHERE id IN "
+      "(SELECT id FROM \"Message\" WHERE \"orgId\" = 'org-redact' AND content <> "
+      "'[redacted]' LIMIT 3)",
+      "chat");
+  ASSERT_TRUE((*holder)->Exec("BEGIN").ok());
+  ASSERT_TRUE(
+      (*holder)->Query("SELECT id FROM \"Organization\" WHERE id = 'org-redact' FOR UPDATE").ok());
+  WriteConfig(std::string(kPolicy) + "lock_timeout = \"1s\"\n");
+  const std::string stamped_before = cluster_->Query(
+      "SELECT \"lastRetentionRunAt\"::text FROM \"Organization\" WHERE id = 'org-redact'", "chat");
+  auto held_tenant = Json({"retention", "run"});
+  EXPECT_EQ(held_tenant["redacted"], 3) << held_tenant.dump();
+  ASSERT_TRUE((*holder)->Exec("COMMIT").ok());
+  EXPECT_EQ(cluster_->Query(
+                "SELECT \"lastRetentionRunAt\"::text FROM \"Organization\" WHERE id = 'org-redact'",
+                "chat"),
+            stamped_before);
+  WriteConfig(kPolicy);
+
   // A run of the same policy while one is running is refused, clearly.
   auto lock = (*holder)->Query(
       "SELECT pg_advisory_lock(hashtext('pgkeep.retention'), hashtext('messages'))");
