@@ -187,6 +187,9 @@ ApiResponse ApiRouter::RetentionRun() const {
     return ApiError(ran.status().code() == ErrorCode::kLocked ? 409 : 500, ran.status().message(),
                     ran.status().hint());
   const nlohmann::json& o = *ran;
+  if (!o.is_object())
+    return ApiError(500, "the retention run finished, but its result could not be read",
+                    "see the job history (GET /api/jobs) and the daemon's log");
   int64_t ms = 0;
   for (const auto& p : o.value("policies", nlohmann::json::array()))
     ms += p.value("duration_ms", int64_t{0});

@@ -22,6 +22,21 @@ namespace {
 // Jobs asked for through the API wait here; at most this many at once.
 constexpr size_t kMaxQueuedJobs = 16;
 
+// A retention run's output as the job history keeps it: whole when it fits
+// the usual bound, else with each policy's list of tenants replaced by
+// their number (the totals stay).
+nlohmann::json WithoutTenantsIfLarge(const nlohmann::json& output) {
+  if (!output.is_object() || output.dump().size() <= kMaxJobOutputBytes) return output;
+  nlohmann::json kept = output;
+  if (kept.contains("policies") && kept["policies"].is_array())
+    for (auto& policy : kept["policies"])
+      if (policy.is_object() && policy.contains("tenants") && policy["tenants"].is_array()) {
+        policy["tenants_not_recorded"] = policy["tenants"].size();
+        policy.erase("tenants");
+      }
+  return kept;
+}
+
 struct Finished {
   std::string job;
   int64_t run_id;
@@ -142,6 +157,9 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
     options.config_path = o.config_path;
     options.args = {"retention", "run"};
     options.timeout_seconds = o.job_timeout_seconds;
+    // Its JSON names every tenant (~220 bytes each): room for a million,
+    // or the answer's totals would be lost past ~19,000 organizations.
+    options.max_output_bytes = 256 << 20;
     // Stopping the daemon stops the run at once (each batch is one
     // transaction): the HTTP server's stop waits for this request.
     options.stop = signals.stop;
@@ -149,7 +167,7 @@ Status RunDaemon(Env& env, const Clock& clock, PgConnector& pg, Transport& trans
     JobOutcome outcome = RunJobProcess(env, options);
     if (run_id.ok())
       (void)state.RunFinished(*run_id, clock.NowSeconds(), outcome.result, outcome.exit_code,
-                              outcome.error, outcome.output);
+                              outcome.error, WithoutTenantsIfLarge(outcome.output));
     log("retention run " + outcome.result + (outcome.error.empty() ? "" : ": " + outcome.error));
     if (outcome.result == "ok") return outcome.output;
     return Status::Error(

@@ -69,9 +69,9 @@ JobOutcome RunJobProcess(Env& env, const JobRunOptions& o) {
   for (;;) {
     auto n = (*proc)->Stdout().Read(buf, sizeof buf);
     if (!n.ok() || *n == 0) break;
-    if (text.size() < kMaxJobOutputBytes)
+    if (text.size() < o.max_output_bytes)
       text.append(reinterpret_cast<const char*>(buf),
-                  std::min(*n, kMaxJobOutputBytes - text.size()));
+                  std::min(*n, o.max_output_bytes - text.size()));
   }
   {
     std::lock_guard lock(mu);

@@ -26,6 +26,9 @@ namespace pgkeep {
 // The command line (after the global options) of a scheduled job.
 std::vector<std::string> JobCommandArgs(const ScheduledJob& job);
 
+// Kept of a job's standard output by default (and recorded).
+inline constexpr size_t kMaxJobOutputBytes = 4 << 20;
+
 struct JobRunOptions {
   std::string program;      // pgkeep itself (Env::ExecutablePath)
   std::string config_path;  // passed as --config
@@ -33,6 +36,9 @@ struct JobRunOptions {
   int timeout_seconds = 6 * 3600;
   int kill_grace_seconds = 30;             // after SIGTERM, before SIGKILL
   const std::atomic<int>* stop = nullptr;  // non-zero: stop the job now (the daemon stops)
+  // Kept of its standard output; more is read and dropped, and output that
+  // was cut is no JSON.
+  size_t max_output_bytes = kMaxJobOutputBytes;
 };
 
 struct JobOutcome {
@@ -42,9 +48,6 @@ struct JobOutcome {
   nlohmann::json output;  // its JSON output (null when it printed none)
   double seconds = 0;
 };
-
-// Kept of a job's standard output; more is read and dropped.
-inline constexpr size_t kMaxJobOutputBytes = 4 << 20;
 
 JobOutcome RunJobProcess(Env& env, const JobRunOptions& options);
 

@@ -58,6 +58,22 @@ TEST_F(JobRunnerTest, OutputExitCodeAndErrorAreRecorded) {
   EXPECT_FALSE(not_started.error.empty());
 }
 
+TEST_F(JobRunnerTest, OutputBeyondItsBoundIsNoJsonAndTheBoundCanBeRaised) {
+  // About 6 MiB of JSON: a list of 200,000 tenants, as a large retention run prints.
+  const std::string body =
+      "printf '{\"tenants\": ['; yes '\"tenant-xxxxxxxxxxxxxxxxxxxx\",' | head -n 200000 | "
+      "tr -d '\\n'; printf '\"last\"], \"deleted\": 7}'";
+  JobOutcome cut = RunJobProcess(env_, Options(body));
+  EXPECT_EQ(cut.result, "ok");
+  EXPECT_TRUE(cut.output.is_null());  // cut at 4 MiB: not JSON, never half of it
+  JobRunOptions room = Options(body);
+  room.max_output_bytes = 16 << 20;
+  JobOutcome whole = RunJobProcess(env_, room);
+  ASSERT_TRUE(whole.output.is_object());
+  EXPECT_EQ(whole.output["deleted"], 7);
+  EXPECT_EQ(whole.output["tenants"].size(), 200001u);
+}
+
 TEST_F(JobRunnerTest, AHungJobIsStoppedAtItsTimeout) {
   JobRunOptions o = Options("sleep 30");
   o.timeout_seconds = 1;
