@@ -91,12 +91,14 @@ std::string S3Storage::Target(const std::string& key, const std::string& query) 
   return target;
 }
 
-Result<HttpResponse> S3Storage::Call(HttpRequest request, const std::string& object) {
+Result<HttpResponse> S3Storage::Call(HttpRequest request, const std::string& object,
+                                     int* attempts) {
   request.headers.emplace_back("x-amz-content-sha256", Sha256Hex(request.body));
   const int64_t start = env_.MonotonicMicros();
   const int64_t budget = int64_t{options_.retry_seconds} * 1000000;
   Status last;
   for (int attempt = 0;; ++attempt) {
+    if (attempts) *attempts = attempt + 1;
     auto response = http_->Send(request);
     if (response.ok()) {
       // Only an error answer carries an error document, and a POST's 200:
@@ -187,13 +189,24 @@ Status S3Storage::Put(const std::string& name, ByteView data) {
   return PutObject(name, data, Conditional::kNone);
 }
 
+Status S3Storage::SucceededBefore(const std::string& name, ByteView data, Status failed) {
+  auto there = GetAtMost(name, data.size());
+  if (there.ok() && there->size() == data.size() &&
+      std::equal(there->begin(), there->end(), data.begin()))
+    return Status::Ok();
+  return failed;
+}
+
 Status S3Storage::PutObject(const std::string& name, ByteView data, Conditional conditional) {
   HttpRequest request{"PUT", Target(options_.prefix + name), WriteHeaders(name), data};
   if (conditional == Conditional::kIfAbsent) request.headers.emplace_back("If-None-Match", "*");
-  auto response = Call(request, name);
+  int attempts = 0;
+  auto response = Call(request, name, &attempts);
   if (!response.ok()) return response.status();
-  if (response->status == 412)
-    return Status::Error(ErrorCode::kConflict, "object \"" + name + "\" already exists");
+  if (response->status == 412) {
+    Status taken = Status::Error(ErrorCode::kConflict, "object \"" + name + "\" already exists");
+    return attempts > 1 ? SucceededBefore(name, data, taken) : taken;
+  }
   if (response->status / 100 != 2) return ErrorFrom(*response, "PUT", name);
   return Status::Ok();
 }
@@ -217,12 +230,17 @@ Status S3Storage::PutMultipart(const std::string& name, ByteView data, Condition
                        {{"Content-Type", "application/xml"}},
                        AsBytes(*completion)};
   if (conditional == Conditional::kIfAbsent) complete.headers.emplace_back("If-None-Match", "*");
-  auto done = Call(complete, name);
+  int attempts = 0;
+  auto done = Call(complete, name, &attempts);
   Status status = done.ok() ? Status::Ok() : done.status();
   if (done.ok() && done->status == 412)
     status = Status::Error(ErrorCode::kConflict, "object \"" + name + "\" already exists");
   else if (done.ok() && (done->status != 200 || ParseS3Error(BodyText(*done))))
     status = ErrorFrom(*done, "POST", name);
+  // A completion sent again after its answer was lost finds its upload gone
+  // (NoSuchUpload) or, conditional, its own object there (412).
+  if (!status.ok() && done.ok() && attempts > 1 && (done->status == 412 || done->status == 404))
+    status = SucceededBefore(name, data, status);
   if (!status.ok()) (void)AbortUpload(key, *upload_id);
   return status;
 }

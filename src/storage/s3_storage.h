@@ -87,8 +87,14 @@ class S3Storage final : public Storage {
  private:
   enum class Conditional { kNone, kIfAbsent };
   // One request, retried as the class comment says; any answer that is not
-  // retried is returned whatever its status.
-  Result<HttpResponse> Call(HttpRequest request, const std::string& object);
+  // retried is returned whatever its status. `attempts`, when given, is
+  // set to how many times it was sent.
+  Result<HttpResponse> Call(HttpRequest request, const std::string& object,
+                            int* attempts = nullptr);
+  // After a write that was sent more than once ended in `failed` (412, or
+  // NoSuchUpload for a completion): an earlier attempt may have succeeded
+  // with its answer lost. Ok when the object now holds exactly `data`.
+  Status SucceededBefore(const std::string& name, ByteView data, Status failed);
   Status ErrorFrom(const HttpResponse& response, const std::string& method,
                    const std::string& object) const;
   std::string Target(const std::string& key, const std::string& query = "") const;

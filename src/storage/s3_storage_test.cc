@@ -296,6 +296,47 @@ TEST_F(S3StorageTest, PutIfAbsentUsesAConditionalWriteWhereTheServerHonoursIt) {
   EXPECT_EQ(http_->sent_.size(), 5u);  // probed once
 }
 
+// The answer to a write is lost, the retry finds the object there: its own
+// write when the object holds exactly its bytes, someone else's when not.
+TEST_F(S3StorageTest, AWriteWhoseAnswerWasLostIsNotAConflictWithItself) {
+  S3StorageOptions conditional;
+  conditional.put_if_absent = PutIfAbsentMethod::kConditional;
+  const std::string body = "drill report";
+  auto ranged = [](const std::string& bytes) {
+    return Answer(206, bytes,
+                  {{"content-range", "bytes 0-" + std::to_string(bytes.size() - 1) + "/" +
+                                         std::to_string(bytes.size())}});
+  };
+  S3Storage mine = Make({Status::Error(ErrorCode::kIo, "PUT: Connection reset by peer"),
+                         Answer(412, ErrorXml("PreconditionFailed")), ranged(body)},
+                        conditional);
+  EXPECT_TRUE(mine.PutIfAbsent("drills/x", AsBytes(body)).ok());
+  EXPECT_EQ(http_->sent_.size(), 3u);
+  EXPECT_EQ(http_->sent_[2].method, "GET");
+
+  S3Storage theirs = Make({Status::Error(ErrorCode::kIo, "PUT: Connection reset by peer"),
+                           Answer(412, ErrorXml("PreconditionFailed")), ranged("another report")},
+                          conditional);
+  EXPECT_EQ(theirs.PutIfAbsent("drills/x", AsBytes(body)).code(), ErrorCode::kConflict);
+
+  // Sent once and refused: a conflict, nothing read back (the probe relies on it).
+  S3Storage once = Make({Answer(412, ErrorXml("PreconditionFailed"))}, conditional);
+  EXPECT_EQ(once.PutIfAbsent("drills/x", AsBytes(body)).code(), ErrorCode::kConflict);
+  EXPECT_EQ(http_->sent_.size(), 1u);
+
+  // A multipart completion sent again finds its upload gone (NoSuchUpload).
+  S3StorageOptions small;
+  small.part_size = 5 << 20;
+  const std::string big(6 << 20, 'b');
+  auto script = TwoPartUpload();
+  script.pop_back();
+  script.push_back(Status::Error(ErrorCode::kIo, "POST: Connection reset by peer"));
+  script.push_back(Answer(404, ErrorXml("NoSuchUpload")));
+  script.push_back(ranged(big));
+  S3Storage completed = Make(std::move(script), small);
+  EXPECT_TRUE(completed.Put("index/big", AsBytes(big)).ok());
+}
+
 TEST_F(S3StorageTest, WithoutConditionalWritesADifferentClaimIsAConflict) {
   S3StorageOptions options;
   options.put_if_absent = PutIfAbsentMethod::kClaim;
