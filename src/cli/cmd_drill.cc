@@ -61,6 +61,16 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
                                      "choose the database with --db")};
   for (const DatabaseConfig* db : databases)  // before anything is opened or started
     ThrowIfError(CheckDrillRequest(*ctx.env, *db, args.options));
+  if (!args.html.empty()) {
+    // Where the report goes is checked first: a drill may take hours.
+    const size_t slash = args.html.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : args.html.substr(0, slash + 1);
+    auto info = ctx.env->Stat(dir);
+    if (!info.ok() || info->type != FileType::kDirectory)
+      throw CommandError{Status::Error(
+          ErrorCode::kUsage, "--html " + args.html + ": \"" + dir + "\" is not a directory",
+          "write the report into an existing directory")};
+  }
 
   static std::atomic<int> interrupted{0};
   ctx.env->CatchInterrupts(&interrupted);
@@ -103,6 +113,7 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
   CommandOutput out;
   nlohmann::json list = nlohmann::json::array();
   bool all_passed = true;
+  Status html_failed;
   for (const DatabaseConfig* db : databases) {
     if (interrupted.load() != 0) break;
     DrillResult r = ValueOrThrow(RunDrill(*ctx.env, *opened.repo, *ctx.pg, *db, options));
@@ -113,7 +124,11 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
     }
     if (!args.html.empty()) {
       Status written = WriteFileAtomically(*ctx.env, args.html, AsBytes(RenderDrillHtml(r)), 0644);
-      if (!written.ok()) r.notes.push_back("--html: " + written.message());
+      if (!written.ok()) {
+        // The report is in the repository; the command fails all the same.
+        r.notes.push_back("--html: " + written.message());
+        html_failed = written;
+      }
     }
     all_passed = all_passed && r.passed;
     out.text += (out.text.empty() ? "" : "\n") + RenderDrillText(r);
@@ -128,6 +143,9 @@ CommandOutput RunDrillCommand(const CommandContext& ctx, const DrillArgs& args) 
                      : "interrupted: everything the drill started was removed\n";
   } else if (!all_passed) {
     out.result = ErrorCode::kCheckFailed;
+  } else if (!html_failed.ok()) {
+    out.text += "the HTML report could not be written: " + html_failed.message() + "\n";
+    out.result = html_failed.code();
   }
   return out;
 }

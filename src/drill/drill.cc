@@ -516,7 +516,8 @@ void RunPhysical(Env& env, Repository& repo, PgConnector& connector, const Datab
     auto taken = TakeCountPoint(connector, db, "pgkeep-drill-" + result.id);
     if (taken.ok()) {
       ReportStep(o.progress, "waiting for WAL " + taken->segment + " to be archived");
-      Status archived = WaitForArchivedWal(env, repo, db.name, taken->segment, kWalWaitSeconds);
+      Status archived =
+          WaitForArchivedWal(env, repo, db.name, taken->segment, kWalWaitSeconds, o.cancel);
       if (archived.ok()) {
         point = std::move(*taken);
       } else {

@@ -206,9 +206,13 @@ Result<std::vector<std::string>> ListWalFiles(Storage& storage, const std::strin
 }
 
 Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
-                          const std::string& name, int timeout_seconds) {
+                          const std::string& name, int timeout_seconds,
+                          const std::atomic<int>* cancel) {
   int64_t deadline = env.MonotonicMicros() + int64_t{timeout_seconds} * 1000000;
   for (;;) {
+    if (cancel && cancel->load() != 0)
+      return Status::Error(ErrorCode::kInterrupted,
+                           "interrupted while waiting for WAL segment " + name);
     auto exists = repo.storage().Exists(WalObjectName(db, name));
     if (!exists.ok()) return exists.status();
     if (*exists) return Status::Ok();

@@ -18,6 +18,7 @@
 // expire (under its exclusive lock) removes them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -68,8 +69,10 @@ Result<std::vector<std::string>> ListWalFiles(Storage& storage, const std::strin
 
 // Waits until WAL file `name` of `db` is in the repository (backup, check
 // and drills wait for a segment they made the server switch). kCheckFailed
-// after `timeout_seconds`, naming the segment.
+// after `timeout_seconds`, naming the segment; kInterrupted as soon as
+// `cancel` (when given) is nonzero.
 Status WaitForArchivedWal(Env& env, Repository& repo, const std::string& db,
-                          const std::string& name, int timeout_seconds);
+                          const std::string& name, int timeout_seconds,
+                          const std::atomic<int>* cancel = nullptr);
 
 }  // namespace pgkeep

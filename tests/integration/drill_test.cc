@@ -331,6 +331,12 @@ TEST_F(DrillTest, ALeastPrivilegeRoleATargetTimeAndAWrongBackupIdAreHandled) {
   EXPECT_NE(other.err.find("is not a backup of database \"app\" (it is one of \"main\")"),
             std::string::npos)
       << other.err;
+  // So is a report that could not be written at the end.
+  ProcessResult nowhere = Pgkeep(
+      {"drill", "--db", "main", "--html", "/nonexistent/report.html", "--scratch-dir", scratch_});
+  EXPECT_EQ(nowhere.exit_code, 2) << nowhere.out << nowhere.err;
+  EXPECT_NE(nowhere.err.find("\"/nonexistent/\" is not a directory"), std::string::npos)
+      << nowhere.err;
   cluster_->Exec("DROP MATERIALIZED VIEW not_populated");
 }
 
