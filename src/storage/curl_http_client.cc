@@ -185,11 +185,18 @@ Result<HttpResponse> CurlHttpClient::Send(const HttpRequest& request) {
     counters_.bytes_received += response.body.size();
   }
   Return(std::move(handle));
+  // Sending again would get the same answer: not kIo, which is retried.
   if (transfer.too_large)
-    return Status::Error(ErrorCode::kIo, request.method + " " + options_.base_url +
-                                             ": the answer is larger than the " +
-                                             std::to_string(request.max_response_bytes) +
-                                             " bytes pgkeep reads for it");
+    return Status::Error(ErrorCode::kRepoFormat, request.method + " " + options_.base_url +
+                                                     ": the answer is larger than the " +
+                                                     std::to_string(request.max_response_bytes) +
+                                                     " bytes pgkeep reads for it");
+  if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+      rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL)
+    return Status::Error(
+        ErrorCode::kConfig,
+        request.method + " " + options_.base_url + ": " + curl_easy_strerror(rc),
+        "check endpoint, and ca_file for a private certificate authority ([repository.s3])");
   if (rc != CURLE_OK)
     return Status::Error(ErrorCode::kIo,
                          request.method + " " + options_.base_url + ": " + curl_easy_strerror(rc));

@@ -110,6 +110,8 @@ Result<HttpResponse> S3Storage::Call(HttpRequest request, const std::string& obj
       const bool failed_ok = response->status == 200 && error.has_value();
       if (!Retryable(response->status, code) && !failed_ok) return response;
       last = ErrorFrom(*response, request.method, object);
+    } else if (response.status().code() != ErrorCode::kIo) {
+      return response.status();  // a certificate refused, an answer too large: not transient
     } else {
       last = response.status();
     }

@@ -135,6 +135,16 @@ TEST_F(S3StorageTest, RetriesStopAtTheTimeBudgetAndSayHowLong) {
   EXPECT_LT(http_->sent_.size(), 20u);
 }
 
+TEST_F(S3StorageTest, AFailureThatIsNotTransientIsNotRetried) {
+  // A certificate the CA file does not vouch for (what the HTTP client says then).
+  S3Storage s3 = Make({Status::Error(ErrorCode::kConfig,
+                                     "GET https://s3.example.test: SSL peer certificate or SSH "
+                                     "remote key was not OK")});
+  auto got = s3.Get("config");
+  EXPECT_EQ(got.status().code(), ErrorCode::kConfig);
+  EXPECT_EQ(http_->sent_.size(), 1u);
+}
+
 TEST_F(S3StorageTest, ErrorsSayWhatIsWrongAndNeverTheSecret) {
   struct Case {
     HttpResponse answer;
