@@ -116,7 +116,10 @@ CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args)
     options.log = ctx.progress;
     if (opened)
       options.ship = [&]() -> Status {
-        auto written = ShipStagedErasures(*opened->repo, *pg, p->database);
+        std::vector<const RetentionPolicyConfig*> of_database;
+        for (const RetentionPolicyConfig& q : config.retention_policies)
+          if (q.database == p->database) of_database.push_back(&q);
+        auto written = ShipStagedErasures(*opened->repo, *pg, p->database, of_database);
         if (!written.ok()) return written.status();
         entries += *written;
         return Status::Ok();

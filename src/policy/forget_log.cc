@@ -321,7 +321,30 @@ Status StageErasures(PgConnection& pg, const ForgetEntry& entry) {
   return r.ok() ? Status::Ok() : r.status().WithContext("staging the forget log");
 }
 
-Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db) {
+namespace {
+
+// Whether `policy` writes entries like `e` (its rows aside).
+bool WrittenBy(const ForgetEntry& e, const RetentionPolicyConfig& policy) {
+  if (e.policy != policy.name || e.timestamp_column != policy.timestamp_column) return false;
+  const size_t dot = policy.table.find('.');
+  const bool table = dot == std::string::npos ? e.table == policy.table
+                                              : e.schema == policy.table.substr(0, dot) &&
+                                                    e.table == policy.table.substr(dot + 1);
+  if (!table) return false;
+  if (e.action == "delete")
+    return e.redact.empty() &&
+           (policy.mode == "delete" ||
+            (!policy.tenant.table.empty() && !policy.tenant.hard_delete_column.empty()));
+  if (e.action != "redact") return false;
+  std::vector<std::pair<std::string, std::string>> redact(policy.redact.begin(),
+                                                          policy.redact.end());
+  return e.redact == redact;
+}
+
+}  // namespace
+
+Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db,
+                               const std::vector<const RetentionPolicyConfig*>& policies) {
   const std::string table = kStagedErasuresTable;
   int written = 0;
   while (true) {
@@ -362,6 +385,15 @@ Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const s
         return fail(Status::Error(e.status().code(), e.status().message(),
                                   "pgkeep did not write it; delete that row to go on (the rows "
                                   "it names are erased here, but no restore will erase them)"));
+      taken.push_back(id);
+      if (std::none_of(policies.begin(), policies.end(),
+                       [&](const RetentionPolicyConfig* p) { return WrittenBy(*e, *p); })) {
+        repo.Warn(table + " row " + id + " names " + e->action + " of " + e->table +
+                  " by policy \"" + e->policy +
+                  "\", which no configured retention policy writes: deleted, not shipped "
+                  "(restores will not act on it)");
+        continue;
+      }
       ForgetEntry shape = *e;
       shape.rows.clear();
       shape.at = 0;
@@ -373,7 +405,6 @@ Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const s
         into.at = std::min(into.at, e->at);
         for (auto& r : e->rows) into.rows.push_back(std::move(r));
       }
-      taken.push_back(id);
     }
     for (const ForgetEntry& e : merged) {
       auto n = AppendForgetEntry(repo, db, e);

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "config/config.h"
 #include "postgres/connection.h"
 #include "repo/repository.h"
 
@@ -86,8 +87,13 @@ Status StageErasures(PgConnection& pg, const ForgetEntry& entry);
 // transaction that read them (FOR UPDATE SKIP LOCKED: two shippers never
 // take the same rows). Call outside a transaction. Returns how many entries
 // were written. A staged row that is not a valid entry is kCorrupt (nothing
-// of its chunk is shipped or deleted).
-Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db);
+// of its chunk is shipped or deleted). The staging table is writable by
+// whoever holds its privileges, and restores re-apply what the log says:
+// an entry that none of `policies` (those of `db`) could have written (its
+// policy, table, timestamp column, action or redaction differ) is never
+// shipped; it is deleted from the staging table and warned about.
+Result<int> ShipStagedErasures(const Repository& repo, PgConnection& pg, const std::string& db,
+                               const std::vector<const RetentionPolicyConfig*>& policies);
 
 // What waits in kStagedErasuresTable: batches (rows of the table) and the
 // oldest one's staging time (text, as the server prints it; "" when none).
