@@ -318,8 +318,12 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
   // only the batches (which set their own): a count queued behind an ALTER
   // TABLE, or a tenant's row the application holds, must not hold the run
   // (and its advisory lock) for ever.
-  PGKEEP_RETURN_IF_ERROR(
-      pg.Exec("SET lock_timeout = '" + std::to_string(seconds(policy.lock_timeout)) + "s'"));
+  // A timestamp without time zone is read as UTC (what ORMs such as Prisma
+  // store in it), not in whatever zone the server or role defaults to: a
+  // server in Asia/Tokyo erased such rows nine hours early.
+  PGKEEP_RETURN_IF_ERROR(pg.Exec("SET lock_timeout = '" +
+                                 std::to_string(seconds(policy.lock_timeout)) +
+                                 "s'; SET TimeZone = 'UTC'"));
   auto tenants = ReadPolicyTenants(pg, *plan, policy);
   if (!tenants.ok()) return tenants.status();
   const bool deletes = std::any_of(tenants->begin(), tenants->end(),
@@ -474,12 +478,17 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
       const std::string changed_keys =
           options.ship ? ", (SELECT json_agg(json_build_array(" + each + ")) FROM changed c)::text"
                        : ", NULL";
+      // The batch's last key: every key column descending (", " + " DESC"
+      // on the list would order only the last column so).
+      std::string keys_desc;
+      for (const PolicyColumn& k : plan->key)
+        keys_desc += (keys_desc.empty() ? "" : ", ") + QuoteIdent(k.name) + " DESC";
       return "WITH batch AS (SELECT " + keys + " FROM " + plan->table + " WHERE " + where + cursor +
              " ORDER BY " + keys + " LIMIT " + std::to_string(policy.batch_size) +
              " FOR UPDATE SKIP LOCKED), changed AS (" + change + " RETURNING " + returning +
              ") SELECT (SELECT count(*) FROM changed)::text" + first + last + changed_keys +
              " FROM (SELECT " + keys + " FROM batch ORDER BY " + keys + " LIMIT 1) f, (SELECT " +
-             keys + " FROM batch ORDER BY " + keys + " DESC LIMIT 1) l";
+             keys + " FROM batch ORDER BY " + keys_desc + " LIMIT 1) l";
     };
     const std::string first_batch = batch_sql(false);
     const std::string later_batch = batch_sql(true);

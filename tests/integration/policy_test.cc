@@ -342,6 +342,45 @@ TEST_F(PolicyTest, APolicyThatDoesNotFitTheSchemaFailsBeforeTouchingData) {
   cluster_->Exec("DROP TABLE \"Pin\"", "chat");
 }
 
+TEST_F(PolicyTest, ACompositeKeyBatchRecordsItsRealLastKeyAndTimestampsAreUtc) {
+  cluster_->Exec(
+      "CREATE TABLE \"Reading\" (sensor int, seq int, at timestamptz NOT NULL, value text, "
+      "PRIMARY KEY (sensor, seq)); INSERT INTO \"Reading\" SELECT s, q, now() - interval '10 "
+      "days', 'v' FROM generate_series(1, 3) s, generate_series(1, 2) q",
+      "chat");
+  WriteConfig(
+      "\n[[retention_policy]]\nname = \"readings\"\ndatabase = \"chat\"\ntable = "
+      "\"Reading\"\ntimestamp_column = \"at\"\ndays = 1\nmode = \"redact\"\nredact = { value "
+      "= \"x\" }\nbatch_size = 3\n");
+  auto ran = Json({"retention", "run"});
+  EXPECT_EQ(ran["redacted"], 6) << ran.dump();
+  // Batches of three in key order: (1,1) (1,2) (2,1), then (2,2) (3,1) (3,2).
+  EXPECT_EQ(cluster_->Query("SELECT string_agg(first_key || '..' || last_key, ' ' ORDER BY id) "
+                            "FROM pgkeep.retention_audit WHERE policy = 'readings'",
+                            "chat"),
+            "1,1..2,1 2,2..3,2");
+  cluster_->Exec("DROP TABLE \"Reading\"", "chat");
+
+  // A timestamp without time zone holds UTC (as Prisma writes it): a row 21
+  // hours old is not due after one day, whatever the server's zone.
+  cluster_->Exec(
+      "CREATE TABLE \"Visit\" (id int PRIMARY KEY, at timestamp NOT NULL, page text); INSERT "
+      "INTO \"Visit\" VALUES (1, (now() AT TIME ZONE 'UTC') - interval '21 hours', 'p'), (2, "
+      "(now() AT TIME ZONE 'UTC') - interval '27 hours', 'p'); ALTER DATABASE chat SET TimeZone "
+      "= 'Asia/Tokyo'",
+      "chat");
+  WriteConfig(
+      "\n[[retention_policy]]\nname = \"visits\"\ndatabase = \"chat\"\ntable = "
+      "\"Visit\"\ntimestamp_column = \"at\"\ndays = 1\nmode = \"redact\"\nredact = { page "
+      "= \"x\" }\n");
+  auto visits = Json({"retention", "run"});
+  cluster_->Exec("ALTER DATABASE chat RESET TimeZone", "chat");
+  EXPECT_EQ(visits["redacted"], 1) << visits.dump();
+  EXPECT_EQ(cluster_->Query("SELECT string_agg(page, ',' ORDER BY id) FROM \"Visit\"", "chat"),
+            "p,x");
+  cluster_->Exec("DROP TABLE \"Visit\"", "chat");
+}
+
 TEST_F(PolicyTest, TheReportSaysHowLongErasedRowsLiveInBackups) {
   WriteConfig(std::string("\n[database.chat.retention]\ndaily = 30\n") + kPolicy);
   ASSERT_EQ(Pgkeep({"backup", "--db", "chat"}).exit_code, 0);
