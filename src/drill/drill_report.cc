@@ -1,5 +1,6 @@
 #include "drill/drill_report.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/clock.h"
@@ -244,7 +245,32 @@ std::string RenderDrillHtml(const DrillResult& r) {
 }
 
 Status StoreDrillReport(const Repository& repo, const DrillResult& r) {
-  std::string text = DrillToJson(r).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto dump = [](const DrillResult& d) {
+    return DrillToJson(d).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string text = dump(r);
+  if (text.size() > kMaxDrillReportSize) {
+    // Tens of thousands of tables (a schema per tenant): the stored report
+    // lists the ones that failed and then the largest, as many as fit. All
+    // of them were read and counted; the checks say so.
+    DrillResult kept = r;
+    auto failed = [](const DrillTable& t) {
+      return t.rows < 0 || (t.expected && *t.expected != t.rows);
+    };
+    std::stable_sort(kept.tables.begin(), kept.tables.end(),
+                     [&](const DrillTable& a, const DrillTable& b) {
+                       if (failed(a) != failed(b)) return failed(a);
+                       return a.bytes > b.bytes;
+                     });
+    const size_t all = kept.tables.size();
+    while (text.size() > kMaxDrillReportSize && !kept.tables.empty()) {
+      kept.tables.resize(kept.tables.size() / 2);
+      kept.notes = r.notes;
+      kept.notes.push_back(std::to_string(kept.tables.size()) + " of the " + std::to_string(all) +
+                           " tables read are listed here (those that failed, then the largest)");
+      text = dump(kept);
+    }
+  }
   return repo.WriteDrillReport(r.database, r.id, AsBytes(text));
 }
 

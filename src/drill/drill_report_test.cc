@@ -108,5 +108,24 @@ TEST(DrillReportTest, StoredReportsAreSealedListedNewestFirstAndNeverReplaced) {
   EXPECT_FALSE(ReadDrillReport(mem.repo(), "app", "20261206T000000Z-0000000a").ok());
 }
 
+TEST(DrillReportTest, AReportOfTensOfThousandsOfTablesIsStoredWithTheFailedAndTheLargest) {
+  testing::MemoryRepo mem;
+  DrillResult r = Sample("20261209T000000Z-0000000d", false);
+  r.tables.clear();
+  for (int i = 0; i < 60000; ++i)
+    r.tables.push_back({"tenant_" + std::to_string(i) + ".messages_with_a_long_table_name", i, i,
+                        int64_t{i} * 8192});
+  r.tables[17].rows = 3;  // a count that differs
+  ASSERT_TRUE(StoreDrillReport(mem.repo(), r).ok());
+  auto back = ReadDrillReport(mem.repo(), "main", r.id);
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  ASSERT_FALSE(back->tables.empty());
+  EXPECT_LT(back->tables.size(), r.tables.size());
+  EXPECT_EQ(back->tables[0].table, "tenant_17.messages_with_a_long_table_name");
+  EXPECT_EQ(back->tables[1].table, "tenant_59999.messages_with_a_long_table_name");
+  EXPECT_NE(back->notes.back().find(" of the 60000 tables read are listed here"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace pgkeep
