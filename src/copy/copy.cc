@@ -292,6 +292,7 @@ Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, co
   auto codec = source.NewCodec();
   Loader loader(source);
   std::unordered_set<ChunkId, ChunkIdHash> indexed_now;
+  std::set<std::string> packs_counted;  // as present, once each
   for (const Snapshot* s : to_copy) {
     step("copying backup " + s->id);
     std::vector<ChunkId> chunks(s->manifest.begin(), s->manifest.end());
@@ -310,7 +311,8 @@ Result<CopyReport> CopyBackups(Env& env, Repository& source, Storage& target, co
       packs.insert(pack);
       if (!indexed_now.count(id) && !(*mirror)->HasIntactCopy(id)) lacking.insert(pack);
     }
-    report.packs_present += packs.size() - lacking.size();
+    for (const std::string& pack : packs)
+      if (!lacking.count(pack) && packs_counted.insert(pack).second) ++report.packs_present;
     std::vector<IndexedPack> indexed;
     for (const std::string& pack : lacking) {
       auto bytes = from.GetAtMost(pack, kMaxPackObjectSize);
