@@ -114,11 +114,11 @@ CommandOutput RunRetention(const CommandContext& ctx, const RetentionArgs& args)
     PolicyRunOptions options;
     options.dry_run = args.dry_run;
     options.log = ctx.progress;
+    std::vector<const RetentionPolicyConfig*> of_database;
+    for (const RetentionPolicyConfig& q : config.retention_policies)
+      if (q.database == p->database) of_database.push_back(&q);
     if (opened)
       options.ship = [&]() -> Status {
-        std::vector<const RetentionPolicyConfig*> of_database;
-        for (const RetentionPolicyConfig& q : config.retention_policies)
-          if (q.database == p->database) of_database.push_back(&q);
         auto written = ShipStagedErasures(*opened->repo, *pg, p->database, of_database);
         if (!written.ok()) return written.status();
         entries += *written;

@@ -579,7 +579,7 @@ Result<PolicyOutcome> RunPolicy(Env& env, PgConnection& pg, const RetentionPolic
                    {tenant.key});
       // The application holds the tenant's row: its rows are done, the
       // stamp waits for the next run.
-      if (!stamped.ok() && stamped.status().message().find("lock timeout") != std::string::npos)
+      if (!stamped.ok() && pg.LastSqlState() == "55P03")  // lock_not_available
         log("retention " + policy.name + " tenant " + tenant.key +
             ": its row is locked by another session; last run not stamped");
       else if (!stamped.ok())
